@@ -1,0 +1,30 @@
+/*
+ * reply: every answer tokend writes. JSON bodies are built with json-c;
+ * error bodies follow RFC 6749 section 5.2 ({"error","error_description"}).
+ * Replies to a request whose client is gone are dropped silently.
+ * Also replaces evhttp's own error pages (413, malformed requests) with
+ * JSON ones: see evhttp_send_error() in reply.c.
+ */
+#ifndef TOKEND_REPLY_H
+#define TOKEND_REPLY_H
+
+struct json_object;
+struct request;
+
+enum reply_flags {
+	REPLY_NO_STORE = 0x01,	/* Cache-Control: no-store, Pragma: no-cache */
+	REPLY_CLOSE = 0x02,	/* Connection: close */
+};
+
+/* Reply with obj serialized; takes ownership of obj (json_object_put). */
+void	 reply_json(struct request *, int status, struct json_object *obj,
+	    int flags);
+/* {"error": error, "error_description": description (if non-NULL)} */
+void	 reply_error(struct request *, int status, const char *error,
+	    const char *description, int flags);
+/* An HTML page (only "/" uses it). body is copied. */
+void	 reply_html(struct request *, int status, const char *body);
+/* Add a response header before replying. */
+void	 reply_header(struct request *, const char *name, const char *value);
+
+#endif

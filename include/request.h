@@ -1,0 +1,54 @@
+/*
+ * request: our context for one HTTP request, from the moment evhttp has
+ * read it whole to the moment its reply is written (or its client is
+ * gone). Handlers receive a struct request and answer it through reply.h.
+ *
+ * Lifetime: a request is held by evhttp's side until the reply is written
+ * or the connection closes, and by every asynchronous operation a handler
+ * starts (request_hold / request_release). When the client disconnects
+ * while a handler waits (on Redis, say), `gone` is set and the handler must
+ * not reply; reply.c checks it, so handlers only need to release.
+ */
+#ifndef TOKEND_REQUEST_H
+#define TOKEND_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct conn;
+struct evhttp_request;
+struct evkeyvalq;
+struct worker;
+
+struct request {
+	struct evhttp_request	*ev;		/* NULL once gone */
+	struct worker		*worker;
+	struct conn		*conn;
+	const char		*path;		/* borrowed from ev's uri */
+	const char		*method;	/* "GET", ... */
+	uint64_t		 start_usec;
+	int			 status;	/* set by reply.c */
+	bool			 gone;		/* client disconnected */
+	bool			 replied;
+	unsigned		 refs;
+	char			 peer[64];	/* textual peer address */
+	uint16_t		 peer_port;
+};
+
+/*
+ * evhttp's generic callback: build the request context and route it.
+ * arg is the struct worker.
+ */
+void	 request_dispatch(struct evhttp_request *ev, void *arg);
+
+void	 request_hold(struct request *);
+/* Drop a reference; frees the request when it was the last one. */
+void	 request_release(struct request *);
+
+/* The connection closed under the request (called by worker.c). */
+void	 request_client_gone(struct request *);
+
+/* A request header (case-insensitive name) or NULL. Borrowed. */
+const char *request_header(const struct request *, const char *name);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * server: the process. Binds one SO_REUSEPORT listening socket per worker,
+ * starts the workers (one thread and one event loop each), and runs the
+ * main thread's loop, which only handles signals:
+ *   SIGTERM, SIGINT  stop accepting, drain in-flight requests (bounded by
+ *                    --shutdown-timeout), exit 0;
+ *   SIGHUP           reload the TLS certificate and key; a bad file keeps
+ *                    the old ones and logs why.
+ */
+#ifndef TOKEND_SERVER_H
+#define TOKEND_SERVER_H
+
+#include <openssl/ssl.h>
+
+struct config;
+struct server;
+
+/*
+ * Create the server: bind every listening socket. cfg is borrowed and must
+ * outlive the server. ssl_ctx (NULL with --plain-http) is taken over.
+ * Returns NULL with a reason in errbuf when a socket cannot be bound.
+ */
+struct server	*server_new(const struct config *cfg, SSL_CTX *ssl_ctx,
+		    char *errbuf, size_t errlen);
+
+/* Run until SIGTERM/SIGINT; returns the process exit status. */
+int		 server_run(struct server *);
+
+void		 server_free(struct server *);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * store: one asynchronous Redis connection on one worker's event loop
+ * (hiredis 0.14 + its libevent adapter). It is the only module that
+ * includes hiredis.
+ *
+ * What it guarantees to its callers:
+ * - store_command() never blocks and never calls back synchronously: it
+ *   either queues the command (returns 0; the callback runs exactly once,
+ *   later) or refuses it at once (returns -1; no callback) when the link is
+ *   not up.
+ * - Every command has its own deadline (--redis-timeout). When it passes,
+ *   the callback gets reply == NULL with STORE_ERR_TIMEOUT, and the link is
+ *   torn down (a stalled Redis, e.g. SIGSTOPped, would otherwise hang every
+ *   later command) and reconnected.
+ * - On loss of the link every pending callback gets reply == NULL with
+ *   STORE_ERR_DOWN; reconnects use capped exponential backoff (100 ms
+ *   doubling to 5 s). A connection is "up" only after AUTH / SELECT / PING
+ *   have answered, so a Redis that accepts TCP but never answers is down.
+ * - State changes are logged once per outage for the whole process (the
+ *   first worker to lose the store logs event=store_down, the last to
+ *   regain it logs event=store_up), not once per request or per worker.
+ *
+ * Not thread safe: a store belongs to one worker and is used only from that
+ * worker's loop.
+ */
+#ifndef TOKEND_STORE_H
+#define TOKEND_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct redisReply;
+struct config;
+struct store;
+
+enum store_status {
+	STORE_OK = 0,		/* reply is non-NULL (may be a Redis error) */
+	STORE_ERR_TIMEOUT,	/* the command's deadline passed */
+	STORE_ERR_DOWN,		/* the link failed or was closed */
+};
+
+enum store_state {
+	STORE_DISCONNECTED = 0,	/* waiting to reconnect */
+	STORE_CONNECTING,	/* TCP/unix connect or handshake in progress */
+	STORE_UP,
+	STORE_CLOSED,		/* store_close() called; never reconnects */
+};
+
+/*
+ * Called once per queued command. reply is borrowed: valid only during the
+ * call (hiredis frees it after). Copy what you need.
+ */
+typedef void (*store_cb)(enum store_status status,
+    const struct redisReply *reply, void *arg);
+
+/*
+ * Create the store for one worker and start connecting. cfg is borrowed
+ * and must outlive the store. n_workers is the number of stores in the
+ * process (for the once-per-outage log lines). Never fails (connection
+ * errors are retried); the caller owns the result: store_free().
+ */
+struct store	*store_new(struct event_base *base, const struct config *cfg,
+		    int n_workers);
+
+/*
+ * Stop reconnecting and close the link; pending callbacks get
+ * STORE_ERR_DOWN (synchronously, from inside this call). May be called
+ * from inside a store callback; then the other pending callbacks run as
+ * soon as that callback returns, before control goes back to the loop.
+ */
+void		 store_close(struct store *);
+
+/*
+ * store_close() if needed, then free. NULL is fine. May be called from
+ * inside a store callback: the memory is released once the last callback
+ * of the closing link has run.
+ */
+void		 store_free(struct store *);
+
+/*
+ * Queue one command given as argv (binary safe; argvlen may be NULL for
+ * NUL-terminated strings). Returns 0 when queued, -1 when the link is not
+ * up (the callback will not be called).
+ */
+int		 store_command_argv(struct store *, store_cb cb, void *arg,
+		    int argc, const char **argv, const size_t *argvlen);
+
+/* True when reply is a Redis error reply ("-ERR ...", "-NOAUTH ..."). */
+bool		 store_reply_is_error(const struct redisReply *reply);
+
+enum store_state store_get_state(const struct store *);
+bool		 store_is_up(const struct store *);
+
+/*
+ * A short human reason for the current state, e.g. "connected",
+ * "connect: Connection refused", "command timed out". Borrowed; valid until
+ * the next call into the store.
+ */
+const char	*store_reason(const struct store *);
+
+/* Counters, for /metrics (issue 7) and tests. */
+struct store_stats {
+	uint64_t	 commands;	/* queued by store_command_argv() */
+	uint64_t	 timeouts;	/* commands whose deadline passed */
+	uint64_t	 reconnects;	/* times the link came back up */
+};
+void		 store_get_stats(const struct store *, struct store_stats *);
+
+#endif

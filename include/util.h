@@ -1,0 +1,27 @@
+/*
+ * util: allocation that never returns NULL (it aborts, as redis and kore
+ * do), secret wiping, monotonic time.
+ */
+#ifndef TOKEND_UTIL_H
+#define TOKEND_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+/* Overwrite n bytes so the compiler cannot drop it. */
+void	 secret_wipe(void *, size_t);
+/* Wipe a NUL-terminated string and free it. NULL is fine. */
+void	 secret_free_str(char *);
+
+/* Monotonic clock in microseconds. */
+uint64_t now_usec(void);
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * handler_ops: the operational endpoints.
+ *   GET /healthz  200 while the process serves (no dependency checked).
+ *   GET /readyz   200 when this worker's store link is up, else 503 with
+ *                 the reason; load balancers take the instance out of
+ *                 rotation on 503.
+ *   GET /         a small HTML page: name, version, links to the metadata
+ *                 and JWKS documents.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "handler.h"
+#include "reply.h"
+#include "request.h"
+#include "store.h"
+#include "worker.h"
+
+void
+handler_healthz(struct request *req)
+{
+	struct json_object	*obj = json_object_new_object();
+
+	json_object_object_add(obj, "status", json_object_new_string("ok"));
+	reply_json(req, 200, obj, REPLY_NO_STORE);
+}
+
+static void
+readyz_reply(struct request *req, bool ready, const char *reason)
+{
+	struct json_object	*obj = json_object_new_object();
+	char			 text[256];
+
+	json_object_object_add(obj, "ready", json_object_new_boolean(ready));
+	if (ready) {
+		json_object_object_add(obj, "store",
+		    json_object_new_string("connected"));
+		reply_json(req, 200, obj, REPLY_NO_STORE);
+		return;
+	}
+	snprintf(text, sizeof(text), "store: %s", reason);
+	json_object_object_add(obj, "reason", json_object_new_string(text));
+	reply_json(req, 503, obj, REPLY_NO_STORE);
+}
+
+static void
+readyz_pinged(enum store_status status, const struct redisReply *reply,
+    void *arg)
+{
+	struct request	*req = arg;
+
+	if (status == STORE_OK && !store_reply_is_error(reply))
+		readyz_reply(req, true, NULL);
+	else if (status == STORE_OK)
+		readyz_reply(req, false, "PING answered with an error");
+	else if (status == STORE_ERR_TIMEOUT)
+		readyz_reply(req, false, "command timed out");
+	else
+		readyz_reply(req, false, "connection lost");
+	request_release(req);
+}
+
+/*
+ * Ready means this worker's store answers now: a link that looks up but
+ * whose Redis has stalled (SIGSTOP, a blocked server) must read as not
+ * ready, so the check is a PING bounded by --redis-timeout.
+ */
+void
+handler_readyz(struct request *req)
+{
+	static const char	*ping[] = { "PING" };
+	struct store		*store = req->worker->store;
+
+	if (!store_is_up(store)) {
+		readyz_reply(req, false, store_reason(store));
+		return;
+	}
+	request_hold(req);
+	if (store_command_argv(store, readyz_pinged, req, 1, ping,
+	    NULL) == -1) {
+		request_release(req);
+		readyz_reply(req, false, store_reason(store));
+	}
+}
+
+static const char index_page[] =
+    "<!DOCTYPE html>\n"
+    "<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>tokend</title></head>\n"
+    "<body>\n"
+    "<h1>tokend " TOKEND_VERSION_STRING "</h1>\n"
+    "<p>An OAuth 2.0 token server (client credentials grant).</p>\n"
+    "<ul>\n"
+    "<li><a href=\"/.well-known/oauth-authorization-server\">"
+    "Authorization server metadata (RFC 8414)</a></li>\n"
+    "<li><a href=\"/.well-known/jwks.json\">JSON Web Key Set "
+    "(RFC 7517)</a></li>\n"
+    "<li><a href=\"/healthz\">/healthz</a> and "
+    "<a href=\"/readyz\">/readyz</a></li>\n"
+    "</ul>\n"
+    "</body></html>\n";
+
+void
+handler_index(struct request *req)
+{
+	reply_html(req, 200, index_page);
+}

@@ -1,0 +1,172 @@
+/*
+ * reply: writes every response. Bodies are JSON (json-c), except the HTML
+ * index page. A reply to a request whose client has gone is dropped; a
+ * request is answered at most once (a second reply is a bug, logged and
+ * dropped rather than crashing).
+ *
+ * This file also defines evhttp_send_error(). libevent 2.1 calls that
+ * function itself when it refuses a request before any handler runs: a
+ * body over --max-body (413), headers over --max-headers or a malformed
+ * request line (400), an unsupported method (501). Its own version answers
+ * with an HTML page; ours, which the binary exports so that libevent's
+ * calls resolve to it, answers with the same JSON error body as every
+ * other error and keeps libevent's "close the connection" behaviour.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+
+static void
+add_common_headers(struct evkeyvalq *h, const char *content_type, int flags)
+{
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (flags & REPLY_NO_STORE) {
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_add_header(h, "Pragma", "no-cache");
+	}
+	if (flags & REPLY_CLOSE)
+		evhttp_add_header(h, "Connection", "close");
+}
+
+static void
+send_body(struct request *req, int status, const char *content_type,
+    const char *body, size_t len, int flags)
+{
+	struct evbuffer	*buf;
+
+	if (req->gone || req->ev == NULL)
+		return;
+	if (req->replied) {
+		log_error("event=bug err=\"second reply\" path=%s", req->path);
+		return;
+	}
+	if ((buf = evbuffer_new()) == NULL ||
+	    evbuffer_add(buf, body, len) != 0) {
+		log_error("event=reply_error err=\"out of memory\"");
+		if (buf != NULL)
+			evbuffer_free(buf);
+		/* Nothing sensible can be sent; let the deadline close it. */
+		return;
+	}
+	add_common_headers(evhttp_request_get_output_headers(req->ev),
+	    content_type, flags);
+	req->status = status;
+	req->replied = true;
+	evhttp_send_reply(req->ev, status, NULL, buf);
+	evbuffer_free(buf);
+}
+
+void
+reply_json(struct request *req, int status, struct json_object *obj,
+    int flags)
+{
+	const char	*text;
+	size_t		 len;
+
+	text = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	send_body(req, status, "application/json", text, len, flags);
+	json_object_put(obj);
+}
+
+static struct json_object *
+error_object(const char *error, const char *description)
+{
+	struct json_object	*obj = json_object_new_object();
+
+	json_object_object_add(obj, "error", json_object_new_string(error));
+	if (description != NULL)
+		json_object_object_add(obj, "error_description",
+		    json_object_new_string(description));
+	return obj;
+}
+
+void
+reply_error(struct request *req, int status, const char *error,
+    const char *description, int flags)
+{
+	reply_json(req, status, error_object(error, description), flags);
+}
+
+void
+reply_html(struct request *req, int status, const char *body)
+{
+	send_body(req, status, "text/html; charset=utf-8", body, strlen(body),
+	    0);
+}
+
+void
+reply_header(struct request *req, const char *name, const char *value)
+{
+	if (req->gone || req->ev == NULL)
+		return;
+	evhttp_add_header(evhttp_request_get_output_headers(req->ev), name,
+	    value);
+}
+
+/*
+ * Replaces libevent's evhttp_send_error() (see the top of this file). Only
+ * libevent calls it, for requests no handler has seen; tokend's own code
+ * replies through reply_error().
+ */
+void
+evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
+{
+	struct json_object	*obj;
+	struct evkeyvalq	*out;
+	struct evbuffer		*buf;
+	const char		*code, *desc, *text;
+	size_t			 len;
+
+	(void)reason;
+	switch (error) {
+	case HTTP_ENTITYTOOLARGE:
+		code = "invalid_request";
+		desc = "request body too large";
+		break;
+	case HTTP_NOTIMPLEMENTED:
+		code = "invalid_request";
+		desc = "method not implemented";
+		break;
+	case HTTP_BADREQUEST:
+		code = "invalid_request";
+		desc = "malformed HTTP request or headers too large";
+		break;
+	default:
+		code = "server_error";
+		desc = NULL;
+		break;
+	}
+	if (log_enabled(LOG_LEVEL_INFO)) {
+		struct evhttp_connection	*evcon;
+		char				*addr = NULL;
+		ev_uint16_t			 port = 0;
+
+		if ((evcon = evhttp_request_get_connection(ev)) != NULL)
+			evhttp_connection_get_peer(evcon, &addr, &port);
+		log_info("event=http_error status=%d client=%s", error,
+		    addr != NULL ? addr : "-");
+	}
+	obj = error_object(code, desc);
+	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
+	    &len);
+	out = evhttp_request_get_output_headers(ev);
+	evhttp_clear_headers(out);
+	add_common_headers(out, "application/json", REPLY_CLOSE);
+	if ((buf = evbuffer_new()) != NULL) {
+		evbuffer_add(buf, text, len);
+		evhttp_send_reply(ev, error, NULL, buf);
+		evbuffer_free(buf);
+	} else {
+		evhttp_send_reply(ev, error, NULL, NULL);
+	}
+	json_object_put(obj);
+}

@@ -1,0 +1,153 @@
+/*
+ * request: the per-request context, its reference count, and the access
+ * log line.
+ *
+ * request_dispatch() runs when evhttp has read a whole request. It tells
+ * the connection (which stops the request deadline), refuses requests on
+ * connections over the cap, and routes. The access-log line is written in
+ * one place, when evhttp reports the reply written (request_complete), or
+ * when the client vanished first. The path is logged without its query, so
+ * nothing a client puts there reaches the log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+#include "router.h"
+#include "util.h"
+#include "worker.h"
+
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:		return "GET";
+	case EVHTTP_REQ_POST:		return "POST";
+	case EVHTTP_REQ_HEAD:		return "HEAD";
+	case EVHTTP_REQ_PUT:		return "PUT";
+	case EVHTTP_REQ_DELETE:		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:	return "OPTIONS";
+	case EVHTTP_REQ_TRACE:		return "TRACE";
+	case EVHTTP_REQ_CONNECT:	return "CONNECT";
+	case EVHTTP_REQ_PATCH:		return "PATCH";
+	}
+	return "OTHER";
+}
+
+static void
+access_log(const struct request *req, const char *outcome)
+{
+	char	 path[256];
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	log_info("event=access method=%s path=\"%s\" status=%d dur_us=%llu "
+	    "client=%s worker=%d%s", req->method,
+	    log_quote(path, sizeof(path), req->path), req->status,
+	    (unsigned long long)(now_usec() - req->start_usec), req->peer,
+	    req->worker->id, outcome);
+}
+
+static void
+request_free(struct request *req)
+{
+	free(req);
+}
+
+void
+request_hold(struct request *req)
+{
+	req->refs++;
+}
+
+void
+request_release(struct request *req)
+{
+	if (--req->refs == 0)
+		request_free(req);
+}
+
+/* evhttp wrote the reply: the request is over on the HTTP side. */
+static void
+request_complete(struct evhttp_request *ev, void *arg)
+{
+	struct request	*req = arg;
+
+	(void)ev;
+	access_log(req, "");
+	req->ev = NULL;
+	if (req->conn != NULL)
+		conn_request_finished(req->conn);
+	worker_request_done(req->worker);
+	request_release(req);
+}
+
+void
+request_client_gone(struct request *req)
+{
+	if (req->gone)
+		return;
+	req->gone = true;
+	req->ev = NULL;
+	req->conn = NULL;
+	if (req->status == 0)
+		req->status = 499;
+	access_log(req, " client_gone=1");
+	req->path = "-";	/* it lived in evhttp's request */
+	worker_request_done(req->worker);
+	request_release(req);
+}
+
+void
+request_dispatch(struct evhttp_request *ev, void *arg)
+{
+	struct worker			*worker = arg;
+	struct evhttp_connection	*evcon;
+	const struct evhttp_uri		*uri;
+	struct request			*req;
+	char				*addr = NULL;
+
+	req = xcalloc(1, sizeof(*req));
+	req->ev = ev;
+	req->worker = worker;
+	req->start_usec = now_usec();
+	req->method = method_name(evhttp_request_get_command(ev));
+	req->refs = 1;		/* the HTTP side's reference */
+	uri = evhttp_request_get_evhttp_uri(ev);
+	req->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (req->path == NULL || req->path[0] == '\0')
+		req->path = "/";
+
+	evcon = evhttp_request_get_connection(ev);
+	evhttp_connection_get_peer(evcon, &addr, &req->peer_port);
+	snprintf(req->peer, sizeof(req->peer), "%s",
+	    addr != NULL ? addr : "-");
+	req->conn = worker_conn_of(worker, evcon);
+	worker->inflight++;
+	evhttp_request_set_on_complete_cb(ev, request_complete, req);
+	if (req->conn != NULL)
+		conn_request_started(req->conn, req);
+
+	if (req->conn != NULL && conn_over_cap(req->conn)) {
+		reply_header(req, "Retry-After", "1");
+		reply_error(req, 503, "temporarily_unavailable",
+		    "too many open connections", REPLY_CLOSE);
+		return;
+	}
+	if (worker->draining)
+		reply_header(req, "Connection", "close");
+	router_route(req);
+}
+
+const char *
+request_header(const struct request *req, const char *name)
+{
+	if (req->ev == NULL)
+		return NULL;
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
+	    name);
+}

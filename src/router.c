@@ -1,0 +1,60 @@
+/*
+ * router: the route table. One row per (path, method); a path's rows are
+ * adjacent so the Allow header can be built from them. Paths match
+ * exactly (no prefix or trailing-slash games). HEAD is answered by the GET
+ * handler; evhttp omits the body.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handler.h"
+#include "reply.h"
+#include "request.h"
+#include "router.h"
+#include "util.h"
+
+struct route {
+	const char	*method;
+	const char	*path;
+	handler_fn	 fn;
+};
+
+static const struct route routes[] = {
+	{ "GET",	"/",		handler_index },
+	{ "GET",	"/healthz",	handler_healthz },
+	{ "GET",	"/readyz",	handler_readyz },
+};
+
+void
+router_route(struct request *req)
+{
+	const char	*method = req->method;
+	char		 allow[128] = "";
+	size_t		 alen = 0;
+	bool		 path_known = false;
+	size_t		 i;
+
+	if (strcmp(method, "HEAD") == 0)
+		method = "GET";
+	for (i = 0; i < nitems(routes); i++) {
+		if (strcmp(routes[i].path, req->path) != 0)
+			continue;
+		if (strcmp(routes[i].method, method) == 0) {
+			routes[i].fn(req);
+			return;
+		}
+		/* The table is small and fixed: 128 bytes cannot overflow. */
+		alen += (size_t)snprintf(allow + alen, sizeof(allow) - alen,
+		    "%s%s%s", path_known ? ", " : "", routes[i].method,
+		    strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
+		path_known = true;
+	}
+	if (!path_known) {
+		reply_error(req, 404, "not_found", "no such endpoint", 0);
+		return;
+	}
+	reply_header(req, "Allow", allow);
+	reply_error(req, 405, "method_not_allowed",
+	    "method not allowed for this endpoint", 0);
+}

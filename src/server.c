@@ -1,0 +1,230 @@
+/*
+ * server: the process around the workers.
+ *
+ * Start-up binds one listening socket per worker on --listen, each with
+ * SO_REUSEPORT so the kernel spreads connections across workers without a
+ * shared accept lock, and with TCP_NODELAY, which accepted sockets inherit
+ * (without it, keep-alive HTTPS stalls on Nagle + delayed ACK: about 1.4k
+ * req/s at 44 ms on this machine, see shared/notes/libraries.md).
+ *
+ * The main thread then only waits for signals on its own event_base:
+ * SIGTERM/SIGINT ask every worker to drain and stop, and the process exits
+ * 0 once they have; SIGHUP reloads the TLS certificate and key, handing a
+ * new SSL_CTX to each worker (a file that fails to load keeps the old
+ * context, and says why in the log). File I/O happens here, never on a
+ * worker's loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "tls.h"
+#include "util.h"
+#include "worker.h"
+
+struct server {
+	const struct config	*cfg;
+	struct worker		*workers;
+	int			 n_workers;
+	int			 n_init;
+	struct event_base	*base;
+	struct event		*sig_term, *sig_int, *sig_hup;
+	SSL_CTX			*ssl_ctx;
+	atomic_int		 open_conns;
+	bool			 stopping;
+};
+
+static int
+listen_socket(const struct config *cfg, char *errbuf, size_t errlen)
+{
+	const struct listen_addr	*la = &cfg->listen;
+	int				 fd, one = 1;
+
+	fd = socket(la->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		snprintf(errbuf, errlen, "setsockopt: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)&la->sa, la->salen) == -1) {
+		snprintf(errbuf, errlen, "cannot listen on %s:%u: %s",
+		    la->host, la->port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 1024) == -1) {
+		snprintf(errbuf, errlen, "listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct server *
+server_new(const struct config *cfg, SSL_CTX *ssl_ctx, char *errbuf,
+    size_t errlen)
+{
+	struct server	*s;
+	int		 i, fd;
+
+	s = xcalloc(1, sizeof(*s));
+	s->cfg = cfg;
+	s->ssl_ctx = ssl_ctx;
+	s->n_workers = cfg->workers;
+	atomic_init(&s->open_conns, 0);
+	s->workers = xcalloc((size_t)s->n_workers, sizeof(*s->workers));
+	for (i = 0; i < s->n_workers; i++) {
+		if ((fd = listen_socket(cfg, errbuf, errlen)) == -1)
+			goto fail;
+		if (worker_init(&s->workers[i], i, s->n_workers, cfg, fd,
+		    ssl_ctx, &s->open_conns) == -1) {
+			s->n_init = i + 1;
+			snprintf(errbuf, errlen, "cannot set up worker %d", i);
+			goto fail;
+		}
+		s->n_init = i + 1;
+	}
+	return s;
+fail:
+	server_free(s);
+	return NULL;
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*s = arg;
+	int		 i;
+
+	(void)what;
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	log_info("event=shutdown signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	for (i = 0; i < s->n_workers; i++)
+		worker_post_stop(&s->workers[i]);
+	/*
+	 * Leave the handlers installed, so that a second signal during the
+	 * drain is absorbed rather than killing the process.
+	 */
+	event_base_loopexit(s->base, NULL);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*s = arg;
+	SSL_CTX		*ctx;
+	char		 err[512], q[600];
+	int		 i;
+
+	(void)sig;
+	(void)what;
+	if (s->cfg->plain_http) {
+		log_info("event=reload tls=off");
+		return;
+	}
+	ctx = tls_ctx_new(s->cfg->tls_cert, s->cfg->tls_key, err, sizeof(err));
+	if (ctx == NULL) {
+		log_warnx("event=reload_failed what=tls err=\"%s\" "
+		    "kept=previous", log_quote(q, sizeof(q), err));
+		return;
+	}
+	for (i = 0; i < s->n_workers; i++)
+		worker_post_ssl_ctx(&s->workers[i], ctx);
+	SSL_CTX_free(s->ssl_ctx);
+	s->ssl_ctx = ctx;
+	log_info("event=reload what=tls");
+}
+
+int
+server_run(struct server *s)
+{
+	int	 i, rc = 0;
+
+	if ((s->base = event_base_new()) == NULL) {
+		log_error("event=start_failed err=\"event_base_new\"");
+		return 1;
+	}
+	s->sig_term = evsignal_new(s->base, SIGTERM, on_stop, s);
+	s->sig_int = evsignal_new(s->base, SIGINT, on_stop, s);
+	s->sig_hup = evsignal_new(s->base, SIGHUP, on_hup, s);
+	if (s->sig_term == NULL || s->sig_int == NULL || s->sig_hup == NULL ||
+	    evsignal_add(s->sig_term, NULL) || evsignal_add(s->sig_int, NULL) ||
+	    evsignal_add(s->sig_hup, NULL)) {
+		log_error("event=start_failed err=\"signal handlers\"");
+		return 1;
+	}
+	/*
+	 * Workers start after the handlers are in place, and block the
+	 * signals so that they are delivered to this thread.
+	 */
+	{
+		sigset_t	 set, old;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, &old);
+		for (i = 0; i < s->n_workers; i++)
+			if (worker_start(&s->workers[i]) == -1)
+				rc = 1;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (rc != 0) {
+		for (i = 0; i < s->n_workers; i++)
+			worker_post_stop(&s->workers[i]);
+	} else {
+		log_info("event=listening addr=%s port=%u workers=%d tls=%s",
+		    s->cfg->listen.host, s->cfg->listen.port, s->n_workers,
+		    s->cfg->plain_http ? "off" : "on");
+		event_base_dispatch(s->base);
+	}
+	for (i = 0; i < s->n_workers; i++)
+		worker_join(&s->workers[i]);
+	if (rc == 0)
+		log_info("event=stopped");
+	return rc;
+}
+
+void
+server_free(struct server *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_init; i++)
+		worker_finish(&s->workers[i]);
+	free(s->workers);
+	if (s->sig_term != NULL)
+		event_free(s->sig_term);
+	if (s->sig_int != NULL)
+		event_free(s->sig_int);
+	if (s->sig_hup != NULL)
+		event_free(s->sig_hup);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	SSL_CTX_free(s->ssl_ctx);
+	free(s);
+}

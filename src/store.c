@@ -1,0 +1,673 @@
+/*
+ * store: one worker's asynchronous Redis link, hiredis 0.14 on the worker's
+ * libevent loop. This is the only file that includes hiredis.
+ *
+ * It connects, runs the handshake (AUTH, SELECT, PING), queues commands
+ * with a deadline each, and reconnects with capped exponential backoff. It
+ * knows nothing about what the commands mean; callers build the argv and
+ * read the reply.
+ *
+ * hiredis 0.14 facts this file is built on (shared/notes/libraries.md 3,
+ * pitfalls 6-8, and hiredis's async.c; test_store exercises each under
+ * ASan):
+ * - redisAsyncFree() runs every pending reply callback with reply NULL,
+ *   then the disconnect callback, but the latter only when the context had
+ *   connected. Called inside one of the context's reply callbacks it is
+ *   deferred until that callback returns; called anywhere else it is
+ *   synchronous. It must never be called from the connect callback, which
+ *   hiredis keeps using afterwards.
+ * - A failed connect gets only the connect callback (ac->err still 0 there;
+ *   the text is in ac->c.errstr), then hiredis frees the context.
+ * - There is no command timeout, so each command has its own evtimer.
+ * - redisAsyncConnect() resolves a host name with a blocking getaddrinfo();
+ *   use an address or a name from /etc/hosts where that matters.
+ *
+ * Invariants:
+ * - s->ac is the live context, or NULL. A context is detached (s->ac set
+ *   to NULL, the state changed) before anything that may run callbacks, so
+ *   a callback that finds ac != s->ac knows its link is being dropped, and
+ *   a user callback that calls back into the store sees the new state.
+ * - A queued struct cmd belongs to hiredis (it is the privdata) and is
+ *   freed only in cmd_cb(), which hiredis runs exactly once. cmd->done says
+ *   the user callback already ran (the deadline fired first).
+ * - s->links counts hiredis contexts that still point at the store, and
+ *   s->busy counts store frames on the stack. The store is freed only when
+ *   both are 0, so store_free() may be called from inside a callback.
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+/*
+ * Header-only, with static functions: include it here and nowhere else.
+ * It compiles clean at our warning level (gcc 12, clang 14), so no pragma.
+ */
+#include <hiredis/adapters/libevent.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		5000
+#define CONNECT_MIN_MS		1000	/* floor for connect + handshake */
+#define HANDSHAKE_MAX		3	/* AUTH, SELECT, PING */
+
+struct store {
+	struct event_base	*base;
+	const struct config	*cfg;
+	int			 n_workers;
+
+	redisAsyncContext	*ac;		/* live link or NULL */
+	enum store_state	 state;
+	char			 reason[256];
+
+	/* Handshake of the current link: replies come back in order. */
+	const char		*hs_step[HANDSHAKE_MAX];
+	int			 hs_sent;
+	int			 hs_done;
+
+	struct event		*retry_ev;	/* backoff wait */
+	struct event		*connect_ev;	/* connect + handshake deadline */
+	int			 backoff_ms;	/* next wait, before jitter */
+	uint64_t		 rng;
+	unsigned		 attempts;
+	bool			 ever_up;
+	bool			 failed;	/* an attempt failed since up */
+
+	int			 links;		/* contexts pointing at us */
+	int			 busy;		/* our frames on the stack */
+	bool			 free_pending;
+
+	struct store_stats	 stats;
+};
+
+/* One queued command; hiredis owns it from queueing to cmd_cb(). */
+struct cmd {
+	struct store		*store;
+	store_cb		 cb;
+	void			*arg;
+	struct event		*timer;		/* the command's deadline */
+	bool			 done;		/* user callback already ran */
+};
+
+/*
+ * Process-wide, for once-per-outage logging: how many stores are up, and
+ * whether event=store_down has been logged and not yet answered by
+ * event=store_up.
+ */
+static _Atomic int	 up_count;
+static _Atomic bool	 reported_down;
+static _Atomic bool	 ever_connected;
+
+static void	 connect_attempt(struct store *);
+static void	 destroy(struct store *);
+
+static void
+enter(struct store *s)
+{
+	s->busy++;
+}
+
+/* Leave a store frame; the last one out frees a store store_free() left. */
+static void
+leave(struct store *s)
+{
+	if (--s->busy == 0 && s->free_pending && s->links == 0)
+		destroy(s);
+}
+
+static void
+set_reason(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_reason(struct store *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+}
+
+static struct timeval
+ms_to_tv(int ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+static int
+command_timeout_ms(const struct store *s)
+{
+	return s->cfg->redis_timeout_ms > 0 ? s->cfg->redis_timeout_ms : 1000;
+}
+
+/* xorshift64: only for jitter, so workers do not retry in lockstep. */
+static uint64_t
+rng_next(struct store *s)
+{
+	uint64_t	 x = s->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->rng = x;
+	return x;
+}
+
+/* The next wait: the current step minus up to 20 %, then double the step. */
+static int
+backoff_next(struct store *s)
+{
+	int	 step = s->backoff_ms;
+	int	 jitter = step / 5;
+
+	s->backoff_ms = step * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : step * 2;
+	return step - (int)(rng_next(s) % (uint64_t)(jitter + 1));
+}
+
+/* The error text of a context that hiredis is dropping. */
+static const char *
+link_errstr(const redisAsyncContext *ac)
+{
+	if (ac->c.errstr[0] != '\0')
+		return ac->c.errstr;
+	return "connection lost";
+}
+
+static void
+log_target(const struct store *s, char *dst, size_t dstlen)
+{
+	const struct redis_url	*u = &s->cfg->redis;
+	char			 q[256];
+
+	if (u->kind == REDIS_UNIX)
+		snprintf(dst, dstlen, "unix:%s",
+		    log_quote(q, sizeof(q), u->path));
+	else
+		snprintf(dst, dstlen, "%s:%u",
+		    log_quote(q, sizeof(q), u->host), (unsigned)u->port);
+}
+
+/*
+ * Free a context we detached. A context that never connected gets no
+ * disconnect callback, so its link is counted off here; a connected one is
+ * counted off in disconnect_cb(), now or (inside one of its reply
+ * callbacks) right after that callback returns.
+ */
+static void
+free_link(struct store *s, redisAsyncContext *ac)
+{
+	bool	 connected = (ac->c.flags & REDIS_CONNECTED) != 0;
+
+	redisAsyncFree(ac);
+	if (!connected)
+		s->links--;
+}
+
+/*
+ * The link is gone or the attempt failed: detach the context (the caller
+ * frees it, or hiredis does), record why, log, schedule the next attempt.
+ * Logged as an outage (once per process) when the store was up, or when
+ * its very first attempt failed; any other failed attempt is debug only.
+ */
+static void
+go_down(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+go_down(struct store *s, const char *fmt, ...)
+{
+	struct timeval	 tv;
+	va_list		 ap;
+	char		 q[300];
+	bool		 was_up;
+	int		 delay;
+
+	s->ac = NULL;
+	if (s->state == STORE_CLOSED)
+		return;
+	was_up = s->state == STORE_UP;
+	if (was_up)
+		atomic_fetch_sub(&up_count, 1);
+	s->state = STORE_DISCONNECTED;
+	s->failed = true;
+	evtimer_del(s->connect_ev);
+
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+
+	delay = backoff_next(s);
+	tv = ms_to_tv(delay);
+	evtimer_add(s->retry_ev, &tv);
+
+	log_quote(q, sizeof(q), s->reason);
+	if ((was_up || (!s->ever_up && s->attempts == 1)) &&
+	    !atomic_exchange(&reported_down, true))
+		log_warnx("event=store_down err=\"%s\" retry_in_ms=%d",
+		    q, delay);
+	else
+		log_debug("event=store_attempt_failed err=\"%s\" "
+		    "retry_in_ms=%d", q, delay);
+}
+
+static void
+go_up(struct store *s)
+{
+	char	 target[300];
+	int	 n;
+
+	evtimer_del(s->connect_ev);
+	s->state = STORE_UP;
+	s->failed = false;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	set_reason(s, "connected");
+	if (s->ever_up)
+		s->stats.reconnects++;
+	s->ever_up = true;
+
+	n = atomic_fetch_add(&up_count, 1) + 1;
+	log_target(s, target, sizeof(target));
+	if (!atomic_exchange(&ever_connected, true))
+		log_info("event=store_connected redis=\"%s\" db=%d",
+		    target, s->cfg->redis.db);
+	if (n >= s->n_workers && atomic_exchange(&reported_down, false))
+		log_info("event=store_up redis=\"%s\"", target);
+	else
+		log_debug("event=store_link_up redis=\"%s\"", target);
+}
+
+/*
+ * Replies to AUTH / SELECT / PING, in the order they were sent. The last
+ * one makes the store up; an error reply ends the attempt.
+ */
+static void
+handshake_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store	*s = privdata;
+	redisReply	*reply = r;
+	const char	*step;
+
+	enter(s);
+	/* An abandoned link being freed: nothing to do. */
+	if (ac != s->ac || s->state != STORE_CONNECTING ||
+	    s->hs_done >= s->hs_sent)
+		goto out;
+	step = s->hs_step[s->hs_done++];
+	if (reply == NULL) {
+		/* hiredis is dropping the link and frees it after us. */
+		go_down(s, "%s: %s", step, link_errstr(ac));
+		goto out;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		go_down(s, "%s: %.*s", step, (int)reply->len, reply->str);
+		/* Inside a reply callback: hiredis frees once we return. */
+		free_link(s, ac);
+		goto out;
+	}
+	if (s->hs_done == s->hs_sent)
+		go_up(s);
+out:
+	leave(s);
+}
+
+static int
+handshake_send(struct store *s, const char *step, int argc,
+    const char **argv)
+{
+	if (redisAsyncCommandArgv(s->ac, handshake_cb, s, argc, argv,
+	    NULL) != REDIS_OK)
+		return -1;
+	s->hs_step[s->hs_sent++] = step;
+	return 0;
+}
+
+/*
+ * The TCP / unix connect finished. On failure hiredis frees the context as
+ * soon as we return. On success queue the handshake; the context must not
+ * be freed from here (hiredis goes on using it), so a failure to queue is
+ * left to the connect deadline.
+ */
+static void
+connect_cb(const redisAsyncContext *cac, int status)
+{
+	struct store		*s = cac->data;
+	const struct redis_url	*u = &s->cfg->redis;
+	const char		*argv[3];
+	char			 db[16];
+	int			 argc;
+
+	enter(s);
+	if (cac != s->ac)
+		goto out;
+	if (status != REDIS_OK) {
+		s->links--;
+		go_down(s, "connect: %s", link_errstr(cac));
+		goto out;
+	}
+	s->hs_sent = s->hs_done = 0;
+	if (u->password != NULL) {
+		argc = 0;
+		argv[argc++] = "AUTH";
+		if (u->user != NULL)
+			argv[argc++] = u->user;
+		argv[argc++] = u->password;
+		if (handshake_send(s, "auth", argc, argv) == -1)
+			goto fail;
+	}
+	if (u->db != 0) {
+		snprintf(db, sizeof(db), "%d", u->db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if (handshake_send(s, "select", 2, argv) == -1)
+			goto fail;
+	}
+	argv[0] = "PING";
+	if (handshake_send(s, "ping", 1, argv) == -1)
+		goto fail;
+	goto out;
+fail:
+	set_reason(s, "handshake: cannot queue command");
+out:
+	leave(s);
+}
+
+/*
+ * Runs last for a context that had connected, whoever started the drop.
+ * When it is still the live link, hiredis dropped it with no command
+ * pending (otherwise cmd_cb() would have detached it already).
+ */
+static void
+disconnect_cb(const redisAsyncContext *cac, int status)
+{
+	struct store	*s = cac->data;
+
+	(void)status;
+	enter(s);
+	s->links--;
+	if (cac == s->ac)
+		go_down(s, "connection lost: %s", link_errstr(cac));
+	leave(s);
+}
+
+/* Connect + handshake took too long (e.g. a SIGSTOPped Redis). */
+static void
+connect_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store		*s = arg;
+	redisAsyncContext	*ac = s->ac;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	if (s->state == STORE_CONNECTING && ac != NULL) {
+		if (ac->c.flags & REDIS_CONNECTED)
+			go_down(s, "handshake timed out");
+		else
+			go_down(s, "connect: timed out");
+		free_link(s, ac);
+	}
+	leave(s);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*s = arg;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	if (s->state == STORE_DISCONNECTED)
+		connect_attempt(s);
+	leave(s);
+}
+
+static void
+connect_attempt(struct store *s)
+{
+	const struct redis_url	*u = &s->cfg->redis;
+	redisAsyncContext	*ac;
+	struct timeval		 tv;
+	char			 err[128];
+	int			 ms;
+
+	s->attempts++;
+	s->state = STORE_CONNECTING;
+	/* While retrying, the reason keeps saying why the last one failed. */
+	if (!s->failed)
+		set_reason(s, "connecting");
+
+	if (u->kind == REDIS_UNIX)
+		ac = redisAsyncConnectUnix(u->path);
+	else
+		ac = redisAsyncConnect(u->host, u->port);
+	if (ac == NULL) {
+		go_down(s, "connect: out of memory");
+		return;
+	}
+	if (ac->err != 0) {
+		snprintf(err, sizeof(err), "%s", link_errstr(ac));
+		redisAsyncFree(ac);
+		go_down(s, "connect: %s", err);
+		return;
+	}
+	if (redisLibeventAttach(ac, s->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		go_down(s, "connect: cannot attach to the event loop");
+		return;
+	}
+	ac->data = s;
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	s->ac = ac;
+	s->links++;
+	s->hs_sent = s->hs_done = 0;
+
+	ms = command_timeout_ms(s);
+	if (ms < CONNECT_MIN_MS)
+		ms = CONNECT_MIN_MS;
+	tv = ms_to_tv(ms);
+	evtimer_add(s->connect_ev, &tv);
+}
+
+struct store *
+store_new(struct event_base *base, const struct config *cfg, int n_workers)
+{
+	struct store	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->base = base;
+	s->cfg = cfg;
+	s->n_workers = n_workers > 0 ? n_workers : 1;
+	s->state = STORE_DISCONNECTED;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->rng = (now_usec() ^ (uint64_t)(uintptr_t)s) | 1;
+	s->retry_ev = evtimer_new(base, retry_cb, s);
+	s->connect_ev = evtimer_new(base, connect_deadline_cb, s);
+	if (s->retry_ev == NULL || s->connect_ev == NULL)
+		fatalx(1, "store: out of memory");
+	set_reason(s, "connecting");
+
+	enter(s);
+	connect_attempt(s);
+	leave(s);
+	return s;
+}
+
+static void
+destroy(struct store *s)
+{
+	event_free(s->retry_ev);
+	event_free(s->connect_ev);
+	free(s);
+}
+
+void
+store_close(struct store *s)
+{
+	redisAsyncContext	*ac;
+
+	if (s == NULL || s->state == STORE_CLOSED)
+		return;
+	enter(s);
+	if (s->state == STORE_UP)
+		atomic_fetch_sub(&up_count, 1);
+	s->state = STORE_CLOSED;
+	set_reason(s, "closed");
+	evtimer_del(s->retry_ev);
+	evtimer_del(s->connect_ev);
+	if ((ac = s->ac) != NULL) {
+		s->ac = NULL;
+		/* Pending commands get STORE_ERR_DOWN from in here. */
+		free_link(s, ac);
+	}
+	leave(s);
+}
+
+void
+store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	enter(s);
+	store_close(s);
+	s->free_pending = true;
+	leave(s);
+}
+
+static void
+cmd_free(struct cmd *cmd)
+{
+	event_free(cmd->timer);
+	free(cmd);
+}
+
+/*
+ * hiredis runs this exactly once per command: with the reply, or with NULL
+ * when the context is freed. If the deadline already answered the caller,
+ * only the struct is left to free.
+ */
+static void
+cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct cmd	*cmd = privdata;
+	struct store	*s = cmd->store;
+	store_cb	 cb = cmd->cb;
+	void		*arg = cmd->arg;
+	bool		 done = cmd->done;
+
+	enter(s);
+	cmd_free(cmd);
+	if (done)
+		goto out;
+	if (r == NULL) {
+		/* First news of a drop hiredis started: we go down first. */
+		if (ac == s->ac)
+			go_down(s, "connection lost: %s", link_errstr(ac));
+		cb(STORE_ERR_DOWN, NULL, arg);
+	} else
+		cb(STORE_OK, r, arg);
+out:
+	leave(s);
+}
+
+/*
+ * A command's deadline passed. Answer it, then drop the link: everything
+ * queued behind it is stuck behind the same stalled Redis, and fails now
+ * with STORE_ERR_DOWN instead of each waiting for its own deadline. This is
+ * a timer callback, not a hiredis one, so the free is immediate.
+ */
+static void
+cmd_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cmd		*cmd = arg;
+	struct store		*s = cmd->store;
+	redisAsyncContext	*ac = s->ac;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	cmd->done = true;
+	s->stats.timeouts++;
+	if (ac != NULL)
+		go_down(s, "command timed out");
+	cmd->cb(STORE_ERR_TIMEOUT, NULL, cmd->arg);
+	/* cmd is freed in here, by its cmd_cb(). */
+	if (ac != NULL)
+		free_link(s, ac);
+	leave(s);
+}
+
+int
+store_command_argv(struct store *s, store_cb cb, void *arg, int argc,
+    const char **argv, const size_t *argvlen)
+{
+	struct cmd	*cmd;
+	struct timeval	 tv;
+
+	if (s->state != STORE_UP || s->ac == NULL)
+		return -1;
+	cmd = xcalloc(1, sizeof(*cmd));
+	cmd->store = s;
+	cmd->cb = cb;
+	cmd->arg = arg;
+	if ((cmd->timer = evtimer_new(s->base, cmd_deadline_cb, cmd)) == NULL) {
+		free(cmd);
+		return -1;
+	}
+	if (redisAsyncCommandArgv(s->ac, cmd_cb, cmd, argc, argv,
+	    argvlen) != REDIS_OK) {
+		cmd_free(cmd);
+		return -1;
+	}
+	tv = ms_to_tv(command_timeout_ms(s));
+	evtimer_add(cmd->timer, &tv);
+	s->stats.commands++;
+	return 0;
+}
+
+bool
+store_reply_is_error(const struct redisReply *reply)
+{
+	return reply != NULL && reply->type == REDIS_REPLY_ERROR;
+}
+
+enum store_state
+store_get_state(const struct store *s)
+{
+	return s->state;
+}
+
+bool
+store_is_up(const struct store *s)
+{
+	return s->state == STORE_UP;
+}
+
+const char *
+store_reason(const struct store *s)
+{
+	return s->reason;
+}
+
+void
+store_get_stats(const struct store *s, struct store_stats *out)
+{
+	*out = s->stats;
+}
