@@ -8,6 +8,8 @@
 #ifndef TOKEND_REPLY_H
 #define TOKEND_REPLY_H
 
+#include <stddef.h>
+
 struct json_object;
 struct request;
 
@@ -19,6 +21,9 @@ enum reply_flags {
 /* Reply with obj serialized; takes ownership of obj (json_object_put). */
 void	 reply_json(struct request *, int status, struct json_object *obj,
 	    int flags);
+/* Reply with an already serialized JSON document (copied). */
+void	 reply_raw_json(struct request *, int status, const char *json,
+	    size_t len, int flags);
 /* {"error": error, "error_description": description (if non-NULL)} */
 void	 reply_error(struct request *, int status, const char *error,
 	    const char *description, int flags);

@@ -48,6 +48,18 @@ send_body(struct request *req, int status, const char *content_type,
 		log_error("event=bug err=\"second reply\" path=%s", req->path);
 		return;
 	}
+	/*
+	 * libevent 2.1 writes the reply buffer whatever the method: for HEAD,
+	 * send the headers a GET would get and no body.
+	 */
+	if (evhttp_request_get_command(req->ev) == EVHTTP_REQ_HEAD) {
+		char	 clen[32];
+
+		snprintf(clen, sizeof(clen), "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+		    "Content-Length", clen);
+		len = 0;
+	}
 	if ((buf = evbuffer_new()) == NULL ||
 	    evbuffer_add(buf, body, len) != 0) {
 		log_error("event=reply_error err=\"out of memory\"");
@@ -75,6 +87,13 @@ reply_json(struct request *req, int status, struct json_object *obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	send_body(req, status, "application/json", text, len, flags);
 	json_object_put(obj);
+}
+
+void
+reply_raw_json(struct request *req, int status, const char *json, size_t len,
+    int flags)
+{
+	send_body(req, status, "application/json", json, len, flags);
 }
 
 static struct json_object *

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""
+Integration test runner for tokend.
+
+    run.py --tokend build/tokend --test-store build/test/test_store \
+           --source-root . [-k SUBSTRING] [-v]
+
+Starts redis-server (persistence off, free port) in a temporary directory,
+makes a test PKI with the openssl CLI, imports every test_*.py next to this
+file and runs the scenarios they register, one at a time, each under a hard
+timeout. Prints one line per scenario (PASS / FAIL / SKIP) and finally
+"N passed, M failed[, K skipped]". Exit status: 0 when nothing failed, 1
+otherwise, 77 (meson's "skipped") when redis-server or openssl is missing.
+Python 3 standard library only.
+"""
+
+import argparse
+import importlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import tokend_harness as H  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="tokend integration tests")
+    p.add_argument("--tokend", required=True, help="path to the tokend binary")
+    p.add_argument("--test-store", default=None,
+                   help="path to the test_store program")
+    p.add_argument("--source-root", default=os.path.dirname(
+        os.path.dirname(HERE)), help="the repository")
+    p.add_argument("-k", dest="filters", action="append", default=[],
+                   help="run only scenarios whose name contains this "
+                        "(repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--keep-tmp", action="store_true",
+                   help="keep the temporary directory (logs) afterwards")
+    return p.parse_args(argv)
+
+
+def load_scenarios():
+    for fn in sorted(os.listdir(HERE)):
+        if fn.startswith("test_") and fn.endswith(".py"):
+            importlib.import_module(fn[:-3])
+    # test_store drives the shared redis-server hard: run it last.
+    return sorted(H.SCENARIOS, key=lambda s: s.module == "test_store_client")
+
+
+def on_alarm(signum, frame):
+    raise H.ScenarioTimeout()
+
+
+def one_line(s):
+    return " ".join(str(s).split())
+
+
+def run_one(ctx, sc):
+    """Run one scenario: ("PASS"|"FAIL"|"SKIP", reason)."""
+    ctx.current = sc.name
+    status, reason = "PASS", ""
+    t0 = time.monotonic()
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(sc.timeout)
+    try:
+        try:
+            sc.fn(ctx)
+        finally:
+            signal.alarm(0)
+    except H.SkipScenario as e:
+        status, reason = "SKIP", str(e)
+    except H.TestFailure as e:
+        status, reason = "FAIL", str(e)
+    except H.ScenarioTimeout:
+        status, reason = "FAIL", "hard timeout of %d s" % sc.timeout
+    except Exception as e:                  # noqa: BLE001
+        status = "FAIL"
+        reason = "%s: %s" % (type(e).__name__, e)
+        if ctx.verbose:
+            traceback.print_exc(file=sys.stdout)
+    if status == "FAIL":
+        # The logs of the instances involved, for whoever reads the CI log.
+        for t in ctx.scoped + [u for i, u in enumerate(ctx.used)
+                               if u not in ctx.used[:i]]:
+            print("#   log of %s (%s): %s" % (t.name, t.logfile,
+                                               t.log_tail(12)))
+    signal.alarm(30)
+    try:
+        problem = ctx.cleanup_scenario()
+    except H.ScenarioTimeout:
+        problem = "cleanup timed out"
+    finally:
+        signal.alarm(0)
+    if problem and status != "FAIL":
+        status, reason = "FAIL", "cleanup: " + problem
+    ctx.vlog("%s took %.1f s" % (sc.name, time.monotonic() - t0))
+    return status, reason
+
+
+def main(argv):
+    args = parse_args(argv)
+    for prog in ("redis-server", "openssl"):
+        if shutil.which(prog) is None:
+            print("SKIP integration: %s not on PATH" % prog)
+            return 77
+    if not os.access(args.tokend, os.X_OK):
+        print("FAIL integration: tokend binary not found: %s" % args.tokend)
+        return 1
+
+    sys.stdout.reconfigure(line_buffering=True)
+    scenarios = load_scenarios()
+    if args.filters:
+        scenarios = [s for s in scenarios
+                     if any(f in s.name for f in args.filters)]
+
+    tmp = tempfile.mkdtemp(prefix="tokend-it-")
+    ctx = H.Context(tmp, os.path.abspath(args.tokend),
+                    os.path.abspath(args.test_store) if args.test_store
+                    else None, os.path.abspath(args.source_root),
+                    args.verbose)
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    t_start = time.monotonic()
+    try:
+        try:
+            ctx.setup()
+        except Exception as e:              # noqa: BLE001
+            print("FAIL setup: %s" % one_line(e))
+            print("0 passed, 1 failed")
+            return 1
+        ctx.vlog("tmp dir %s" % tmp)
+        for sc in scenarios:
+            status, reason = run_one(ctx, sc)
+            counts[status] += 1
+            if status == "PASS":
+                print("PASS %s" % sc.name)
+            else:
+                print("%s %s: %s" % (status, sc.name, one_line(reason)))
+
+        # Shared instances ran many scenarios; each must still stop cleanly.
+        for name, t in list(ctx.shared.items()):
+            label = "shutdown[%s]" % name
+            try:
+                signal.signal(signal.SIGALRM, on_alarm)
+                signal.alarm(30)
+                try:
+                    t.stop(expect_status=0)
+                finally:
+                    signal.alarm(0)
+                counts["PASS"] += 1
+                print("PASS %s" % label)
+            except (H.TestFailure, H.ScenarioTimeout) as e:
+                counts["FAIL"] += 1
+                print("FAIL %s: %s" % (label, one_line(e) or "timeout"))
+        ctx.shared.clear()
+    finally:
+        ctx.teardown()
+        ctx.vlog("total %.1f s" % (time.monotonic() - t_start))
+        if args.keep_tmp or counts["FAIL"]:
+            print("# logs kept in %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    line = "%d passed, %d failed" % (counts["PASS"], counts["FAIL"])
+    if counts["SKIP"]:
+        line += ", %d skipped" % counts["SKIP"]
+    print(line)
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
