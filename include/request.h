@@ -13,6 +13,7 @@
 #define TOKEND_REQUEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct conn;
@@ -50,5 +51,26 @@ void	 request_client_gone(struct request *);
 
 /* A request header (case-insensitive name) or NULL. Borrowed. */
 const char *request_header(const struct request *, const char *name);
+
+/*
+ * The request body as one contiguous block (evhttp has already capped it
+ * at --max-body) and its length. Borrowed until the reply. NULL with
+ * *len 0 when there is no body.
+ */
+const char *request_body(struct request *, size_t *len);
+
+/*
+ * True when the Content-Type's media type (parameters and case ignored)
+ * is `type`.
+ */
+bool	 request_content_type_is(const struct request *, const char *type);
+
+/* True when the request has a Content-Type header at all. */
+bool	 request_has_content_type(const struct request *);
+
+/* The value of query parameter name (decoded), copied into buf. Returns
+ * buf, or NULL when absent, malformed or longer than buflen - 1. */
+char	*request_query_param(const struct request *, const char *name,
+	    char *buf, size_t buflen);
 
 #endif

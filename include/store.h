@@ -90,6 +90,22 @@ int		 store_command_argv(struct store *, store_cb cb, void *arg,
 /* True when reply is a Redis error reply ("-ERR ...", "-NOAUTH ..."). */
 bool		 store_reply_is_error(const struct redisReply *reply);
 
+/* One field/value pair of a hash reply; borrowed from the reply. */
+struct store_pair {
+	const char	*field;
+	size_t		 field_len;
+	const char	*value;
+	size_t		 value_len;
+};
+
+/*
+ * Split an HGETALL reply into at most max pairs. Returns the number of
+ * pairs (0 for a missing key), or SIZE_MAX when the reply is not an array
+ * of string pairs or has more than max. Valid only inside the callback.
+ */
+size_t		 store_reply_pairs(const struct redisReply *reply,
+		    struct store_pair *pairs, size_t max);
+
 enum store_state store_get_state(const struct store *);
 bool		 store_is_up(const struct store *);
 

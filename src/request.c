@@ -11,8 +11,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "log.h"
 #include "reply.h"
@@ -150,4 +155,70 @@ request_header(const struct request *req, const char *name)
 		return NULL;
 	return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
 	    name);
+}
+
+const char *
+request_body(struct request *req, size_t *len)
+{
+	struct evbuffer	*in;
+	size_t		 n;
+
+	*len = 0;
+	if (req->ev == NULL)
+		return NULL;
+	in = evhttp_request_get_input_buffer(req->ev);
+	if ((n = evbuffer_get_length(in)) == 0)
+		return NULL;
+	*len = n;
+	return (const char *)evbuffer_pullup(in, -1);
+}
+
+bool
+request_has_content_type(const struct request *req)
+{
+	return request_header(req, "Content-Type") != NULL;
+}
+
+bool
+request_content_type_is(const struct request *req, const char *type)
+{
+	const char	*ct = request_header(req, "Content-Type");
+	size_t		 n = strlen(type);
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, type, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+char *
+request_query_param(const struct request *req, const char *name, char *buf,
+    size_t buflen)
+{
+	const struct evhttp_uri	*uri;
+	const char		*query, *v;
+	struct evkeyvalq	 q;
+	char			*result = NULL;
+
+	if (req->ev == NULL ||
+	    (uri = evhttp_request_get_evhttp_uri(req->ev)) == NULL ||
+	    (query = evhttp_uri_get_query(uri)) == NULL)
+		return NULL;
+	TAILQ_INIT(&q);
+	if (evhttp_parse_query_str(query, &q) != 0)
+		goto out;
+	if ((v = evhttp_find_header(&q, name)) != NULL &&
+	    strlen(v) < buflen) {
+		memcpy(buf, v, strlen(v) + 1);
+		result = buf;
+	}
+out:
+	evhttp_clear_headers(&q);
+	return result;
 }

@@ -648,6 +648,33 @@ store_reply_is_error(const struct redisReply *reply)
 	return reply != NULL && reply->type == REDIS_REPLY_ERROR;
 }
 
+size_t
+store_reply_pairs(const struct redisReply *reply, struct store_pair *pairs,
+    size_t max)
+{
+	size_t	 i, n;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements % 2 != 0)
+		return SIZE_MAX;
+	n = reply->elements / 2;
+	if (n > max)
+		return SIZE_MAX;
+	for (i = 0; i < n; i++) {
+		const redisReply	*f = reply->element[2 * i];
+		const redisReply	*v = reply->element[2 * i + 1];
+
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			return SIZE_MAX;
+		pairs[i].field = f->str;
+		pairs[i].field_len = f->len;
+		pairs[i].value = v->str;
+		pairs[i].value_len = v->len;
+	}
+	return n;
+}
+
 enum store_state
 store_get_state(const struct store *s)
 {

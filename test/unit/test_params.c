@@ -1,0 +1,227 @@
+/*
+ * test_params: form, JSON and Basic parsing edge cases: escapes, '+',
+ * names without '=', duplicates (RFC 6749 3.2), NUL bytes, the 2.3.1
+ * form-urlencoding inside Basic credentials, malformed Base64.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "params.h"
+#include "util.h"
+#include "test.h"
+
+static enum params_result
+form(struct params *p, const char *body)
+{
+	params_init(p);
+	return params_parse_form(p, body, strlen(body));
+}
+
+static void
+test_params_form_basic(void)
+{
+	struct params	 p;
+
+	TEST_ASSERT(form(&p, "grant_type=client_credentials&scope=a+b%20c")
+	    == PARAMS_OK);
+	TEST_ASSERT(p.count == 2);
+	TEST_ASSERT(strcmp(params_get(&p, "grant_type"),
+	    "client_credentials") == 0);
+	TEST_ASSERT(strcmp(params_get(&p, "scope"), "a b c") == 0);
+	TEST_ASSERT(params_get(&p, "missing") == NULL);
+	params_finish(&p);
+}
+
+static void
+test_params_form_edges(void)
+{
+	struct params	 p;
+
+	/* A name without '=' has an empty value; empty pieces are skipped. */
+	TEST_ASSERT(form(&p, "a&&b=1&") == PARAMS_OK);
+	TEST_ASSERT(p.count == 2);
+	TEST_ASSERT(strcmp(params_get(&p, "a"), "") == 0);
+	TEST_ASSERT(strcmp(params_get(&p, "b"), "1") == 0);
+	params_finish(&p);
+
+	TEST_ASSERT(form(&p, "") == PARAMS_OK && p.count == 0);
+	params_finish(&p);
+	TEST_ASSERT(form(&p, "x==y") == PARAMS_OK);
+	TEST_ASSERT(strcmp(params_get(&p, "x"), "=y") == 0);
+	params_finish(&p);
+	TEST_ASSERT(form(&p, "k=%41%62%2b") == PARAMS_OK);
+	TEST_ASSERT(strcmp(params_get(&p, "k"), "Ab+") == 0);
+	params_finish(&p);
+	/* UTF-8 passes through; per-field checks decide. */
+	TEST_ASSERT(form(&p, "k=%C3%A9") == PARAMS_OK);
+	TEST_ASSERT(strcmp(params_get(&p, "k"), "\xc3\xa9") == 0);
+	params_finish(&p);
+}
+
+static void
+test_params_form_errors(void)
+{
+	static const char *const bad[] = {
+		"a=%", "a=%4", "a=%zz", "a=%4g", "%=1", "a=%00", "a%00=1",
+		"a=b%",
+	};
+	struct params	 p;
+	char		 big[PARAMS_MAX * 8 + 16];
+	size_t		 i, o = 0;
+
+	for (i = 0; i < nitems(bad); i++) {
+		TEST_ASSERT(form(&p, bad[i]) == PARAMS_BAD_ENCODING);
+		params_finish(&p);
+	}
+	TEST_ASSERT(form(&p, "a=1&b=2&a=1") == PARAMS_DUPLICATE);
+	params_finish(&p);
+	/* Duplicates are found after decoding. */
+	TEST_ASSERT(form(&p, "scope=x&sc%6fpe=y") == PARAMS_DUPLICATE);
+	params_finish(&p);
+	for (i = 0; i <= PARAMS_MAX; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "p%zu=&", i);
+	TEST_ASSERT(form(&p, big) == PARAMS_TOO_MANY);
+	params_finish(&p);
+}
+
+static void
+test_params_form_binary(void)
+{
+	static const char	 body[] = "a=1\0&b=2";
+	struct params		 p;
+
+	/* A raw NUL inside a value is refused like a decoded one. */
+	params_init(&p);
+	TEST_ASSERT(params_parse_form(&p, body, sizeof(body) - 1) ==
+	    PARAMS_BAD_ENCODING);
+	params_finish(&p);
+}
+
+static void
+test_params_json(void)
+{
+	static const char *const bad[] = {
+		"", "[]", "\"x\"", "{", "{\"a\":}", "{\"a\":\"b\"} x",
+		"{\"a\":\"b\"}{}", "{'a':'b'}", "{\"a\":\"\xff\"}", "null",
+	};
+	struct params	 p;
+	const char	*ok = "{\"client_id\":\"c1\",\"client_secret\":\"s\","
+	    "\"n\":5,\"o\":{\"x\":1}}";
+	size_t		 i;
+
+	params_init(&p);
+	TEST_ASSERT(params_parse_json(&p, ok, strlen(ok)) == PARAMS_OK);
+	TEST_ASSERT(p.count == 2);
+	TEST_ASSERT(strcmp(params_get(&p, "client_id"), "c1") == 0);
+	TEST_ASSERT(params_get(&p, "n") == NULL);
+	params_finish(&p);
+	for (i = 0; i < nitems(bad); i++) {
+		params_init(&p);
+		TEST_ASSERT(params_parse_json(&p, bad[i], strlen(bad[i])) ==
+		    PARAMS_BAD_JSON);
+		params_finish(&p);
+	}
+	/* An escaped NUL inside a string is refused. */
+	params_init(&p);
+	TEST_ASSERT(params_parse_json(&p, "{\"a\":\"x\\u0000y\"}", 16) ==
+	    PARAMS_BAD_ENCODING);
+	params_finish(&p);
+}
+
+static enum params_result
+basic(const char *h, char **id, char **secret)
+{
+	return params_parse_basic(h, id, secret);
+}
+
+static void
+test_params_basic(void)
+{
+	char	*id, *secret;
+
+	/* "client:secret" */
+	TEST_ASSERT(basic("Basic Y2xpZW50OnNlY3JldA==", &id, &secret) ==
+	    PARAMS_OK);
+	TEST_ASSERT(strcmp(id, "client") == 0);
+	TEST_ASSERT(strcmp(secret, "secret") == 0);
+	free(id);
+	secret_free_str(secret);
+	/* Scheme is case-insensitive; extra spaces tolerated. */
+	TEST_ASSERT(basic("bAsIc   Y2xpZW50OnNlY3JldA==  ", &id, &secret) ==
+	    PARAMS_OK);
+	free(id);
+	secret_free_str(secret);
+	/* RFC 6749 2.3.1: "my%20client:p%3Ass+w" -> "my client", "p:ss w" */
+	TEST_ASSERT(basic("Basic bXklMjBjbGllbnQ6cCUzQXNzK3c=", &id,
+	    &secret) == PARAMS_OK);
+	TEST_ASSERT(strcmp(id, "my client") == 0);
+	TEST_ASSERT(strcmp(secret, "p:ss w") == 0);
+	free(id);
+	secret_free_str(secret);
+	/* The first colon splits: "a:b:c" -> "a", "b:c". */
+	TEST_ASSERT(basic("Basic YTpiOmM=", &id, &secret) == PARAMS_OK);
+	TEST_ASSERT(strcmp(id, "a") == 0 && strcmp(secret, "b:c") == 0);
+	free(id);
+	secret_free_str(secret);
+	/* ":" alone: empty id and secret are the caller's to refuse. */
+	TEST_ASSERT(basic("Basic Og==", &id, &secret) == PARAMS_OK);
+	TEST_ASSERT(id[0] == '\0' && secret[0] == '\0');
+	free(id);
+	secret_free_str(secret);
+}
+
+static void
+test_params_basic_errors(void)
+{
+	static const struct {
+		const char		*h;
+		enum params_result	 r;
+	} cases[] = {
+		{ "Bearer abc", PARAMS_NOT_BASIC },
+		{ "Basic", PARAMS_NOT_BASIC },
+		{ "Basicx Y2xpZW50OnNlY3JldA==", PARAMS_NOT_BASIC },
+		{ "Basic ", PARAMS_BAD_ENCODING },
+		{ "Basic Y2xpZW50OnNlY3JldA", PARAMS_BAD_ENCODING },
+		{ "Basic Y2xpZW50OnNlY3JldA=x", PARAMS_BAD_ENCODING },
+		{ "Basic Y2xp ZW50OnNlY3JldA==", PARAMS_BAD_ENCODING },
+		{ "Basic Y2xpZW50OnNlY3JldA-_", PARAMS_BAD_ENCODING },
+		{ "Basic ====", PARAMS_BAD_ENCODING },
+		{ "Basic Y2xpZW50", PARAMS_NO_COLON },		/* "client" */
+		{ "Basic JXp6OnM=", PARAMS_BAD_ENCODING },	/* "%zz:s" */
+		{ "Basic YTolMDA=", PARAMS_BAD_ENCODING },	/* "a:%00" */
+		{ "Basic YQBiOmM=", PARAMS_BAD_ENCODING },	/* "a\0b:c" */
+	};
+	char	*id, *secret;
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		TEST_ASSERT(basic(cases[i].h, &id, &secret) == cases[i].r);
+		TEST_ASSERT(id == NULL && secret == NULL);
+	}
+}
+
+static void
+test_params_vschar(void)
+{
+	TEST_ASSERT(params_is_vschar("abc ~!", 6));
+	TEST_ASSERT(!params_is_vschar("", 0));
+	TEST_ASSERT(!params_is_vschar("a\tb", 3));
+	TEST_ASSERT(!params_is_vschar("\xc3\xa9", 2));
+	TEST_ASSERT(!params_is_vschar("a\x7f", 2));
+	TEST_ASSERT(strcmp(params_result_name(PARAMS_DUPLICATE),
+	    "duplicate_parameter") == 0);
+}
+
+int
+main(void)
+{
+	test_run(test_params_form_basic);
+	test_run(test_params_form_edges);
+	test_run(test_params_form_errors);
+	test_run(test_params_form_binary);
+	test_run(test_params_json);
+	test_run(test_params_basic);
+	test_run(test_params_basic_errors);
+	test_run(test_params_vschar);
+	return test_summary();
+}
