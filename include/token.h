@@ -1,0 +1,161 @@
+/*
+ * token: issuing and strictly verifying access tokens, JWS compact
+ * serialization (RFC 7515) of a JWT (RFC 7519) in the RFC 9068 profile.
+ *
+ * The keys and the signature primitives are keys.c's; revocation is the
+ * store's; what to answer is the handlers'. Time is always a parameter, so
+ * nothing here reads a clock, and nothing here logs a token.
+ *
+ * Pure module: no libevent, no hiredis. Thread safe.
+ */
+#ifndef TOKEND_TOKEN_H
+#define TOKEND_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "keys.h"
+
+struct json_object;
+
+/* 16 random bytes (128 bits; a UUIDv4 has 122), base64url: 22 chars. */
+#define TOKEN_JTI_BYTES		16
+#define TOKEN_JTI_LEN		22
+
+/* Default size cap of a token given to token_verify(). */
+#define TOKEN_MAX_LEN		8192
+
+/* The two "typ" values of --token-typ. */
+#define TOKEN_TYP_AT_JWT_STR	"at+jwt"
+#define TOKEN_TYP_JWT_STR	"JWT"
+
+/* What a new token says. Strings are borrowed for the call only. */
+struct token_params {
+	const char	*issuer;	/* iss; required */
+	const char	*typ;		/* header typ: "at+jwt" or "JWT" */
+	const char	*client_id;	/* client_id and sub; required */
+	const char	*audience;	/* aud, as a string; required */
+	time_t		 iat;
+	long		 ttl;		/* exp = iat + ttl; > 0 */
+	const char	*scope;		/* NULL or "" = no scope claim */
+	/*
+	 * The client's metadata claims: a JSON object or NULL. Only read
+	 * (deep-copied), so it may be shared between threads. A member named
+	 * like a registered claim (iss sub aud exp nbf iat jti client_id
+	 * scope auth_time acr amr cnf) is skipped: it never overrides.
+	 */
+	const struct json_object *extra_claims;
+};
+
+/*
+ * Sign a new access token with key (which must be a keyset's signing
+ * key). Header {"alg","typ","kid"}, exactly these in this order; payload
+ * iss, sub (= client_id), aud, exp, iat, jti, client_id, scope (omitted
+ * when empty), then the extra claims.
+ * On success returns 0, *jws is a NUL-terminated string owned by the
+ * caller (free()), and jti_out holds the jti. On failure returns -1
+ * (logged) and *jws is NULL.
+ */
+int	 token_issue(const struct key *key, const struct token_params *p,
+	    char **jws, char jti_out[TOKEN_JTI_LEN + 1]);
+
+/* Outcomes of token_verify(), in the order the checks run. */
+enum token_verdict {
+	TOKEN_OK = 0,
+	TOKEN_MALFORMED,	/* not 3 strict b64url segments; bad JSON */
+	TOKEN_TOO_LARGE,	/* longer than rules->max_len */
+	TOKEN_BAD_HEADER,	/* alg/kid missing, wrong member types */
+	TOKEN_UNSUPPORTED_CRIT,	/* any "crit": we understand no extension */
+	TOKEN_UNKNOWN_KID,	/* no key with that kid */
+	TOKEN_ALG_MISMATCH,	/* alg is not the key's alg ("none" too) */
+	TOKEN_BAD_SIGNATURE,
+	TOKEN_WRONG_TYPE,	/* typ missing or not the configured one */
+	TOKEN_WRONG_ISSUER,
+	TOKEN_MISSING_CLAIM,	/* iss exp iat jti sub client_id */
+	TOKEN_BAD_CLAIM,	/* a registered claim of the wrong type */
+	TOKEN_EXPIRED,
+	TOKEN_NOT_YET_VALID,	/* nbf or iat in the future */
+};
+
+/*
+ * Stable lower_snake_case name of a verdict ("ok", "malformed",
+ * "too_large", "bad_header", "unsupported_crit", "unknown_kid",
+ * "alg_mismatch", "bad_signature", "wrong_type", "wrong_issuer",
+ * "missing_claim", "bad_claim", "expired", "not_yet_valid"), used as the
+ * metrics "reason" label and in logs. Static string.
+ */
+const char	*token_verdict_name(enum token_verdict);
+
+struct token_rules {
+	const char	*issuer;	/* iss must equal it, byte for byte */
+	const char	*typ;		/* "at+jwt" or "JWT" */
+	long		 leeway;	/* seconds of clock skew, >= 0 */
+	size_t		 max_len;	/* 0 = TOKEN_MAX_LEN */
+};
+
+/* A verified token's claims. */
+struct token_claims {
+	struct json_object	*payload;	/* owned: the whole claims set */
+	const struct key	*key;		/* that verified it; borrowed
+						   from the keyset */
+	/* Borrowed from payload; never NULL, no embedded NUL. */
+	const char		*iss;
+	const char		*sub;
+	const char		*client_id;
+	const char		*jti;
+	const char		*scope;		/* NULL when absent */
+	const char		*aud;		/* NULL unless a string */
+	/* NumericDates, rounded down when they have a fraction. */
+	int64_t			 exp;
+	int64_t			 iat;
+	int64_t			 nbf;		/* when has_nbf */
+	bool			 has_nbf;
+};
+
+/* Free the claims and their payload. NULL is fine. */
+void	 token_claims_free(struct token_claims *);
+
+/*
+ * Verify the compact JWS at jws (len bytes, need not be NUL-terminated)
+ * against the keyset and the rules, at time now. The checks run in this
+ * order and stop at the first failure:
+ *  1. size cap (TOO_LARGE); exactly three segments of strict base64url,
+ *     header and payload not empty (MALFORMED);
+ *  2. header: a JSON object without duplicate names (MALFORMED); no
+ *     "crit" (UNSUPPORTED_CRIT); alg, kid and typ strings when present,
+ *     alg and kid required (BAD_HEADER); alg "none" in any case
+ *     (ALG_MISMATCH); kid names a key (UNKNOWN_KID); alg is exactly that
+ *     key's algorithm (ALG_MISMATCH). jku, x5u, jwk and x5c are ignored:
+ *     the key comes from the keyset only;
+ *  3. signature, of exactly the key's length (BAD_SIGNATURE);
+ *  4. typ equals rules->typ, case-insensitively, with or without an
+ *     "application/" prefix (WRONG_TYPE);
+ *  5. payload: a JSON object without duplicate names (MALFORMED);
+ *     iss == rules->issuer (WRONG_ISSUER); exp a number and
+ *     now < exp + leeway (EXPIRED); nbf, if present, a number and
+ *     <= now + leeway; iat a number and <= now + leeway (NOT_YET_VALID);
+ *     jti, sub, client_id non-empty strings, scope a string if present.
+ *     A missing required claim is MISSING_CLAIM, a wrong JSON type or an
+ *     embedded NUL is BAD_CLAIM.
+ * Revocation is not checked here.
+ * On TOKEN_OK, *claims is set and owned by the caller (token_claims_free);
+ * otherwise *claims is NULL. claims->key is valid while the caller holds
+ * its reference to ks.
+ */
+enum token_verdict
+	 token_verify(const struct keyset *ks, const char *jws, size_t len,
+	    time_t now, const struct token_rules *rules,
+	    struct token_claims **claims);
+
+/*
+ * Parse text as strict JSON (RFC 8259: no comments, single quotes, NaN,
+ * raw control characters, trailing data; valid UTF-8) into an object or
+ * array, rejecting an object with a member name twice anywhere in it.
+ * Returns a new json_object owned by the caller, or NULL. Exposed for
+ * tests and fuzzing.
+ */
+struct json_object *token_json_parse_strict(const char *text, size_t len);
+
+#endif

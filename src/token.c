@@ -1,0 +1,815 @@
+/*
+ * token: the access token itself. Building the header and the claims,
+ * signing (through keys.c), and strict verification.
+ *
+ * What it leaves to others: key loading and the signature math (keys.c),
+ * revocation and client state (the store and the handlers), what a
+ * verdict means over HTTP (the handlers).
+ *
+ * Invariants:
+ * - Verification runs its checks in a fixed order (see token.h) and stops
+ *   at the first failure; nothing is skipped. Everything the header says
+ *   is checked before any cryptography, and the only key ever tried is
+ *   the one the kid names, with that key's own algorithm: "alg" must
+ *   agree with the key, it never chooses. jku, x5u, jwk and x5c are
+ *   never read.
+ * - JSON is accepted only when it is strict RFC 8259 and no object in it
+ *   names a member twice (RFC 7515 4, RFC 7519 4 allow rejecting; json-c
+ *   would silently keep the last one). See token_json_parse_strict().
+ * - No clock is read: the caller passes now. Nothing logs a token.
+ *
+ * Pure module: no libevent, no hiredis. Thread safe: no shared mutable
+ * state; json-c objects are per call.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "b64url.h"
+#include "keys.h"
+#include "log.h"
+#include "token.h"
+#include "util.h"
+
+#define JSON_DEPTH_MAX		16
+#define JSON_TO_STRING_FLAGS	(JSON_C_TO_STRING_PLAIN | \
+				 JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *const	 verdict_names[] = {
+	[TOKEN_OK] = "ok",
+	[TOKEN_MALFORMED] = "malformed",
+	[TOKEN_TOO_LARGE] = "too_large",
+	[TOKEN_BAD_HEADER] = "bad_header",
+	[TOKEN_UNSUPPORTED_CRIT] = "unsupported_crit",
+	[TOKEN_UNKNOWN_KID] = "unknown_kid",
+	[TOKEN_ALG_MISMATCH] = "alg_mismatch",
+	[TOKEN_BAD_SIGNATURE] = "bad_signature",
+	[TOKEN_WRONG_TYPE] = "wrong_type",
+	[TOKEN_WRONG_ISSUER] = "wrong_issuer",
+	[TOKEN_MISSING_CLAIM] = "missing_claim",
+	[TOKEN_BAD_CLAIM] = "bad_claim",
+	[TOKEN_EXPIRED] = "expired",
+	[TOKEN_NOT_YET_VALID] = "not_yet_valid",
+};
+
+/*
+ * Claims a client's metadata may not set (RFC 7519 4.1, RFC 9068 2.2,
+ * RFC 8693 4.3, RFC 7800 3.1): ours, or with a meaning we vouch for.
+ */
+static const char *const	 registered_claims[] = {
+	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
+	"scope", "auth_time", "acr", "amr", "cnf",
+};
+
+const char *
+token_verdict_name(enum token_verdict v)
+{
+	if ((size_t)v >= nitems(verdict_names) || verdict_names[v] == NULL)
+		return "unknown";
+	return verdict_names[v];
+}
+
+/*
+ * json-c's read-only accessors (iterators, deep copy) take non-const
+ * pointers. Objects passed through here are only read.
+ */
+static struct json_object *
+unconst(const struct json_object *o)
+{
+	return (struct json_object *)(uintptr_t)o;
+}
+
+/*
+ * A strict RFC 8259 scanner. It runs before json-c (which in its strict
+ * mode still takes single quotes, NaN and raw control characters) and
+ * counts the members of every object, in document order, so that
+ * duplicates can be found after json-c has merged them.
+ */
+struct jscan {
+	const unsigned char	*p;
+	const unsigned char	*end;
+	int			 depth;
+	unsigned		*counts;	/* members per object */
+	size_t			 nobj;
+	size_t			 cap;
+};
+
+static int	scan_value(struct jscan *);
+
+static void
+scan_ws(struct jscan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int
+scan_literal(struct jscan *s, const char *lit)
+{
+	size_t	 n = strlen(lit);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return -1;
+	s->p += n;
+	return 0;
+}
+
+static int
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+static int
+scan_string(struct jscan *s)
+{
+	int	 i;
+
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	s->p++;
+	while (s->p < s->end) {
+		if (*s->p == '"') {
+			s->p++;
+			return 0;
+		}
+		if (*s->p < 0x20)
+			return -1;
+		if (*s->p != '\\') {
+			s->p++;
+			continue;
+		}
+		if (++s->p >= s->end)
+			return -1;
+		if (*s->p == 'u') {
+			for (i = 1; i <= 4; i++)
+				if (s->p + i >= s->end || !is_hex(s->p[i]))
+					return -1;
+			s->p += 5;
+		} else if (strchr("\"\\/bfnrt", *s->p) != NULL && *s->p != '\0')
+			s->p++;
+		else
+			return -1;
+	}
+	return -1;
+}
+
+static int
+scan_digits(struct jscan *s)
+{
+	const unsigned char	*start = s->p;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return s->p > start ? 0 : -1;
+}
+
+/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+static int
+scan_number(struct jscan *s)
+{
+	if (s->p < s->end && *s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (scan_digits(s) == -1)
+		return -1;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (scan_digits(s) == -1)
+			return -1;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (scan_digits(s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+scan_object(struct jscan *s)
+{
+	size_t	 idx;
+
+	if (s->nobj == s->cap) {
+		s->cap = s->cap == 0 ? 8 : s->cap * 2;
+		s->counts = xrealloc(s->counts, s->cap * sizeof(*s->counts));
+	}
+	idx = s->nobj++;
+	s->counts[idx] = 0;
+	s->p++;				/* '{' */
+	scan_ws(s);
+	if (s->p < s->end && *s->p == '}') {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		scan_ws(s);
+		if (scan_string(s) == -1)
+			return -1;
+		scan_ws(s);
+		if (s->p >= s->end || *s->p++ != ':')
+			return -1;
+		if (scan_value(s) == -1)
+			return -1;
+		s->counts[idx]++;
+		if (s->p >= s->end)
+			return -1;
+		if (*s->p == '}') {
+			s->p++;
+			return 0;
+		}
+		if (*s->p++ != ',')
+			return -1;
+	}
+}
+
+static int
+scan_array(struct jscan *s)
+{
+	s->p++;				/* '[' */
+	scan_ws(s);
+	if (s->p < s->end && *s->p == ']') {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		if (scan_value(s) == -1)
+			return -1;
+		if (s->p >= s->end)
+			return -1;
+		if (*s->p == ']') {
+			s->p++;
+			return 0;
+		}
+		if (*s->p++ != ',')
+			return -1;
+	}
+}
+
+/* ws value ws */
+static int
+scan_value(struct jscan *s)
+{
+	int	 rc;
+
+	scan_ws(s);
+	if (s->p >= s->end)
+		return -1;
+	switch (*s->p) {
+	case '{':
+	case '[':
+		if (++s->depth > JSON_DEPTH_MAX)
+			return -1;
+		rc = *s->p == '{' ? scan_object(s) : scan_array(s);
+		s->depth--;
+		break;
+	case '"':
+		rc = scan_string(s);
+		break;
+	case 't':
+		rc = scan_literal(s, "true");
+		break;
+	case 'f':
+		rc = scan_literal(s, "false");
+		break;
+	case 'n':
+		rc = scan_literal(s, "null");
+		break;
+	default:
+		rc = scan_number(s);
+		break;
+	}
+	if (rc == 0)
+		scan_ws(s);
+	return rc;
+}
+
+/*
+ * Walk the parsed tree in document order and compare each object's size
+ * with the scanner's count. json-c keeps one member per name, in the
+ * place of the first, so the first object with a duplicate is reached at
+ * the same index in both orders and is found smaller there.
+ */
+static int
+check_counts(struct json_object *o, const unsigned *counts, size_t n,
+    size_t *i)
+{
+	struct json_object_iterator	 it, end;
+	size_t				 k, len;
+
+	switch (json_object_get_type(o)) {
+	case json_type_object:
+		if (*i >= n ||
+		    (size_t)json_object_object_length(o) != counts[*i])
+			return -1;
+		(*i)++;
+		it = json_object_iter_begin(o);
+		end = json_object_iter_end(o);
+		while (!json_object_iter_equal(&it, &end)) {
+			if (check_counts(json_object_iter_peek_value(&it),
+			    counts, n, i) == -1)
+				return -1;
+			json_object_iter_next(&it);
+		}
+		return 0;
+	case json_type_array:
+		len = json_object_array_length(o);
+		for (k = 0; k < len; k++)
+			if (check_counts(json_object_array_get_idx(o, k),
+			    counts, n, i) == -1)
+				return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+struct json_object *
+token_json_parse_strict(const char *text, size_t len)
+{
+	struct jscan		 s;
+	struct json_tokener	*tok = NULL;
+	struct json_object	*o = NULL, *ret = NULL;
+	size_t			 i = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (len > INT32_MAX)
+		goto out;
+	s.p = (const unsigned char *)text;
+	s.end = s.p + len;
+	scan_ws(&s);
+	/* only an object or an array at the top */
+	if (s.p >= s.end || (*s.p != '{' && *s.p != '['))
+		goto out;
+	if (scan_value(&s) == -1 || s.p != s.end)
+		goto out;
+	if ((tok = json_tokener_new_ex(JSON_DEPTH_MAX + 1)) == NULL)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len)
+		goto out;
+	if (check_counts(o, s.counts, s.nobj, &i) == -1 || i != s.nobj)
+		goto out;
+	ret = o;
+	o = NULL;
+out:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(s.counts);
+	return ret;
+}
+
+/* Add name: val to obj, taking val; -1 if val is NULL or json-c fails. */
+static int
+add(struct json_object *obj, const char *name, struct json_object *val)
+{
+	if (val == NULL)
+		return -1;
+	if (json_object_object_add(obj, name, val) != 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+is_registered(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(registered_claims); i++)
+		if (strcmp(name, registered_claims[i]) == 0)
+			return true;
+	return false;
+}
+
+static struct json_object *
+build_payload(const struct token_params *p, const char *jti)
+{
+	struct json_object		*pl, *copy, *val;
+	struct json_object_iterator	 it, end;
+	const char			*name;
+
+	if ((pl = json_object_new_object()) == NULL)
+		return NULL;
+	if (add(pl, "iss", json_object_new_string(p->issuer)) == -1 ||
+	    add(pl, "sub", json_object_new_string(p->client_id)) == -1 ||
+	    add(pl, "aud", json_object_new_string(p->audience)) == -1 ||
+	    add(pl, "exp", json_object_new_int64((int64_t)p->iat +
+	    p->ttl)) == -1 ||
+	    add(pl, "iat", json_object_new_int64((int64_t)p->iat)) == -1 ||
+	    add(pl, "jti", json_object_new_string(jti)) == -1 ||
+	    add(pl, "client_id", json_object_new_string(p->client_id)) == -1)
+		goto fail;
+	/* RFC 9068 2.2.3: scope only when there is one */
+	if (p->scope != NULL && p->scope[0] != '\0' &&
+	    add(pl, "scope", json_object_new_string(p->scope)) == -1)
+		goto fail;
+	if (p->extra_claims == NULL)
+		return pl;
+	it = json_object_iter_begin(unconst(p->extra_claims));
+	end = json_object_iter_end(unconst(p->extra_claims));
+	while (!json_object_iter_equal(&it, &end)) {
+		name = json_object_iter_peek_name(&it);
+		if (!is_registered(name)) {
+			/* a JSON null is a NULL json_object, copied as such */
+			copy = NULL;
+			if ((val = json_object_iter_peek_value(&it)) != NULL &&
+			    json_object_deep_copy(val, &copy, NULL) != 0)
+				goto fail;
+			if (json_object_object_add(pl, name, copy) != 0) {
+				json_object_put(copy);
+				goto fail;
+			}
+		}
+		json_object_iter_next(&it);
+	}
+	return pl;
+fail:
+	json_object_put(pl);
+	return NULL;
+}
+
+int
+token_issue(const struct key *key, const struct token_params *p,
+    char **jws, char jti_out[TOKEN_JTI_LEN + 1])
+{
+	struct json_object	*hdr = NULL, *pl = NULL;
+	unsigned char		 rnd[TOKEN_JTI_BYTES], sig[KEY_SIG_MAX];
+	char			 jti[TOKEN_JTI_LEN + 1], *buf = NULL;
+	const char		*htxt, *ptxt;
+	size_t			 hlen, plen, siglen, cap, off;
+	int			 rc = -1;
+
+	*jws = NULL;
+	if (p->issuer == NULL || p->issuer[0] == '\0' ||
+	    p->client_id == NULL || p->client_id[0] == '\0' ||
+	    p->audience == NULL || p->audience[0] == '\0' ||
+	    p->typ == NULL || p->ttl <= 0 ||
+	    (p->extra_claims != NULL &&
+	    !json_object_is_type(p->extra_claims, json_type_object))) {
+		log_warnx("event=token_issue_failed kid=\"%s\" "
+		    "err=\"bad parameters\"", key_kid(key));
+		goto out;
+	}
+	/* RFC 9068 2.2 and RFC 7519 4.1.7: 128 bits, not a UUIDv4's 122 */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		ERR_clear_error();
+		log_warnx("event=token_issue_failed kid=\"%s\" "
+		    "err=\"RAND_bytes failed\"", key_kid(key));
+		goto out;
+	}
+	b64url_encode(jti, rnd, sizeof(rnd));
+	if ((hdr = json_object_new_object()) == NULL ||
+	    add(hdr, "alg", json_object_new_string(
+	    key_alg_name(key_alg(key)))) == -1 ||
+	    add(hdr, "typ", json_object_new_string(p->typ)) == -1 ||
+	    add(hdr, "kid", json_object_new_string(key_kid(key))) == -1 ||
+	    (pl = build_payload(p, jti)) == NULL ||
+	    (htxt = json_object_to_json_string_length(hdr,
+	    JSON_TO_STRING_FLAGS, &hlen)) == NULL ||
+	    (ptxt = json_object_to_json_string_length(pl,
+	    JSON_TO_STRING_FLAGS, &plen)) == NULL) {
+		log_warnx("event=token_issue_failed kid=\"%s\" "
+		    "err=\"json-c failed\"", key_kid(key));
+		goto out;
+	}
+	cap = b64url_encoded_len(hlen) + b64url_encoded_len(plen) +
+	    b64url_encoded_len(KEY_SIG_MAX) + 3;
+	buf = xmalloc(cap);
+	off = b64url_encode(buf, (const unsigned char *)htxt, hlen);
+	buf[off++] = '.';
+	off += b64url_encode(buf + off, (const unsigned char *)ptxt, plen);
+	if (key_sign(key, buf, off, sig, &siglen) == -1)
+		goto out;		/* logged */
+	buf[off++] = '.';
+	b64url_encode(buf + off, sig, siglen);
+	*jws = buf;
+	buf = NULL;
+	memcpy(jti_out, jti, sizeof(jti));
+	rc = 0;
+out:
+	free(buf);
+	json_object_put(pl);
+	json_object_put(hdr);
+	return rc;
+}
+
+void
+token_claims_free(struct token_claims *c)
+{
+	if (c == NULL)
+		return;
+	json_object_put(c->payload);
+	free(c);
+}
+
+/* Decode one segment into a new buffer (NUL-terminated for convenience). */
+static unsigned char *
+decode_segment(const char *src, size_t n, size_t *outlen)
+{
+	unsigned char	*buf;
+
+	buf = xmalloc(B64URL_DECODED_MAX(n) + 1);
+	if (b64url_decode(buf, outlen, src, n) == -1) {
+		free(buf);
+		return NULL;
+	}
+	buf[*outlen] = '\0';
+	return buf;
+}
+
+/* A member that must be a string if present; BAD_HEADER otherwise. */
+static int
+header_string(struct json_object *hdr, const char *name, const char **s,
+    size_t *len)
+{
+	struct json_object	*v;
+
+	*s = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(hdr, name, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return 0;
+}
+
+/*
+ * RFC 7515 4.1.9: "application/" may be left out of a media type, and
+ * media types compare case-insensitively (RFC 2045 5.1).
+ */
+static bool
+typ_matches(const char *typ, size_t len, const char *want)
+{
+	size_t	 wlen = strlen(want);
+
+	if (len == wlen + 12 && strncasecmp(typ, "application/", 12) == 0) {
+		typ += 12;
+		len -= 12;
+	}
+	return len == wlen && strncasecmp(typ, want, wlen) == 0;
+}
+
+/* A string claim: present (if required), a string, no embedded NUL. */
+static enum token_verdict
+claim_string(struct json_object *pl, const char *name, bool required,
+    const char **out)
+{
+	struct json_object	*v;
+	const char		*s;
+	size_t			 n;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(pl, name, &v))
+		return required ? TOKEN_MISSING_CLAIM : TOKEN_OK;
+	if (!json_object_is_type(v, json_type_string))
+		return TOKEN_BAD_CLAIM;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != n || (required && n == 0))
+		return TOKEN_BAD_CLAIM;
+	*out = s;
+	return TOKEN_OK;
+}
+
+/* A NumericDate (RFC 7519 2): an integer or a finite fraction. */
+struct numeric_date {
+	bool	 is_int;
+	int64_t	 i;
+	double	 d;
+};
+
+static enum token_verdict
+claim_date(struct json_object *pl, const char *name, bool *present,
+    struct numeric_date *nd)
+{
+	struct json_object	*v;
+
+	*present = false;
+	if (!json_object_object_get_ex(pl, name, &v))
+		return TOKEN_OK;
+	*present = true;
+	if (json_object_is_type(v, json_type_int)) {
+		/* beyond INT64_MAX (json-c keeps it as uint64) clamps */
+		nd->is_int = true;
+		nd->i = json_object_get_int64(v);
+		return TOKEN_OK;
+	}
+	if (json_object_is_type(v, json_type_double)) {
+		nd->is_int = false;
+		nd->d = json_object_get_double(v);
+		/* 1e400 parses as infinity */
+		if (nd->d != nd->d || nd->d > 1e300 || nd->d < -1e300)
+			return TOKEN_BAD_CLAIM;
+		return TOKEN_OK;
+	}
+	return TOKEN_BAD_CLAIM;
+}
+
+/* -1, 0, 1 as the date is before, at, after t. */
+static int
+date_cmp(const struct numeric_date *nd, int64_t t)
+{
+	if (nd->is_int)
+		return nd->i < t ? -1 : nd->i > t;
+	return nd->d < (double)t ? -1 : nd->d > (double)t;
+}
+
+/* The date in whole seconds, rounded down, clamped to int64_t. */
+static int64_t
+date_seconds(const struct numeric_date *nd)
+{
+	int64_t	 v;
+
+	if (nd->is_int)
+		return nd->i;
+	if (nd->d >= 9.2e18)
+		return INT64_MAX;
+	if (nd->d <= -9.2e18)
+		return INT64_MIN;
+	v = (int64_t)nd->d;
+	if ((double)v > nd->d)
+		v--;
+	return v;
+}
+
+static enum token_verdict
+check_claims(struct json_object *pl, time_t now,
+    const struct token_rules *rules, struct token_claims *c)
+{
+	struct numeric_date	 exp, nbf, iat;
+	enum token_verdict	 v;
+	bool			 present;
+	int64_t			 leeway = rules->leeway > 0 ? rules->leeway : 0;
+	int64_t			 t = (int64_t)now;
+
+	if ((v = claim_string(pl, "iss", true, &c->iss)) != TOKEN_OK)
+		return v;
+	if (rules->issuer == NULL || strcmp(c->iss, rules->issuer) != 0)
+		return TOKEN_WRONG_ISSUER;
+
+	/* RFC 7519 4.1.4, with leeway for clock skew */
+	if ((v = claim_date(pl, "exp", &present, &exp)) != TOKEN_OK)
+		return v;
+	if (!present)
+		return TOKEN_MISSING_CLAIM;
+	if (date_cmp(&exp, t - leeway) <= 0)
+		return TOKEN_EXPIRED;
+
+	/* RFC 7519 4.1.5 */
+	if ((v = claim_date(pl, "nbf", &c->has_nbf, &nbf)) != TOKEN_OK)
+		return v;
+	if (c->has_nbf && date_cmp(&nbf, t + leeway) > 0)
+		return TOKEN_NOT_YET_VALID;
+
+	/* RFC 9068 2.2: iat is required; one from the future is refused */
+	if ((v = claim_date(pl, "iat", &present, &iat)) != TOKEN_OK)
+		return v;
+	if (!present)
+		return TOKEN_MISSING_CLAIM;
+	if (date_cmp(&iat, t + leeway) > 0)
+		return TOKEN_NOT_YET_VALID;
+
+	if ((v = claim_string(pl, "jti", true, &c->jti)) != TOKEN_OK ||
+	    (v = claim_string(pl, "sub", true, &c->sub)) != TOKEN_OK ||
+	    (v = claim_string(pl, "client_id", true, &c->client_id)) !=
+	    TOKEN_OK ||
+	    (v = claim_string(pl, "scope", false, &c->scope)) != TOKEN_OK)
+		return v;
+	/* aud is reported, not checked: an array is allowed (RFC 7519) */
+	if (claim_string(pl, "aud", false, &c->aud) != TOKEN_OK)
+		c->aud = NULL;
+
+	c->exp = date_seconds(&exp);
+	c->iat = date_seconds(&iat);
+	c->nbf = c->has_nbf ? date_seconds(&nbf) : 0;
+	return TOKEN_OK;
+}
+
+enum token_verdict
+token_verify(const struct keyset *ks, const char *jws, size_t len,
+    time_t now, const struct token_rules *rules,
+    struct token_claims **claims)
+{
+	const char		*d1, *d2, *alg, *kid, *typ;
+	unsigned char		*hbuf = NULL, *pbuf = NULL, *sbuf = NULL;
+	struct json_object	*hdr = NULL, *pl = NULL;
+	struct token_claims	*c = NULL;
+	const struct key	*key;
+	const char		*want_alg;
+	size_t			 max, hlen, plen, slen, alglen, kidlen, typlen;
+	enum token_verdict	 v;
+
+	*claims = NULL;
+	max = rules->max_len > 0 ? rules->max_len : TOKEN_MAX_LEN;
+	if (len > max) {
+		v = TOKEN_TOO_LARGE;
+		goto out;
+	}
+
+	/*
+	 * RFC 7515 7.1: exactly three segments; the strict decoder checks
+	 * the alphabet, so a NUL, '=', '+', '/' or a space is malformed.
+	 */
+	v = TOKEN_MALFORMED;
+	if (jws == NULL || (d1 = memchr(jws, '.', len)) == NULL ||
+	    (d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws))) ==
+	    NULL ||
+	    memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jws)) != NULL)
+		goto out;
+	if (d1 == jws || d2 == d1 + 1)
+		goto out;
+	if ((hbuf = decode_segment(jws, (size_t)(d1 - jws), &hlen)) == NULL ||
+	    (pbuf = decode_segment(d1 + 1, (size_t)(d2 - d1 - 1),
+	    &plen)) == NULL ||
+	    (sbuf = decode_segment(d2 + 1, len - (size_t)(d2 + 1 - jws),
+	    &slen)) == NULL)
+		goto out;
+
+	/* the header, all of it before any cryptography */
+	if ((hdr = token_json_parse_strict((const char *)hbuf, hlen)) ==
+	    NULL || !json_object_is_type(hdr, json_type_object))
+		goto out;
+	/* RFC 7515 4.1.11: we implement no extension, so any crit fails */
+	if (json_object_object_get_ex(hdr, "crit", NULL)) {
+		v = TOKEN_UNSUPPORTED_CRIT;
+		goto out;
+	}
+	v = TOKEN_BAD_HEADER;
+	if (header_string(hdr, "alg", &alg, &alglen) == -1 || alg == NULL ||
+	    header_string(hdr, "kid", &kid, &kidlen) == -1 ||
+	    header_string(hdr, "typ", &typ, &typlen) == -1)
+		goto out;
+	/* RFC 8725 3.1: "none" never, whatever the key */
+	if (alglen == 4 && strncasecmp(alg, "none", 4) == 0) {
+		v = TOKEN_ALG_MISMATCH;
+		goto out;
+	}
+	if (kid == NULL)
+		goto out;
+	if ((key = keyset_find(ks, kid, kidlen)) == NULL) {
+		v = TOKEN_UNKNOWN_KID;
+		goto out;
+	}
+	/* RFC 8725 3.1: the key decides the algorithm, alg must agree */
+	want_alg = key_alg_name(key_alg(key));
+	if (alglen != strlen(want_alg) || memcmp(alg, want_alg, alglen) != 0) {
+		v = TOKEN_ALG_MISMATCH;
+		goto out;
+	}
+
+	/* the signature over the ASCII of header.payload (RFC 7515 5.2) */
+	if (key_verify(key, jws, (size_t)(d2 - jws), sbuf, slen) == -1) {
+		v = TOKEN_BAD_SIGNATURE;
+		goto out;
+	}
+
+	/* RFC 9068 4 step 1, RFC 8725 3.11: explicit typing */
+	if (typ == NULL || rules->typ == NULL ||
+	    !typ_matches(typ, typlen, rules->typ)) {
+		v = TOKEN_WRONG_TYPE;
+		goto out;
+	}
+
+	if ((pl = token_json_parse_strict((const char *)pbuf, plen)) ==
+	    NULL || !json_object_is_type(pl, json_type_object)) {
+		v = TOKEN_MALFORMED;
+		goto out;
+	}
+	c = xcalloc(1, sizeof(*c));
+	if ((v = check_claims(pl, now, rules, c)) != TOKEN_OK)
+		goto out;
+	c->payload = pl;
+	pl = NULL;
+	c->key = key;
+	*claims = c;
+	c = NULL;
+	v = TOKEN_OK;
+out:
+	free(c);
+	json_object_put(pl);
+	json_object_put(hdr);
+	free(sbuf);
+	free(pbuf);
+	free(hbuf);
+	return v;
+}
