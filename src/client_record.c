@@ -1,0 +1,664 @@
+/*
+ * client_record: decode a client's Redis hash into struct client_record.
+ *
+ * The input is an HGETALL reply copied out of hiredis: field/value pairs
+ * with lengths, any bytes at all. Each known field has one row in
+ * fields[]: its name, its longest value and its decoder. A value is
+ * refused as a whole when it holds a NUL byte (C strings would silently
+ * cut it) or is longer than its cap, before its decoder sees it. Unknown
+ * fields are skipped, so a newer admin script can add fields; a known
+ * field given twice is an error, since a hash cannot hold it twice and
+ * the caller must have built the arrays wrongly.
+ *
+ * Errors name the field and never quote the value: values may be binary,
+ * huge, or the secret hash.
+ *
+ * Left to others: fetching the hash (store.c), checking the secret
+ * (secret.c), applying the server's defaults for audience and ttl, and
+ * revocation by revoked_before (token verification).
+ *
+ * Pure module: json-c only.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client_record.h"
+#include "util.h"
+
+#define DECIMAL_MAX	19	/* digits of a non-negative int64 */
+
+typedef int	(*field_decode_fn)(struct client_record *, const char *,
+		    size_t, char *, size_t);
+
+struct field_def {
+	const char	*name;
+	size_t		 max;		/* longest value accepted */
+	field_decode_fn	 decode;
+};
+
+static int	decode_secret(struct client_record *, const char *, size_t,
+		    char *, size_t);
+static int	decode_scopes(struct client_record *, const char *, size_t,
+		    char *, size_t);
+static int	decode_audience(struct client_record *, const char *, size_t,
+		    char *, size_t);
+static int	decode_ttl(struct client_record *, const char *, size_t,
+		    char *, size_t);
+static int	decode_claims(struct client_record *, const char *, size_t,
+		    char *, size_t);
+static bool	json_is_strict(const char *, size_t);
+static int	decode_disabled(struct client_record *, const char *, size_t,
+		    char *, size_t);
+static int	decode_revoked_before(struct client_record *, const char *,
+		    size_t, char *, size_t);
+static int	decode_introspect(struct client_record *, const char *,
+		    size_t, char *, size_t);
+static int	decode_created_at(struct client_record *, const char *,
+		    size_t, char *, size_t);
+static int	decode_updated_at(struct client_record *, const char *,
+		    size_t, char *, size_t);
+
+static const struct field_def fields_def[] = {
+	{ "secret",		CLIENT_SECRET_HASH_MAX,	decode_secret },
+	{ "scopes",		SCOPE_MAX_LEN,		decode_scopes },
+	{ "audience",		CLIENT_AUDIENCE_MAX,	decode_audience },
+	{ "ttl",		DECIMAL_MAX,		decode_ttl },
+	{ "claims",		CLIENT_CLAIMS_MAX,	decode_claims },
+	{ "disabled",		1,			decode_disabled },
+	{ "revoked_before",	DECIMAL_MAX,		decode_revoked_before },
+	{ "introspect",		1,			decode_introspect },
+	{ "created_at",		DECIMAL_MAX,		decode_created_at },
+	{ "updated_at",		DECIMAL_MAX,		decode_updated_at },
+};
+
+/* RFC 7519 4.1 registered claims, and those RFC 9068 gives a meaning. */
+static const char *const reserved_claims[] = {
+	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
+	"scope", "auth_time", "acr", "amr", "cnf",
+};
+
+static void	seterr(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A non-negative decimal of at most DECIMAL_MAX digits (leading zeros
+ * allowed, no sign, no spaces) that is at most max.
+ */
+static int
+parse_decimal(const char *v, size_t len, long long max, long long *out)
+{
+	char		 buf[DECIMAL_MAX + 1];
+	long long	 n;
+	size_t		 i;
+
+	if (len == 0 || len > DECIMAL_MAX)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	errno = 0;
+	n = strtoll(buf, NULL, 10);
+	if (errno == ERANGE || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int
+decode_flag(const char *name, bool *dst, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	if (len == 1 && (v[0] == '0' || v[0] == '1')) {
+		*dst = v[0] == '1';
+		return 0;
+	}
+	seterr(errbuf, errlen, "%s: not 0 or 1", name);
+	return -1;
+}
+
+static int
+decode_time(const char *name, int64_t *dst, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	long long	 n;
+
+	if (parse_decimal(v, len, INT64_MAX, &n) == -1) {
+		seterr(errbuf, errlen, "%s: not a non-negative decimal number "
+		    "of seconds", name);
+		return -1;
+	}
+	*dst = n;
+	return 0;
+}
+
+static int
+decode_secret(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	if (len == 0) {
+		seterr(errbuf, errlen, "secret: empty");
+		return -1;
+	}
+	rec->secret_hash = xstrndup(v, len);
+	return 0;
+}
+
+static int
+decode_scopes(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	enum scope_result	 r;
+
+	if ((r = scope_parse(v, len, 0, &rec->scopes)) != SCOPE_OK) {
+		seterr(errbuf, errlen, "scopes: not a scope list (%s)",
+		    scope_result_name(r));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+decode_audience(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			seterr(errbuf, errlen, "audience: control character");
+			return -1;
+		}
+	}
+	/* "" means the server's --default-audience */
+	if (len > 0)
+		rec->audience = xstrndup(v, len);
+	return 0;
+}
+
+static int
+decode_ttl(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	long long	 n = 0;
+
+	/* "" and "0" both mean the server's --token-ttl */
+	if (len > 0 && parse_decimal(v, len, CLIENT_TTL_MAX, &n) == -1) {
+		seterr(errbuf, errlen, "ttl: not a decimal number of seconds "
+		    "in 0..%ld", CLIENT_TTL_MAX);
+		return -1;
+	}
+	rec->ttl = (long)n;
+	return 0;
+}
+
+/*
+ * Strict JSON (no comments, no trailing commas, valid UTF-8), an object,
+ * no reserved name among its members. The admin script checks the same
+ * before it writes; this is for records written by hand.
+ */
+static int
+decode_claims(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	struct json_tokener	*tok = NULL;
+	struct json_object	*obj = NULL;
+	int			 rc = -1;
+
+	if (len == 0)
+		return 0;	/* as "{}": none */
+	if (!json_is_strict(v, len)) {
+		seterr(errbuf, errlen, "claims: not valid JSON");
+		goto out;
+	}
+	/* json_is_strict() enforced the depth; json-c must not refuse it */
+	if ((tok = json_tokener_new_ex(CLIENT_CLAIMS_DEPTH + 1)) == NULL) {
+		seterr(errbuf, errlen, "claims: out of memory");
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, v, (int)len);
+	if (obj == NULL ||
+	    json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		seterr(errbuf, errlen, "claims: not valid JSON");
+		goto out;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		seterr(errbuf, errlen, "claims: not a JSON object");
+		goto out;
+	}
+	json_object_object_foreach(obj, name, val) {
+		(void)val;
+		if (client_record_claim_is_reserved(name)) {
+			seterr(errbuf, errlen, "claims: reserved claim name "
+			    "\"%s\"", name);
+			goto out;
+		}
+	}
+	if (json_object_object_length(obj) > 0) {
+		rec->claims = obj;
+		obj = NULL;
+	}
+	rc = 0;
+out:
+	json_object_put(obj);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return rc;
+}
+
+/*
+ * RFC 8259, strictly, as a recursive descent over len bytes: json-c even
+ * in strict mode takes 'single quotes', NaN, Infinity and "1." and writes
+ * them back out as they came, which would put invalid JSON in a token.
+ * Numbers must also be finite as doubles. Containers nest at most
+ * CLIENT_CLAIMS_DEPTH deep, the top object included. Strings must be
+ * valid UTF-8 (json-c's own check lets overlong forms and surrogates
+ * through), and a member name must not hold \u0000 (json-c cuts it there).
+ * scripts/tokend-client checks the same in Lua.
+ */
+struct jscan {
+	const char	*s;
+	size_t		 len;
+	size_t		 pos;
+	int		 depth;
+};
+
+static int	js_value(struct jscan *);
+
+static int
+js_peek(const struct jscan *j)
+{
+	return j->pos < j->len ? (unsigned char)j->s[j->pos] : -1;
+}
+
+static void
+js_ws(struct jscan *j)
+{
+	int	 c;
+
+	while ((c = js_peek(j)) == ' ' || c == '\t' || c == '\r' ||
+	    c == '\n')
+		j->pos++;
+}
+
+static bool
+js_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+js_hex(int c)
+{
+	return js_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/*
+ * One UTF-8 sequence at a lead byte >= 0x80: no overlong forms, no
+ * surrogates, nothing above U+10FFFF (RFC 3629 4).
+ */
+static int
+js_utf8(struct jscan *j)
+{
+	int	 c = js_peek(j), n, lo = 0x80, hi = 0xbf, d, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3;
+	else
+		return -1;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	j->pos++;
+	for (i = 0; i < n; i++, j->pos++) {
+		if ((d = js_peek(j)) < lo || d > hi)
+			return -1;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return 0;
+}
+
+/* A string; *nul is set when it holds a \u0000 escape. */
+static int
+js_string(struct jscan *j, bool *nul)
+{
+	int	 c, i;
+
+	*nul = false;
+	if (js_peek(j) != '"')
+		return -1;
+	j->pos++;
+	for (;;) {
+		if ((c = js_peek(j)) == -1 || c < 0x20)
+			return -1;
+		if (c >= 0x80) {
+			if (js_utf8(j) == -1)
+				return -1;
+			continue;
+		}
+		j->pos++;
+		if (c == '"')
+			return 0;
+		if (c != '\\')
+			continue;
+		c = js_peek(j);
+		j->pos++;
+		if (c == 'u') {
+			if (j->len - j->pos >= 4 &&
+			    memcmp(j->s + j->pos, "0000", 4) == 0)
+				*nul = true;
+			for (i = 0; i < 4; i++, j->pos++)
+				if (!js_hex(js_peek(j)))
+					return -1;
+		} else if (c <= 0 || strchr("\"\\/bfnrt", c) == NULL)
+			return -1;
+	}
+}
+
+static int
+js_number(struct jscan *j)
+{
+	size_t	 start = j->pos;
+	char	*copy;
+	double	 d;
+
+	if (js_peek(j) == '-')
+		j->pos++;
+	if (js_peek(j) == '0')
+		j->pos++;
+	else if (js_digit(js_peek(j)))
+		while (js_digit(js_peek(j)))
+			j->pos++;
+	else
+		return -1;
+	if (js_peek(j) == '.') {
+		j->pos++;
+		if (!js_digit(js_peek(j)))
+			return -1;
+		while (js_digit(js_peek(j)))
+			j->pos++;
+	}
+	if (js_peek(j) == 'e' || js_peek(j) == 'E') {
+		j->pos++;
+		if (js_peek(j) == '+' || js_peek(j) == '-')
+			j->pos++;
+		if (!js_digit(js_peek(j)))
+			return -1;
+		while (js_digit(js_peek(j)))
+			j->pos++;
+	}
+	copy = xstrndup(j->s + start, j->pos - start);
+	d = strtod(copy, NULL);
+	free(copy);
+	return isfinite(d) ? 0 : -1;
+}
+
+static int
+js_literal(struct jscan *j, const char *word)
+{
+	size_t	 n = strlen(word);
+
+	if (j->len - j->pos < n || memcmp(j->s + j->pos, word, n) != 0)
+		return -1;
+	j->pos += n;
+	return 0;
+}
+
+/* An object or an array, at '{' or '['. */
+static int
+js_container(struct jscan *j)
+{
+	int	 close = js_peek(j) == '{' ? '}' : ']';
+	bool	 nul;
+
+	if (++j->depth > CLIENT_CLAIMS_DEPTH)
+		return -1;
+	j->pos++;
+	js_ws(j);
+	if (js_peek(j) == close) {
+		j->pos++;
+		j->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			js_ws(j);
+			/* json-c would cut a name at its NUL */
+			if (js_string(j, &nul) == -1 || nul)
+				return -1;
+			js_ws(j);
+			if (js_peek(j) != ':')
+				return -1;
+			j->pos++;
+		}
+		if (js_value(j) == -1)
+			return -1;
+		js_ws(j);
+		if (js_peek(j) == close) {
+			j->pos++;
+			j->depth--;
+			return 0;
+		}
+		if (js_peek(j) != ',')
+			return -1;
+		j->pos++;
+	}
+}
+
+static int
+js_value(struct jscan *j)
+{
+	bool	 nul;
+
+	js_ws(j);
+	switch (js_peek(j)) {
+	case '{':
+	case '[':
+		return js_container(j);
+	case '"':
+		return js_string(j, &nul);
+	case 't':
+		return js_literal(j, "true");
+	case 'f':
+		return js_literal(j, "false");
+	case 'n':
+		return js_literal(j, "null");
+	default:
+		return js_number(j);
+	}
+}
+
+static bool
+json_is_strict(const char *s, size_t len)
+{
+	struct jscan	 j = { s, len, 0, 0 };
+
+	if (js_value(&j) == -1)
+		return false;
+	js_ws(&j);
+	return j.pos == len;
+}
+
+static int
+decode_disabled(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	return decode_flag("disabled", &rec->disabled, v, len, errbuf,
+	    errlen);
+}
+
+static int
+decode_revoked_before(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	return decode_time("revoked_before", &rec->revoked_before, v, len,
+	    errbuf, errlen);
+}
+
+static int
+decode_introspect(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	return decode_flag("introspect", &rec->introspect, v, len, errbuf,
+	    errlen);
+}
+
+static int
+decode_created_at(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	return decode_time("created_at", &rec->created_at, v, len, errbuf,
+	    errlen);
+}
+
+static int
+decode_updated_at(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	return decode_time("updated_at", &rec->updated_at, v, len, errbuf,
+	    errlen);
+}
+
+static const struct field_def *
+field_lookup(const char *name, size_t len, size_t *idx)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(fields_def); i++) {
+		if (strlen(fields_def[i].name) == len &&
+		    memcmp(fields_def[i].name, name, len) == 0) {
+			*idx = i;
+			return &fields_def[i];
+		}
+	}
+	return NULL;
+}
+
+int
+client_record_decode(const char *id, size_t n, const char *const *fields,
+    const size_t *field_lens, const char *const *values,
+    const size_t *value_lens, struct client_record **out, char *errbuf,
+    size_t errlen)
+{
+	const struct field_def	*def;
+	struct client_record	*rec = NULL;
+	bool			 seen[nitems(fields_def)];
+	size_t			 i, idx;
+	int			 rc = -1;
+
+	*out = NULL;
+	seterr(errbuf, errlen, "%s", "");
+	memset(seen, 0, sizeof(seen));
+	if (id == NULL || !client_record_is_valid_id(id, strlen(id))) {
+		seterr(errbuf, errlen, "invalid client id");
+		goto out;
+	}
+	rec = xcalloc(1, sizeof(*rec));
+	scope_set_init(&rec->scopes);
+	rec->id = xstrdup(id);
+
+	for (i = 0; i < n; i++) {
+		if ((def = field_lookup(fields[i], field_lens[i], &idx)) ==
+		    NULL)
+			continue;	/* a newer writer's field */
+		if (seen[idx]) {
+			seterr(errbuf, errlen, "%s: given twice", def->name);
+			goto out;
+		}
+		seen[idx] = true;
+		if (value_lens[i] > def->max) {
+			seterr(errbuf, errlen, "%s: longer than %zu bytes",
+			    def->name, def->max);
+			goto out;
+		}
+		if (value_lens[i] > 0 &&
+		    memchr(values[i], '\0', value_lens[i]) != NULL) {
+			seterr(errbuf, errlen, "%s: NUL byte", def->name);
+			goto out;
+		}
+		if (def->decode(rec, values[i], value_lens[i], errbuf,
+		    errlen) == -1)
+			goto out;
+	}
+	if (rec->secret_hash == NULL) {
+		seterr(errbuf, errlen, "secret: missing");
+		goto out;
+	}
+	*out = rec;
+	rec = NULL;
+	rc = 0;
+out:
+	client_record_free(rec);
+	return rc;
+}
+
+void
+client_record_free(struct client_record *rec)
+{
+	if (rec == NULL)
+		return;
+	free(rec->id);
+	secret_free_str(rec->secret_hash);
+	scope_set_finish(&rec->scopes);
+	free(rec->audience);
+	json_object_put(rec->claims);
+	free(rec);
+}
+
+bool
+client_record_is_valid_id(const char *id, size_t len)
+{
+	static const char	 ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789._~:@-";
+	size_t			 i;
+
+	if (id == NULL || len == 0 || len > CLIENT_ID_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (id[i] == '\0' || strchr(ok, id[i]) == NULL)
+			return false;
+	return true;
+}
+
+bool
+client_record_claim_is_reserved(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(reserved_claims); i++)
+		if (strcmp(name, reserved_claims[i]) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,181 @@
+/*
+ * secret: salted hashes of client secrets and their constant-time check.
+ *
+ * A stored hash is "hmac-sha256:SALTHEX:DIGESTHEX" (include/secret.h).
+ * The check always does the same work: parse the stored string (falling
+ * back to the dummy hash's salt and digest when it is malformed), compute
+ * the HMAC of the presented secret, hex-encode it, and compare all 64
+ * digits with CRYPTO_memcmp. Only then are the verdicts of the parse, the
+ * comparison and the secret's emptiness combined. Parsing branches on the
+ * stored string, which an attacker neither knows nor chooses, never on
+ * the secret.
+ *
+ * Left to others: wiping the presented secret (its owner does, with
+ * secret_wipe()), and deciding what a failure answers (client_auth.c).
+ *
+ * Pure module: OpenSSL only; no state, so it is thread-safe.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "secret.h"
+#include "util.h"
+
+#define TAG_LEN		(sizeof(SECRET_HASH_TAG) - 1)
+#define SALT_HEX_LEN	(SECRET_SALT_BYTES * 2)
+#define DIGEST_BYTES	32
+#define DIGEST_HEX_LEN	(DIGEST_BYTES * 2)
+
+/*
+ * The dummy's salt and digest are random bytes from `openssl rand`: no
+ * secret is known to hash to them.
+ */
+static const char	 dummy_hash[] = SECRET_HASH_TAG
+			    ":3abd84934b3e0a0219b4b85807597ebe"
+			    ":3e031ec238c2af95f734c42a61d1021a"
+			    "26f5da7efa71ff56876ad32dd2fedc8c";
+
+static const char	 hexdigits[] = "0123456789abcdef";
+
+/* Lowercase hex only: an upper-case digest is not one we wrote. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexdigits[in[i] >> 4];
+		out[2 * i + 1] = hexdigits[in[i] & 0x0f];
+	}
+}
+
+/*
+ * Split a stored hash into its raw salt and its digest's hex digits.
+ * Returns 0, or -1 when it is not exactly our format.
+ */
+static int
+hash_parse(const char *stored, unsigned char salt[SECRET_SALT_BYTES],
+    const char **digest_hex)
+{
+	const char	*p;
+	size_t		 i;
+	int		 hi, lo;
+
+	if (strnlen(stored, SECRET_HASH_LEN + 1) != SECRET_HASH_LEN)
+		return -1;
+	if (memcmp(stored, SECRET_HASH_TAG ":", TAG_LEN + 1) != 0)
+		return -1;
+	p = stored + TAG_LEN + 1;
+	for (i = 0; i < SECRET_SALT_BYTES; i++) {
+		hi = hexval(p[2 * i]);
+		lo = hexval(p[2 * i + 1]);
+		if (hi == -1 || lo == -1)
+			return -1;
+		salt[i] = (unsigned char)(hi << 4 | lo);
+	}
+	p += SALT_HEX_LEN;
+	if (*p++ != ':')
+		return -1;
+	for (i = 0; i < DIGEST_HEX_LEN; i++)
+		if (hexval(p[i]) == -1)
+			return -1;
+	*digest_hex = p;
+	return 0;
+}
+
+/* HMAC-SHA256 of the secret under the salt, as 64 hex digits (no NUL). */
+static int
+digest_hex(const unsigned char salt[SECRET_SALT_BYTES], const char *secret,
+    size_t len, char out[DIGEST_HEX_LEN])
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	int		 rc = -1;
+
+	/* HMAC() wants a valid pointer even for an empty message. */
+	if (HMAC(EVP_sha256(), salt, SECRET_SALT_BYTES,
+	    (const unsigned char *)(secret != NULL ? secret : ""), len, md,
+	    &mdlen) == NULL || mdlen != DIGEST_BYTES)
+		goto out;
+	hex_encode(md, DIGEST_BYTES, out);
+	rc = 0;
+out:
+	secret_wipe(md, sizeof(md));
+	return rc;
+}
+
+int
+secret_hash_new(const char *secret, size_t len, char *out, size_t outlen)
+{
+	unsigned char	 salt[SECRET_SALT_BYTES];
+	char		 digest[DIGEST_HEX_LEN];
+	char		*p;
+	int		 rc = -1;
+
+	if (out == NULL || outlen < SECRET_HASH_SIZE)
+		return -1;
+	out[0] = '\0';
+	if (secret == NULL || len == 0)
+		goto out;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		goto out;
+	if (digest_hex(salt, secret, len, digest) == -1)
+		goto out;
+	p = out;
+	memcpy(p, SECRET_HASH_TAG ":", TAG_LEN + 1);
+	p += TAG_LEN + 1;
+	hex_encode(salt, sizeof(salt), p);
+	p += SALT_HEX_LEN;
+	*p++ = ':';
+	memcpy(p, digest, DIGEST_HEX_LEN);
+	p += DIGEST_HEX_LEN;
+	*p = '\0';
+	rc = 0;
+out:
+	secret_wipe(digest, sizeof(digest));
+	return rc;
+}
+
+bool
+secret_hash_check(const char *stored, const char *secret, size_t len)
+{
+	unsigned char	 salt[SECRET_SALT_BYTES];
+	char		 computed[DIGEST_HEX_LEN];
+	const char	*want = NULL;
+	bool		 well_formed, same;
+
+	if (secret == NULL)
+		len = 0;
+	well_formed = stored != NULL && hash_parse(stored, salt, &want) == 0;
+	if (!well_formed &&
+	    hash_parse(dummy_hash, salt, &want) == -1)
+		return false;	/* cannot happen: the dummy is well-formed */
+	if (digest_hex(salt, secret, len, computed) == -1) {
+		secret_wipe(computed, sizeof(computed));
+		return false;
+	}
+	same = CRYPTO_memcmp(computed, want, DIGEST_HEX_LEN) == 0;
+	secret_wipe(computed, sizeof(computed));
+	/* RFC 6749 2.3.1 secrets are never empty; the script refuses them. */
+	return well_formed & same & (len > 0);
+}
+
+const char *
+secret_dummy_hash(void)
+{
+	return dummy_hash;
+}
