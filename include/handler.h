@@ -15,4 +15,16 @@ void	 handler_healthz(struct request *);
 void	 handler_readyz(struct request *);
 void	 handler_index(struct request *);
 
+/* handler_token.c */
+void	 handler_token(struct request *);
+/* 503 temporarily_unavailable with Retry-After, for every endpoint. */
+void	 handler_unavailable(struct request *, int reply_flags);
+
+/* handler_authorize.c */
+void	 handler_authorize(struct request *);
+
+/* handler_wellknown.c */
+void	 handler_jwks(struct request *);
+void	 handler_metadata(struct request *);
+
 #endif

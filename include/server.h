@@ -4,8 +4,9 @@
  * main thread's loop, which only handles signals:
  *   SIGTERM, SIGINT  stop accepting, drain in-flight requests (bounded by
  *                    --shutdown-timeout), exit 0;
- *   SIGHUP           reload the TLS certificate and key; a bad file keeps
- *                    the old ones and logs why.
+ *   SIGHUP           reload the signing keys and the TLS certificate and
+ *                    key, together: if any file fails to load, the old
+ *                    set stays in use and the log says why.
  */
 #ifndef TOKEND_SERVER_H
 #define TOKEND_SERVER_H
@@ -13,15 +14,17 @@
 #include <openssl/ssl.h>
 
 struct config;
+struct keyset;
 struct server;
 
 /*
  * Create the server: bind every listening socket. cfg is borrowed and must
- * outlive the server. ssl_ctx (NULL with --plain-http) is taken over.
+ * outlive the server. ssl_ctx (NULL with --plain-http) and keys are taken
+ * over.
  * Returns NULL with a reason in errbuf when a socket cannot be bound.
  */
 struct server	*server_new(const struct config *cfg, SSL_CTX *ssl_ctx,
-		    char *errbuf, size_t errlen);
+		    struct keyset *keys, char *errbuf, size_t errlen);
 
 /* Run until SIGTERM/SIGINT; returns the process exit status. */
 int		 server_run(struct server *);

@@ -29,6 +29,7 @@ struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
 struct evhttp_connection;
+struct keyset;
 struct request;
 struct store;
 struct timeval;
@@ -53,8 +54,10 @@ struct worker {
 	const struct timeval		*deadline_tv;	/* common timeout */
 
 	SSL_CTX				*ssl_ctx;	/* own reference */
+	struct keyset			*keys;		/* own reference */
 	pthread_mutex_t			 mbox_lock;
 	SSL_CTX				*mbox_ssl_ctx;	/* pending reload */
+	struct keyset			*mbox_keys;	/* pending reload */
 	int				 pipe_fd[2];
 	struct event			*pipe_ev;
 
@@ -69,18 +72,23 @@ struct worker {
 /*
  * Set up worker id: its event_base, evhttp (limits from cfg), the
  * listening socket listen_fd (taken over) and its store. ssl_ctx may be
- * NULL (plain HTTP); the worker takes its own reference. Returns 0 or -1
+ * NULL (plain HTTP); the worker takes its own references to it and to
+ * keys. Returns 0 or -1
  * (logged). Called from the main thread before worker_start().
  */
 int	 worker_init(struct worker *, int id, int n_workers,
 	    const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
-	    atomic_int *open_conns);
+	    struct keyset *keys, atomic_int *open_conns);
 int	 worker_start(struct worker *);
 
 /* From the main thread: ask the worker to drain and stop. */
 void	 worker_post_stop(struct worker *);
-/* From the main thread: hand over a new TLS context (reference taken). */
-void	 worker_post_ssl_ctx(struct worker *, SSL_CTX *);
+/*
+ * From the main thread: hand over a new TLS context (may be NULL: keep the
+ * current one) and key set together; the worker takes its own references
+ * and switches to both at once on its loop.
+ */
+void	 worker_post_reload(struct worker *, SSL_CTX *, struct keyset *);
 
 void	 worker_join(struct worker *);
 void	 worker_finish(struct worker *);

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "server.h"
 #include "tls.h"
@@ -35,6 +36,7 @@ main(int argc, char *argv[])
 	struct config	 cfg;
 	struct server	*server = NULL;
 	SSL_CTX		*ssl_ctx = NULL;
+	struct keyset	*keys = NULL;
 	char		 err[512];
 	int		 status;
 
@@ -53,12 +55,18 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
+	if ((keys = keyset_load(&cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "tokend: %s\n", err);
+		config_finish(&cfg);
+		return 2;
+	}
 	if (!cfg.plain_http) {
 		ssl_ctx = tls_ctx_new(cfg.tls_cert, cfg.tls_key, err,
 		    sizeof(err));
 		if (ssl_ctx == NULL) {
 			fprintf(stderr, "tokend: --tls-cert / --tls-key: %s\n",
 			    err);
+			keyset_unref(keys);
 			config_finish(&cfg);
 			return 2;
 		}
@@ -70,7 +78,11 @@ main(int argc, char *argv[])
 		log_warnx("event=default_issuer issuer=%s msg=\"set --issuer "
 		    "in production\"", cfg.issuer);
 
-	if ((server = server_new(&cfg, ssl_ctx, err, sizeof(err))) == NULL) {
+	log_info("event=keys_loaded alg=%s kid=%s",
+	    key_alg_name(key_alg(keyset_signing_key(keys))),
+	    key_kid(keyset_signing_key(keys)));
+	if ((server = server_new(&cfg, ssl_ctx, keys, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "tokend: %s\n", err);
 		config_finish(&cfg);
 		return 1;

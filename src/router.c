@@ -24,6 +24,11 @@ static const struct route routes[] = {
 	{ "GET",	"/",		handler_index },
 	{ "GET",	"/healthz",	handler_healthz },
 	{ "GET",	"/readyz",	handler_readyz },
+	{ "POST",	"/oauth/token",	handler_token },
+	{ "POST",	"/authorize",	handler_authorize },
+	{ "GET",	"/.well-known/jwks.json", handler_jwks },
+	{ "GET",	"/.well-known/oauth-authorization-server",
+	    handler_metadata },
 };
 
 void

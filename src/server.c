@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "server.h"
 #include "tls.h"
@@ -42,6 +43,7 @@ struct server {
 	struct event_base	*base;
 	struct event		*sig_term, *sig_int, *sig_hup;
 	SSL_CTX			*ssl_ctx;
+	struct keyset		*keys;
 	atomic_int		 open_conns;
 	bool			 stopping;
 };
@@ -80,8 +82,8 @@ listen_socket(const struct config *cfg, char *errbuf, size_t errlen)
 }
 
 struct server *
-server_new(const struct config *cfg, SSL_CTX *ssl_ctx, char *errbuf,
-    size_t errlen)
+server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
+    char *errbuf, size_t errlen)
 {
 	struct server	*s;
 	int		 i, fd;
@@ -89,6 +91,7 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, char *errbuf,
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
 	s->ssl_ctx = ssl_ctx;
+	s->keys = keys;
 	s->n_workers = cfg->workers;
 	atomic_init(&s->open_conns, 0);
 	s->workers = xcalloc((size_t)s->n_workers, sizeof(*s->workers));
@@ -96,7 +99,7 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, char *errbuf,
 		if ((fd = listen_socket(cfg, errbuf, errlen)) == -1)
 			goto fail;
 		if (worker_init(&s->workers[i], i, s->n_workers, cfg, fd,
-		    ssl_ctx, &s->open_conns) == -1) {
+		    ssl_ctx, keys, &s->open_conns) == -1) {
 			s->n_init = i + 1;
 			snprintf(errbuf, errlen, "cannot set up worker %d", i);
 			goto fail;
@@ -129,31 +132,43 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(s->base, NULL);
 }
 
+/*
+ * SIGHUP: load the key set and (with TLS) the certificate, and hand both
+ * to every worker, or neither: a file that fails keeps the old set.
+ */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*s = arg;
-	SSL_CTX		*ctx;
+	SSL_CTX		*ctx = NULL;
+	struct keyset	*keys;
 	char		 err[512], q[600];
 	int		 i;
 
 	(void)sig;
 	(void)what;
-	if (s->cfg->plain_http) {
-		log_info("event=reload tls=off");
-		return;
-	}
-	ctx = tls_ctx_new(s->cfg->tls_cert, s->cfg->tls_key, err, sizeof(err));
-	if (ctx == NULL) {
-		log_warnx("event=reload_failed what=tls err=\"%s\" "
+	if ((keys = keyset_load(s->cfg, err, sizeof(err))) == NULL) {
+		log_warnx("event=reload_failed what=keys err=\"%s\" "
 		    "kept=previous", log_quote(q, sizeof(q), err));
 		return;
 	}
+	if (!s->cfg->plain_http && (ctx = tls_ctx_new(s->cfg->tls_cert,
+	    s->cfg->tls_key, err, sizeof(err))) == NULL) {
+		log_warnx("event=reload_failed what=tls err=\"%s\" "
+		    "kept=previous", log_quote(q, sizeof(q), err));
+		keyset_unref(keys);
+		return;
+	}
 	for (i = 0; i < s->n_workers; i++)
-		worker_post_ssl_ctx(&s->workers[i], ctx);
-	SSL_CTX_free(s->ssl_ctx);
-	s->ssl_ctx = ctx;
-	log_info("event=reload what=tls");
+		worker_post_reload(&s->workers[i], ctx, keys);
+	if (ctx != NULL) {
+		SSL_CTX_free(s->ssl_ctx);
+		s->ssl_ctx = ctx;
+	}
+	keyset_unref(s->keys);
+	s->keys = keys;
+	log_info("event=reload what=%s kid=%s", ctx != NULL ? "keys,tls" :
+	    "keys", key_kid(keyset_signing_key(keys)));
 }
 
 int
@@ -226,5 +241,6 @@ server_free(struct server *s)
 	if (s->base != NULL)
 		event_base_free(s->base);
 	SSL_CTX_free(s->ssl_ctx);
+	keyset_unref(s->keys);
 	free(s);
 }

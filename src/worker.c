@@ -41,6 +41,7 @@
 #include <event2/http.h>
 
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "request.h"
 #include "store.h"
@@ -377,15 +378,22 @@ worker_pipe(evutil_socket_t fd, short what, void *arg)
 		if (msgs[i] == 'q') {
 			worker_begin_drain(w);
 		} else if (msgs[i] == 'r') {
-			SSL_CTX	*ctx;
+			SSL_CTX		*ctx;
+			struct keyset	*keys;
 
 			pthread_mutex_lock(&w->mbox_lock);
 			ctx = w->mbox_ssl_ctx;
+			keys = w->mbox_keys;
 			w->mbox_ssl_ctx = NULL;
+			w->mbox_keys = NULL;
 			pthread_mutex_unlock(&w->mbox_lock);
 			if (ctx != NULL) {
 				SSL_CTX_free(w->ssl_ctx);
 				w->ssl_ctx = ctx;
+			}
+			if (keys != NULL) {
+				keyset_unref(w->keys);
+				w->keys = keys;
 			}
 		}
 	}
@@ -410,16 +418,21 @@ worker_post_stop(struct worker *w)
 }
 
 void
-worker_post_ssl_ctx(struct worker *w, SSL_CTX *ctx)
+worker_post_reload(struct worker *w, SSL_CTX *ctx, struct keyset *keys)
 {
-	SSL_CTX	*old;
+	SSL_CTX		*old_ctx;
+	struct keyset	*old_keys;
 
-	SSL_CTX_up_ref(ctx);
+	if (ctx != NULL)
+		SSL_CTX_up_ref(ctx);
 	pthread_mutex_lock(&w->mbox_lock);
-	old = w->mbox_ssl_ctx;
+	old_ctx = w->mbox_ssl_ctx;
+	old_keys = w->mbox_keys;
 	w->mbox_ssl_ctx = ctx;
+	w->mbox_keys = keyset_ref(keys);
 	pthread_mutex_unlock(&w->mbox_lock);
-	SSL_CTX_free(old);
+	SSL_CTX_free(old_ctx);
+	keyset_unref(old_keys);
 	post(w, 'r');
 }
 
@@ -428,10 +441,9 @@ worker_post_ssl_ctx(struct worker *w, SSL_CTX *ctx)
 int
 worker_init(struct worker *w, int id, int n_workers,
     const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
-    atomic_int *open_conns)
+    struct keyset *keys, atomic_int *open_conns)
 {
 	struct timeval	 tv = { .tv_sec = cfg->request_timeout };
-	int		 i;
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -445,6 +457,7 @@ worker_init(struct worker *w, int id, int n_workers,
 		SSL_CTX_up_ref(ssl_ctx);
 		w->ssl_ctx = ssl_ctx;
 	}
+	w->keys = keyset_ref(keys);
 	if ((w->base = event_base_new()) == NULL) {
 		log_error("event=worker_init_failed worker=%d "
 		    "err=\"event_base_new\"", id);
@@ -484,7 +497,6 @@ worker_init(struct worker *w, int id, int n_workers,
 	}
 	w->listen_fd = -1;	/* evhttp owns it now */
 	w->store = store_new(w->base, cfg, n_workers);
-	(void)i;
 	return 0;
 }
 
@@ -539,6 +551,8 @@ worker_finish(struct worker *w)
 		close(w->pipe_fd[1]);
 	SSL_CTX_free(w->mbox_ssl_ctx);
 	SSL_CTX_free(w->ssl_ctx);
+	keyset_unref(w->mbox_keys);
+	keyset_unref(w->keys);
 	free(w->conns.buckets);
 	pthread_mutex_destroy(&w->mbox_lock);
 	memset(w, 0, sizeof(*w));

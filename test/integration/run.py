@@ -3,7 +3,8 @@
 Integration test runner for tokend.
 
     run.py --tokend build/tokend --test-store build/test/test_store \
-           --source-root . [-k SUBSTRING] [-v]
+           --jwt-check build/test/jwt_check --source-root . \
+           [-k SUBSTRING] [-v]
 
 Starts redis-server (persistence off, free port) in a temporary directory,
 makes a test PKI with the openssl CLI, imports every test_*.py next to this
@@ -35,6 +36,8 @@ def parse_args(argv):
     p.add_argument("--tokend", required=True, help="path to the tokend binary")
     p.add_argument("--test-store", default=None,
                    help="path to the test_store program")
+    p.add_argument("--jwt-check", default=None,
+                   help="path to the jwt_check program (libjwt verifier)")
     p.add_argument("--source-root", default=os.path.dirname(
         os.path.dirname(HERE)), help="the repository")
     p.add_argument("-k", dest="filters", action="append", default=[],
@@ -125,6 +128,8 @@ def main(argv):
                     os.path.abspath(args.test_store) if args.test_store
                     else None, os.path.abspath(args.source_root),
                     args.verbose)
+    ctx.jwt_check_bin = (os.path.abspath(args.jwt_check) if args.jwt_check
+                         else None)
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     t_start = time.monotonic()
     try:

@@ -717,6 +717,7 @@ class Context:
         self.tmp = tmp
         self.tokend_bin = tokend_bin
         self.test_store_bin = test_store_bin
+        self.jwt_check_bin = None      # run.py --jwt-check (libjwt)
         self.source_root = source_root
         self.verbose = verbose
         self.redis = None

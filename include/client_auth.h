@@ -1,0 +1,77 @@
+/*
+ * client_auth: OAuth client authentication (RFC 6749 section 2.3.1) for
+ * /oauth/token, /authorize, /oauth/introspect and /oauth/revoke.
+ *
+ * Two steps. client_auth_extract() finds the credentials in the request:
+ * HTTP Basic (client_secret_basic) or client_id + client_secret in the
+ * body (client_secret_post); both at once is invalid_request. Then
+ * client_auth_verify() reads the client record from Redis (never blocking
+ * the loop) and checks the secret against its salted hash in constant
+ * time. An unknown client, a disabled client, a malformed record and a
+ * wrong secret all take the same path (the hash check runs against a
+ * dummy hash when there is no record) and get the same answer.
+ */
+#ifndef TOKEND_CLIENT_AUTH_H
+#define TOKEND_CLIENT_AUTH_H
+
+#include <stddef.h>
+
+struct client_record;
+struct params;
+struct request;
+
+enum client_auth_method {
+	CLIENT_AUTH_BASIC = 0,
+	CLIENT_AUTH_POST,
+};
+
+struct client_creds {
+	enum client_auth_method	 method;
+	char			*id;		/* owned */
+	char			*secret;	/* owned, wiped */
+	size_t			 secret_len;
+};
+
+enum client_creds_result {
+	CREDS_OK = 0,
+	CREDS_NONE,		/* no credentials: invalid_client */
+	CREDS_BOTH,		/* Basic and body at once: invalid_request */
+	CREDS_MALFORMED,	/* bad Basic header or values: invalid_client */
+	CREDS_INCOMPLETE,	/* client_id without secret etc.: invalid_client */
+};
+
+/*
+ * Find the credentials of req. params is the parsed body (may be NULL).
+ * On CREDS_OK the caller owns creds' strings: client_creds_finish().
+ */
+enum client_creds_result client_auth_extract(const struct request *req,
+	    const struct params *params, struct client_creds *creds);
+void	 client_creds_finish(struct client_creds *);
+
+enum client_auth_result {
+	CLIENT_AUTH_OK = 0,
+	CLIENT_AUTH_INVALID,		/* unknown, disabled or wrong secret */
+	CLIENT_AUTH_UNAVAILABLE,	/* the store did not answer */
+};
+
+/*
+ * Called once with the outcome. On CLIENT_AUTH_OK, rec is the client's
+ * record and belongs to the callee (client_record_free); otherwise NULL.
+ * The request may be gone (req->gone): replies are then dropped anyway.
+ */
+typedef void (*client_auth_cb)(struct request *req,
+    enum client_auth_result result, struct client_record *rec, void *arg);
+
+/*
+ * Start verifying creds (taken over, wiped when done). Holds req until the
+ * callback has run. Returns -1 without calling cb when the store is not
+ * up (answer 503 at once); 0 when cb will be called later.
+ */
+int	 client_auth_verify(struct request *req, struct client_creds *creds,
+	    client_auth_cb cb, void *arg);
+
+/* Log one failed authentication (client_id truncated and quoted). */
+void	 client_auth_log_failure(const struct request *req,
+	    const char *client_id, const char *reason);
+
+#endif

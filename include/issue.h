@@ -1,0 +1,39 @@
+/*
+ * issue: build and sign the access token of an authenticated client, the
+ * same token for /oauth/token and the legacy /authorize.
+ */
+#ifndef TOKEND_ISSUE_H
+#define TOKEND_ISSUE_H
+
+#include "token.h"
+
+struct client_record;
+struct config;
+struct keyset;
+
+struct issued {
+	char	*jws;				/* owned */
+	char	 jti[TOKEN_JTI_LEN + 1];
+	long	 expires_in;			/* seconds */
+	char	*scope;				/* owned; NULL when none */
+};
+
+enum issue_result {
+	ISSUE_OK = 0,
+	ISSUE_INVALID_SCOPE,	/* malformed, or not within the allowed */
+	ISSUE_ERROR,		/* signing failed (logged) */
+};
+
+/*
+ * Issue a token for rec. requested is the request's scope parameter, or
+ * NULL for all of the client's allowed scopes (RFC 6749 3.3 lets the
+ * server choose the default; every allowed scope is what the original
+ * service's users expect). On ISSUE_OK the caller owns *out's strings:
+ * issued_finish().
+ */
+enum issue_result issue_token(const struct config *cfg,
+	    const struct keyset *keys, const struct client_record *rec,
+	    const char *requested, struct issued *out);
+void	 issued_finish(struct issued *);
+
+#endif

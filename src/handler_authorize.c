@@ -1,0 +1,146 @@
+/*
+ * handler_authorize: POST /authorize, the original Node.js service's
+ * issuing call, kept for its users.
+ *
+ * Body: JSON {"client_id","client_secret"} (form encoding accepted too;
+ * without a Content-Type, a body starting with '{' is read as JSON).
+ *   200 {"success":true,"client_id":"...","token":"<jwt>"}  the same token
+ *       /oauth/token issues, with all of the client's scopes
+ *   401 {"success":false,"error":"invalid_client"}
+ *   400 {"success":false,"error":"invalid_request"}  unreadable body
+ *   503 {"success":false,"error":"temporarily_unavailable"}
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client_auth.h"
+#include "client_record.h"
+#include "config.h"
+#include "handler.h"
+#include "issue.h"
+#include "log.h"
+#include "params.h"
+#include "reply.h"
+#include "request.h"
+#include "worker.h"
+
+static void
+legacy_error(struct request *req, int status, const char *error)
+{
+	struct json_object	*obj = json_object_new_object();
+
+	json_object_object_add(obj, "success", json_object_new_boolean(0));
+	json_object_object_add(obj, "error", json_object_new_string(error));
+	if (status == 503)
+		reply_header(req, "Retry-After", "1");
+	reply_json(req, status, obj, REPLY_NO_STORE);
+}
+
+static void
+authorize_authenticated(struct request *req, enum client_auth_result result,
+    struct client_record *rec, void *arg)
+{
+	struct issued		 t;
+	struct json_object	*obj;
+	char			 q[80];
+
+	(void)arg;
+	if (result == CLIENT_AUTH_UNAVAILABLE) {
+		legacy_error(req, 503, "temporarily_unavailable");
+		return;
+	}
+	if (result == CLIENT_AUTH_INVALID) {
+		legacy_error(req, 401, "invalid_client");
+		return;
+	}
+	if (req->gone)
+		goto out;
+	if (issue_token(req->worker->cfg, req->worker->keys, rec, NULL,
+	    &t) != ISSUE_OK) {
+		legacy_error(req, 500, "server_error");
+		goto out;
+	}
+	obj = json_object_new_object();
+	json_object_object_add(obj, "success", json_object_new_boolean(1));
+	json_object_object_add(obj, "client_id",
+	    json_object_new_string(rec->id));
+	json_object_object_add(obj, "token", json_object_new_string(t.jws));
+	log_info("event=token_issued client_id=\"%s\" jti=%s expires_in=%ld "
+	    "via=authorize", log_quote(q, sizeof(q), rec->id), t.jti,
+	    t.expires_in);
+	reply_json(req, 200, obj, REPLY_NO_STORE);
+	issued_finish(&t);
+out:
+	client_record_free(rec);
+}
+
+static bool
+looks_like_json(const char *body, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' ||
+		    body[i] == '\n')
+			continue;
+		return body[i] == '{';
+	}
+	return false;
+}
+
+void
+handler_authorize(struct request *req)
+{
+	struct params		 p;
+	struct client_creds	 creds;
+	const char		*body;
+	size_t			 len;
+	enum params_result	 pr;
+	bool			 json;
+
+	params_init(&p);
+	memset(&creds, 0, sizeof(creds));
+	body = request_body(req, &len);
+	if (body == NULL)
+		body = "";
+	if (request_content_type_is(req, "application/json"))
+		json = true;
+	else if (request_content_type_is(req,
+	    "application/x-www-form-urlencoded"))
+		json = false;
+	else if (!request_has_content_type(req))
+		json = looks_like_json(body, len);
+	else {
+		legacy_error(req, 400, "invalid_request");
+		goto out;
+	}
+	pr = json ? params_parse_json(&p, body, len) :
+	    params_parse_form(&p, body, len);
+	if (pr != PARAMS_OK) {
+		legacy_error(req, 400, "invalid_request");
+		goto out;
+	}
+	switch (client_auth_extract(req, &p, &creds)) {
+	case CREDS_OK:
+		break;
+	case CREDS_BOTH:
+		legacy_error(req, 400, "invalid_request");
+		goto out;
+	case CREDS_NONE:
+	case CREDS_MALFORMED:
+	case CREDS_INCOMPLETE:
+		client_auth_log_failure(req, params_get(&p, "client_id"),
+		    "credentials");
+		legacy_error(req, 401, "invalid_client");
+		goto out;
+	}
+	if (client_auth_verify(req, &creds, authorize_authenticated,
+	    NULL) == -1)
+		legacy_error(req, 503, "temporarily_unavailable");
+out:
+	client_creds_finish(&creds);
+	params_finish(&p);
+}

@@ -1,0 +1,174 @@
+/*
+ * handler_token: POST /oauth/token, the client credentials grant
+ * (RFC 6749 sections 4.4, 2.3.1, 5).
+ *
+ * Order of checks, each with its RFC 6749 5.2 error:
+ *   body not form-urlencoded, malformed or with a repeated parameter,
+ *   grant_type missing, credentials both in Basic and the body
+ *                                         400 invalid_request
+ *   grant_type other than client_credentials
+ *                                         400 unsupported_grant_type
+ *   no, malformed, unknown, disabled or wrong credentials
+ *                                         401 invalid_client + Basic challenge
+ *   scope not within the client's        400 invalid_scope
+ *   store unreachable                     503 temporarily_unavailable
+ * Every answer carries Cache-Control: no-store and Pragma: no-cache.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client_auth.h"
+#include "client_record.h"
+#include "config.h"
+#include "handler.h"
+#include "issue.h"
+#include "log.h"
+#include "params.h"
+#include "reply.h"
+#include "request.h"
+#include "util.h"
+#include "worker.h"
+
+#define TOKEN_FLAGS	REPLY_NO_STORE
+
+struct token_op {
+	char	*scope;		/* the scope parameter, or NULL */
+};
+
+static void
+invalid_client(struct request *req)
+{
+	reply_header(req, "WWW-Authenticate", "Basic realm=\"tokend\"");
+	reply_error(req, 401, "invalid_client", "client authentication failed",
+	    TOKEN_FLAGS);
+}
+
+void
+handler_unavailable(struct request *req, int flags)
+{
+	reply_header(req, "Retry-After", "1");
+	reply_error(req, 503, "temporarily_unavailable",
+	    "the client store cannot be reached", flags);
+}
+
+static void
+token_authenticated(struct request *req, enum client_auth_result result,
+    struct client_record *rec, void *arg)
+{
+	struct token_op		*op = arg;
+	struct issued		 t;
+	struct json_object	*obj;
+	char			 q[80];
+
+	switch (result) {
+	case CLIENT_AUTH_UNAVAILABLE:
+		handler_unavailable(req, TOKEN_FLAGS);
+		goto out;
+	case CLIENT_AUTH_INVALID:
+		invalid_client(req);
+		goto out;
+	case CLIENT_AUTH_OK:
+		break;
+	}
+	if (req->gone)
+		goto out;
+	switch (issue_token(req->worker->cfg, req->worker->keys, rec,
+	    op->scope, &t)) {
+	case ISSUE_INVALID_SCOPE:
+		reply_error(req, 400, "invalid_scope", "the requested scope "
+		    "is invalid or exceeds the client's scopes", TOKEN_FLAGS);
+		goto out;
+	case ISSUE_ERROR:
+		reply_error(req, 500, "server_error", NULL, TOKEN_FLAGS);
+		goto out;
+	case ISSUE_OK:
+		break;
+	}
+	obj = json_object_new_object();
+	json_object_object_add(obj, "access_token",
+	    json_object_new_string(t.jws));
+	json_object_object_add(obj, "token_type",
+	    json_object_new_string("Bearer"));
+	json_object_object_add(obj, "expires_in",
+	    json_object_new_int64(t.expires_in));
+	if (t.scope != NULL)
+		json_object_object_add(obj, "scope",
+		    json_object_new_string(t.scope));
+	log_info("event=token_issued client_id=\"%s\" jti=%s expires_in=%ld",
+	    log_quote(q, sizeof(q), rec->id), t.jti, t.expires_in);
+	reply_json(req, 200, obj, TOKEN_FLAGS);
+	issued_finish(&t);
+out:
+	client_record_free(rec);
+	free(op->scope);
+	free(op);
+}
+
+void
+handler_token(struct request *req)
+{
+	struct params		 p;
+	struct client_creds	 creds;
+	struct token_op		*op;
+	const char		*body, *grant, *scope;
+	size_t			 len;
+	enum params_result	 pr;
+
+	params_init(&p);
+	memset(&creds, 0, sizeof(creds));
+	if (!request_content_type_is(req,
+	    "application/x-www-form-urlencoded")) {
+		reply_error(req, 400, "invalid_request", "the body must be "
+		    "application/x-www-form-urlencoded", TOKEN_FLAGS);
+		goto out;
+	}
+	body = request_body(req, &len);
+	if ((pr = params_parse_form(&p, body != NULL ? body : "", len)) !=
+	    PARAMS_OK) {
+		reply_error(req, 400, "invalid_request",
+		    pr == PARAMS_DUPLICATE ? "a parameter is repeated" :
+		    "malformed form body", TOKEN_FLAGS);
+		goto out;
+	}
+	grant = params_get(&p, "grant_type");
+	if (grant == NULL || grant[0] == '\0') {
+		reply_error(req, 400, "invalid_request",
+		    "grant_type is required", TOKEN_FLAGS);
+		goto out;
+	}
+	switch (client_auth_extract(req, &p, &creds)) {
+	case CREDS_OK:
+		break;
+	case CREDS_BOTH:
+		reply_error(req, 400, "invalid_request", "use one client "
+		    "authentication method, not two", TOKEN_FLAGS);
+		goto out;
+	case CREDS_NONE:
+	case CREDS_MALFORMED:
+	case CREDS_INCOMPLETE:
+		client_auth_log_failure(req, params_get(&p, "client_id"),
+		    "credentials");
+		invalid_client(req);
+		goto out;
+	}
+	if (strcmp(grant, "client_credentials") != 0) {
+		reply_error(req, 400, "unsupported_grant_type",
+		    "only client_credentials is supported", TOKEN_FLAGS);
+		goto out;
+	}
+	op = xcalloc(1, sizeof(*op));
+	/* RFC 6749 3.2: a parameter without a value is omitted. */
+	scope = params_get(&p, "scope");
+	op->scope = scope != NULL && scope[0] != '\0' ? xstrdup(scope) : NULL;
+	if (client_auth_verify(req, &creds, token_authenticated, op) == -1) {
+		free(op->scope);
+		free(op);
+		handler_unavailable(req, TOKEN_FLAGS);
+	}
+out:
+	client_creds_finish(&creds);
+	params_finish(&p);
+}

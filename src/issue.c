@@ -1,0 +1,70 @@
+/*
+ * issue: the token an authenticated client gets: RFC 9068 claims from the
+ * configuration and the client record, signed with the current signing
+ * key. The scope granted is the requested one when it is a subset of the
+ * client's allowed scopes, else the request fails with invalid_scope; no
+ * scope parameter means all of the allowed ones.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client_record.h"
+#include "config.h"
+#include "issue.h"
+#include "keys.h"
+#include "log.h"
+#include "scope.h"
+
+enum issue_result
+issue_token(const struct config *cfg, const struct keyset *keys,
+    const struct client_record *rec, const char *requested,
+    struct issued *out)
+{
+	struct token_params	 tp;
+	struct scope_set	 want;
+	enum issue_result	 r = ISSUE_ERROR;
+
+	memset(out, 0, sizeof(*out));
+	scope_set_init(&want);
+	if (requested != NULL) {
+		if (scope_parse(requested, strlen(requested), SCOPE_DEDUP,
+		    &want) != SCOPE_OK || !scope_is_subset(&want,
+		    &rec->scopes)) {
+			r = ISSUE_INVALID_SCOPE;
+			goto out;
+		}
+		out->scope = want.n > 0 ? scope_join(&want) : NULL;
+	} else {
+		out->scope = rec->scopes.n > 0 ? scope_join(&rec->scopes) :
+		    NULL;
+	}
+	memset(&tp, 0, sizeof(tp));
+	tp.issuer = cfg->issuer;
+	tp.typ = cfg->token_typ == TOKEN_TYP_JWT ? "JWT" : "at+jwt";
+	tp.client_id = rec->id;
+	tp.audience = rec->audience != NULL ? rec->audience :
+	    cfg->default_audience;
+	tp.iat = time(NULL);
+	tp.ttl = rec->ttl > 0 ? rec->ttl : cfg->token_ttl;
+	tp.scope = out->scope;
+	tp.extra_claims = rec->claims;
+	if (token_issue(keyset_signing_key(keys), &tp, &out->jws,
+	    out->jti) != 0)
+		goto out;
+	out->expires_in = tp.ttl;
+	r = ISSUE_OK;
+out:
+	scope_set_finish(&want);
+	if (r != ISSUE_OK)
+		issued_finish(out);
+	return r;
+}
+
+void
+issued_finish(struct issued *t)
+{
+	free(t->jws);
+	free(t->scope);
+	memset(t, 0, sizeof(*t));
+}
