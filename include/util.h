@@ -19,6 +19,16 @@ void	 secret_wipe(void *, size_t);
 /* Wipe a NUL-terminated string and free it. NULL is fine. */
 void	 secret_free_str(char *);
 
+/*
+ * printf into a caller's error buffer (errlen may be 0, errbuf NULL):
+ * the one way pure modules report a reason.
+ */
+void	 errbuf_set(char *errbuf, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* The value of a hex digit (either case), or -1. */
+int	 hex_digit(int c);
+
 /* Monotonic clock in microseconds. */
 uint64_t now_usec(void);
 

@@ -83,21 +83,6 @@ static const char *const reserved_claims[] = {
 	"scope", "auth_time", "acr", "amr", "cnf",
 };
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * A non-negative decimal of at most DECIMAL_MAX digits (leading zeros
  * allowed, no sign, no spaces) that is at most max.
@@ -132,7 +117,7 @@ decode_flag(const char *name, bool *dst, const char *v, size_t len,
 		*dst = v[0] == '1';
 		return 0;
 	}
-	seterr(errbuf, errlen, "%s: not 0 or 1", name);
+	errbuf_set(errbuf, errlen, "%s: not 0 or 1", name);
 	return -1;
 }
 
@@ -143,7 +128,7 @@ decode_time(const char *name, int64_t *dst, const char *v, size_t len,
 	long long	 n;
 
 	if (parse_decimal(v, len, INT64_MAX, &n) == -1) {
-		seterr(errbuf, errlen, "%s: not a non-negative decimal number "
+		errbuf_set(errbuf, errlen, "%s: not a non-negative decimal number "
 		    "of seconds", name);
 		return -1;
 	}
@@ -156,7 +141,7 @@ decode_secret(struct client_record *rec, const char *v, size_t len,
     char *errbuf, size_t errlen)
 {
 	if (len == 0) {
-		seterr(errbuf, errlen, "secret: empty");
+		errbuf_set(errbuf, errlen, "secret: empty");
 		return -1;
 	}
 	rec->secret_hash = xstrndup(v, len);
@@ -170,7 +155,7 @@ decode_scopes(struct client_record *rec, const char *v, size_t len,
 	enum scope_result	 r;
 
 	if ((r = scope_parse(v, len, 0, &rec->scopes)) != SCOPE_OK) {
-		seterr(errbuf, errlen, "scopes: not a scope list (%s)",
+		errbuf_set(errbuf, errlen, "scopes: not a scope list (%s)",
 		    scope_result_name(r));
 		return -1;
 	}
@@ -185,7 +170,7 @@ decode_audience(struct client_record *rec, const char *v, size_t len,
 
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-			seterr(errbuf, errlen, "audience: control character");
+			errbuf_set(errbuf, errlen, "audience: control character");
 			return -1;
 		}
 	}
@@ -203,7 +188,7 @@ decode_ttl(struct client_record *rec, const char *v, size_t len,
 
 	/* "" and "0" both mean the server's --token-ttl */
 	if (len > 0 && parse_decimal(v, len, CLIENT_TTL_MAX, &n) == -1) {
-		seterr(errbuf, errlen, "ttl: not a decimal number of seconds "
+		errbuf_set(errbuf, errlen, "ttl: not a decimal number of seconds "
 		    "in 0..%ld", CLIENT_TTL_MAX);
 		return -1;
 	}
@@ -227,12 +212,12 @@ decode_claims(struct client_record *rec, const char *v, size_t len,
 	if (len == 0)
 		return 0;	/* as "{}": none */
 	if (!json_is_strict(v, len)) {
-		seterr(errbuf, errlen, "claims: not valid JSON");
+		errbuf_set(errbuf, errlen, "claims: not valid JSON");
 		goto out;
 	}
 	/* json_is_strict() enforced the depth; json-c must not refuse it */
 	if ((tok = json_tokener_new_ex(CLIENT_CLAIMS_DEPTH + 1)) == NULL) {
-		seterr(errbuf, errlen, "claims: out of memory");
+		errbuf_set(errbuf, errlen, "claims: out of memory");
 		goto out;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
@@ -241,17 +226,17 @@ decode_claims(struct client_record *rec, const char *v, size_t len,
 	if (obj == NULL ||
 	    json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
-		seterr(errbuf, errlen, "claims: not valid JSON");
+		errbuf_set(errbuf, errlen, "claims: not valid JSON");
 		goto out;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
-		seterr(errbuf, errlen, "claims: not a JSON object");
+		errbuf_set(errbuf, errlen, "claims: not a JSON object");
 		goto out;
 	}
 	json_object_object_foreach(obj, name, val) {
 		(void)val;
 		if (client_record_claim_is_reserved(name)) {
-			seterr(errbuf, errlen, "claims: reserved claim name "
+			errbuf_set(errbuf, errlen, "claims: reserved claim name "
 			    "\"%s\"", name);
 			goto out;
 		}
@@ -579,10 +564,10 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 	int			 rc = -1;
 
 	*out = NULL;
-	seterr(errbuf, errlen, "%s", "");
+	errbuf_set(errbuf, errlen, "%s", "");
 	memset(seen, 0, sizeof(seen));
 	if (id == NULL || !client_record_is_valid_id(id, strlen(id))) {
-		seterr(errbuf, errlen, "invalid client id");
+		errbuf_set(errbuf, errlen, "invalid client id");
 		goto out;
 	}
 	rec = xcalloc(1, sizeof(*rec));
@@ -594,18 +579,18 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 		    NULL)
 			continue;	/* a newer writer's field */
 		if (seen[idx]) {
-			seterr(errbuf, errlen, "%s: given twice", def->name);
+			errbuf_set(errbuf, errlen, "%s: given twice", def->name);
 			goto out;
 		}
 		seen[idx] = true;
 		if (value_lens[i] > def->max) {
-			seterr(errbuf, errlen, "%s: longer than %zu bytes",
+			errbuf_set(errbuf, errlen, "%s: longer than %zu bytes",
 			    def->name, def->max);
 			goto out;
 		}
 		if (value_lens[i] > 0 &&
 		    memchr(values[i], '\0', value_lens[i]) != NULL) {
-			seterr(errbuf, errlen, "%s: NUL byte", def->name);
+			errbuf_set(errbuf, errlen, "%s: NUL byte", def->name);
 			goto out;
 		}
 		if (def->decode(rec, values[i], value_lens[i], errbuf,
@@ -613,7 +598,7 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 			goto out;
 	}
 	if (rec->secret_hash == NULL) {
-		seterr(errbuf, errlen, "secret: missing");
+		errbuf_set(errbuf, errlen, "secret: missing");
 		goto out;
 	}
 	*out = rec;

@@ -213,21 +213,6 @@ static const char help_footer[] =
     "A flag given twice keeps its last value, except --retired-key.\n"
     "Exit status: 0, or 2 for a bad setting.\n";
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Quote a value for an error message: "value", with bytes outside
  * printable ASCII shown as '?' and long values cut with "...".
@@ -297,14 +282,14 @@ parse_number(const char *val, long long min, long long max, long long *out,
 	long long	 v;
 
 	if (*val == '\0' || strspn(val, "0123456789") != strlen(val)) {
-		seterr(errbuf, errlen, "not a whole number: %s",
+		errbuf_set(errbuf, errlen, "not a whole number: %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	errno = 0;
 	v = strtoll(val, NULL, 10);
 	if (errno == ERANGE || v < min || v > max) {
-		seterr(errbuf, errlen, "out of range (%lld..%lld): %s",
+		errbuf_set(errbuf, errlen, "out of range (%lld..%lld): %s",
 		    min, max, quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -321,13 +306,13 @@ parse_port(const char *s, size_t n, uint16_t *port, char *errbuf,
 	long long	 v;
 
 	if (n == 0) {
-		seterr(errbuf, errlen, "missing port");
+		errbuf_set(errbuf, errlen, "missing port");
 		return -1;
 	}
 	if (n >= sizeof(buf) || strspn(s, "0123456789") < n) {
 		memcpy(buf, s, n < sizeof(buf) ? n : sizeof(buf) - 1);
 		buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = '\0';
-		seterr(errbuf, errlen, "bad port: %s",
+		errbuf_set(errbuf, errlen, "bad port: %s",
 		    quote(q, sizeof(q), buf));
 		return -1;
 	}
@@ -335,7 +320,7 @@ parse_port(const char *s, size_t n, uint16_t *port, char *errbuf,
 	buf[n] = '\0';
 	v = strtoll(buf, NULL, 10);
 	if (v < 1 || v > 65535) {
-		seterr(errbuf, errlen, "port out of range: %s",
+		errbuf_set(errbuf, errlen, "port out of range: %s",
 		    quote(q, sizeof(q), buf));
 		return -1;
 	}
@@ -359,12 +344,12 @@ config_parse_listen(const char *s, struct listen_addr *out, char *errbuf,
 	if ((v6 = (*s == '['))) {
 		host = s + 1;
 		if ((end = strchr(host, ']')) == NULL) {
-			seterr(errbuf, errlen, "missing ']' after IPv6 "
+			errbuf_set(errbuf, errlen, "missing ']' after IPv6 "
 			    "address: %s", quote(q, sizeof(q), s));
 			return -1;
 		}
 		if (end[1] != ':') {
-			seterr(errbuf, errlen, "want [IPV6]:PORT: %s",
+			errbuf_set(errbuf, errlen, "want [IPV6]:PORT: %s",
 			    quote(q, sizeof(q), s));
 			return -1;
 		}
@@ -372,20 +357,20 @@ config_parse_listen(const char *s, struct listen_addr *out, char *errbuf,
 	} else {
 		host = s;
 		if ((colon = strrchr(s, ':')) == NULL) {
-			seterr(errbuf, errlen, "want ADDR:PORT: %s",
+			errbuf_set(errbuf, errlen, "want ADDR:PORT: %s",
 			    quote(q, sizeof(q), s));
 			return -1;
 		}
 		end = colon;
 		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			seterr(errbuf, errlen, "an IPv6 address goes in "
+			errbuf_set(errbuf, errlen, "an IPv6 address goes in "
 			    "brackets, [::1]:2600: %s", quote(q, sizeof(q), s));
 			return -1;
 		}
 	}
 	hostlen = (size_t)(end - host);
 	if (hostlen == 0 || hostlen >= sizeof(la.host)) {
-		seterr(errbuf, errlen, "bad address: %s",
+		errbuf_set(errbuf, errlen, "bad address: %s",
 		    quote(q, sizeof(q), s));
 		return -1;
 	}
@@ -399,7 +384,7 @@ config_parse_listen(const char *s, struct listen_addr *out, char *errbuf,
 	if (v6) {
 		sin6 = (struct sockaddr_in6 *)&la.sa;
 		if (inet_pton(AF_INET6, la.host, &sin6->sin6_addr) != 1) {
-			seterr(errbuf, errlen, "not a numeric IPv6 address: %s",
+			errbuf_set(errbuf, errlen, "not a numeric IPv6 address: %s",
 			    quote(q, sizeof(q), la.host));
 			return -1;
 		}
@@ -409,7 +394,7 @@ config_parse_listen(const char *s, struct listen_addr *out, char *errbuf,
 	} else {
 		sin = (struct sockaddr_in *)&la.sa;
 		if (inet_pton(AF_INET, la.host, &sin->sin_addr) != 1) {
-			seterr(errbuf, errlen, "not a numeric IPv4 address: %s",
+			errbuf_set(errbuf, errlen, "not a numeric IPv4 address: %s",
 			    quote(q, sizeof(q), la.host));
 			return -1;
 		}
@@ -440,16 +425,16 @@ check_file(const char *path, char *errbuf, size_t errlen)
 	char		 q[QUOTE_MAX];
 
 	if (*path == '\0') {
-		seterr(errbuf, errlen, "empty file name");
+		errbuf_set(errbuf, errlen, "empty file name");
 		return -1;
 	}
 	if (stat(path, &st) == -1 || access(path, R_OK) == -1) {
-		seterr(errbuf, errlen, "cannot read %s: %s",
+		errbuf_set(errbuf, errlen, "cannot read %s: %s",
 		    quote(q, sizeof(q), path), strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		seterr(errbuf, errlen, "cannot read %s: %s",
+		errbuf_set(errbuf, errlen, "cannot read %s: %s",
 		    quote(q, sizeof(q), path), strerror(EISDIR));
 		return -1;
 	}
@@ -497,7 +482,7 @@ parse_bool(struct config *cfg, const struct setting *s, const char *val,
 	    strcasecmp(val, "no") == 0)
 		*dst = false;
 	else {
-		seterr(errbuf, errlen, "want 1/true/yes or 0/false/no: %s",
+		errbuf_set(errbuf, errlen, "want 1/true/yes or 0/false/no: %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -523,16 +508,16 @@ parse_prefix(struct config *cfg, const struct setting *s, const char *val,
 	char	  q[QUOTE_MAX];
 
 	if (*val == '\0') {
-		seterr(errbuf, errlen, "empty prefix");
+		errbuf_set(errbuf, errlen, "empty prefix");
 		return -1;
 	}
 	if (strlen(val) > PREFIX_MAX) {
-		seterr(errbuf, errlen, "longer than %d bytes: %s", PREFIX_MAX,
+		errbuf_set(errbuf, errlen, "longer than %d bytes: %s", PREFIX_MAX,
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	if (has_ctl_or_space(val)) {
-		seterr(errbuf, errlen, "space or control character in %s",
+		errbuf_set(errbuf, errlen, "space or control character in %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -560,32 +545,32 @@ parse_issuer(struct config *cfg, const struct setting *s, const char *val,
 	else if (strncmp(val, "http://", 7) == 0)
 		auth = val + 7;
 	else {
-		seterr(errbuf, errlen, "want an https:// or http:// URL: %s",
+		errbuf_set(errbuf, errlen, "want an https:// or http:// URL: %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	if (strlen(val) > URL_MAX) {
-		seterr(errbuf, errlen, "longer than %d bytes", URL_MAX);
+		errbuf_set(errbuf, errlen, "longer than %d bytes", URL_MAX);
 		return -1;
 	}
 	if (has_ctl_or_space(val)) {
-		seterr(errbuf, errlen, "space or control character in %s",
+		errbuf_set(errbuf, errlen, "space or control character in %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	if (strpbrk(val, "?#") != NULL) {
-		seterr(errbuf, errlen, "query or fragment in %s",
+		errbuf_set(errbuf, errlen, "query or fragment in %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	authlen = strcspn(auth, "/");
 	if (authlen == 0 || auth[0] == ':') {
-		seterr(errbuf, errlen, "missing host in %s",
+		errbuf_set(errbuf, errlen, "missing host in %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	if (memchr(auth, '@', authlen) != NULL) {
-		seterr(errbuf, errlen, "user information in the issuer URL");
+		errbuf_set(errbuf, errlen, "user information in the issuer URL");
 		return -1;
 	}
 	*dst = xstrdup(val);
@@ -600,15 +585,15 @@ parse_audience(struct config *cfg, const struct setting *s, const char *val,
 	char		  q[QUOTE_MAX];
 
 	if (*val == '\0') {
-		seterr(errbuf, errlen, "empty audience");
+		errbuf_set(errbuf, errlen, "empty audience");
 		return -1;
 	}
 	if (strlen(val) > URL_MAX) {
-		seterr(errbuf, errlen, "longer than %d bytes", URL_MAX);
+		errbuf_set(errbuf, errlen, "longer than %d bytes", URL_MAX);
 		return -1;
 	}
 	if (has_ctl(val)) {
-		seterr(errbuf, errlen, "control character in %s",
+		errbuf_set(errbuf, errlen, "control character in %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -668,7 +653,7 @@ parse_token_typ(struct config *cfg, const struct setting *s,
 	else if (strcmp(val, "JWT") == 0)
 		*dst = TOKEN_TYP_JWT;
 	else {
-		seterr(errbuf, errlen, "want at+jwt or JWT: %s",
+		errbuf_set(errbuf, errlen, "want at+jwt or JWT: %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -684,14 +669,14 @@ parse_kid(struct config *cfg, const struct setting *s, const char *val,
 	size_t		  len = strlen(val);
 
 	if (len == 0 || len > KID_MAX) {
-		seterr(errbuf, errlen, "want 1..%d bytes: %s", KID_MAX,
+		errbuf_set(errbuf, errlen, "want 1..%d bytes: %s", KID_MAX,
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
 	if (has_ctl_or_space(val) || strspn(val,
 	    "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") != len) {
-		seterr(errbuf, errlen, "want printable ASCII without "
+		errbuf_set(errbuf, errlen, "want printable ASCII without "
 		    "spaces: %s", quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -719,11 +704,11 @@ parse_proxies(struct config *cfg, const struct setting *s, const char *val,
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
 		if (len == 0) {
-			seterr(errbuf, errlen, "empty entry in the list");
+			errbuf_set(errbuf, errlen, "empty entry in the list");
 			goto out;
 		}
 		if (n == TRUSTED_PROXIES_MAX) {
-			seterr(errbuf, errlen, "more than %d entries",
+			errbuf_set(errbuf, errlen, "more than %d entries",
 			    TRUSTED_PROXIES_MAX);
 			goto out;
 		}
@@ -734,7 +719,7 @@ parse_proxies(struct config *cfg, const struct setting *s, const char *val,
 		list = xrealloc(list, (n + 1) * sizeof(*list));
 		if (config_parse_cidr(entry, &list[n], reason,
 		    sizeof(reason)) == -1) {
-			seterr(errbuf, errlen, "%s: %s",
+			errbuf_set(errbuf, errlen, "%s: %s",
 			    quote(q, sizeof(q), entry), reason);
 			goto out;
 		}
@@ -767,7 +752,7 @@ parse_log_level(struct config *cfg, const struct setting *s,
 	else if (strcmp(val, "error") == 0)
 		*dst = LOG_LEVEL_ERROR;
 	else {
-		seterr(errbuf, errlen, "want debug, info, warn or error: %s",
+		errbuf_set(errbuf, errlen, "want debug, info, warn or error: %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}
@@ -778,18 +763,6 @@ parse_log_level(struct config *cfg, const struct setting *s,
  * Redis URLs. No error message may contain any part of the URL: the
  * password could be anywhere in it once a delimiter is missing.
  */
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode n bytes of percent-encoded userinfo into a new string. */
 static int
@@ -806,15 +779,15 @@ pct_decode(const char *s, size_t n, char **out, char *errbuf, size_t errlen)
 			continue;
 		}
 		/* two hex digits must follow */
-		hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-		lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+		hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+		lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
 		if (hi == -1 || lo == -1) {
-			seterr(errbuf, errlen, "bad %%-escape in the user or "
+			errbuf_set(errbuf, errlen, "bad %%-escape in the user or "
 			    "password");
 			goto fail;
 		}
 		if (hi == 0 && lo == 0) {
-			seterr(errbuf, errlen, "%%00 in the user or password");
+			errbuf_set(errbuf, errlen, "%%00 in the user or password");
 			goto fail;
 		}
 		dst[j++] = (char)(hi << 4 | lo);
@@ -838,12 +811,12 @@ parse_userinfo(const char *s, size_t n, struct redis_url *url, char *errbuf,
 
 	if ((colon = memchr(s, ':', n)) == NULL) {
 		/* "x@host": a user or a password? Refuse to guess. */
-		seterr(errbuf, errlen, "user information without ':' (write "
+		errbuf_set(errbuf, errlen, "user information without ':' (write "
 		    ":password@ or user:password@)");
 		return -1;
 	}
 	if (colon + 1 == s + n) {
-		seterr(errbuf, errlen, "empty password");
+		errbuf_set(errbuf, errlen, "empty password");
 		return -1;
 	}
 	if (colon > s && pct_decode(s, (size_t)(colon - s), &url->user,
@@ -859,13 +832,13 @@ parse_db(const char *s, int *db, char *errbuf, size_t errlen)
 	long long	 v;
 
 	if (*s == '\0' || strspn(s, "0123456789") != strlen(s)) {
-		seterr(errbuf, errlen, "bad database number");
+		errbuf_set(errbuf, errlen, "bad database number");
 		return -1;
 	}
 	errno = 0;
 	v = strtoll(s, NULL, 10);
 	if (errno == ERANGE || v > REDIS_DB_MAX) {
-		seterr(errbuf, errlen, "database number out of range "
+		errbuf_set(errbuf, errlen, "database number out of range "
 		    "(0..%d)", REDIS_DB_MAX);
 		return -1;
 	}
@@ -888,7 +861,7 @@ parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
 	authlen = strcspn(s, "/");
 	auth_end = s + authlen;
 	if (memchr(s, '@', authlen) == NULL && strchr(auth_end, '@') != NULL) {
-		seterr(errbuf, errlen, "a '/' in the user or password must "
+		errbuf_set(errbuf, errlen, "a '/' in the user or password must "
 		    "be %%-encoded");
 		return -1;
 	}
@@ -908,7 +881,7 @@ parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
 
 	if (*h == '[') {
 		if ((h_end = memchr(h, ']', (size_t)(auth_end - h))) == NULL) {
-			seterr(errbuf, errlen, "missing ']' after the IPv6 "
+			errbuf_set(errbuf, errlen, "missing ']' after the IPv6 "
 			    "host");
 			return -1;
 		}
@@ -916,12 +889,12 @@ parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
 		hlen = (size_t)(h_end - h);
 		url->host = xstrndup(h, hlen);
 		if (hlen == 0 || inet_pton(AF_INET6, url->host, &a6) != 1) {
-			seterr(errbuf, errlen, "bad IPv6 host");
+			errbuf_set(errbuf, errlen, "bad IPv6 host");
 			return -1;
 		}
 		h_end++;
 		if (h_end < auth_end && *h_end != ':') {
-			seterr(errbuf, errlen, "junk after the IPv6 host");
+			errbuf_set(errbuf, errlen, "junk after the IPv6 host");
 			return -1;
 		}
 	} else {
@@ -930,12 +903,12 @@ parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
 			h_end = auth_end;
 		hlen = (size_t)(h_end - h);
 		if (hlen == 0) {
-			seterr(errbuf, errlen, "empty host");
+			errbuf_set(errbuf, errlen, "empty host");
 			return -1;
 		}
 		if (hlen > 253 || strspn(h, host_chars) < hlen) {
 			/* Most likely an unescaped '@' or '/' in a password. */
-			seterr(errbuf, errlen, "bad host (letters, digits, '-' "
+			errbuf_set(errbuf, errlen, "bad host (letters, digits, '-' "
 			    "and '.' only; a '@' or '/' in a password must be "
 			    "%%-encoded)");
 			return -1;
@@ -947,7 +920,7 @@ parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
 		if (parse_port(port, (size_t)(auth_end - port), &url->port,
 		    errbuf, errlen) == -1) {
 			/* parse_port quotes the port: say it without it */
-			seterr(errbuf, errlen, "bad port (1..65535)");
+			errbuf_set(errbuf, errlen, "bad port (1..65535)");
 			return -1;
 		}
 	}
@@ -966,12 +939,12 @@ parse_redis_unix(const char *s, struct redis_url *url, char *errbuf,
 
 	url->kind = REDIS_UNIX;
 	if ((slash = strchr(s, '/')) == NULL) {
-		seterr(errbuf, errlen, "want unix:///absolute/path");
+		errbuf_set(errbuf, errlen, "want unix:///absolute/path");
 		return -1;
 	}
 	if (slash > s) {
 		if (slash[-1] != '@') {
-			seterr(errbuf, errlen, "want unix:///absolute/path or "
+			errbuf_set(errbuf, errlen, "want unix:///absolute/path or "
 			    "unix://[user]:password@/absolute/path");
 			return -1;
 		}
@@ -982,23 +955,23 @@ parse_redis_unix(const char *s, struct redis_url *url, char *errbuf,
 	pathlen = strcspn(slash, "?");
 	query = slash + pathlen;
 	if (pathlen < 2) {
-		seterr(errbuf, errlen, "empty socket path");
+		errbuf_set(errbuf, errlen, "empty socket path");
 		return -1;
 	}
 	if (pathlen >= sizeof(sun.sun_path)) {
-		seterr(errbuf, errlen, "socket path longer than %zu bytes",
+		errbuf_set(errbuf, errlen, "socket path longer than %zu bytes",
 		    sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	url->path = xstrndup(slash, pathlen);
 	if (has_ctl(url->path)) {
-		seterr(errbuf, errlen, "control character in the socket path");
+		errbuf_set(errbuf, errlen, "control character in the socket path");
 		return -1;
 	}
 	if (*query == '\0')
 		return 0;
 	if (strncmp(query, "?db=", 4) != 0) {
-		seterr(errbuf, errlen, "unknown query parameter (only ?db=N)");
+		errbuf_set(errbuf, errlen, "unknown query parameter (only ?db=N)");
 		return -1;
 	}
 	return parse_db(query + 4, &url->db, errbuf, errlen);
@@ -1014,7 +987,7 @@ config_parse_redis_url(const char *s, struct redis_url *out, char *errbuf,
 	memset(&url, 0, sizeof(url));
 	memset(out, 0, sizeof(*out));
 	if (strlen(s) > REDIS_URL_MAX) {
-		seterr(errbuf, errlen, "URL longer than %d bytes",
+		errbuf_set(errbuf, errlen, "URL longer than %d bytes",
 		    REDIS_URL_MAX);
 		goto out;
 	}
@@ -1023,10 +996,10 @@ config_parse_redis_url(const char *s, struct redis_url *out, char *errbuf,
 	else if (strncmp(s, "unix://", 7) == 0)
 		rc = parse_redis_unix(s + 7, &url, errbuf, errlen);
 	else if (strncasecmp(s, "rediss://", 9) == 0)
-		seterr(errbuf, errlen, "rediss:// (TLS to Redis) is not "
+		errbuf_set(errbuf, errlen, "rediss:// (TLS to Redis) is not "
 		    "supported by hiredis 0.14; use a local TLS tunnel");
 	else
-		seterr(errbuf, errlen, "want a redis:// or unix:// URL");
+		errbuf_set(errbuf, errlen, "want a redis:// or unix:// URL");
 	if (rc == 0) {
 		*out = url;
 		memset(&url, 0, sizeof(url));
@@ -1066,7 +1039,7 @@ config_parse_cidr(const char *s, struct cidr *out, char *errbuf,
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (alen == 0 || alen >= sizeof(addr)) {
-		seterr(errbuf, errlen, "bad address");
+		errbuf_set(errbuf, errlen, "bad address");
 		return -1;
 	}
 	memcpy(addr, s, alen);
@@ -1079,7 +1052,7 @@ config_parse_cidr(const char *s, struct cidr *out, char *errbuf,
 		max = 32;
 	}
 	if (inet_pton(c.family, addr, c.addr) != 1) {
-		seterr(errbuf, errlen, "not a numeric %s address",
+		errbuf_set(errbuf, errlen, "not a numeric %s address",
 		    c.family == AF_INET ? "IPv4" : "IPv6");
 		return -1;
 	}
@@ -1089,7 +1062,7 @@ config_parse_cidr(const char *s, struct cidr *out, char *errbuf,
 	    strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
 	    strlen(slash + 1) > 3 ||
 	    (prefix = strtoll(slash + 1, NULL, 10)) > max) {
-		seterr(errbuf, errlen, "prefix length out of range (0..%u)",
+		errbuf_set(errbuf, errlen, "prefix length out of range (0..%u)",
 		    max);
 		return -1;
 	}
@@ -1198,7 +1171,7 @@ static void
 setting_error(char *errbuf, size_t errlen, const struct setting *s,
     const char *reason)
 {
-	seterr(errbuf, errlen, "--%s / %s: %s", s->name, s->env, reason);
+	errbuf_set(errbuf, errlen, "--%s / %s: %s", s->name, s->env, reason);
 }
 
 /* Parse a comma-separated environment list, one entry at a time. */
@@ -1213,7 +1186,7 @@ parse_env_list(struct config *cfg, const struct setting *s, const char *val,
 	for (p = val;; p = e + 1) {
 		e = p + strcspn(p, ",");
 		if (e == p) {
-			seterr(errbuf, errlen, "empty entry in the list");
+			errbuf_set(errbuf, errlen, "empty entry in the list");
 			return -1;
 		}
 		entry = xstrndup(p, (size_t)(e - p));
@@ -1424,7 +1397,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(opts, 0, sizeof(opts));
-	seterr(errbuf, errlen, "%s", "");
+	errbuf_set(errbuf, errlen, "%s", "");
 
 	for (i = 0; i < nitems(settings); i++) {
 		opts[i].name = settings[i].name;
@@ -1461,27 +1434,27 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 			goto out;
 		case 1:
 			/* Not quoted: it may be a misplaced secret. */
-			seterr(errbuf, errlen, "unexpected argument %d: "
+			errbuf_set(errbuf, errlen, "unexpected argument %d: "
 			    "tokend takes options only", optind - 1);
 			goto out;
 		case ':':
 			if (optopt >= OPT_SETTING)
-				seterr(errbuf, errlen, "--%s: missing value",
+				errbuf_set(errbuf, errlen, "--%s: missing value",
 				    settings[optopt - OPT_SETTING].name);
 			else
-				seterr(errbuf, errlen, "-%c: missing value",
+				errbuf_set(errbuf, errlen, "-%c: missing value",
 				    optopt);
 			goto out;
 		case '?':
 			if (optopt >= OPT_SETTING)
-				seterr(errbuf, errlen, "--%s: takes no value",
+				errbuf_set(errbuf, errlen, "--%s: takes no value",
 				    settings[optopt - OPT_SETTING].name);
 			else if (optopt != 0 && optopt != '?')
-				seterr(errbuf, errlen, "unknown option: -%c",
+				errbuf_set(errbuf, errlen, "unknown option: -%c",
 				    optopt >= 0x21 && optopt < 0x7f ?
 				    optopt : '?');
 			else
-				seterr(errbuf, errlen, "unknown option: %s",
+				errbuf_set(errbuf, errlen, "unknown option: %s",
 				    option_name(name, sizeof(name),
 				    argv[optind - 1]));
 			goto out;
@@ -1495,7 +1468,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 		    strncmp(argv[prev] + 2, s->name, len) != 0 ||
 		    (argv[prev][2 + len] != '\0' &&
 		    argv[prev][2 + len] != '=')) {
-			seterr(errbuf, errlen, "unknown option: %s "
+			errbuf_set(errbuf, errlen, "unknown option: %s "
 			    "(abbreviations are not accepted)",
 			    option_name(name, sizeof(name), argv[prev]));
 			goto out;
@@ -1506,7 +1479,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 	}
 	if (argc > 1 && optind < argc) {
 		/* what follows "--" */
-		seterr(errbuf, errlen, "unexpected argument %d: tokend takes "
+		errbuf_set(errbuf, errlen, "unexpected argument %d: tokend takes "
 		    "options only", optind);
 		goto out;
 	}

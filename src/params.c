@@ -39,18 +39,6 @@ params_finish(struct params *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Form-urldecode s[0..n) into a new string ('+' is a space). Returns NULL
  * on a malformed escape or a decoded NUL byte.
@@ -71,8 +59,8 @@ form_decode(const char *s, size_t n, size_t *outlen)
 
 			if (i + 2 >= n)
 				goto bad;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = hex_digit((unsigned char)s[i + 1]);
+			lo = hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);
