@@ -26,9 +26,10 @@ void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Escape s for use inside a double-quoted log value: quotes, backslashes
- * and control bytes are escaped, the result is cut at dstlen - 1 bytes.
- * Returns dst.
+ * Escape s for use inside a double-quoted log value: quotes and
+ * backslashes get a backslash, control bytes, DEL and every byte >= 0x80
+ * become \xNN, so the result is printable ASCII whatever s holds. The
+ * result is cut at dstlen - 1 bytes, never inside an escape. Returns dst.
  */
 char	*log_quote(char *dst, size_t dstlen, const char *s);
 

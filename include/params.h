@@ -9,8 +9,11 @@
  *          twice (RFC 6749 section 3.2: parameters MUST NOT be included
  *          more than once) is an error.
  *   json   a JSON object whose members are strings (the legacy /authorize
- *          body); other member types are kept out of the set, and an
- *          invalid document or a non-object is an error.
+ *          body); other member types are kept out of the set. Anything
+ *          sjson_parse() refuses (not strict RFC 8259, invalid UTF-8 such
+ *          as overlong forms or encoded surrogates, a lone surrogate or
+ *          \u0000 escape, a member named twice, nested deeper than
+ *          PARAMS_JSON_DEPTH) or a non-object is PARAMS_BAD_JSON.
  *   basic  an "Authorization: Basic" header (RFC 7617) whose user and
  *          password are, per RFC 6749 section 2.3.1, form-urlencoded
  *          client_id and client_secret.
@@ -24,7 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PARAMS_MAX	64	/* parameters in one request */
+#define PARAMS_MAX		64	/* parameters in one request */
+#define PARAMS_JSON_DEPTH	32	/* nesting of a JSON body, top counts */
 
 struct param {
 	char	*name;
@@ -42,7 +46,7 @@ enum params_result {
 	PARAMS_BAD_ENCODING,	/* bad %-escape, NUL byte, bad Base64 */
 	PARAMS_DUPLICATE,	/* a parameter given twice */
 	PARAMS_TOO_MANY,	/* more than PARAMS_MAX */
-	PARAMS_BAD_JSON,	/* not a JSON object */
+	PARAMS_BAD_JSON,	/* not a strict JSON object (sjson.h) */
 	PARAMS_NOT_BASIC,	/* not "Basic <token68>" */
 	PARAMS_NO_COLON,	/* decoded credentials without ':' */
 };
@@ -59,7 +63,12 @@ void	 params_finish(struct params *);
 enum params_result params_parse_form(struct params *p, const char *body,
 	    size_t len);
 
-/* Parse a JSON object body; string members become parameters. */
+/*
+ * Parse a JSON object body (see "json" above) into p, fresh from
+ * params_init; string members become parameters. PARAMS_BAD_ENCODING
+ * if a string value holds a NUL (sjson refuses \u0000 first, so in
+ * practice PARAMS_BAD_JSON). p is left for params_finish either way.
+ */
 enum params_result params_parse_json(struct params *p, const char *body,
 	    size_t len);
 

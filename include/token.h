@@ -123,7 +123,8 @@ void	 token_claims_free(struct token_claims *);
  * order and stop at the first failure:
  *  1. size cap (TOO_LARGE); exactly three segments of strict base64url,
  *     header and payload not empty (MALFORMED);
- *  2. header: a JSON object without duplicate names (MALFORMED); no
+ *  2. header: a JSON object that sjson_parse() accepts (strict RFC 8259
+ *     and UTF-8, no duplicate names, no \u0000) (MALFORMED); no
  *     "crit" (UNSUPPORTED_CRIT); alg, kid and typ strings when present,
  *     alg and kid required (BAD_HEADER); alg "none" in any case
  *     (ALG_MISMATCH); kid names a key (UNKNOWN_KID); alg is exactly that
@@ -132,13 +133,13 @@ void	 token_claims_free(struct token_claims *);
  *  3. signature, of exactly the key's length (BAD_SIGNATURE);
  *  4. typ equals rules->typ, case-insensitively, with or without an
  *     "application/" prefix (WRONG_TYPE);
- *  5. payload: a JSON object without duplicate names (MALFORMED);
+ *  5. payload: a JSON object that sjson_parse() accepts (MALFORMED);
  *     iss == rules->issuer (WRONG_ISSUER); exp a number and
  *     now < exp + leeway (EXPIRED); nbf, if present, a number and
  *     <= now + leeway; iat a number and <= now + leeway (NOT_YET_VALID);
  *     jti, sub, client_id non-empty strings, scope a string if present.
- *     A missing required claim is MISSING_CLAIM, a wrong JSON type or an
- *     embedded NUL is BAD_CLAIM.
+ *     A missing required claim is MISSING_CLAIM, a wrong JSON type is
+ *     BAD_CLAIM.
  * Revocation is not checked here.
  * On TOKEN_OK, *claims is set and owned by the caller (token_claims_free);
  * otherwise *claims is NULL. claims->key is valid while the caller holds
@@ -148,14 +149,5 @@ enum token_verdict
 	 token_verify(const struct keyset *ks, const char *jws, size_t len,
 	    time_t now, const struct token_rules *rules,
 	    struct token_claims **claims);
-
-/*
- * Parse text as strict JSON (RFC 8259: no comments, single quotes, NaN,
- * raw control characters, trailing data; valid UTF-8) into an object or
- * array, rejecting an object with a member name twice anywhere in it.
- * Returns a new json_object owned by the caller, or NULL. Exposed for
- * tests and fuzzing.
- */
-struct json_object *token_json_parse_strict(const char *text, size_t len);
 
 #endif

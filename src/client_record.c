@@ -20,7 +20,6 @@
  * Pure module: json-c only.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "client_record.h"
+#include "sjson.h"
 #include "util.h"
 
 #define DECIMAL_MAX	19	/* digits of a non-negative int64 */
@@ -52,7 +52,6 @@ static int	decode_ttl(struct client_record *, const char *, size_t,
 		    char *, size_t);
 static int	decode_claims(struct client_record *, const char *, size_t,
 		    char *, size_t);
-static bool	json_is_strict(const char *, size_t);
 static int	decode_disabled(struct client_record *, const char *, size_t,
 		    char *, size_t);
 static int	decode_revoked_before(struct client_record *, const char *,
@@ -197,35 +196,23 @@ decode_ttl(struct client_record *rec, const char *v, size_t len,
 }
 
 /*
- * Strict JSON (no comments, no trailing commas, valid UTF-8), an object,
- * no reserved name among its members. The admin script checks the same
- * before it writes; this is for records written by hand.
+ * Strict JSON as sjson_parse() takes it (RFC 8259, RFC 3629 UTF-8, finite
+ * numbers, no duplicate names, no \u0000), at most CLIENT_CLAIMS_DEPTH
+ * deep, the top object included; an object, no reserved name among its
+ * members. The admin script checks much the same before it writes (not
+ * yet duplicates, lone surrogate escapes or \u0000 in a value); this is
+ * for records written by hand.
  */
 static int
 decode_claims(struct client_record *rec, const char *v, size_t len,
     char *errbuf, size_t errlen)
 {
-	struct json_tokener	*tok = NULL;
 	struct json_object	*obj = NULL;
 	int			 rc = -1;
 
 	if (len == 0)
 		return 0;	/* as "{}": none */
-	if (!json_is_strict(v, len)) {
-		errbuf_set(errbuf, errlen, "claims: not valid JSON");
-		goto out;
-	}
-	/* json_is_strict() enforced the depth; json-c must not refuse it */
-	if ((tok = json_tokener_new_ex(CLIENT_CLAIMS_DEPTH + 1)) == NULL) {
-		errbuf_set(errbuf, errlen, "claims: out of memory");
-		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, v, (int)len);
-	if (obj == NULL ||
-	    json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
+	if ((obj = sjson_parse(v, len, CLIENT_CLAIMS_DEPTH)) == NULL) {
 		errbuf_set(errbuf, errlen, "claims: not valid JSON");
 		goto out;
 	}
@@ -248,252 +235,7 @@ decode_claims(struct client_record *rec, const char *v, size_t len,
 	rc = 0;
 out:
 	json_object_put(obj);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	return rc;
-}
-
-/*
- * RFC 8259, strictly, as a recursive descent over len bytes: json-c even
- * in strict mode takes 'single quotes', NaN, Infinity and "1." and writes
- * them back out as they came, which would put invalid JSON in a token.
- * Numbers must also be finite as doubles. Containers nest at most
- * CLIENT_CLAIMS_DEPTH deep, the top object included. Strings must be
- * valid UTF-8 (json-c's own check lets overlong forms and surrogates
- * through), and a member name must not hold \u0000 (json-c cuts it there).
- * scripts/tokend-client checks the same in Lua.
- */
-struct jscan {
-	const char	*s;
-	size_t		 len;
-	size_t		 pos;
-	int		 depth;
-};
-
-static int	js_value(struct jscan *);
-
-static int
-js_peek(const struct jscan *j)
-{
-	return j->pos < j->len ? (unsigned char)j->s[j->pos] : -1;
-}
-
-static void
-js_ws(struct jscan *j)
-{
-	int	 c;
-
-	while ((c = js_peek(j)) == ' ' || c == '\t' || c == '\r' ||
-	    c == '\n')
-		j->pos++;
-}
-
-static bool
-js_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-js_hex(int c)
-{
-	return js_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/*
- * One UTF-8 sequence at a lead byte >= 0x80: no overlong forms, no
- * surrogates, nothing above U+10FFFF (RFC 3629 4).
- */
-static int
-js_utf8(struct jscan *j)
-{
-	int	 c = js_peek(j), n, lo = 0x80, hi = 0xbf, d, i;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 3;
-	else
-		return -1;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	j->pos++;
-	for (i = 0; i < n; i++, j->pos++) {
-		if ((d = js_peek(j)) < lo || d > hi)
-			return -1;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return 0;
-}
-
-/* A string; *nul is set when it holds a \u0000 escape. */
-static int
-js_string(struct jscan *j, bool *nul)
-{
-	int	 c, i;
-
-	*nul = false;
-	if (js_peek(j) != '"')
-		return -1;
-	j->pos++;
-	for (;;) {
-		if ((c = js_peek(j)) == -1 || c < 0x20)
-			return -1;
-		if (c >= 0x80) {
-			if (js_utf8(j) == -1)
-				return -1;
-			continue;
-		}
-		j->pos++;
-		if (c == '"')
-			return 0;
-		if (c != '\\')
-			continue;
-		c = js_peek(j);
-		j->pos++;
-		if (c == 'u') {
-			if (j->len - j->pos >= 4 &&
-			    memcmp(j->s + j->pos, "0000", 4) == 0)
-				*nul = true;
-			for (i = 0; i < 4; i++, j->pos++)
-				if (!js_hex(js_peek(j)))
-					return -1;
-		} else if (c <= 0 || strchr("\"\\/bfnrt", c) == NULL)
-			return -1;
-	}
-}
-
-static int
-js_number(struct jscan *j)
-{
-	size_t	 start = j->pos;
-	char	*copy;
-	double	 d;
-
-	if (js_peek(j) == '-')
-		j->pos++;
-	if (js_peek(j) == '0')
-		j->pos++;
-	else if (js_digit(js_peek(j)))
-		while (js_digit(js_peek(j)))
-			j->pos++;
-	else
-		return -1;
-	if (js_peek(j) == '.') {
-		j->pos++;
-		if (!js_digit(js_peek(j)))
-			return -1;
-		while (js_digit(js_peek(j)))
-			j->pos++;
-	}
-	if (js_peek(j) == 'e' || js_peek(j) == 'E') {
-		j->pos++;
-		if (js_peek(j) == '+' || js_peek(j) == '-')
-			j->pos++;
-		if (!js_digit(js_peek(j)))
-			return -1;
-		while (js_digit(js_peek(j)))
-			j->pos++;
-	}
-	copy = xstrndup(j->s + start, j->pos - start);
-	d = strtod(copy, NULL);
-	free(copy);
-	return isfinite(d) ? 0 : -1;
-}
-
-static int
-js_literal(struct jscan *j, const char *word)
-{
-	size_t	 n = strlen(word);
-
-	if (j->len - j->pos < n || memcmp(j->s + j->pos, word, n) != 0)
-		return -1;
-	j->pos += n;
-	return 0;
-}
-
-/* An object or an array, at '{' or '['. */
-static int
-js_container(struct jscan *j)
-{
-	int	 close = js_peek(j) == '{' ? '}' : ']';
-	bool	 nul;
-
-	if (++j->depth > CLIENT_CLAIMS_DEPTH)
-		return -1;
-	j->pos++;
-	js_ws(j);
-	if (js_peek(j) == close) {
-		j->pos++;
-		j->depth--;
-		return 0;
-	}
-	for (;;) {
-		if (close == '}') {
-			js_ws(j);
-			/* json-c would cut a name at its NUL */
-			if (js_string(j, &nul) == -1 || nul)
-				return -1;
-			js_ws(j);
-			if (js_peek(j) != ':')
-				return -1;
-			j->pos++;
-		}
-		if (js_value(j) == -1)
-			return -1;
-		js_ws(j);
-		if (js_peek(j) == close) {
-			j->pos++;
-			j->depth--;
-			return 0;
-		}
-		if (js_peek(j) != ',')
-			return -1;
-		j->pos++;
-	}
-}
-
-static int
-js_value(struct jscan *j)
-{
-	bool	 nul;
-
-	js_ws(j);
-	switch (js_peek(j)) {
-	case '{':
-	case '[':
-		return js_container(j);
-	case '"':
-		return js_string(j, &nul);
-	case 't':
-		return js_literal(j, "true");
-	case 'f':
-		return js_literal(j, "false");
-	case 'n':
-		return js_literal(j, "null");
-	default:
-		return js_number(j);
-	}
-}
-
-static bool
-json_is_strict(const char *s, size_t len)
-{
-	struct jscan	 j = { s, len, 0, 0 };
-
-	if (js_value(&j) == -1)
-		return false;
-	js_ws(&j);
-	return j.pos == len;
 }
 
 static int

@@ -69,12 +69,8 @@ handler_metadata(struct request *req)
 		"client_secret_basic", "client_secret_post",
 	};
 	const struct config	*cfg = req->worker->cfg;
-	const struct key	*signing;
 	struct json_object	*m = json_object_new_object();
-	const char		*alg;
 
-	signing = keyset_signing_key(req->worker->keys);
-	alg = key_alg_name(key_alg(signing));
 	json_object_object_add(m, "issuer",
 	    json_object_new_string(cfg->issuer));
 	json_object_object_add(m, "token_endpoint",
@@ -97,9 +93,6 @@ handler_metadata(struct request *req)
 	    string_array(auth_methods, 2));
 	json_object_object_add(m, "revocation_endpoint_auth_methods_supported",
 	    string_array(auth_methods, 2));
-	/* RFC 9068 tokens: the algorithm they are signed with. */
-	json_object_object_add(m, "token_signing_alg_values_supported",
-	    string_array(&alg, 1));
 	reply_header(req, "Cache-Control", WELLKNOWN_CACHE);
 	reply_json(req, 200, m, 0);
 }

@@ -118,7 +118,8 @@ log_quote(char *dst, size_t dstlen, const char *s)
 				break;
 			dst[o++] = '\\';
 			dst[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
+		} else if (c < 0x20 || c >= 0x7f) {
+			/* control bytes and non-ASCII: lines stay ASCII */
 			if (o + 4 >= dstlen)
 				break;
 			dst[o++] = '\\';

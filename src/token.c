@@ -13,9 +13,10 @@
  *   the one the kid names, with that key's own algorithm: "alg" must
  *   agree with the key, it never chooses. jku, x5u, jwk and x5c are
  *   never read.
- * - JSON is accepted only when it is strict RFC 8259 and no object in it
- *   names a member twice (RFC 7515 4, RFC 7519 4 allow rejecting; json-c
- *   would silently keep the last one). See token_json_parse_strict().
+ * - JSON is accepted only when it is strict RFC 8259 with strict UTF-8
+ *   and no object in it names a member twice (RFC 7515 4, RFC 7519 4
+ *   allow rejecting; json-c would silently keep the last one). See
+ *   sjson_parse().
  * - No clock is read: the caller passes now. Nothing logs a token.
  *
  * Pure module: no libevent, no hiredis. Thread safe: no shared mutable
@@ -34,6 +35,7 @@
 #include "b64url.h"
 #include "keys.h"
 #include "log.h"
+#include "sjson.h"
 #include "token.h"
 #include "util.h"
 
@@ -83,296 +85,6 @@ static struct json_object *
 unconst(const struct json_object *o)
 {
 	return (struct json_object *)(uintptr_t)o;
-}
-
-/*
- * A strict RFC 8259 scanner. It runs before json-c (which in its strict
- * mode still takes single quotes, NaN and raw control characters) and
- * counts the members of every object, in document order, so that
- * duplicates can be found after json-c has merged them.
- */
-struct jscan {
-	const unsigned char	*p;
-	const unsigned char	*end;
-	int			 depth;
-	unsigned		*counts;	/* members per object */
-	size_t			 nobj;
-	size_t			 cap;
-};
-
-static int	scan_value(struct jscan *);
-
-static void
-scan_ws(struct jscan *s)
-{
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-	    *s->p == '\n' || *s->p == '\r'))
-		s->p++;
-}
-
-static int
-scan_literal(struct jscan *s, const char *lit)
-{
-	size_t	 n = strlen(lit);
-
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
-		return -1;
-	s->p += n;
-	return 0;
-}
-
-static int
-is_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
-static int
-scan_string(struct jscan *s)
-{
-	int	 i;
-
-	if (s->p >= s->end || *s->p != '"')
-		return -1;
-	s->p++;
-	while (s->p < s->end) {
-		if (*s->p == '"') {
-			s->p++;
-			return 0;
-		}
-		if (*s->p < 0x20)
-			return -1;
-		if (*s->p != '\\') {
-			s->p++;
-			continue;
-		}
-		if (++s->p >= s->end)
-			return -1;
-		if (*s->p == 'u') {
-			for (i = 1; i <= 4; i++)
-				if (s->p + i >= s->end || !is_hex(s->p[i]))
-					return -1;
-			s->p += 5;
-		} else if (strchr("\"\\/bfnrt", *s->p) != NULL && *s->p != '\0')
-			s->p++;
-		else
-			return -1;
-	}
-	return -1;
-}
-
-static int
-scan_digits(struct jscan *s)
-{
-	const unsigned char	*start = s->p;
-
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-		s->p++;
-	return s->p > start ? 0 : -1;
-}
-
-/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
-static int
-scan_number(struct jscan *s)
-{
-	if (s->p < s->end && *s->p == '-')
-		s->p++;
-	if (s->p < s->end && *s->p == '0')
-		s->p++;
-	else if (scan_digits(s) == -1)
-		return -1;
-	if (s->p < s->end && *s->p == '.') {
-		s->p++;
-		if (scan_digits(s) == -1)
-			return -1;
-	}
-	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-		s->p++;
-		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-			s->p++;
-		if (scan_digits(s) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-scan_object(struct jscan *s)
-{
-	size_t	 idx;
-
-	if (s->nobj == s->cap) {
-		s->cap = s->cap == 0 ? 8 : s->cap * 2;
-		s->counts = xrealloc(s->counts, s->cap * sizeof(*s->counts));
-	}
-	idx = s->nobj++;
-	s->counts[idx] = 0;
-	s->p++;				/* '{' */
-	scan_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
-		return 0;
-	}
-	for (;;) {
-		scan_ws(s);
-		if (scan_string(s) == -1)
-			return -1;
-		scan_ws(s);
-		if (s->p >= s->end || *s->p++ != ':')
-			return -1;
-		if (scan_value(s) == -1)
-			return -1;
-		s->counts[idx]++;
-		if (s->p >= s->end)
-			return -1;
-		if (*s->p == '}') {
-			s->p++;
-			return 0;
-		}
-		if (*s->p++ != ',')
-			return -1;
-	}
-}
-
-static int
-scan_array(struct jscan *s)
-{
-	s->p++;				/* '[' */
-	scan_ws(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
-		return 0;
-	}
-	for (;;) {
-		if (scan_value(s) == -1)
-			return -1;
-		if (s->p >= s->end)
-			return -1;
-		if (*s->p == ']') {
-			s->p++;
-			return 0;
-		}
-		if (*s->p++ != ',')
-			return -1;
-	}
-}
-
-/* ws value ws */
-static int
-scan_value(struct jscan *s)
-{
-	int	 rc;
-
-	scan_ws(s);
-	if (s->p >= s->end)
-		return -1;
-	switch (*s->p) {
-	case '{':
-	case '[':
-		if (++s->depth > JSON_DEPTH_MAX)
-			return -1;
-		rc = *s->p == '{' ? scan_object(s) : scan_array(s);
-		s->depth--;
-		break;
-	case '"':
-		rc = scan_string(s);
-		break;
-	case 't':
-		rc = scan_literal(s, "true");
-		break;
-	case 'f':
-		rc = scan_literal(s, "false");
-		break;
-	case 'n':
-		rc = scan_literal(s, "null");
-		break;
-	default:
-		rc = scan_number(s);
-		break;
-	}
-	if (rc == 0)
-		scan_ws(s);
-	return rc;
-}
-
-/*
- * Walk the parsed tree in document order and compare each object's size
- * with the scanner's count. json-c keeps one member per name, in the
- * place of the first, so the first object with a duplicate is reached at
- * the same index in both orders and is found smaller there.
- */
-static int
-check_counts(struct json_object *o, const unsigned *counts, size_t n,
-    size_t *i)
-{
-	struct json_object_iterator	 it, end;
-	size_t				 k, len;
-
-	switch (json_object_get_type(o)) {
-	case json_type_object:
-		if (*i >= n ||
-		    (size_t)json_object_object_length(o) != counts[*i])
-			return -1;
-		(*i)++;
-		it = json_object_iter_begin(o);
-		end = json_object_iter_end(o);
-		while (!json_object_iter_equal(&it, &end)) {
-			if (check_counts(json_object_iter_peek_value(&it),
-			    counts, n, i) == -1)
-				return -1;
-			json_object_iter_next(&it);
-		}
-		return 0;
-	case json_type_array:
-		len = json_object_array_length(o);
-		for (k = 0; k < len; k++)
-			if (check_counts(json_object_array_get_idx(o, k),
-			    counts, n, i) == -1)
-				return -1;
-		return 0;
-	default:
-		return 0;
-	}
-}
-
-struct json_object *
-token_json_parse_strict(const char *text, size_t len)
-{
-	struct jscan		 s;
-	struct json_tokener	*tok = NULL;
-	struct json_object	*o = NULL, *ret = NULL;
-	size_t			 i = 0;
-
-	memset(&s, 0, sizeof(s));
-	if (len > INT32_MAX)
-		goto out;
-	s.p = (const unsigned char *)text;
-	s.end = s.p + len;
-	scan_ws(&s);
-	/* only an object or an array at the top */
-	if (s.p >= s.end || (*s.p != '{' && *s.p != '['))
-		goto out;
-	if (scan_value(&s) == -1 || s.p != s.end)
-		goto out;
-	if ((tok = json_tokener_new_ex(JSON_DEPTH_MAX + 1)) == NULL)
-		goto out;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)
-		goto out;
-	if (check_counts(o, s.counts, s.nobj, &i) == -1 || i != s.nobj)
-		goto out;
-	ret = o;
-	o = NULL;
-out:
-	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(s.counts);
-	return ret;
 }
 
 /* Add name: val to obj, taking val; -1 if val is NULL or json-c fails. */
@@ -746,7 +458,7 @@ token_verify(const struct keyset *ks, const char *jws, size_t len,
 		goto out;
 
 	/* the header, all of it before any cryptography */
-	if ((hdr = token_json_parse_strict((const char *)hbuf, hlen)) ==
+	if ((hdr = sjson_parse((const char *)hbuf, hlen, JSON_DEPTH_MAX)) ==
 	    NULL || !json_object_is_type(hdr, json_type_object))
 		goto out;
 	/* RFC 7515 4.1.11: we implement no extension, so any crit fails */
@@ -790,7 +502,7 @@ token_verify(const struct keyset *ks, const char *jws, size_t len,
 		goto out;
 	}
 
-	if ((pl = token_json_parse_strict((const char *)pbuf, plen)) ==
+	if ((pl = sjson_parse((const char *)pbuf, plen, JSON_DEPTH_MAX)) ==
 	    NULL || !json_object_is_type(pl, json_type_object)) {
 		v = TOKEN_MALFORMED;
 		goto out;

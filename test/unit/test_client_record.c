@@ -351,11 +351,16 @@ test_client_record_bad_claims(void)
 	TEST_ASSERT(one("claims", "{\"a\":\"\xe2\x82\"}") == -1);
 	TEST_ASSERT(one("claims", "{\"\xf0\x9f\x98\x80\":\"\xf4\x8f\xbf\xbf\"}")
 	    == 0);
-	/* \u0000: fine in a value, not in a name (json-c cuts names) */
-	TEST_ASSERT(one("claims", "{\"a\":\"x\\u0000y\"}") == 0);
+	/* \u0000: in a value or a name (json-c cuts names), never */
+	TEST_ASSERT(one("claims", "{\"a\":\"x\\u0000y\"}") == -1);
 	TEST_ASSERT(one("claims", "{\"a\\u0000b\":1}") == -1);
 	TEST_ASSERT(one("claims", "{\"sub\\u0000x\":1}") == -1);
 	TEST_ASSERT(one("claims", "{\"a\\\\u0000b\":1}") == 0);
+	/* a lone surrogate escape, a name given twice */
+	TEST_ASSERT(one("claims", "{\"a\":\"\\ud800\"}") == -1);
+	TEST_ASSERT(one("claims", "{\"a\":\"\\ud83d\\ude00\"}") == 0);
+	TEST_ASSERT(one("claims", "{\"a\":1,\"a\":2}") == -1);
+	TEST_ASSERT(one("claims", "{\"x\":{\"b\":1,\"\\u0062\":2}}") == -1);
 	/* and the JSON that is fine */
 	TEST_ASSERT(one("claims", "{\"a\":-0.5e+3,\"b\":[true,false,null"
 	    ",{}],\"c\":\"\\u00e9\\n\\\"\\/\",\"d\":0,\"e\":1E2}") == 0);

@@ -1,6 +1,7 @@
 /*
  * test_params: form, JSON and Basic parsing edge cases: escapes, '+',
- * names without '=', duplicates (RFC 6749 3.2), NUL bytes, the 2.3.1
+ * names without '=', duplicates (RFC 6749 3.2), NUL bytes, strict JSON
+ * and UTF-8 (overlong forms, encoded surrogates), the 2.3.1
  * form-urlencoding inside Basic credentials, malformed Base64.
  */
 #include <stdlib.h>
@@ -121,11 +122,92 @@ test_params_json(void)
 		    PARAMS_BAD_JSON);
 		params_finish(&p);
 	}
-	/* An escaped NUL inside a string is refused. */
+	/* An escaped NUL inside a string is refused by the JSON parser. */
 	params_init(&p);
 	TEST_ASSERT(params_parse_json(&p, "{\"a\":\"x\\u0000y\"}", 16) ==
-	    PARAMS_BAD_ENCODING);
+	    PARAMS_BAD_JSON);
+	TEST_ASSERT(p.count == 0);
 	params_finish(&p);
+	/* A raw NUL byte, in a string or after the object. */
+	params_init(&p);
+	TEST_ASSERT(params_parse_json(&p, "{\"a\":\"x\0y\"}", 11) ==
+	    PARAMS_BAD_JSON);
+	TEST_ASSERT(params_parse_json(&p, "{\"a\":\"x\"}\0", 10) ==
+	    PARAMS_BAD_JSON);
+	params_finish(&p);
+}
+
+/*
+ * json-c, even with JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8,
+ * takes these; they are not UTF-8 (RFC 3629 3) or not strict JSON.
+ */
+static void
+test_params_json_strict(void)
+{
+	static const char *const bad[] = {
+		/* overlong "/" in 2, 3 and 4 bytes, overlong NUL */
+		"{\"client_id\":\"\xc0\xaf" "c1\"}",
+		"{\"client_id\":\"c1\xe0\x80\xaf\"}",
+		"{\"client_id\":\"c1\xf0\x80\x80\xaf\"}",
+		"{\"client_id\":\"c1\xc0\x80\"}",
+		/* UTF-8-encoded surrogates, alone and as a CESU-8 pair */
+		"{\"client_id\":\"c1\xed\xa0\x80\"}",
+		"{\"client_id\":\"c1\xed\xbf\xbf\"}",
+		"{\"client_id\":\"\xed\xa0\xbd\xed\xb8\x80\"}",
+		/* in a name, and in a member that is not a string */
+		"{\"c\xc0\xaf\":\"x\"}", "{\"o\":[\"\xed\xa0\x80\"]}",
+		/* beyond U+10FFFF, cut short */
+		"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xe2\x82\"}",
+		/* lone surrogate escapes */
+		"{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00x\"}",
+		/* leniencies: NaN, comments, trailing comma, "1." */
+		"{\"a\":NaN}", "{\"a\":\"b\"/**/}", "{\"a\":\"b\",}",
+		"{\"a\":1.}",
+		/* a name given twice (RFC 6749 3.2), also spelled otherwise */
+		"{\"client_id\":\"a\",\"client_id\":\"b\"}",
+		"{\"client_id\":\"a\",\"client\\u005fid\":\"b\"}",
+	};
+	struct params	 p;
+	const char	*ok;
+	size_t		 i;
+
+	for (i = 0; i < nitems(bad); i++) {
+		params_init(&p);
+		TEST_ASSERT(params_parse_json(&p, bad[i], strlen(bad[i])) ==
+		    PARAMS_BAD_JSON);
+		TEST_ASSERT(p.count == 0);
+		params_finish(&p);
+	}
+	/* valid UTF-8 and a surrogate pair escape pass through */
+	ok = "{\"a\":\"caf\xc3\xa9\",\"b\":\"\\ud83d\\ude00\"}";
+	params_init(&p);
+	TEST_ASSERT(params_parse_json(&p, ok, strlen(ok)) == PARAMS_OK);
+	TEST_ASSERT(strcmp(params_get(&p, "a"), "caf\xc3\xa9") == 0);
+	TEST_ASSERT(strcmp(params_get(&p, "b"), "\xf0\x9f\x98\x80") == 0);
+	params_finish(&p);
+	/* nesting up to PARAMS_JSON_DEPTH, the body included */
+	{
+		char	 deep[2 * PARAMS_JSON_DEPTH + 16];
+		size_t	 n;
+
+		n = (size_t)snprintf(deep, sizeof(deep), "{\"a\":");
+		memset(deep + n, '[', PARAMS_JSON_DEPTH - 1);
+		memset(deep + n + PARAMS_JSON_DEPTH - 1, ']',
+		    PARAMS_JSON_DEPTH - 1);
+		n += 2 * (PARAMS_JSON_DEPTH - 1);
+		deep[n++] = '}';
+		params_init(&p);
+		TEST_ASSERT(params_parse_json(&p, deep, n) == PARAMS_OK);
+		params_finish(&p);
+		n = (size_t)snprintf(deep, sizeof(deep), "{\"a\":");
+		memset(deep + n, '[', PARAMS_JSON_DEPTH);
+		memset(deep + n + PARAMS_JSON_DEPTH, ']', PARAMS_JSON_DEPTH);
+		n += 2 * PARAMS_JSON_DEPTH;
+		deep[n++] = '}';
+		params_init(&p);
+		TEST_ASSERT(params_parse_json(&p, deep, n) == PARAMS_BAD_JSON);
+		params_finish(&p);
+	}
 }
 
 static enum params_result
@@ -220,6 +302,7 @@ main(void)
 	test_run(test_params_form_errors);
 	test_run(test_params_form_binary);
 	test_run(test_params_json);
+	test_run(test_params_json_strict);
 	test_run(test_params_basic);
 	test_run(test_params_basic_errors);
 	test_run(test_params_vschar);
