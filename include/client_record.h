@@ -40,6 +40,7 @@ struct json_object;
 #define CLIENT_RECORD_SET	"clients"
 #define CLIENT_RECORD_CHANNEL	"events"
 #define CLIENT_RECORD_EVENT	"client "	/* + id: the event message */
+#define CLIENT_RECORD_REVOKED	"revoked:"	/* + jti: see view.h */
 
 #define CLIENT_ID_MAX		128	/* bytes */
 #define CLIENT_SECRET_HASH_MAX	256	/* bytes of the "secret" field */

@@ -23,6 +23,13 @@ void	 handler_unavailable(struct request *, int reply_flags);
 /* handler_authorize.c */
 void	 handler_authorize(struct request *);
 
+/* handler_verify.c */
+void	 handler_verify(struct request *);
+
+/* handler_introspect.c */
+void	 handler_introspect(struct request *);
+void	 handler_revoke(struct request *);
+
 /* handler_wellknown.c */
 void	 handler_jwks(struct request *);
 void	 handler_metadata(struct request *);

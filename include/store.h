@@ -20,6 +20,16 @@
  *   first worker to lose the store logs event=store_down, the last to
  *   regain it logs event=store_up), not once per request or per worker.
  *
+ * A subscriber store (store_new_subscriber) is a second kind of link: it
+ * runs the same connect / handshake / backoff, then SUBSCRIBEs to one
+ * channel and is up only once Redis confirmed the subscription. It takes
+ * no commands; every message on the channel goes to its message callback.
+ * It checks its link every second (a probe that Redis must answer within
+ * --redis-timeout, so a stalled Redis is noticed while nothing is
+ * published) and drops and reconnects on a missed answer. Its state
+ * changes are logged at debug level only: the command stores report
+ * outages, once per process.
+ *
  * Not thread safe: a store belongs to one worker and is used only from that
  * worker's loop.
  */
@@ -49,6 +59,23 @@ enum store_state {
 };
 
 /*
+ * Called when the store becomes STORE_UP, and when it leaves STORE_UP for
+ * any reason but store_close() / store_free() (the caller knows about
+ * those). Runs from the event loop (a store callback, a timer), never from
+ * inside store_command_argv(); the state is already the new one. May call
+ * any store function, store_free() included.
+ */
+typedef void (*store_state_cb)(struct store *, enum store_state state,
+    void *arg);
+
+/*
+ * A subscriber store's message callback: the payload of one message on its
+ * channel, borrowed for the duration of the call (not NUL-terminated). May
+ * call any store function, store_free() of the subscriber included.
+ */
+typedef void (*store_msg_cb)(const char *msg, size_t len, void *arg);
+
+/*
  * Called once per queued command. reply is borrowed: valid only during the
  * call (hiredis frees it after). Copy what you need.
  */
@@ -63,6 +90,25 @@ typedef void (*store_cb)(enum store_status status,
  */
 struct store	*store_new(struct event_base *base, const struct config *cfg,
 		    int n_workers);
+
+/*
+ * A subscriber store on channel (copied): connects like store_new(), then
+ * subscribes; up once Redis confirmed the subscription; reconnects and
+ * resubscribes with the same backoff after any loss. Messages published
+ * while it is not up are lost to it: a user that must not miss one
+ * re-reads its state every time the store comes up (store_set_state_cb).
+ * Never fails; the caller owns the result: store_free().
+ */
+struct store	*store_new_subscriber(struct event_base *base,
+		    const struct config *cfg, int n_workers,
+		    const char *channel, store_msg_cb msg_cb, void *arg);
+
+/*
+ * Set (or, with cb NULL, clear) the one state-change callback of a store.
+ * Replaces any earlier one.
+ */
+void		 store_set_state_cb(struct store *, store_state_cb cb,
+		    void *arg);
 
 /*
  * Stop reconnecting and close the link; pending callbacks get
@@ -82,7 +128,7 @@ void		 store_free(struct store *);
 /*
  * Queue one command given as argv (binary safe; argvlen may be NULL for
  * NUL-terminated strings). Returns 0 when queued, -1 when the link is not
- * up (the callback will not be called).
+ * up or s is a subscriber store (the callback will not be called).
  */
 int		 store_command_argv(struct store *, store_cb cb, void *arg,
 		    int argc, const char **argv, const size_t *argvlen);
@@ -119,7 +165,9 @@ const char	*store_reason(const struct store *);
 /* Counters, for /metrics (issue 7) and tests. */
 struct store_stats {
 	uint64_t	 commands;	/* queued by store_command_argv() */
-	uint64_t	 timeouts;	/* commands whose deadline passed */
+	uint64_t	 timeouts;	/* commands (or, for a subscriber,
+					   link probes) whose deadline
+					   passed */
 	uint64_t	 reconnects;	/* times the link came back up */
 };
 void		 store_get_stats(const struct store *, struct store_stats *);

@@ -33,6 +33,7 @@ struct keyset;
 struct request;
 struct store;
 struct timeval;
+struct view;
 
 struct conn_map {
 	struct conn	**buckets;
@@ -51,6 +52,7 @@ struct worker {
 	struct evhttp_bound_socket	*bound;
 	int				 listen_fd;
 	struct store			*store;
+	struct view			*view;		/* over store */
 	const struct timeval		*deadline_tv;	/* common timeout */
 
 	SSL_CTX				*ssl_ctx;	/* own reference */

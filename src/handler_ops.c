@@ -1,7 +1,8 @@
 /*
  * handler_ops: the operational endpoints.
  *   GET /healthz  200 while the process serves (no dependency checked).
- *   GET /readyz   200 when this worker's store link is up, else 503 with
+ *   GET /readyz   200 when this worker's store link answers and its view
+ *                 of clients and revocations is current, else 503 with
  *                 the reason; load balancers take the instance out of
  *                 rotation on 503.
  *   GET /         a small HTML page: name, version, links to the metadata
@@ -9,6 +10,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -17,6 +19,7 @@
 #include "reply.h"
 #include "request.h"
 #include "store.h"
+#include "view.h"
 #include "worker.h"
 
 void
@@ -76,6 +79,11 @@ handler_readyz(struct request *req)
 
 	if (!store_is_up(store)) {
 		readyz_reply(req, false, store_reason(store));
+		return;
+	}
+	/* Verification fails closed until the view has synced. */
+	if (!view_is_current(req->worker->view, time(NULL))) {
+		readyz_reply(req, false, view_reason(req->worker->view));
 		return;
 	}
 	request_hold(req);

@@ -21,6 +21,17 @@
  * - There is no command timeout, so each command has its own evtimer.
  * - redisAsyncConnect() resolves a host name with a blocking getaddrinfo();
  *   use an address or a name from /etc/hosts where that matters.
+ * - A SUBSCRIBE's callback is kept by hiredis (ac->sub.channels) and runs
+ *   for the confirmation and for every message; when the context is freed
+ *   it runs once more with reply NULL, before the disconnect callback.
+ * - PING on a subscribed context is useless in 0.14.1: its callback is
+ *   queued on ac->sub.invalid, and the "pong" multi-bulk is routed by its
+ *   first letter to the pattern table, found nowhere and dropped, so the
+ *   callback never runs and the queue grows by one per ping for the life
+ *   of the link. A subscriber's liveness probe is therefore SUBSCRIBE to
+ *   its channel again: Redis confirms every SUBSCRIBE, even of a channel
+ *   already subscribed, hiredis routes the confirmation to the same
+ *   callback, and nothing is queued.
  *
  * Invariants:
  * - s->ac is the live context, or NULL. A context is detached (s->ac set
@@ -33,6 +44,12 @@
  * - s->links counts hiredis contexts that still point at the store, and
  *   s->busy counts store frames on the stack. The store is freed only when
  *   both are 0, so store_free() may be called from inside a callback.
+ * - User callbacks that are not command callbacks (state changes, a
+ *   subscriber's messages) run last in go_up() / go_down() / sub_cb(),
+ *   inside a store frame, after the store's own bookkeeping.
+ * - A subscriber (s->channel != NULL) takes no commands, and never counts
+ *   in the process-wide up_count / reported_down: only command stores
+ *   decide the store_down / store_up lines.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -41,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
@@ -61,6 +79,7 @@
 #define BACKOFF_MAX_MS		5000
 #define CONNECT_MIN_MS		1000	/* floor for connect + handshake */
 #define HANDSHAKE_MAX		3	/* AUTH, SELECT, PING */
+#define PROBE_INTERVAL_MS	1000	/* a subscriber's liveness probe */
 
 struct store {
 	struct event_base	*base;
@@ -88,6 +107,17 @@ struct store {
 	int			 busy;		/* our frames on the stack */
 	bool			 free_pending;
 
+	store_state_cb		 state_cb;
+	void			*state_arg;
+
+	/* Subscriber mode: channel != NULL. */
+	char			*channel;
+	store_msg_cb		 msg_cb;
+	void			*msg_arg;
+	int			 sub_pending;	/* SUBSCRIBEs unconfirmed */
+	struct event		*probe_ev;	/* every PROBE_INTERVAL_MS */
+	struct event		*probe_deadline_ev;
+
 	struct store_stats	 stats;
 };
 
@@ -111,6 +141,7 @@ static _Atomic bool	 ever_connected;
 
 static void	 connect_attempt(struct store *);
 static void	 destroy(struct store *);
+static void	 sub_cb(redisAsyncContext *, void *, void *);
 
 static void
 enter(struct store *s)
@@ -242,11 +273,16 @@ go_down(struct store *s, const char *fmt, ...)
 	if (s->state == STORE_CLOSED)
 		return;
 	was_up = s->state == STORE_UP;
-	if (was_up)
+	if (was_up && s->channel == NULL)
 		atomic_fetch_sub(&up_count, 1);
 	s->state = STORE_DISCONNECTED;
 	s->failed = true;
 	evtimer_del(s->connect_ev);
+	if (s->channel != NULL) {
+		evtimer_del(s->probe_ev);
+		evtimer_del(s->probe_deadline_ev);
+		s->sub_pending = 0;
+	}
 
 	va_start(ap, fmt);
 	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
@@ -257,13 +293,19 @@ go_down(struct store *s, const char *fmt, ...)
 	evtimer_add(s->retry_ev, &tv);
 
 	log_quote(q, sizeof(q), s->reason);
-	if ((was_up || (!s->ever_up && s->attempts == 1)) &&
+	if (s->channel != NULL)
+		log_debug("event=store_subscriber_%s err=\"%s\" "
+		    "retry_in_ms=%d", was_up ? "down" : "attempt_failed", q,
+		    delay);
+	else if ((was_up || (!s->ever_up && s->attempts == 1)) &&
 	    !atomic_exchange(&reported_down, true))
 		log_warnx("event=store_down err=\"%s\" retry_in_ms=%d",
 		    q, delay);
 	else
 		log_debug("event=store_attempt_failed err=\"%s\" "
 		    "retry_in_ms=%d", q, delay);
+	if (was_up && s->state_cb != NULL)
+		s->state_cb(s, s->state, s->state_arg);
 }
 
 static void
@@ -281,8 +323,15 @@ go_up(struct store *s)
 		s->stats.reconnects++;
 	s->ever_up = true;
 
-	n = atomic_fetch_add(&up_count, 1) + 1;
 	log_target(s, target, sizeof(target));
+	if (s->channel != NULL) {
+		struct timeval	 tv = ms_to_tv(PROBE_INTERVAL_MS);
+
+		evtimer_add(s->probe_ev, &tv);
+		log_debug("event=store_subscriber_up redis=\"%s\"", target);
+		goto notify;
+	}
+	n = atomic_fetch_add(&up_count, 1) + 1;
 	if (!atomic_exchange(&ever_connected, true))
 		log_info("event=store_connected redis=\"%s\" db=%d",
 		    target, s->cfg->redis.db);
@@ -290,6 +339,129 @@ go_up(struct store *s)
 		log_info("event=store_up redis=\"%s\"", target);
 	else
 		log_debug("event=store_link_up redis=\"%s\"", target);
+notify:
+	if (s->state_cb != NULL)
+		s->state_cb(s, STORE_UP, s->state_arg);
+}
+
+/*
+ * Queue SUBSCRIBE channel on the live link: the first one of a link, or a
+ * liveness probe. Its callback is hiredis's for good (sub_cb).
+ */
+static int
+sub_send(struct store *s)
+{
+	const char	*argv[2] = { "SUBSCRIBE", s->channel };
+	size_t		 lens[2] = { 9, strlen(s->channel) };
+
+	if (redisAsyncCommandArgv(s->ac, sub_cb, s, 2, argv,
+	    lens) != REDIS_OK)
+		return -1;
+	s->sub_pending++;
+	return 0;
+}
+
+static bool
+reply_is(const redisReply *r, const char *str)
+{
+	size_t	 len = strlen(str);
+
+	return r->type == REDIS_REPLY_STRING && r->len == len &&
+	    strncasecmp(r->str, str, len) == 0;
+}
+
+/*
+ * Everything the subscription brings: the confirmation of each SUBSCRIBE
+ * (the first makes the store up; later ones answer the probes), each
+ * message, and NULL when hiredis drops the link.
+ */
+static void
+sub_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store		*s = privdata;
+	const redisReply	*reply = r;
+	const redisReply	*kind, *payload;
+
+	enter(s);
+	if (ac != s->ac)
+		goto out;		/* an abandoned link being freed */
+	if (reply == NULL) {
+		/* hiredis is dropping the link and frees it after us. */
+		go_down(s, "connection lost: %s", link_errstr(ac));
+		goto out;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING) {
+		go_down(s, "subscribe: unexpected reply");
+		free_link(s, ac);	/* deferred until we return */
+		goto out;
+	}
+	kind = reply->element[0];
+	payload = reply->element[2];
+	if (reply_is(kind, "subscribe")) {
+		if (s->sub_pending > 0)
+			s->sub_pending--;
+		if (s->sub_pending > 0)
+			goto out;
+		if (s->state == STORE_CONNECTING)
+			go_up(s);
+		else
+			evtimer_del(s->probe_deadline_ev);
+	} else if (reply_is(kind, "message")) {
+		if (s->state == STORE_UP && payload->type == REDIS_REPLY_STRING)
+			s->msg_cb(payload->str, payload->len, s->msg_arg);
+	} else
+		log_debug("event=store_subscriber_reply kind=\"%.*s\"",
+		    kind->len > 32 ? 32 : (int)kind->len, kind->str);
+out:
+	leave(s);
+}
+
+/* Every PROBE_INTERVAL_MS while a subscriber is up: is Redis there? */
+static void
+probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store		*s = arg;
+	redisAsyncContext	*ac = s->ac;
+	struct timeval		 tv;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	if (s->state != STORE_UP || ac == NULL)
+		goto out;
+	/* The last probe is still out: its deadline decides. */
+	if (s->sub_pending == 0) {
+		if (sub_send(s) == -1) {
+			go_down(s, "probe: cannot queue command");
+			free_link(s, ac);
+			goto out;
+		}
+		tv = ms_to_tv(command_timeout_ms(s));
+		evtimer_add(s->probe_deadline_ev, &tv);
+	}
+	tv = ms_to_tv(PROBE_INTERVAL_MS);
+	evtimer_add(s->probe_ev, &tv);
+out:
+	leave(s);
+}
+
+/* A probe went unanswered: a stalled Redis. */
+static void
+probe_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store		*s = arg;
+	redisAsyncContext	*ac = s->ac;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	if (s->state == STORE_UP && ac != NULL && s->sub_pending > 0) {
+		s->stats.timeouts++;
+		go_down(s, "subscriber probe timed out");
+		free_link(s, ac);
+	}
+	leave(s);
 }
 
 /*
@@ -320,8 +492,18 @@ handshake_cb(redisAsyncContext *ac, void *r, void *privdata)
 		free_link(s, ac);
 		goto out;
 	}
-	if (s->hs_done == s->hs_sent)
+	if (s->hs_done < s->hs_sent)
+		goto out;
+	if (s->channel == NULL) {
 		go_up(s);
+		goto out;
+	}
+	/* A subscriber is up once Redis confirms the subscription. */
+	s->sub_pending = 0;
+	if (sub_send(s) == -1) {
+		go_down(s, "subscribe: cannot queue command");
+		free_link(s, ac);
+	}
 out:
 	leave(s);
 }
@@ -486,8 +668,8 @@ connect_attempt(struct store *s)
 	evtimer_add(s->connect_ev, &tv);
 }
 
-struct store *
-store_new(struct event_base *base, const struct config *cfg, int n_workers)
+static struct store *
+store_alloc(struct event_base *base, const struct config *cfg, int n_workers)
 {
 	struct store	*s;
 
@@ -503,6 +685,13 @@ store_new(struct event_base *base, const struct config *cfg, int n_workers)
 	if (s->retry_ev == NULL || s->connect_ev == NULL)
 		fatalx(1, "store: out of memory");
 	set_reason(s, "connecting");
+	return s;
+}
+
+struct store *
+store_new(struct event_base *base, const struct config *cfg, int n_workers)
+{
+	struct store	*s = store_alloc(base, cfg, n_workers);
 
 	enter(s);
 	connect_attempt(s);
@@ -510,11 +699,43 @@ store_new(struct event_base *base, const struct config *cfg, int n_workers)
 	return s;
 }
 
+struct store *
+store_new_subscriber(struct event_base *base, const struct config *cfg,
+    int n_workers, const char *channel, store_msg_cb msg_cb, void *arg)
+{
+	struct store	*s = store_alloc(base, cfg, n_workers);
+
+	s->channel = xstrdup(channel);
+	s->msg_cb = msg_cb;
+	s->msg_arg = arg;
+	s->probe_ev = evtimer_new(base, probe_cb, s);
+	s->probe_deadline_ev = evtimer_new(base, probe_deadline_cb, s);
+	if (s->probe_ev == NULL || s->probe_deadline_ev == NULL)
+		fatalx(1, "store: out of memory");
+
+	enter(s);
+	connect_attempt(s);
+	leave(s);
+	return s;
+}
+
+void
+store_set_state_cb(struct store *s, store_state_cb cb, void *arg)
+{
+	s->state_cb = cb;
+	s->state_arg = arg;
+}
+
 static void
 destroy(struct store *s)
 {
 	event_free(s->retry_ev);
 	event_free(s->connect_ev);
+	if (s->probe_ev != NULL)
+		event_free(s->probe_ev);
+	if (s->probe_deadline_ev != NULL)
+		event_free(s->probe_deadline_ev);
+	free(s->channel);
 	free(s);
 }
 
@@ -526,12 +747,16 @@ store_close(struct store *s)
 	if (s == NULL || s->state == STORE_CLOSED)
 		return;
 	enter(s);
-	if (s->state == STORE_UP)
+	if (s->state == STORE_UP && s->channel == NULL)
 		atomic_fetch_sub(&up_count, 1);
 	s->state = STORE_CLOSED;
 	set_reason(s, "closed");
 	evtimer_del(s->retry_ev);
 	evtimer_del(s->connect_ev);
+	if (s->channel != NULL) {
+		evtimer_del(s->probe_ev);
+		evtimer_del(s->probe_deadline_ev);
+	}
 	if ((ac = s->ac) != NULL) {
 		s->ac = NULL;
 		/* Pending commands get STORE_ERR_DOWN from in here. */
@@ -621,7 +846,7 @@ store_command_argv(struct store *s, store_cb cb, void *arg, int argc,
 	struct cmd	*cmd;
 	struct timeval	 tv;
 
-	if (s->state != STORE_UP || s->ac == NULL)
+	if (s->state != STORE_UP || s->ac == NULL || s->channel != NULL)
 		return -1;
 	cmd = xcalloc(1, sizeof(*cmd));
 	cmd->store = s;

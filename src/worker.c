@@ -47,6 +47,7 @@
 #include "store.h"
 #include "tls.h"
 #include "util.h"
+#include "view.h"
 #include "worker.h"
 
 enum conn_state {
@@ -318,6 +319,7 @@ worker_shutdown(struct worker *w)
 	evhttp_free(w->http);
 	w->http = NULL;
 	w->bound = NULL;
+	view_close(w->view);
 	store_close(w->store);
 	event_del(w->pipe_ev);
 	event_del(w->drain_ev);
@@ -497,6 +499,7 @@ worker_init(struct worker *w, int id, int n_workers,
 	}
 	w->listen_fd = -1;	/* evhttp owns it now */
 	w->store = store_new(w->base, cfg, n_workers);
+	w->view = view_new(w->base, cfg, w->store, n_workers);
 	return 0;
 }
 
@@ -536,6 +539,7 @@ worker_finish(struct worker *w)
 {
 	if (w->http != NULL)
 		evhttp_free(w->http);
+	view_free(w->view);
 	store_free(w->store);
 	if (w->pipe_ev != NULL)
 		event_free(w->pipe_ev);

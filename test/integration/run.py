@@ -3,6 +3,7 @@
 Integration test runner for tokend.
 
     run.py --tokend build/tokend --test-store build/test/test_store \
+           --test-view build/test/test_view \
            --jwt-check build/test/jwt_check --source-root . \
            [-k SUBSTRING] [-v]
 
@@ -36,6 +37,8 @@ def parse_args(argv):
     p.add_argument("--tokend", required=True, help="path to the tokend binary")
     p.add_argument("--test-store", default=None,
                    help="path to the test_store program")
+    p.add_argument("--test-view", default=None,
+                   help="path to the test_view program")
     p.add_argument("--jwt-check", default=None,
                    help="path to the jwt_check program (libjwt verifier)")
     p.add_argument("--source-root", default=os.path.dirname(
@@ -53,8 +56,10 @@ def load_scenarios():
     for fn in sorted(os.listdir(HERE)):
         if fn.startswith("test_") and fn.endswith(".py"):
             importlib.import_module(fn[:-3])
-    # test_store drives the shared redis-server hard: run it last.
-    return sorted(H.SCENARIOS, key=lambda s: s.module == "test_store_client")
+    # test_store and test_view drive the shared redis-server hard (SIGSTOP,
+    # CLIENT KILL): run them last.
+    return sorted(H.SCENARIOS, key=lambda s: s.module in (
+        "test_store_client", "test_view_client"))
 
 
 def on_alarm(signum, frame):
@@ -129,6 +134,8 @@ def main(argv):
                     else None, os.path.abspath(args.source_root),
                     args.verbose)
     ctx.jwt_check_bin = (os.path.abspath(args.jwt_check) if args.jwt_check
+                         else None)
+    ctx.test_view_bin = (os.path.abspath(args.test_view) if args.test_view
                          else None)
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     t_start = time.monotonic()

@@ -915,6 +915,470 @@ out:
 	return ok;
 }
 
+/* ---- subscriber stores ---- */
+
+#define CHANNEL		"tokend-test:events"
+#define MSG_MAX		16
+
+/* What a subscriber's callbacks saw. */
+struct sub_rec {
+	/* state callback */
+	int			 ups;
+	int			 downs;
+	enum store_state	 last;
+	uint64_t		 up_at;
+	uint64_t		 down_at;
+	struct store		*publish_via;	/* on UP: PUBLISH "on-up" */
+	struct res		 pub_res;
+	int			 pub_rc;
+	bool			 free_on_up;
+	/* messages */
+	int			 n;
+	char			 msg[MSG_MAX][64];
+	size_t			 len[MSG_MAX];
+	struct store		*self;
+	bool			 free_on_msg;
+	bool			 freed;
+};
+
+static void
+sub_state(struct store *s, enum store_state st, void *arg)
+{
+	struct sub_rec	*r = arg;
+
+	r->last = st;
+	if (st == STORE_UP) {
+		r->ups++;
+		r->up_at = now_usec();
+		if (r->publish_via != NULL) {
+			memset(&r->pub_res, 0, sizeof(r->pub_res));
+			r->pub_rc = send_cmd(r->publish_via, &r->pub_res,
+			    "PUBLISH", CHANNEL, "on-up", NULL);
+		}
+		if (r->free_on_up) {
+			store_free(s);
+			r->freed = true;
+		}
+	} else {
+		r->downs++;
+		r->down_at = now_usec();
+	}
+}
+
+static void
+sub_msg(const char *msg, size_t len, void *arg)
+{
+	struct sub_rec	*r = arg;
+
+	if (r->n < MSG_MAX) {
+		memcpy(r->msg[r->n], msg, len < 63 ? len : 63);
+		r->len[r->n] = len;
+	}
+	r->n++;
+	if (r->free_on_msg && !r->freed) {
+		store_free(r->self);
+		r->freed = true;
+	}
+}
+
+static struct store *
+sub_new(const struct config *cfg, struct sub_rec *r)
+{
+	struct store	*s;
+
+	s = store_new_subscriber(base, cfg, 1, CHANNEL, sub_msg, r);
+	r->self = s;
+	store_set_state_cb(s, sub_state, r);
+	return s;
+}
+
+static bool
+pred_ups(const void *arg)
+{
+	const struct sub_rec	*r = arg;
+
+	return r->ups > 0 && r->last == STORE_UP;
+}
+
+static bool
+pred_down(const void *arg)
+{
+	const struct sub_rec	*r = arg;
+
+	return r->downs > 0;
+}
+
+struct want_msgs {
+	const struct sub_rec	*r;
+	int			 n;
+};
+
+static bool
+pred_msgs(const void *arg)
+{
+	const struct want_msgs	*w = arg;
+
+	return w->r->n >= w->n;
+}
+
+static bool
+wait_msgs(const struct sub_rec *r, int n, int limit_ms)
+{
+	struct want_msgs	 w = { r, n };
+
+	return wait_until(pred_msgs, &w, limit_ms);
+}
+
+/* PUBLISH msg on CHANNEL through s and wait for the reply: receivers. */
+static long long
+publish(struct store *s, const char *msg, size_t len)
+{
+	const char	*argv[3] = { "PUBLISH", CHANNEL, msg };
+	size_t		 lens[3] = { 7, sizeof(CHANNEL) - 1, len };
+	struct res	 r;
+
+	memset(&r, 0, sizeof(r));
+	if (store_command_argv(s, record_cb, &r, 3, argv, lens) == -1 ||
+	    !wait_until(pred_called, &r, 1000) || r.status != STORE_OK)
+		return -1;
+	return r.integer;
+}
+
+/* CLIENT LIST's whole text (record_cb keeps only 160 bytes). */
+struct text_res {
+	int		 calls;
+	char		 text[16384];
+};
+
+static void
+text_cb(enum store_status status, const struct redisReply *r, void *arg)
+{
+	struct text_res	*t = arg;
+
+	t->calls++;
+	t->text[0] = '\0';
+	if (status == STORE_OK && r != NULL && r->type == REDIS_REPLY_STRING)
+		snprintf(t->text, sizeof(t->text), "%.*s", (int)r->len, r->str);
+}
+
+static bool
+pred_text(const void *arg)
+{
+	const struct text_res	*t = arg;
+
+	return t->calls > 0;
+}
+
+/*
+ * The ids of the pub/sub connections in our db (the suite's tokend
+ * instances subscribe too, in db 0): CLIENT LIST TYPE pubsub through s.
+ */
+static int
+pubsub_ids(struct store *s, long long *ids, int max)
+{
+	const char	*argv[4] = { "CLIENT", "LIST", "TYPE", "pubsub" };
+	struct text_res	*t = xcalloc(1, sizeof(*t));
+	char		*line, *save = NULL;
+	int		 n = -1;
+
+	if (store_command_argv(s, text_cb, t, 4, argv, NULL) == -1 ||
+	    !wait_until(pred_text, t, 1000))
+		goto out;
+	n = 0;
+	for (line = strtok_r(t->text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, " db=" DB_STR " ") == NULL ||
+		    strncmp(line, "id=", 3) != 0)
+			continue;
+		if (n < max)
+			ids[n] = strtoll(line + 3, NULL, 10);
+		n++;
+	}
+out:
+	free(t);
+	return n;
+}
+
+/*
+ * 8: a subscriber is up only once subscribed (a PUBLISH from its UP
+ * callback reaches it), gets every message in order, binary payloads too,
+ * refuses commands, and its probes keep it up without a flap.
+ */
+static bool
+s_sub_messages(char *detail, size_t dlen)
+{
+	struct config		 cfg;
+	struct store		*pub = NULL, *sub = NULL;
+	struct sub_rec		 r;
+	struct res		 rp;
+	struct store_stats	 st;
+	uint64_t		 t0;
+	bool			 ok = false;
+	int			 up_ms;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rp, 0, sizeof(rp));
+	if (make_config(&cfg, NULL, redis_port) == -1)
+		return false;
+	pub = store_new(base, &cfg, 1);
+	CHECK(wait_until(pred_up, pub, 3000));
+	t0 = now_usec();
+	r.publish_via = pub;
+	sub = sub_new(&cfg, &r);
+	CHECK(store_get_state(sub) == STORE_CONNECTING);
+	CHECK(wait_until(pred_ups, &r, 3000));
+	up_ms = ms_since(t0);
+	CHECK(r.ups == 1 && r.downs == 0 && store_is_up(sub));
+	CHECK(strcmp(store_reason(sub), "connected") == 0);
+	CHECK(r.pub_rc == 0);
+	CHECK(wait_until(pred_called, &r.pub_res, 1000));
+	/* Published from the UP callback: it was subscribed by then. */
+	CHECK(r.pub_res.status == STORE_OK && r.pub_res.integer == 1);
+	CHECK(wait_msgs(&r, 1, 1000));
+	CHECK(r.len[0] == 5 && memcmp(r.msg[0], "on-up", 5) == 0);
+	/* No commands on a subscriber. */
+	CHECK(send_cmd(sub, &rp, "PING", NULL) == -1);
+
+	CHECK(publish(pub, "one", 3) == 1);
+	CHECK(publish(pub, "a\0b", 3) == 1);
+	CHECK(publish(pub, "", 0) == 1);
+	CHECK(wait_msgs(&r, 4, 1000));
+	CHECK(r.len[1] == 3 && memcmp(r.msg[1], "one", 3) == 0);
+	CHECK(r.len[2] == 3 && memcmp(r.msg[2], "a\0b", 3) == 0);
+	CHECK(r.len[3] == 0);
+
+	/* Probes (every second) do not disturb it. */
+	pump(2600);
+	CHECK(r.ups == 1 && r.downs == 0 && store_is_up(sub));
+	CHECK(publish(pub, "two", 3) == 1);
+	CHECK(wait_msgs(&r, 5, 1000));
+	CHECK(r.n == 5 && memcmp(r.msg[4], "two", 3) == 0);
+	store_get_stats(sub, &st);
+	CHECK(st.timeouts == 0 && st.reconnects == 0 && st.commands == 0);
+	/* store_free() is no state change to report. */
+	store_free(sub);
+	sub = NULL;
+	CHECK(r.downs == 0);
+	pump(100);			/* Redis sees the close */
+	CHECK(publish(pub, "none", 4) == 0);
+	snprintf(detail, dlen, "subscribed in %d ms; 5 messages in order",
+	    up_ms);
+	ok = true;
+out:
+	store_free(sub);
+	store_free(pub);
+	redis_url_finish(&cfg.redis);
+	return ok;
+}
+
+/*
+ * 9: CLIENT KILL of a subscriber: DOWN, then a new link, subscribed again
+ * (UP), and messages flow. A command store reports its own DOWN / UP
+ * through its state callback too, until the callback is cleared.
+ */
+static bool
+s_sub_kill(char *detail, size_t dlen)
+{
+	struct config		 cfg;
+	struct store		*pub = NULL, *sub = NULL, *k = NULL;
+	struct sub_rec		 r, rc;
+	struct store_stats	 st;
+	long long		 ids[4], pid;
+	uint64_t		 t0;
+	bool			 ok = false;
+	int			 back_ms;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rc, 0, sizeof(rc));
+	if (make_config(&cfg, NULL, redis_port) == -1)
+		return false;
+	pub = store_new(base, &cfg, 1);
+	store_set_state_cb(pub, sub_state, &rc);
+	k = store_new(base, &cfg, 1);
+	CHECK(wait_until(pred_up, pub, 3000) && wait_until(pred_up, k, 3000));
+	CHECK(rc.ups == 1 && rc.downs == 0);
+	sub = sub_new(&cfg, &r);
+	CHECK(wait_until(pred_ups, &r, 3000));
+	CHECK(pubsub_ids(k, ids, 4) == 1);
+
+	t0 = now_usec();
+	r.publish_via = pub;
+	CHECK(client_kill(k, ids[0]) == 1);
+	CHECK(wait_until(pred_down, &r, 1000));
+	CHECK(wait_until(pred_ups, &r, 3000) && r.ups == 2);
+	back_ms = ms_since(t0);
+	CHECK(r.downs == 1);
+	CHECK(wait_until(pred_called, &r.pub_res, 1000));
+	CHECK(r.pub_res.integer == 1);
+	CHECK(publish(pub, "after", 5) == 1);
+	CHECK(wait_msgs(&r, 2, 1000));
+	CHECK(memcmp(r.msg[1], "after", 5) == 0);
+	store_get_stats(sub, &st);
+	CHECK(st.reconnects == 1);
+	CHECK(pubsub_ids(k, ids, 4) == 1);
+
+	/* The command store's state callback. */
+	CHECK((pid = client_id(pub)) > 0);
+	CHECK(client_kill(k, pid) == 1);
+	CHECK(wait_until(pred_down, &rc, 1000));
+	CHECK(rc.downs == 1);
+	CHECK(wait_until(pred_ups, &rc, 3000) && rc.ups == 2);
+	/* Cleared: it runs no more. */
+	store_set_state_cb(pub, NULL, NULL);
+	CHECK((pid = client_id(pub)) > 0);
+	CHECK(client_kill(k, pid) == 1);
+	pump(20);
+	CHECK(wait_until(pred_up, pub, 3000));
+	CHECK(rc.downs == 1 && rc.ups == 2);
+	snprintf(detail, dlen, "resubscribed %d ms after the kill", back_ms);
+	ok = true;
+out:
+	store_free(sub);
+	store_free(pub);
+	store_free(k);
+	redis_url_finish(&cfg.redis);
+	return ok;
+}
+
+/*
+ * 10: a SIGSTOPped Redis is noticed by the subscriber's probe (nothing is
+ * published meanwhile) within a second plus the deadline; after SIGCONT
+ * it subscribes again. A subscriber logs no store_down / store_up line.
+ */
+static bool
+s_sub_sigstop(char *detail, size_t dlen)
+{
+	struct config		 cfg;
+	struct store		*pub = NULL, *sub = NULL;
+	struct sub_rec		 r;
+	struct store_stats	 st;
+	struct capture		 cap;
+	char			 logbuf[16384];
+	uint64_t		 t0;
+	bool			 ok = false, capturing = false;
+	int			 down_ms, up_ms;
+
+	memset(&r, 0, sizeof(r));
+	if (make_config(&cfg, NULL, redis_port) == -1)
+		return false;
+	pub = store_new(base, &cfg, 1);
+	sub = sub_new(&cfg, &r);
+	CHECK(wait_until(pred_up, pub, 3000) && wait_until(pred_ups, &r, 3000));
+	CHECK(capture_start(&cap) == 0);
+	capturing = true;
+
+	redis_stop();
+	t0 = now_usec();
+	CHECK(wait_until(pred_down, &r, 1000 + TIMEOUT_MS + 1000));
+	down_ms = ms_since(t0);
+	CHECK(down_ms <= 1000 + TIMEOUT_MS + 200);
+	CHECK(!store_is_up(sub));
+	CHECK(strstr(store_reason(sub), "probe timed out") != NULL);
+	store_get_stats(sub, &st);
+	CHECK(st.timeouts == 1);
+	pump(1200);			/* reconnects time out meanwhile */
+	CHECK(!store_is_up(sub) && r.ups == 1);
+
+	redis_cont();
+	t0 = now_usec();
+	CHECK(wait_until(pred_ups, &r, 6000) && r.ups == 2);
+	up_ms = ms_since(t0);
+	CHECK(publish(pub, "back", 4) == 1);
+	CHECK(wait_msgs(&r, 1, 1000));
+	pump(50);
+
+	capture_stop(&cap, logbuf, sizeof(logbuf));
+	capturing = false;
+	CHECK(count_str(logbuf, "event=store_down") == 0);
+	CHECK(count_str(logbuf, "event=store_up") == 0);
+	snprintf(detail, dlen, "stall noticed after %d ms, subscribed again "
+	    "%d ms after SIGCONT", down_ms, up_ms);
+	ok = true;
+out:
+	if (capturing)
+		capture_stop(&cap, logbuf, sizeof(logbuf));
+	if (redis_stopped)
+		redis_cont();
+	store_free(sub);
+	store_free(pub);
+	redis_url_finish(&cfg.redis);
+	return ok;
+}
+
+/*
+ * 11: freeing subscribers from their own callbacks (a message, the UP
+ * callback), while connecting, and while waiting to retry. ASan / LSan
+ * judge.
+ */
+static bool
+s_sub_free(char *detail, size_t dlen)
+{
+	struct config		 cfg, bad;
+	struct store		*pub = NULL, *a = NULL, *b = NULL, *c = NULL;
+	struct sub_rec		 ra, rb, rc;
+	const char		*argv[3] = { "PUBLISH", CHANNEL, "m" };
+	struct res		 p1, p2;
+	bool			 ok = false;
+	int			 port;
+
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	memset(&rc, 0, sizeof(rc));
+	memset(&p1, 0, sizeof(p1));
+	memset(&p2, 0, sizeof(p2));
+	memset(&bad, 0, sizeof(bad));
+	if (make_config(&cfg, NULL, redis_port) == -1)
+		return false;
+	pub = store_new(base, &cfg, 1);
+	CHECK(wait_until(pred_up, pub, 3000));
+
+	/* Freed by its first message; the second is not delivered. */
+	ra.free_on_msg = true;
+	a = sub_new(&cfg, &ra);
+	CHECK(wait_until(pred_ups, &ra, 3000));
+	CHECK(store_command_argv(pub, record_cb, &p1, 3, argv, NULL) == 0);
+	CHECK(store_command_argv(pub, record_cb, &p2, 3, argv, NULL) == 0);
+	CHECK(wait_msgs(&ra, 1, 1000));
+	a = NULL;
+	pump(100);
+	CHECK(ra.n == 1 && ra.freed);
+
+	/* Freed by its UP callback. */
+	rb.free_on_up = true;
+	b = sub_new(&cfg, &rb);
+	CHECK(wait_until(pred_ups, &rb, 3000) && rb.freed);
+	b = NULL;
+	pump(50);
+
+	/* Freed while connecting, and while waiting to retry. */
+	c = sub_new(&cfg, &rc);
+	store_free(c);
+	c = NULL;
+	CHECK((port = closed_port()) > 0);
+	CHECK(make_config(&bad, NULL, port) == 0);
+	c = sub_new(&bad, &rc);
+	pump(300);
+	CHECK(!store_is_up(c) && rc.ups == 0 && rc.downs == 0);
+	CHECK(strcmp(store_reason(c), "connect: Connection refused") == 0);
+	store_free(c);
+	c = NULL;
+	snprintf(detail, dlen, "freed from a message, from UP, connecting, "
+	    "retrying");
+	ok = true;
+out:
+	if (ra.freed)
+		a = NULL;
+	if (rb.freed)
+		b = NULL;
+	store_free(a);
+	store_free(b);
+	store_free(c);
+	store_free(pub);
+	redis_url_finish(&cfg.redis);
+	redis_url_finish(&bad.redis);
+	return ok;
+}
+
 /* Leave the shared Redis as we found it. */
 static void
 cleanup_keys(void)
@@ -958,6 +1422,10 @@ main(int argc, char *argv[])
 		{ "store_free with commands pending", s_free_pending },
 		{ "wrong password", s_auth },
 		{ "close/free from inside callbacks", s_reentrant },
+		{ "subscriber: messages, state callback", s_sub_messages },
+		{ "subscriber: CLIENT KILL, resubscribe", s_sub_kill },
+		{ "subscriber: SIGSTOP noticed by the probe", s_sub_sigstop },
+		{ "subscriber: free from callbacks", s_sub_free },
 	};
 	const char	*reset[] = { "CONFIG", "SET", "requirepass", "" };
 	const char	*auth[] = { "AUTH", TEST_PASSWORD };

@@ -1,0 +1,68 @@
+/*
+ * strmap: a hash map from NUL-terminated strings to void * values (open
+ * addressing, linear probing, tombstones). The map owns copies of its
+ * keys; values belong to the caller, who gets them back from
+ * strmap_put() / strmap_remove() and may hand a destructor to
+ * strmap_free().
+ *
+ * Iteration (strmap_next) visits every entry once, in no particular order.
+ * Removing the entry just visited (strmap_remove_at), or any other, while
+ * iterating is safe: removal never moves entries. Inserting while
+ * iterating is not: it may rehash.
+ *
+ * Pure module; not thread safe.
+ */
+#ifndef TOKEND_STRMAP_H
+#define TOKEND_STRMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strmap;
+
+/* An empty map; never fails (allocation aborts). */
+struct strmap	*strmap_new(void);
+
+/*
+ * Free the map and its keys; free_value, when not NULL, is called on every
+ * value. NULL is fine.
+ */
+void		 strmap_free(struct strmap *, void (*free_value)(void *));
+
+/* The value of key, or NULL when absent. */
+void		*strmap_get(const struct strmap *, const char *key);
+
+/* Whether key is present (its value may be NULL). */
+bool		 strmap_has(const struct strmap *, const char *key);
+
+/*
+ * Set key (copied) to value. Returns the value it replaces (the caller's
+ * to free), or NULL when key was absent. *replaced, when not NULL, says
+ * which (a stored value may itself be NULL).
+ */
+void		*strmap_put(struct strmap *, const char *key, void *value,
+		    bool *replaced);
+
+/*
+ * Remove key. Returns its value (the caller's to free), or NULL when it
+ * was absent.
+ */
+void		*strmap_remove(struct strmap *, const char *key);
+
+size_t		 strmap_count(const struct strmap *);
+
+/*
+ * Iterate: start with *pos = 0; each call that returns true sets *key
+ * (borrowed: valid until the entry is removed or the map changes size) and
+ * *value to the next entry. Returns false after the last one.
+ */
+bool		 strmap_next(const struct strmap *, size_t *pos,
+		    const char **key, void **value);
+
+/*
+ * Remove the entry strmap_next() just returned (pos as it left it) and
+ * return its value. Safe during iteration.
+ */
+void		*strmap_remove_at(struct strmap *, size_t pos);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * view: one worker's in-memory picture of what the revocation rules need
+ * from the store, so that verifying a token takes no Redis round trip:
+ * every client record (a removed client is absent; revoked_before is in
+ * its record) and every live revocation (jti -> the token's exp).
+ *
+ * How it stays current (view.c has the details):
+ * - A subscriber store on P events (a second Redis link) delivers
+ *   "client ID" (the view re-reads that record through the worker's
+ *   command store) and "revoke JTI EXP" (added as is).
+ * - Each time the subscription comes up (at start and after every
+ *   reconnect) the view re-reads everything: SMEMBERS P clients and an
+ *   HGETALL per client, SCAN P revoked:* and MGET per batch, into new maps
+ *   that replace the old ones only once complete. Messages that arrive
+ *   meanwhile go into both. A message missed while the link was down is
+ *   thereby caught by the re-read.
+ * - The view is current once such a re-read has completed with the
+ *   subscription up, and stops being current when the subscription is
+ *   lost (the subscriber probes its link every second, so a stalled Redis
+ *   is noticed within 1 s + --redis-timeout) or a record cannot be
+ *   re-read. --verify-grace lets a view that was current stay so for that
+ *   many seconds after the loss.
+ * - A revocation is kept until the token's exp + --leeway (as long as
+ *   token_verify() could still accept the token), and pruned afterwards.
+ *
+ * The redis layout read here is client_record.h's, plus
+ *	P revoked:JTI	STRING, the token's exp (decimal unix seconds),
+ *			expiring when it no longer matters
+ * and the messages "revoke JTI EXP" on P events (VIEW_EVENT_REVOKE); a
+ * writer sets the key before it publishes.
+ *
+ * Not thread safe: one view per worker, used only on that worker's loop.
+ */
+#ifndef TOKEND_VIEW_H
+#define TOKEND_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct client_record;
+struct config;
+struct event_base;
+struct store;
+struct view;
+
+#define VIEW_EVENT_REVOKE	"revoke "	/* + "JTI EXP" */
+#define VIEW_JTI_MAX		256		/* bytes */
+
+/*
+ * Create the view of one worker and start filling it. cmd is the worker's
+ * command store (borrowed; it must outlive the view; the view takes its
+ * state callback, store_set_state_cb). The view makes its own subscriber
+ * store on cfg->prefix + "events". cfg is borrowed. Never fails; the
+ * caller owns the result: view_free().
+ */
+struct view	*view_new(struct event_base *base, const struct config *cfg,
+		    struct store *cmd, int n_workers);
+
+/*
+ * Stop: close the subscriber, cancel timers and any re-read, give the
+ * command store's state callback back. The view keeps answering from what
+ * it has, but is no longer current. Commands still in flight on cmd are
+ * answered (and ignored) whenever cmd runs them. Idempotent.
+ */
+void		 view_close(struct view *);
+
+/*
+ * view_close() if needed, then free everything the view owns. Call it
+ * before freeing cmd. NULL is fine.
+ */
+void		 view_free(struct view *);
+
+/*
+ * Whether verification may trust the view at now (unix seconds): a full
+ * re-read has completed since the subscription last came up and nothing
+ * was missed since; or it was so, and it was lost at most
+ * cfg->verify_grace seconds ago (whole seconds: between SECONDS and
+ * SECONDS + 1 in real time).
+ */
+bool		 view_is_current(const struct view *, time_t now);
+
+/*
+ * Why the view is (not) current: "current", "connecting", "syncing",
+ * "store unreachable", "closed". Static string.
+ */
+const char	*view_reason(const struct view *);
+
+/*
+ * The record of client id, or NULL when there is none (never created,
+ * removed, or not decodable). Borrowed: valid until control returns to the
+ * event loop.
+ */
+const struct client_record *view_client(const struct view *, const char *id);
+
+/* Whether jti is revoked and the revocation still matters at now. */
+bool		 view_jti_revoked(const struct view *, const char *jti,
+		    time_t now);
+
+/*
+ * This instance revoked jti (of a token expiring at exp): record it now.
+ * The caller also writes P revoked:JTI and publishes "revoke JTI EXP" so
+ * that the other instances learn it. A jti longer than VIEW_JTI_MAX or
+ * empty is ignored.
+ */
+void		 view_add_revocation(struct view *, const char *jti,
+		    int64_t exp);
+
+struct view_stats {
+	size_t		 clients;	/* records in the view */
+	size_t		 revoked;	/* revocations in the view */
+	int64_t		 last_sync;	/* unix seconds; 0: never */
+	uint64_t	 syncs;		/* completed full re-reads */
+	bool		 current;	/* view_is_current(now) */
+};
+void		 view_get_stats(const struct view *, struct view_stats *);
+
+#endif

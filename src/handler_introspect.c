@@ -1,0 +1,327 @@
+/*
+ * handler_introspect: POST /oauth/introspect (RFC 7662) and
+ * POST /oauth/revoke (RFC 7009). Both authenticate the caller as a client
+ * (Basic or body, as /oauth/token), take a `token` form parameter
+ * (`token_type_hint` is accepted and ignored: there is one kind of token)
+ * and run the shared verification pipeline.
+ *
+ * Introspection: {"active":true, scope, client_id, token_type, exp, iat,
+ * sub, aud, iss, jti} for a valid token of the caller's own, or of anyone's
+ * when the caller's record has the introspect permission; {"active":false}
+ * for anything else (invalid, expired, revoked, unknown, or another
+ * client's token without the permission).
+ *
+ * Revocation: a client revokes only its own tokens. 200 {} for a revoked
+ * token and for an invalid or unknown one (RFC 7009 2.2); another client's
+ * valid token is refused with 400 unauthorized_client (2.1) and stays
+ * valid. A revocation is written as P revoked:JTI = exp, expiring when the
+ * token could no longer pass anyway (exp + --leeway), and published on P events, so every instance drops the token
+ * within a second; this instance's view is updated at once.
+ *
+ * Both fail closed with 503 while the view of the store is not current,
+ * and answer with Cache-Control: no-store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client_auth.h"
+#include "client_record.h"
+#include "config.h"
+#include "handler.h"
+#include "log.h"
+#include "params.h"
+#include "reply.h"
+#include "request.h"
+#include "store.h"
+#include "util.h"
+#include "verify.h"
+#include "view.h"
+#include "worker.h"
+
+#define OP_FLAGS	REPLY_NO_STORE
+
+enum op_kind {
+	OP_INTROSPECT,
+	OP_REVOKE,
+};
+
+struct token_op {
+	enum op_kind	 kind;
+	char		*token;
+	size_t		 token_len;
+};
+
+static void
+op_free(struct token_op *op)
+{
+	if (op == NULL)
+		return;
+	if (op->token != NULL) {
+		secret_wipe(op->token, op->token_len);
+		free(op->token);
+	}
+	free(op);
+}
+
+static void
+invalid_client(struct request *req)
+{
+	reply_header(req, "WWW-Authenticate", "Basic realm=\"tokend\"");
+	reply_error(req, 401, "invalid_client", "client authentication failed",
+	    OP_FLAGS);
+}
+
+static void
+inactive(struct request *req)
+{
+	struct json_object	*obj = json_object_new_object();
+
+	json_object_object_add(obj, "active", json_object_new_boolean(0));
+	reply_json(req, 200, obj, OP_FLAGS);
+}
+
+static void
+copy_member(struct json_object *to, struct json_object *from,
+    const char *name)
+{
+	struct json_object	*v;
+
+	if (json_object_object_get_ex(from, name, &v))
+		json_object_object_add(to, name, json_object_get(v));
+}
+
+static void
+introspect_answer(struct request *req, const struct client_record *caller,
+    const struct verify_outcome *v)
+{
+	static const char *const members[] = {
+		"scope", "client_id", "exp", "iat", "sub", "aud", "iss", "jti",
+	};
+	struct json_object	*obj;
+	size_t			 i;
+
+	if (v->result != VERIFY_OK ||
+	    (strcmp(v->claims->client_id, caller->id) != 0 &&
+	    !caller->introspect)) {
+		inactive(req);
+		return;
+	}
+	obj = json_object_new_object();
+	json_object_object_add(obj, "active", json_object_new_boolean(1));
+	json_object_object_add(obj, "token_type",
+	    json_object_new_string("Bearer"));
+	for (i = 0; i < nitems(members); i++)
+		copy_member(obj, v->claims->payload, members[i]);
+	reply_json(req, 200, obj, OP_FLAGS);
+}
+
+struct revoke_write {
+	struct request	*req;
+	char		*jti;
+	int64_t		 exp;
+};
+
+static void
+revoke_written(enum store_status status, const struct redisReply *reply,
+    void *arg)
+{
+	struct revoke_write	*rw = arg;
+	struct request		*req = rw->req;
+
+	if (status != STORE_OK || store_reply_is_error(reply)) {
+		handler_unavailable(req, OP_FLAGS);
+	} else {
+		view_add_revocation(req->worker->view, rw->jti, rw->exp);
+		log_info("event=token_revoked jti=%s", rw->jti);
+		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
+	}
+	free(rw->jti);
+	free(rw);
+	request_release(req);
+}
+
+/*
+ * One script, so the entry and the message go together: SET P revoked:JTI
+ * to exp, expiring when the token can no longer pass (exp + --leeway),
+ * then PUBLISH "revoke JTI EXP" on P events.
+ */
+static const char revoke_script[] =
+    "redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) "
+    "redis.call('PUBLISH', KEYS[2], ARGV[3]) "
+    "return 1";
+
+static void
+revoke_answer(struct request *req, const struct client_record *caller,
+    const struct verify_outcome *v)
+{
+	const struct config	*cfg = req->worker->cfg;
+	struct revoke_write	*rw;
+	const char		*argv[8];
+	char			 key[512], channel[512], exp[32], until[32];
+	char			 msg[256];
+	int			 n;
+
+	switch (v->result) {
+	case VERIFY_OK:
+		break;
+	case VERIFY_UNAVAILABLE:
+		handler_unavailable(req, OP_FLAGS);
+		return;
+	default:
+		/* RFC 7009 2.2: invalid, expired or already revoked: 200. */
+		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
+		return;
+	}
+	if (strcmp(v->claims->client_id, caller->id) != 0) {
+		reply_error(req, 400, "unauthorized_client", "a client may "
+		    "revoke only its own tokens", OP_FLAGS);
+		return;
+	}
+	/* Our jtis are 22 characters; a longer one is not ours to store. */
+	if (strlen(v->claims->jti) > 128) {
+		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
+		return;
+	}
+	n = snprintf(key, sizeof(key), "%s" CLIENT_RECORD_REVOKED "%s",
+	    cfg->prefix, v->claims->jti);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		reply_error(req, 500, "server_error", NULL, OP_FLAGS);
+		return;
+	}
+	snprintf(exp, sizeof(exp), "%lld", (long long)v->claims->exp);
+	snprintf(until, sizeof(until), "%lld",
+	    (long long)v->claims->exp + cfg->leeway);
+	rw = xcalloc(1, sizeof(*rw));
+	rw->req = req;
+	rw->jti = xstrdup(v->claims->jti);
+	rw->exp = v->claims->exp;
+	snprintf(channel, sizeof(channel), "%s" CLIENT_RECORD_CHANNEL,
+	    cfg->prefix);
+	snprintf(msg, sizeof(msg), "revoke %s %s", v->claims->jti, exp);
+	argv[0] = "EVAL";
+	argv[1] = revoke_script;
+	argv[2] = "2";
+	argv[3] = key;
+	argv[4] = channel;
+	argv[5] = exp;
+	argv[6] = until;
+	argv[7] = msg;
+	request_hold(req);
+	if (store_command_argv(req->worker->store, revoke_written, rw, 8,
+	    argv, NULL) == -1) {
+		request_release(req);
+		free(rw->jti);
+		free(rw);
+		handler_unavailable(req, OP_FLAGS);
+	}
+}
+
+static void
+op_authenticated(struct request *req, enum client_auth_result result,
+    struct client_record *caller, void *arg)
+{
+	struct token_op		*op = arg;
+	struct verify_outcome	 v;
+
+	memset(&v, 0, sizeof(v));
+	switch (result) {
+	case CLIENT_AUTH_UNAVAILABLE:
+		handler_unavailable(req, OP_FLAGS);
+		goto out;
+	case CLIENT_AUTH_INVALID:
+		invalid_client(req);
+		goto out;
+	case CLIENT_AUTH_OK:
+		break;
+	}
+	if (req->gone)
+		goto out;
+	verify_token(req->worker, op->token, op->token_len, &v);
+	if (v.result == VERIFY_UNAVAILABLE) {
+		handler_unavailable(req, OP_FLAGS);
+		goto out;
+	}
+	if (op->kind == OP_INTROSPECT)
+		introspect_answer(req, caller, &v);
+	else
+		revoke_answer(req, caller, &v);
+out:
+	verify_outcome_finish(&v);
+	client_record_free(caller);
+	op_free(op);
+}
+
+static void
+token_op_start(struct request *req, enum op_kind kind)
+{
+	struct params		 p;
+	struct client_creds	 creds;
+	struct token_op		*op;
+	const char		*body, *token;
+	size_t			 len;
+	enum params_result	 pr;
+
+	params_init(&p);
+	memset(&creds, 0, sizeof(creds));
+	if (!request_content_type_is(req,
+	    "application/x-www-form-urlencoded")) {
+		reply_error(req, 400, "invalid_request", "the body must be "
+		    "application/x-www-form-urlencoded", OP_FLAGS);
+		goto out;
+	}
+	body = request_body(req, &len);
+	if ((pr = params_parse_form(&p, body != NULL ? body : "", len)) !=
+	    PARAMS_OK) {
+		reply_error(req, 400, "invalid_request",
+		    pr == PARAMS_DUPLICATE ? "a parameter is repeated" :
+		    "malformed form body", OP_FLAGS);
+		goto out;
+	}
+	switch (client_auth_extract(req, &p, &creds)) {
+	case CREDS_OK:
+		break;
+	case CREDS_BOTH:
+		reply_error(req, 400, "invalid_request", "use one client "
+		    "authentication method, not two", OP_FLAGS);
+		goto out;
+	case CREDS_NONE:
+	case CREDS_MALFORMED:
+	case CREDS_INCOMPLETE:
+		client_auth_log_failure(req, params_get(&p, "client_id"),
+		    "credentials");
+		invalid_client(req);
+		goto out;
+	}
+	token = params_get(&p, "token");
+	if (token == NULL || token[0] == '\0') {
+		reply_error(req, 400, "invalid_request", "token is required",
+		    OP_FLAGS);
+		goto out;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->kind = kind;
+	op->token_len = strlen(token);
+	op->token = xstrdup(token);
+	if (client_auth_verify(req, &creds, op_authenticated, op) == -1) {
+		op_free(op);
+		handler_unavailable(req, OP_FLAGS);
+	}
+out:
+	client_creds_finish(&creds);
+	params_finish(&p);
+}
+
+void
+handler_introspect(struct request *req)
+{
+	token_op_start(req, OP_INTROSPECT);
+}
+
+void
+handler_revoke(struct request *req)
+{
+	token_op_start(req, OP_REVOKE);
+}

@@ -1,0 +1,218 @@
+/*
+ * handler_verify: GET|POST /verify, the original service's verifying call
+ * and the hook of gateways (nginx auth_request, Traefik forwardAuth, Envoy
+ * ext_authz).
+ *
+ * The token comes from "Authorization: Bearer <token>" (or a bare token in
+ * that header, as the original service took it), or from `token` in a
+ * form or JSON body; more than one way at once is invalid_request
+ * (RFC 6750 2). ?scope=a+b lists scopes the token must all carry.
+ *   200 {"valid":true,"claims":{...}} + X-Token-Client-Id, X-Token-Scope,
+ *       X-Token-Sub
+ *   401 {"valid":false,"error":"invalid_token","error_description":...}
+ *       + WWW-Authenticate: Bearer error="invalid_token" (RFC 6750 3);
+ *       no token at all: the challenge carries no error (RFC 6750 3.1)
+ *   403 insufficient_scope, the challenge naming the scope required
+ *   400 invalid_request (two tokens, a malformed body or scope)
+ *   503 temporarily_unavailable when the view of the store is not current
+ * Every answer carries Cache-Control: no-store.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "handler.h"
+#include "log.h"
+#include "params.h"
+#include "reply.h"
+#include "request.h"
+#include "scope.h"
+#include "token.h"
+#include "verify.h"
+#include "worker.h"
+
+#define VERIFY_FLAGS	REPLY_NO_STORE
+
+static void
+verify_error(struct request *req, int status, const char *error,
+    const char *description, const char *challenge)
+{
+	struct json_object	*obj = json_object_new_object();
+
+	json_object_object_add(obj, "valid", json_object_new_boolean(0));
+	json_object_object_add(obj, "error", json_object_new_string(error));
+	if (description != NULL)
+		json_object_object_add(obj, "error_description",
+		    json_object_new_string(description));
+	if (challenge != NULL)
+		reply_header(req, "WWW-Authenticate", challenge);
+	if (status == 503)
+		reply_header(req, "Retry-After", "1");
+	reply_json(req, status, obj, VERIFY_FLAGS);
+}
+
+/*
+ * The token of the Authorization header: "Bearer <token>" (scheme in any
+ * case) or the bare token. *len is its length. NULL when the header is
+ * absent or uses another scheme (a space inside).
+ */
+static const char *
+header_token(const struct request *req, size_t *len)
+{
+	const char	*h = request_header(req, "Authorization");
+	const char	*t;
+
+	if (h == NULL)
+		return NULL;
+	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\t'))
+		h += 7;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	t = h;
+	*len = strlen(t);
+	while (*len > 0 && (t[*len - 1] == ' ' || t[*len - 1] == '\t'))
+		(*len)--;
+	if (*len == 0 || memchr(t, ' ', *len) != NULL)
+		return NULL;
+	return t;
+}
+
+/* The body's parameters; -1 (answered) when the body is unreadable. */
+static int
+body_params(struct request *req, struct params *p)
+{
+	const char	*body;
+	size_t		 len;
+	enum params_result r;
+
+	if (strcmp(req->method, "POST") != 0)
+		return 0;
+	if ((body = request_body(req, &len)) == NULL)
+		return 0;
+	if (request_content_type_is(req, "application/json"))
+		r = params_parse_json(p, body, len);
+	else if (request_content_type_is(req,
+	    "application/x-www-form-urlencoded"))
+		r = params_parse_form(p, body, len);
+	else
+		return 0;	/* a body we do not read, e.g. a proxied one */
+	if (r != PARAMS_OK) {
+		verify_error(req, 400, "invalid_request", "malformed body",
+		    "Bearer error=\"invalid_request\"");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+add_identity_headers(struct request *req, const struct token_claims *c)
+{
+	reply_header(req, "X-Token-Client-Id", c->client_id);
+	reply_header(req, "X-Token-Sub", c->sub);
+	reply_header(req, "X-Token-Scope", c->scope != NULL ? c->scope : "");
+}
+
+void
+handler_verify(struct request *req)
+{
+	struct params		 p;
+	struct scope_set	 need, have;
+	struct verify_outcome	 v;
+	const char		*token, *body_token;
+	char			 scope_q[SCOPE_MAX_LEN + 1];
+	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
+	char			 q[64];
+	bool			 want_scope;
+	size_t			 len = 0, i;
+
+	params_init(&p);
+	scope_set_init(&need);
+	scope_set_init(&have);
+	memset(&v, 0, sizeof(v));
+
+	want_scope = request_query_param(req, "scope", scope_q,
+	    sizeof(scope_q)) != NULL && scope_q[0] != '\0';
+	if (want_scope && scope_parse(scope_q, strlen(scope_q), SCOPE_DEDUP,
+	    &need) != SCOPE_OK) {
+		verify_error(req, 400, "invalid_request",
+		    "malformed scope parameter", NULL);
+		goto out;
+	}
+	if (body_params(req, &p) == -1)
+		goto out;
+	token = header_token(req, &len);
+	body_token = params_get(&p, "token");
+	if (body_token != NULL && body_token[0] == '\0')
+		body_token = NULL;
+	if (token != NULL && body_token != NULL) {
+		verify_error(req, 400, "invalid_request", "more than one token",
+		    "Bearer error=\"invalid_request\"");
+		goto out;
+	}
+	if (token == NULL && body_token != NULL) {
+		token = body_token;
+		len = strlen(token);
+	}
+	if (token == NULL) {
+		verify_error(req, 401, "invalid_token", "no token",
+		    "Bearer realm=\"tokend\"");
+		goto out;
+	}
+
+	verify_token(req->worker, token, len, &v);
+	if (v.result == VERIFY_UNAVAILABLE) {
+		verify_error(req, 503, "temporarily_unavailable",
+		    "the revocation state cannot be read", NULL);
+		goto out;
+	}
+	if (v.result != VERIFY_OK) {
+		log_info("event=verify_failed reason=%s jti=%s client=%s",
+		    verify_reason(&v), v.claims != NULL ?
+		    log_quote(q, sizeof(q), v.claims->jti) : "-", req->peer);
+		snprintf(desc, sizeof(desc), "token rejected: %s",
+		    verify_reason(&v));
+		verify_error(req, 401, "invalid_token", desc,
+		    "Bearer error=\"invalid_token\"");
+		goto out;
+	}
+	if (want_scope) {
+		const char	*s = v.claims->scope != NULL ? v.claims->scope :
+		    "";
+
+		if (scope_parse(s, strlen(s), SCOPE_DEDUP, &have) != SCOPE_OK ||
+		    !scope_is_subset(&need, &have)) {
+			size_t	 o;
+
+			o = (size_t)snprintf(challenge, sizeof(challenge),
+			    "Bearer error=\"insufficient_scope\", scope=\"");
+			for (i = 0; i < need.n && o < sizeof(challenge); i++)
+				o += (size_t)snprintf(challenge + o,
+				    sizeof(challenge) - o, "%s%s",
+				    i > 0 ? " " : "", need.v[i]);
+			if (o < sizeof(challenge))
+				snprintf(challenge + o, sizeof(challenge) - o,
+				    "\"");
+			verify_error(req, 403, "insufficient_scope",
+			    "the token lacks a required scope", challenge);
+			goto out;
+		}
+	}
+	{
+		struct json_object	*obj = json_object_new_object();
+
+		json_object_object_add(obj, "valid",
+		    json_object_new_boolean(1));
+		json_object_object_add(obj, "claims",
+		    json_object_get(v.claims->payload));
+		add_identity_headers(req, v.claims);
+		reply_json(req, 200, obj, VERIFY_FLAGS);
+	}
+out:
+	verify_outcome_finish(&v);
+	scope_set_finish(&have);
+	scope_set_finish(&need);
+	params_finish(&p);
+}

@@ -1,0 +1,81 @@
+/*
+ * verify: token_verify() and then the revocation rules, against the
+ * worker's view (see include/verify.h). Time is read once per call.
+ */
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "client_record.h"
+#include "config.h"
+#include "verify.h"
+#include "view.h"
+#include "worker.h"
+
+void
+verify_token(struct worker *w, const char *jws, size_t len,
+    struct verify_outcome *out)
+{
+	const struct config		*cfg = w->cfg;
+	const struct client_record	*rec;
+	struct token_rules		 rules;
+	time_t				 now = time(NULL);
+
+	memset(out, 0, sizeof(*out));
+	memset(&rules, 0, sizeof(rules));
+	rules.issuer = cfg->issuer;
+	rules.typ = cfg->token_typ == TOKEN_TYP_JWT ? TOKEN_TYP_JWT_STR :
+	    TOKEN_TYP_AT_JWT_STR;
+	rules.leeway = cfg->leeway;
+	out->verdict = token_verify(w->keys, jws, len, now, &rules,
+	    &out->claims);
+	if (out->verdict != TOKEN_OK) {
+		out->result = VERIFY_BAD_TOKEN;
+		return;
+	}
+	/* Fail closed: a revocation could have been missed. */
+	if (!view_is_current(w->view, now)) {
+		out->result = VERIFY_UNAVAILABLE;
+		return;
+	}
+	if (view_jti_revoked(w->view, out->claims->jti, now)) {
+		out->result = VERIFY_REVOKED;
+		return;
+	}
+	if ((rec = view_client(w->view, out->claims->client_id)) == NULL) {
+		out->result = VERIFY_CLIENT_REMOVED;
+		return;
+	}
+	if (out->claims->iat <= rec->revoked_before) {
+		out->result = VERIFY_CLIENT_REVOKED;
+		return;
+	}
+	out->result = VERIFY_OK;
+}
+
+void
+verify_outcome_finish(struct verify_outcome *out)
+{
+	token_claims_free(out->claims);
+	memset(out, 0, sizeof(*out));
+}
+
+const char *
+verify_reason(const struct verify_outcome *out)
+{
+	switch (out->result) {
+	case VERIFY_OK:
+		return "ok";
+	case VERIFY_BAD_TOKEN:
+		return token_verdict_name(out->verdict);
+	case VERIFY_REVOKED:
+		return "revoked";
+	case VERIFY_CLIENT_REMOVED:
+		return "client_removed";
+	case VERIFY_CLIENT_REVOKED:
+		return "client_revoked";
+	case VERIFY_UNAVAILABLE:
+		return "unavailable";
+	}
+	return "unknown";
+}

@@ -1,0 +1,924 @@
+/*
+ * view: the worker's in-memory copy of the client records and revocations
+ * (see include/view.h for what it promises). It reads Redis only through
+ * the store module: the worker's command store for reads, and a
+ * subscriber store of its own for P events. It leaves writing (revoking,
+ * publishing) to the handlers and knows nothing of HTTP.
+ *
+ * Full re-read ("sync"). Started whenever the subscriber comes up, so
+ * that nothing published before the subscription can be missed: SMEMBERS
+ * P clients; HGETALL each member, SYNC_WINDOW at a time (each command
+ * has its own deadline, so a burst of thousands could outrun it); then
+ * SCAN P revoked:* COUNT 1000 with one MGET per batch until the cursor is
+ * 0. All of it goes into new maps, swapped in at the end. Any failure
+ * abandons the sync and retries it after a backoff (sooner when the
+ * command store comes back up).
+ *
+ * Messages during a sync are applied to both the live maps and the sync's
+ * new ones. Re-reads of a record ("client ID") and the sync's reads all
+ * go through the one command link, so their replies come back in the
+ * order Redis executed them, and applying them in arrival order leaves
+ * the newest read in place.
+ *
+ * Invariants:
+ * - v->trusted: a sync completed since the subscriber last came up, and
+ *   no re-read has failed since. v->lost_at is when it last became false
+ *   (0 while true or before the first sync).
+ * - Every command in flight has a struct op in v->ops. Sync ops carry the
+ *   generation they belong to; v->gen changes whenever a sync starts or is
+ *   abandoned, so the replies of an abandoned one are dropped. view_free()
+ *   orphans the ops (op->v = NULL); their callbacks then only free them,
+ *   whenever the command store runs them.
+ * - The view never closes or frees the command store, and calls into the
+ *   subscriber only from view_new / view_close / view_free.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "client_record.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "strmap.h"
+#include "util.h"
+#include "view.h"
+
+#define SYNC_WINDOW		64	/* HGETALLs in flight during a sync */
+#define SCAN_COUNT		"1000"
+#define RETRY_MIN_MS		100
+#define RETRY_MAX_MS		2000
+#define PRUNE_INTERVAL_S	30
+#define RECORD_MAX_FIELDS	32
+
+enum op_kind {
+	OP_MEMBERS,		/* sync: SMEMBERS P clients */
+	OP_RECORD,		/* sync: HGETALL P client:ID */
+	OP_SCAN,		/* sync: SCAN cursor MATCH P revoked:* */
+	OP_MGET,		/* sync: MGET of one SCAN batch */
+	OP_REFRESH,		/* "client ID": HGETALL P client:ID */
+};
+
+/* One command in flight on the command store. */
+struct op {
+	struct view		*v;		/* NULL: the view is gone */
+	LIST_ENTRY(op)		 entry;
+	enum op_kind		 kind;
+	uint64_t		 gen;		/* sync ops */
+	char			*id;		/* OP_RECORD, OP_REFRESH */
+	char		       **jtis;		/* OP_MGET */
+	size_t			 njtis;
+};
+
+struct sync {
+	uint64_t		 t0;		/* now_usec() at start */
+	struct strmap		*clients;
+	struct strmap		*revoked;
+	char		       **ids;		/* SMEMBERS */
+	size_t			 nids;
+	size_t			 next_id;	/* next HGETALL to send */
+	int			 inflight;	/* HGETALLs out */
+	char			 cursor[32];	/* SCAN */
+};
+
+struct view {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct store		*cmd;		/* borrowed */
+	struct store		*sub;		/* ours */
+	char			*client_prefix;	/* P client: */
+	char			*clients_key;	/* P clients */
+	char			*revoked_key;	/* P revoked: */
+	size_t			 revoked_plen;	/* its length */
+	char			*revoked_match;	/* the same as a glob, + "*" */
+
+	struct strmap		*clients;	/* id -> client_record */
+	struct strmap		*revoked;	/* jti -> int64_t exp */
+
+	bool			 trusted;
+	bool			 ever_synced;
+	bool			 closed;
+	time_t			 lost_at;
+
+	struct sync		*sync;		/* in progress, or NULL */
+	uint64_t		 gen;
+	struct event		*retry_ev;	/* next sync attempt */
+	int			 retry_ms;
+	struct event		*prune_ev;
+
+	LIST_HEAD(, op)		 ops;
+
+	int64_t			 last_sync;
+	uint64_t		 syncs;
+};
+
+/*
+ * Process-wide: a view problem (lost trust, failed sync) is logged at
+ * warn once until some view syncs again, not once per worker or retry.
+ */
+static _Atomic bool	 problem_reported;
+
+static void	 sync_start(struct view *);
+
+static char *
+concat(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+	char	*s = xmalloc(la + lb + 1);
+
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb + 1);
+	return s;
+}
+
+/* prefix + suffix, with prefix's glob characters escaped for MATCH. */
+static char *
+glob_escaped(const char *prefix, const char *suffix)
+{
+	size_t	 lp = strlen(prefix), ls = strlen(suffix), o = 0, i;
+	char	*s = xmalloc(2 * lp + ls + 1);
+
+	for (i = 0; i < lp; i++) {
+		if (strchr("*?[]\\", prefix[i]) != NULL)
+			s[o++] = '\\';
+		s[o++] = prefix[i];
+	}
+	memcpy(s + o, suffix, ls + 1);
+	return s;
+}
+
+static void
+report_problem(const char *event, const char *what)
+{
+	char	 q[160];
+
+	log_quote(q, sizeof(q), what);
+	if (!atomic_exchange(&problem_reported, true))
+		log_warnx("event=%s reason=\"%s\"", event, q);
+	else
+		log_debug("event=%s reason=\"%s\"", event, q);
+}
+
+/* ---- the maps ---- */
+
+static void
+record_free(void *p)
+{
+	client_record_free(p);
+}
+
+/* Set or replace id's record in m (taking rec), or remove it (rec NULL). */
+static void
+clients_set(struct strmap *m, const char *id, struct client_record *rec)
+{
+	if (rec != NULL)
+		client_record_free(strmap_put(m, id, rec, NULL));
+	else
+		client_record_free(strmap_remove(m, id));
+}
+
+static bool
+revocation_matters(const struct view *v, int64_t exp, time_t now)
+{
+	return exp >= (int64_t)now - v->cfg->leeway;
+}
+
+static void
+revoked_add(const struct view *v, struct strmap *m, const char *jti,
+    int64_t exp, time_t now)
+{
+	int64_t	*box;
+
+	if (!revocation_matters(v, exp, now))
+		return;
+	if ((box = strmap_get(m, jti)) != NULL) {
+		if (exp > *box)
+			*box = exp;
+		return;
+	}
+	box = xmalloc(sizeof(*box));
+	*box = exp;
+	strmap_put(m, jti, box, NULL);
+}
+
+static bool
+valid_jti(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > VIEW_JTI_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A decimal int64, all of s[0..len). */
+static bool
+parse_int64(const char *s, size_t len, int64_t *out)
+{
+	char	 buf[24], *end;
+	long long v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9'))
+		return false;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * The record in an HGETALL reply, or NULL for a missing key or a record
+ * that does not decode (logged: for verification it is no client).
+ */
+static struct client_record *
+decode_record(const char *id, const struct redisReply *reply)
+{
+	struct store_pair	 pairs[RECORD_MAX_FIELDS];
+	const char		*fields[RECORD_MAX_FIELDS];
+	const char		*values[RECORD_MAX_FIELDS];
+	size_t			 flens[RECORD_MAX_FIELDS];
+	size_t			 vlens[RECORD_MAX_FIELDS];
+	struct client_record	*rec = NULL;
+	char			 err[128], q[160], qe[160];
+	size_t			 n, i;
+
+	n = store_reply_pairs(reply, pairs, RECORD_MAX_FIELDS);
+	if (n == 0)
+		return NULL;
+	if (n == SIZE_MAX) {
+		log_warnx("event=client_record_invalid client_id=\"%s\" "
+		    "err=\"unexpected reply\"", log_quote(q, sizeof(q), id));
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		fields[i] = pairs[i].field;
+		flens[i] = pairs[i].field_len;
+		values[i] = pairs[i].value;
+		vlens[i] = pairs[i].value_len;
+	}
+	if (client_record_decode(id, n, fields, flens, values, vlens, &rec,
+	    err, sizeof(err)) != 0) {
+		log_warnx("event=client_record_invalid client_id=\"%s\" "
+		    "err=\"%s\"", log_quote(q, sizeof(q), id),
+		    log_quote(qe, sizeof(qe), err));
+		return NULL;
+	}
+	return rec;
+}
+
+/* ---- commands ---- */
+
+static void
+op_free(struct op *op)
+{
+	size_t	 i;
+
+	for (i = 0; i < op->njtis; i++)
+		free(op->jtis[i]);
+	free(op->jtis);
+	free(op->id);
+	free(op);
+}
+
+static void	 op_cb(enum store_status, const struct redisReply *, void *);
+
+static struct op *
+op_new(struct view *v, enum op_kind kind)
+{
+	struct op	*op = xcalloc(1, sizeof(*op));
+
+	op->v = v;
+	op->kind = kind;
+	op->gen = v->gen;
+	return op;
+}
+
+/* Queue op's command; on refusal op is freed and -1 returned. */
+static int
+op_send(struct view *v, struct op *op, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (store_command_argv(v->cmd, op_cb, op, argc, argv, lens) == -1) {
+		op_free(op);
+		return -1;
+	}
+	LIST_INSERT_HEAD(&v->ops, op, entry);
+	return 0;
+}
+
+static int
+send_hgetall(struct view *v, enum op_kind kind, const char *id)
+{
+	const char	*argv[2];
+	struct op	*op;
+	char		*key;
+	int		 rc;
+
+	op = op_new(v, kind);
+	op->id = xstrdup(id);
+	key = concat(v->client_prefix, id);
+	argv[0] = "HGETALL";
+	argv[1] = key;
+	rc = op_send(v, op, 2, argv, NULL);
+	free(key);
+	return rc;
+}
+
+/* ---- trust ---- */
+
+static void
+trust_lost(struct view *v, const char *why)
+{
+	if (!v->trusted)
+		return;
+	v->trusted = false;
+	v->lost_at = time(NULL);
+	report_problem("view_stale", why);
+}
+
+static void
+sync_abandon(struct view *v)
+{
+	struct sync	*s = v->sync;
+	size_t		 i;
+
+	v->gen++;
+	if (s == NULL)
+		return;
+	v->sync = NULL;
+	strmap_free(s->clients, record_free);
+	strmap_free(s->revoked, free);
+	for (i = 0; i < s->nids; i++)
+		free(s->ids[i]);
+	free(s->ids);
+	free(s);
+}
+
+static void
+retry_later(struct view *v)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = v->retry_ms / 1000;
+	tv.tv_usec = (v->retry_ms % 1000) * 1000;
+	evtimer_add(v->retry_ev, &tv);
+	v->retry_ms = v->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
+	    v->retry_ms * 2;
+}
+
+static void
+sync_failed(struct view *v, const char *why)
+{
+	char	 buf[160];
+
+	snprintf(buf, sizeof(buf), "sync: %s", why);
+	sync_abandon(v);
+	report_problem("view_sync_failed", buf);
+	if (!v->closed && store_is_up(v->sub))
+		retry_later(v);
+}
+
+static void
+sync_done(struct view *v)
+{
+	struct sync	*s = v->sync;
+	uint64_t	 ms = (now_usec() - s->t0) / 1000;
+
+	strmap_free(v->clients, record_free);
+	strmap_free(v->revoked, free);
+	v->clients = s->clients;
+	v->revoked = s->revoked;
+	s->clients = s->revoked = NULL;
+	sync_abandon(v);
+
+	v->trusted = true;
+	v->ever_synced = true;
+	v->lost_at = 0;
+	v->last_sync = (int64_t)time(NULL);
+	v->syncs++;
+	v->retry_ms = RETRY_MIN_MS;
+	atomic_store(&problem_reported, false);
+	log_info("event=view_synced clients=%zu revoked=%zu ms=%" PRIu64,
+	    strmap_count(v->clients), strmap_count(v->revoked), ms);
+}
+
+static void
+scan_send(struct view *v)
+{
+	const char	*argv[6];
+
+	argv[0] = "SCAN";
+	argv[1] = v->sync->cursor;
+	argv[2] = "MATCH";
+	argv[3] = v->revoked_match;
+	argv[4] = "COUNT";
+	argv[5] = SCAN_COUNT;
+	if (op_send(v, op_new(v, OP_SCAN), 6, argv, NULL) == -1)
+		sync_failed(v, "store unreachable");
+}
+
+/* Keep SYNC_WINDOW HGETALLs out; after the last, start the SCAN. */
+static void
+sync_pump(struct view *v)
+{
+	struct sync	*s = v->sync;
+
+	while (s->inflight < SYNC_WINDOW && s->next_id < s->nids) {
+		if (send_hgetall(v, OP_RECORD, s->ids[s->next_id]) == -1) {
+			sync_failed(v, "store unreachable");
+			return;
+		}
+		s->next_id++;
+		s->inflight++;
+	}
+	if (s->inflight == 0 && s->next_id == s->nids) {
+		snprintf(s->cursor, sizeof(s->cursor), "0");
+		scan_send(v);
+	}
+}
+
+static void
+sync_start(struct view *v)
+{
+	const char	*argv[2];
+	struct sync	*s;
+
+	if (v->closed || !store_is_up(v->sub))
+		return;
+	evtimer_del(v->retry_ev);
+	sync_abandon(v);
+	/* Not a failure yet: on_cmd_state() starts us when it is up. */
+	if (!store_is_up(v->cmd)) {
+		retry_later(v);
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->t0 = now_usec();
+	s->clients = strmap_new();
+	s->revoked = strmap_new();
+	v->sync = s;
+	argv[0] = "SMEMBERS";
+	argv[1] = v->clients_key;
+	if (op_send(v, op_new(v, OP_MEMBERS), 2, argv, NULL) == -1)
+		sync_failed(v, "store unreachable");
+}
+
+static void
+on_members(struct view *v, const struct redisReply *r)
+{
+	struct sync	*s = v->sync;
+	size_t		 i;
+
+	if (r->type != REDIS_REPLY_ARRAY) {
+		sync_failed(v, "unexpected SMEMBERS reply");
+		return;
+	}
+	s->ids = xcalloc(r->elements + 1, sizeof(*s->ids));
+	for (i = 0; i < r->elements; i++) {
+		const redisReply	*e = r->element[i];
+
+		/* An id no client could have names no client. */
+		if (e->type != REDIS_REPLY_STRING ||
+		    !client_record_is_valid_id(e->str, e->len))
+			continue;
+		s->ids[s->nids++] = xstrndup(e->str, e->len);
+	}
+	sync_pump(v);
+}
+
+static void
+on_record(struct view *v, struct op *op, const struct redisReply *r)
+{
+	v->sync->inflight--;
+	clients_set(v->sync->clients, op->id, decode_record(op->id, r));
+	sync_pump(v);
+}
+
+static void
+on_scan(struct view *v, const struct redisReply *r)
+{
+	struct sync		*s = v->sync;
+	const redisReply	*keys;
+	const char		**argv = NULL;
+	struct op		*op;
+	size_t			 i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len >= sizeof(s->cursor) ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		sync_failed(v, "unexpected SCAN reply");
+		return;
+	}
+	memcpy(s->cursor, r->element[0]->str, r->element[0]->len);
+	s->cursor[r->element[0]->len] = '\0';
+	keys = r->element[1];
+
+	op = op_new(v, OP_MGET);
+	op->jtis = xcalloc(keys->elements + 1, sizeof(*op->jtis));
+	argv = xcalloc(keys->elements + 1, sizeof(*argv));
+	argv[0] = "MGET";
+	for (i = 0; i < keys->elements; i++) {
+		const redisReply	*k = keys->element[i];
+
+		/* MATCH is a glob; keep exactly our prefix. */
+		if (k->type != REDIS_REPLY_STRING ||
+		    k->len <= v->revoked_plen ||
+		    memcmp(k->str, v->revoked_key, v->revoked_plen) != 0 ||
+		    !valid_jti(k->str + v->revoked_plen,
+		    k->len - v->revoked_plen))
+			continue;
+		/* hiredis copies the command at once: argv may point here. */
+		argv[1 + op->njtis] = k->str;
+		op->jtis[op->njtis++] = xstrndup(k->str + v->revoked_plen,
+		    k->len - v->revoked_plen);
+	}
+	if (op->njtis == 0) {
+		op_free(op);
+		if (strcmp(s->cursor, "0") == 0)
+			sync_done(v);
+		else
+			scan_send(v);
+	} else if (op_send(v, op, 1 + (int)op->njtis, argv, NULL) == -1)
+		sync_failed(v, "store unreachable");
+	free(argv);
+}
+
+static void
+on_mget(struct view *v, struct op *op, const struct redisReply *r)
+{
+	struct sync	*s = v->sync;
+	time_t		 now = time(NULL);
+	int64_t		 exp;
+	size_t		 i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != op->njtis) {
+		sync_failed(v, "unexpected MGET reply");
+		return;
+	}
+	for (i = 0; i < op->njtis; i++) {
+		const redisReply	*e = r->element[i];
+
+		/* Gone since the SCAN (expired): nothing to keep. */
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		if (!parse_int64(e->str, e->len, &exp)) {
+			char	 q[80];
+
+			log_warnx("event=revocation_invalid jti=\"%s\"",
+			    log_quote(q, sizeof(q), op->jtis[i]));
+			continue;
+		}
+		revoked_add(v, s->revoked, op->jtis[i], exp, now);
+	}
+	if (strcmp(s->cursor, "0") == 0)
+		sync_done(v);
+	else
+		scan_send(v);
+}
+
+/* A "client ID" re-read came back. */
+static void
+on_refresh(struct view *v, struct op *op, enum store_status status,
+    const struct redisReply *r)
+{
+	struct client_record	*rec;
+
+	if (status != STORE_OK || store_reply_is_error(r)) {
+		/* The record may have changed and we cannot tell. */
+		trust_lost(v, "client record re-read failed");
+		sync_abandon(v);
+		if (store_is_up(v->sub) && !evtimer_pending(v->retry_ev, NULL))
+			retry_later(v);
+		return;
+	}
+	rec = decode_record(op->id, r);
+	if (v->sync != NULL) {
+		struct client_record	*copy = NULL;
+
+		/* Both maps own their records: decode it twice. */
+		if (rec != NULL)
+			copy = decode_record(op->id, r);
+		clients_set(v->sync->clients, op->id, copy);
+	}
+	clients_set(v->clients, op->id, rec);
+}
+
+static void
+op_cb(enum store_status status, const struct redisReply *r, void *arg)
+{
+	struct op	*op = arg;
+	struct view	*v = op->v;
+
+	if (v == NULL)
+		goto out;		/* the view is gone */
+	LIST_REMOVE(op, entry);
+	if (v->closed)
+		goto out;
+	if (op->kind == OP_REFRESH) {
+		on_refresh(v, op, status, r);
+		goto out;
+	}
+	if (op->gen != v->gen || v->sync == NULL)
+		goto out;		/* an abandoned sync */
+	if (status != STORE_OK) {
+		sync_failed(v, status == STORE_ERR_TIMEOUT ?
+		    "command timed out" : "store unreachable");
+		goto out;
+	}
+	if (store_reply_is_error(r)) {
+		char	 buf[128];
+
+		snprintf(buf, sizeof(buf), "redis error: %.*s",
+		    r->len > 100 ? 100 : (int)r->len, r->str);
+		sync_failed(v, buf);
+		goto out;
+	}
+	switch (op->kind) {
+	case OP_MEMBERS:
+		on_members(v, r);
+		break;
+	case OP_RECORD:
+		on_record(v, op, r);
+		break;
+	case OP_SCAN:
+		on_scan(v, r);
+		break;
+	case OP_MGET:
+		on_mget(v, op, r);
+		break;
+	case OP_REFRESH:
+		break;
+	}
+out:
+	op_free(op);
+}
+
+/* ---- events from the stores ---- */
+
+static void
+on_message(const char *msg, size_t len, void *arg)
+{
+	struct view	*v = arg;
+	const size_t	 clen = sizeof(CLIENT_RECORD_EVENT) - 1;
+	const size_t	 rlen = sizeof(VIEW_EVENT_REVOKE) - 1;
+	char		 q[80], buf[VIEW_JTI_MAX + 1];
+
+	if (v->closed)
+		return;
+	if (len > clen && memcmp(msg, CLIENT_RECORD_EVENT, clen) == 0 &&
+	    client_record_is_valid_id(msg + clen, len - clen)) {
+		char	*id = xstrndup(msg + clen, len - clen);
+
+		if (send_hgetall(v, OP_REFRESH, id) == -1) {
+			trust_lost(v, "client record re-read failed");
+			sync_abandon(v);
+			if (!evtimer_pending(v->retry_ev, NULL))
+				retry_later(v);
+		}
+		free(id);
+		return;
+	}
+	if (len > rlen && memcmp(msg, VIEW_EVENT_REVOKE, rlen) == 0) {
+		const char	*jti = msg + rlen, *sp;
+		size_t		 rest = len - rlen, jlen;
+		int64_t		 exp;
+
+		sp = memchr(jti, ' ', rest);
+		if (sp != NULL && (jlen = (size_t)(sp - jti)) > 0 &&
+		    valid_jti(jti, jlen) &&
+		    parse_int64(sp + 1, rest - jlen - 1, &exp)) {
+			memcpy(buf, jti, jlen);
+			buf[jlen] = '\0';
+			view_add_revocation(v, buf, exp);
+			return;
+		}
+	}
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		char	 m[80];
+
+		snprintf(m, sizeof(m), "%.*s", len > 64 ? 64 : (int)len, msg);
+		log_debug("event=view_message_ignored msg=\"%s\"",
+		    log_quote(q, sizeof(q), m));
+	}
+}
+
+static void
+on_sub_state(struct store *sub, enum store_state state, void *arg)
+{
+	struct view	*v = arg;
+
+	(void)sub;
+	if (v->closed)
+		return;
+	if (state == STORE_UP) {
+		/* Whatever was published while we were away: re-read all. */
+		v->retry_ms = RETRY_MIN_MS;
+		sync_start(v);
+		return;
+	}
+	trust_lost(v, "store unreachable");
+	sync_abandon(v);
+	evtimer_del(v->retry_ev);
+}
+
+static void
+on_cmd_state(struct store *cmd, enum store_state state, void *arg)
+{
+	struct view	*v = arg;
+
+	(void)cmd;
+	/* A sync waiting for the command store need not wait longer. */
+	if (state == STORE_UP && !v->closed && !v->trusted &&
+	    v->sync == NULL && store_is_up(v->sub))
+		sync_start(v);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct view	*v = arg;
+
+	(void)fd;
+	(void)what;
+	if (v->sync == NULL)
+		sync_start(v);
+}
+
+static void
+prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct view	*v = arg;
+	struct timeval	 tv = { PRUNE_INTERVAL_S, 0 };
+	time_t		 now = time(NULL);
+	const char	*key;
+	void		*value;
+	size_t		 pos = 0;
+
+	(void)fd;
+	(void)what;
+	while (strmap_next(v->revoked, &pos, &key, &value))
+		if (!revocation_matters(v, *(int64_t *)value, now))
+			free(strmap_remove_at(v->revoked, pos));
+	evtimer_add(v->prune_ev, &tv);
+}
+
+/* ---- API ---- */
+
+struct view *
+view_new(struct event_base *base, const struct config *cfg,
+    struct store *cmd, int n_workers)
+{
+	struct view	*v;
+	struct timeval	 tv = { PRUNE_INTERVAL_S, 0 };
+	char		*p;
+
+	v = xcalloc(1, sizeof(*v));
+	v->base = base;
+	v->cfg = cfg;
+	v->cmd = cmd;
+	v->client_prefix = concat(cfg->prefix, CLIENT_RECORD_KEY);
+	v->clients_key = concat(cfg->prefix, CLIENT_RECORD_SET);
+	v->revoked_key = concat(cfg->prefix, CLIENT_RECORD_REVOKED);
+	v->revoked_plen = strlen(v->revoked_key);
+	v->revoked_match = glob_escaped(cfg->prefix, CLIENT_RECORD_REVOKED "*");
+	v->clients = strmap_new();
+	v->revoked = strmap_new();
+	v->retry_ms = RETRY_MIN_MS;
+	LIST_INIT(&v->ops);
+	v->retry_ev = evtimer_new(base, retry_cb, v);
+	v->prune_ev = evtimer_new(base, prune_cb, v);
+	if (v->retry_ev == NULL || v->prune_ev == NULL)
+		fatalx(1, "view: out of memory");
+	evtimer_add(v->prune_ev, &tv);
+
+	p = concat(cfg->prefix, CLIENT_RECORD_CHANNEL);
+	v->sub = store_new_subscriber(base, cfg, n_workers, p, on_message, v);
+	free(p);
+	store_set_state_cb(v->sub, on_sub_state, v);
+	store_set_state_cb(cmd, on_cmd_state, v);
+	return v;
+}
+
+void
+view_close(struct view *v)
+{
+	if (v == NULL || v->closed)
+		return;
+	v->closed = true;
+	v->trusted = false;
+	sync_abandon(v);
+	evtimer_del(v->retry_ev);
+	evtimer_del(v->prune_ev);
+	store_set_state_cb(v->cmd, NULL, NULL);
+	store_set_state_cb(v->sub, NULL, NULL);
+	store_close(v->sub);
+}
+
+void
+view_free(struct view *v)
+{
+	struct op	*op;
+
+	if (v == NULL)
+		return;
+	view_close(v);
+	while ((op = LIST_FIRST(&v->ops)) != NULL) {
+		LIST_REMOVE(op, entry);
+		op->v = NULL;		/* its callback frees it */
+	}
+	store_free(v->sub);
+	event_free(v->retry_ev);
+	event_free(v->prune_ev);
+	strmap_free(v->clients, record_free);
+	strmap_free(v->revoked, free);
+	free(v->client_prefix);
+	free(v->clients_key);
+	free(v->revoked_key);
+	free(v->revoked_match);
+	free(v);
+}
+
+bool
+view_is_current(const struct view *v, time_t now)
+{
+	if (v->closed)
+		return false;
+	if (v->trusted)
+		return true;
+	/* --verify-grace: the last known state, for a while. */
+	return v->ever_synced && v->lost_at != 0 &&
+	    v->cfg->verify_grace > 0 &&
+	    now - v->lost_at <= (time_t)v->cfg->verify_grace;
+}
+
+const char *
+view_reason(const struct view *v)
+{
+	if (v->closed)
+		return "closed";
+	if (v->trusted)
+		return "current";
+	if (store_is_up(v->sub))
+		return "syncing";
+	if (!v->ever_synced && strcmp(store_reason(v->sub), "connecting") == 0)
+		return "connecting";
+	return "store unreachable";
+}
+
+const struct client_record *
+view_client(const struct view *v, const char *id)
+{
+	return strmap_get(v->clients, id);
+}
+
+bool
+view_jti_revoked(const struct view *v, const char *jti, time_t now)
+{
+	const int64_t	*exp = strmap_get(v->revoked, jti);
+
+	return exp != NULL && revocation_matters(v, *exp, now);
+}
+
+void
+view_add_revocation(struct view *v, const char *jti, int64_t exp)
+{
+	time_t	 now = time(NULL);
+
+	if (!valid_jti(jti, strlen(jti)))
+		return;
+	revoked_add(v, v->revoked, jti, exp, now);
+	if (v->sync != NULL)
+		revoked_add(v, v->sync->revoked, jti, exp, now);
+}
+
+void
+view_get_stats(const struct view *v, struct view_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->clients = strmap_count(v->clients);
+	st->revoked = strmap_count(v->revoked);
+	st->last_sync = v->last_sync;
+	st->syncs = v->syncs;
+	st->current = view_is_current(v, time(NULL));
+}
