@@ -68,9 +68,7 @@ bool	 request_content_type_is(const struct request *, const char *type);
 /* True when the request has a Content-Type header at all. */
 bool	 request_has_content_type(const struct request *);
 
-/* The value of query parameter name (decoded), copied into buf. Returns
- * buf, or NULL when absent, malformed or longer than buflen - 1. */
-char	*request_query_param(const struct request *, const char *name,
-	    char *buf, size_t buflen);
+/* The raw query string (after '?', still encoded), or NULL. Borrowed. */
+const char *request_query(const struct request *);
 
 #endif

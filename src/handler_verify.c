@@ -118,23 +118,33 @@ add_identity_headers(struct request *req, const struct token_claims *c)
 void
 handler_verify(struct request *req)
 {
-	struct params		 p;
+	struct params		 p, query;
 	struct scope_set	 need, have;
 	struct verify_outcome	 v;
-	const char		*token, *body_token;
-	char			 scope_q[SCOPE_MAX_LEN + 1];
+	const char		*token, *body_token, *qs, *scope_q;
 	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
 	char			 q[64];
 	bool			 want_scope;
 	size_t			 len = 0, i;
 
 	params_init(&p);
+	params_init(&query);
 	scope_set_init(&need);
 	scope_set_init(&have);
 	memset(&v, 0, sizeof(v));
 
-	want_scope = request_query_param(req, "scope", scope_q,
-	    sizeof(scope_q)) != NULL && scope_q[0] != '\0';
+	/*
+	 * A query that cannot be read must not pass as "no scope required":
+	 * it is refused, as is a repeated scope parameter.
+	 */
+	if ((qs = request_query(req)) != NULL &&
+	    params_parse_form(&query, qs, strlen(qs)) != PARAMS_OK) {
+		verify_error(req, 400, "invalid_request", "malformed query",
+		    NULL);
+		goto out;
+	}
+	scope_q = params_get(&query, "scope");
+	want_scope = scope_q != NULL && scope_q[0] != '\0';
 	if (want_scope && scope_parse(scope_q, strlen(scope_q), SCOPE_DEDUP,
 	    &need) != SCOPE_OK) {
 		verify_error(req, 400, "invalid_request",
@@ -214,5 +224,6 @@ out:
 	verify_outcome_finish(&v);
 	scope_set_finish(&have);
 	scope_set_finish(&need);
+	params_finish(&query);
 	params_finish(&p);
 }

@@ -13,11 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sys/queue.h>
-
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "log.h"
 #include "reply.h"
@@ -197,28 +194,13 @@ request_content_type_is(const struct request *req, const char *type)
 	return *ct == '\0' || *ct == ';';
 }
 
-char *
-request_query_param(const struct request *req, const char *name, char *buf,
-    size_t buflen)
+const char *
+request_query(const struct request *req)
 {
 	const struct evhttp_uri	*uri;
-	const char		*query, *v;
-	struct evkeyvalq	 q;
-	char			*result = NULL;
 
 	if (req->ev == NULL ||
-	    (uri = evhttp_request_get_evhttp_uri(req->ev)) == NULL ||
-	    (query = evhttp_uri_get_query(uri)) == NULL)
+	    (uri = evhttp_request_get_evhttp_uri(req->ev)) == NULL)
 		return NULL;
-	TAILQ_INIT(&q);
-	if (evhttp_parse_query_str(query, &q) != 0)
-		goto out;
-	if ((v = evhttp_find_header(&q, name)) != NULL &&
-	    strlen(v) < buflen) {
-		memcpy(buf, v, strlen(v) + 1);
-		result = buf;
-	}
-out:
-	evhttp_clear_headers(&q);
-	return result;
+	return evhttp_uri_get_query(uri);
 }
