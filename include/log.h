@@ -16,6 +16,13 @@
 
 #include "config.h"
 
+/*
+ * Call once at start: when stderr is a pipe or a socket, make it
+ * non-blocking, so that a log reader that stalls (a full pipe) costs log
+ * lines, counted and reported later as event=log_dropped, instead of
+ * freezing every worker in write(2). A file or a terminal is left alone.
+ */
+void	 log_init(void);
 void	 log_set_level(enum log_level);
 bool	 log_enabled(enum log_level);
 

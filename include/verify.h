@@ -19,7 +19,8 @@ enum verify_result {
 	VERIFY_OK = 0,
 	VERIFY_BAD_TOKEN,	/* token_verify said no: see .verdict */
 	VERIFY_REVOKED,		/* the jti is revoked */
-	VERIFY_CLIENT_REMOVED,	/* no such client any more */
+	VERIFY_CLIENT_REMOVED,	/* no such client any more, or the token
+				   predates the client's (re)creation */
 	VERIFY_CLIENT_REVOKED,	/* iat <= the client's revoked_before */
 	VERIFY_UNAVAILABLE,	/* the view cannot be trusted: fail closed */
 };

@@ -54,6 +54,7 @@ struct worker {
 	struct store			*store;
 	struct view			*view;		/* over store */
 	const struct timeval		*deadline_tv;	/* common timeout */
+	const struct timeval		*idle_tv;	/* common timeout */
 
 	SSL_CTX				*ssl_ctx;	/* own reference */
 	struct keyset			*keys;		/* own reference */
@@ -110,5 +111,8 @@ void	 conn_request_started(struct conn *, struct request *);
 void	 conn_request_finished(struct conn *);
 /* True when this connection is above --max-connections. */
 bool	 conn_over_cap(const struct conn *);
+/* True when a NUL byte has arrived on this connection (the request is
+ * refused and the connection closed). */
+bool	 conn_saw_nul(const struct conn *);
 
 #endif

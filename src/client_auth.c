@@ -135,6 +135,42 @@ decode_record(const char *id, const struct redisReply *reply)
 	return rec;
 }
 
+/*
+ * Without a record, decode this one instead (and throw it away), so that
+ * an unknown client costs what a known one does: the timing of a failure
+ * must not tell whether the client_id exists.
+ */
+static void
+decode_dummy_record(void)
+{
+	static const char *const fields[] = {
+		"secret", "scopes", "audience", "ttl", "claims", "disabled",
+		"revoked_before", "introspect", "created_at", "updated_at",
+	};
+	const char		*values[nitems(fields)];
+	size_t			 flens[nitems(fields)], vlens[nitems(fields)];
+	struct client_record	*rec = NULL;
+	size_t			 i;
+
+	values[0] = secret_dummy_hash();
+	values[1] = "read write";
+	values[2] = "";
+	values[3] = "0";
+	values[4] = "{}";
+	values[5] = "0";
+	values[6] = "0";
+	values[7] = "0";
+	values[8] = "1700000000";
+	values[9] = "1700000000";
+	for (i = 0; i < nitems(fields); i++) {
+		flens[i] = strlen(fields[i]);
+		vlens[i] = strlen(values[i]);
+	}
+	if (client_record_decode("-", nitems(fields), fields, flens, values,
+	    vlens, &rec, NULL, 0) == 0)
+		client_record_free(rec);
+}
+
 static void
 auth_looked_up(enum store_status status, const struct redisReply *reply,
     void *arg)
@@ -149,8 +185,8 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 		result = CLIENT_AUTH_UNAVAILABLE;
 		goto done;
 	}
-	if (!req->gone)
-		rec = decode_record(op->creds.id, reply);
+	if (!req->gone && (rec = decode_record(op->creds.id, reply)) == NULL)
+		decode_dummy_record();
 	/* One hash check on every path; decide only afterwards. */
 	match = secret_hash_check(rec != NULL ? rec->secret_hash :
 	    secret_dummy_hash(), op->creds.secret, op->creds.secret_len);

@@ -42,6 +42,7 @@
 #include "worker.h"
 
 #define OP_FLAGS	REPLY_NO_STORE
+#define REVOKE_UNTIL_MAX	253402300799LL	/* 9999-12-31T23:59:59Z */
 
 enum op_kind {
 	OP_INTROSPECT,
@@ -192,7 +193,11 @@ revoke_answer(struct request *req, const struct client_record *caller,
 		return;
 	}
 	snprintf(exp, sizeof(exp), "%lld", (long long)v->claims->exp);
+	/* Redis refuses expiry times past about year 292 million; a token
+	 * that claims one is kept until year 9999, which is as good. */
 	snprintf(until, sizeof(until), "%lld",
+	    v->claims->exp > REVOKE_UNTIL_MAX - cfg->leeway ?
+	    (long long)REVOKE_UNTIL_MAX :
 	    (long long)v->claims->exp + cfg->leeway);
 	rw = xcalloc(1, sizeof(*rw));
 	rw->req = req;

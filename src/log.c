@@ -8,6 +8,8 @@
  * own behalf.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #define LOG_LINE_MAX	2048
 
 static _Atomic int	 current_level = LOG_LEVEL_INFO;
+static atomic_ulong	 dropped;	/* lines lost to a full pipe */
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
@@ -28,6 +31,19 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_WARN] = "warn",
 	[LOG_LEVEL_ERROR] = "error",
 };
+
+void
+log_init(void)
+{
+	struct stat	 st;
+	int		 fl;
+
+	if (fstat(STDERR_FILENO, &st) == -1 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	if ((fl = fcntl(STDERR_FILENO, F_GETFL)) != -1)
+		(void)fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
+}
 
 void
 log_set_level(enum log_level level)
@@ -77,8 +93,23 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	if (len >= sizeof(line) - 1)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
-	/* One write per line; a short write to a full pipe is not retried. */
-	(void)!write(STDERR_FILENO, line, len);
+	/* One write per line; a line a full pipe refuses is counted, not
+	 * waited for (log_init). */
+	if (write(STDERR_FILENO, line, len) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			atomic_fetch_add(&dropped, 1);
+		return;
+	}
+	if (atomic_load_explicit(&dropped, memory_order_relaxed) > 0) {
+		unsigned long	 lost = atomic_exchange(&dropped, 0);
+		char		 note[96];
+		int		 k;
+
+		k = snprintf(note, sizeof(note), "ts=%.24s level=warn "
+		    "event=log_dropped lines=%lu\n", line + 3, lost);
+		if (k > 0 && write(STDERR_FILENO, note, (size_t)k) == -1)
+			atomic_fetch_add(&dropped, lost);
+	}
 }
 
 #define LOG_FN(name, level, with_errno)					\

@@ -3,9 +3,12 @@
  * exit status. A bad setting is reported on one line and exits 2 before
  * any socket is opened; --help and --version exit 0.
  */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include <openssl/ssl.h>
@@ -15,6 +18,7 @@
 #include "log.h"
 #include "server.h"
 #include "tls.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -28,6 +32,43 @@ raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/*
+ * hiredis 0.14 resolves a host name with a blocking getaddrinfo() at each
+ * (re)connect, on the worker's loop: resolve it once here, before any
+ * loop runs, and hand the store the address. A name that does not resolve
+ * now is kept, with a warning (hiredis will try again, blocking).
+ */
+static void
+resolve_redis_host(struct config *cfg)
+{
+	struct addrinfo		 hints, *res = NULL;
+	char			 addr[INET6_ADDRSTRLEN];
+	unsigned char		 buf[sizeof(struct in6_addr)];
+	int			 rc;
+
+	if (cfg->redis.kind != REDIS_TCP ||
+	    inet_pton(AF_INET, cfg->redis.host, buf) == 1 ||
+	    inet_pton(AF_INET6, cfg->redis.host, buf) == 1)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(cfg->redis.host, NULL, &hints, &res)) != 0) {
+		log_warnx("event=redis_resolve_failed host=%s err=\"%s\" "
+		    "msg=\"resolving at each reconnect instead\"",
+		    cfg->redis.host, gai_strerror(rc));
+		return;
+	}
+	if (getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr),
+	    NULL, 0, NI_NUMERICHOST) == 0) {
+		log_info("event=redis_resolved host=%s addr=%s", cfg->redis.host,
+		    addr);
+		free(cfg->redis.host);
+		cfg->redis.host = xstrdup(addr);
+	}
+	freeaddrinfo(res);
 }
 
 int
@@ -52,7 +93,9 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	log_init();
 	signal(SIGPIPE, SIG_IGN);
+	resolve_redis_host(&cfg);
 	raise_fd_limit();
 
 	if ((keys = keyset_load(&cfg, err, sizeof(err))) == NULL) {

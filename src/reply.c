@@ -159,8 +159,13 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 		code = "invalid_request";
 		desc = "malformed HTTP request or headers too large";
 		break;
+	case 417:
+		code = "invalid_request";
+		desc = "unsupported Expect header";
+		break;
 	default:
-		code = "server_error";
+		code = error >= 400 && error < 500 ? "invalid_request" :
+		    "server_error";
 		desc = NULL;
 		break;
 	}

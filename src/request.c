@@ -140,6 +140,11 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 		    "too many open connections", REPLY_CLOSE);
 		return;
 	}
+	if (req->conn != NULL && conn_saw_nul(req->conn)) {
+		reply_error(req, 400, "invalid_request", "NUL byte in request",
+		    REPLY_CLOSE);
+		return;
+	}
 	if (worker->draining)
 		reply_header(req, "Connection", "close");
 	router_route(req);

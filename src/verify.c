@@ -50,6 +50,15 @@ verify_token(struct worker *w, const char *jws, size_t len,
 		out->result = VERIFY_CLIENT_REVOKED;
 		return;
 	}
+	/*
+	 * A client removed and then added again under the same id is a new
+	 * client: tokens issued before it was (re)created stay dead. The
+	 * leeway covers clocks: created_at is Redis's, iat ours.
+	 */
+	if (out->claims->iat + cfg->leeway < rec->created_at) {
+		out->result = VERIFY_CLIENT_REMOVED;
+		return;
+	}
 	out->result = VERIFY_OK;
 }
 

@@ -19,9 +19,12 @@
  * connection has a timer that runs from the first byte of a request (from
  * accept, for the first request, so the TLS handshake counts) until evhttp
  * has the request whole; if it fires, the connection is closed. Between
- * requests the evhttp timeout (--idle-timeout) closes idle keep-alive
- * connections. All deadline timers use one common timeout queue, so arming
- * and disarming is O(1).
+ * requests the same timer runs --idle-timeout from the end of the last
+ * reply, and is not reset by bytes that do not complete a TLS record:
+ * evhttp's own timeout (also --idle-timeout) counts raw socket reads, so a
+ * client trickling one TLS record a byte at a time would reset it for
+ * ever. The timers use common timeout queues, so arming and disarming is
+ * O(1).
  *
  * Connection cap. The process-wide open-connection count is an atomic,
  * touched at accept and close only. A connection accepted above
@@ -66,6 +69,7 @@ struct conn {
 	enum conn_state			 state;
 	bool				 over_cap;
 	bool				 broken;	/* no TLS: close at once */
+	bool				 saw_nul;	/* a NUL byte arrived */
 	struct request			*current;
 	struct conn			*next;		/* conn_map chain */
 };
@@ -187,16 +191,33 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 	conn_free(c);
 }
 
-/* Bytes arrived: the start of a request starts its deadline. */
+/*
+ * Bytes arrived: the start of a request starts its deadline. They are also
+ * searched for NUL, which no request of ours may carry (RFC 9110 5.5 lets
+ * a recipient refuse it in a field value; no body we read may hold a raw
+ * one) and which evhttp would silently cut a header value at, so that
+ * "Authorization: Bearer <token>\0junk" would pass as the token alone.
+ */
 static void
 conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	struct conn	*c = arg;
+	struct conn		*c = arg;
+	struct evbuffer_ptr	 from, hit;
+	size_t			 len;
 
-	(void)buf;
-	if (info->n_added > 0 && c->state == CONN_IDLE)
+	if (info->n_added == 0)
+		return;
+	if (c->state == CONN_IDLE)
 		conn_arm_deadline(c);
+	len = evbuffer_get_length(buf);
+	if (c->saw_nul || len < info->n_added ||
+	    evbuffer_ptr_set(buf, &from, len - info->n_added,
+	    EVBUFFER_PTR_SET) != 0)
+		return;
+	hit = evbuffer_search(buf, "", 1, &from);
+	if (hit.pos != -1)
+		c->saw_nul = true;
 }
 
 static void
@@ -234,6 +255,11 @@ conn_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state == CONN_NEW) {
 		conn_attach(c);
+		return;
+	}
+	if (c->state == CONN_IDLE) {
+		log_debug("event=idle_timeout worker=%d", c->worker->id);
+		evhttp_connection_free(c->evcon);	/* frees c */
 		return;
 	}
 	if (c->state != CONN_READING)
@@ -296,16 +322,24 @@ conn_request_finished(struct conn *c)
 {
 	c->current = NULL;
 	/* A pipelined request may already be waiting in the buffer. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
 		conn_arm_deadline(c);
-	else
+	} else {
 		c->state = CONN_IDLE;
+		event_add(&c->timer, c->worker->idle_tv);
+	}
 }
 
 bool
 conn_over_cap(const struct conn *c)
 {
 	return c->over_cap;
+}
+
+bool
+conn_saw_nul(const struct conn *c)
+{
+	return c->saw_nul;
 }
 
 /* ---- messages from the main thread, drain ---- */
@@ -446,6 +480,7 @@ worker_init(struct worker *w, int id, int n_workers,
     struct keyset *keys, atomic_int *open_conns)
 {
 	struct timeval	 tv = { .tv_sec = cfg->request_timeout };
+	struct timeval	 idle = { .tv_sec = cfg->idle_timeout };
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -466,6 +501,7 @@ worker_init(struct worker *w, int id, int n_workers,
 		return -1;
 	}
 	w->deadline_tv = event_base_init_common_timeout(w->base, &tv);
+	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
 	if (pipe2(w->pipe_fd, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("event=worker_init_failed worker=%d what=pipe", id);
 		return -1;
