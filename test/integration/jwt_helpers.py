@@ -1,6 +1,8 @@
 """
 Helpers of the token scenarios (test_token.py, test_authorize.py,
-test_keys.py, test_admin_flow.py). Python 3 standard library only; the
+test_keys.py, test_admin_flow.py) and of the verifying ones
+(test_verify.py, test_introspect_revoke.py, test_bad_tokens.py,
+test_multi_instance.py, test_nginx.py). Python 3 standard library only; the
 cryptography is the openssl CLI's (and libjwt's, through jwt_check).
 
 - Admin: scripts/tokend-client against the harness's Redis.
@@ -11,6 +13,11 @@ cryptography is the openssl CLI's (and libjwt's, through jwt_check).
   signature checks with `openssl dgst`, HS256 with hmac.
 - Keys: EC P-256 / RSA / EC P-384 keys made with `openssl genpkey`.
 - Redis: a snapshot of every key (`redis-cli --scan`) and DBSIZE.
+- Crafting tokens (the verifying scenarios): ES256/RS256 signatures made
+  with `openssl dgst -sign` (DER -> raw R||S), HS256 with hmac; a Forger
+  that makes tokens an instance accepts, and each one defect at a time.
+- Verifying: GET/POST /verify, /oauth/introspect, /oauth/revoke, and
+  what their answers must look like; no whole token in any log.
 """
 
 import base64
@@ -521,3 +528,324 @@ def key_file(ctx, name):
         public_pem(path)
         cache[name] = path
     return cache[name]
+
+
+# ---------------------------------------------------------------------------
+# Crafting tokens
+
+# The order of the P-256 group.
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def es256_raw(der, size=32):
+    """DER ECDSA-Sig-Value -> JWS R || S (2 * size bytes)."""
+    check(len(der) > 2 and der[0] == 0x30, "not a DER SEQUENCE")
+    _, i = der_len(der, 1)
+    out = b""
+    for _ in range(2):
+        check(der[i] == 0x02, "not a DER INTEGER")
+        n, i = der_len(der, i + 1)
+        v = int.from_bytes(der[i:i + n], "big")
+        i += n
+        out += v.to_bytes(size, "big")
+    return out
+
+
+def sign_der(key_path, data):
+    """`openssl dgst -sha256 -sign key`: DER for EC keys, PKCS#1 v1.5 for
+    RSA keys."""
+    return openssl("dgst", "-sha256", "-sign", key_path,
+                   stdin=data).stdout
+
+
+def sign_es256(key_path, data):
+    return es256_raw(sign_der(key_path, data))
+
+
+def sign_hs256(secret, data):
+    if isinstance(secret, str):
+        secret = secret.encode()
+    return hmac.new(secret, data, hashlib.sha256).digest()
+
+
+def json_bytes(v):
+    """A header or payload: dict -> compact JSON; str/bytes as they are."""
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, separators=(",", ":")).encode()
+    return v.encode() if isinstance(v, str) else v
+
+
+def compact(header, payload, sign=None, sig=None):
+    """
+    A compact JWS. header and payload: dicts (compact JSON) or the raw
+    bytes to encode. sign(signing_input bytes) -> signature bytes, unless
+    sig gives the signature bytes (b"" for none).
+    """
+    si = b64url(json_bytes(header)) + "." + b64url(json_bytes(payload))
+    if sig is None:
+        sig = sign(si.encode()) if sign is not None else b""
+    return si + "." + b64url(sig)
+
+
+def key_kid(key_path):
+    """The RFC 7638 thumbprint of a PEM key (the kid tokend gives it)."""
+    return jwk_thumbprint(pem_jwk(key_path))
+
+
+def new_jti():
+    return b64url(secrets.token_bytes(16))
+
+
+DROP = object()     # Forger: leave this member out
+
+
+class Forger:
+    """
+    Tokens an instance would accept, made here with its signing key (EC
+    P-256, ES256), and the same with one thing changed. The default claims
+    are those tokend issues: iss = the instance's issuer, sub = client_id,
+    aud, iat = now, exp = now + 600, a fresh jti, scope.
+    """
+
+    def __init__(self, key_path, issuer, client_id, scope="read write",
+                 typ="at+jwt"):
+        self.key = key_path
+        self.kid = key_kid(key_path)
+        self.issuer = issuer
+        self.client_id = client_id
+        self.scope = scope
+        self.typ = typ
+
+    def header(self, **over):
+        h = {"alg": "ES256", "typ": self.typ, "kid": self.kid}
+        h.update(over)
+        return {k: v for k, v in h.items() if v is not DROP}
+
+    def claims(self, **over):
+        now = int(time.time())
+        c = {"iss": self.issuer, "sub": self.client_id, "aud": self.issuer,
+             "exp": now + 600, "iat": now, "jti": new_jti(),
+             "client_id": self.client_id}
+        if self.scope:
+            c["scope"] = self.scope
+        c.update(over)
+        return {k: v for k, v in c.items() if v is not DROP}
+
+    def sign(self, data):
+        return sign_es256(self.key, data)
+
+    def token(self, header=None, claims=None, sig=None):
+        """header/claims: dicts of changes (DROP removes a member), or
+        raw bytes for the whole segment."""
+        h = header if isinstance(header, (bytes, str)) else \
+            self.header(**(header or {}))
+        c = claims if isinstance(claims, (bytes, str)) else \
+            self.claims(**(claims or {}))
+        return compact(h, c, sign=self.sign, sig=sig)
+
+
+
+# ---------------------------------------------------------------------------
+# Verifying endpoints
+
+def to_bytes(v):
+    return v if isinstance(v, bytes) else v.encode("utf-8")
+
+
+def verify_request(t, token=None, how="bearer", scope=None, method=None,
+                   headers=None, timeout=5.0, conn=None):
+    """
+    /verify with the token sent as how: "bearer" (Authorization: Bearer),
+    "bare" (Authorization: <token>), "form" or "json" (POST body), "none".
+    scope: the ?scope= query (a str). method defaults to GET, POST for a
+    body.
+    """
+    h = dict(headers or {})
+    body = None
+    if how == "bearer":
+        h["Authorization"] = (b"Bearer " + token if isinstance(
+            token, bytes) else "Bearer " + token)
+    elif how == "bare":
+        h["Authorization"] = token
+    elif how == "form":
+        h["Content-Type"] = FORM
+        body = b"token=" + urllib.parse.quote_plus(
+            to_bytes(token), safe="").encode()
+    elif how == "json":
+        h["Content-Type"] = "application/json"
+        body = to_bytes(json.dumps({"token": token}) if isinstance(
+            token, str) else token)
+    if method is None:
+        method = "GET" if body is None else "POST"
+    path = "/verify"
+    if scope is not None:
+        path += "?" + form({"scope": scope})
+    return t.request(method, path, body=body, headers=h, timeout=timeout,
+                     conn=conn)
+
+
+def token_op(t, path, creds, token, post=False, hint=None, timeout=5.0,
+             conn=None, extra=None):
+    """POST /oauth/introspect or /oauth/revoke as client creds=(id,
+    secret): Basic, or client_secret_post with post=True."""
+    f = []
+    if token is not None:
+        f.append(("token", token))
+    if hint is not None:
+        f.append(("token_type_hint", hint))
+    f += list(extra or [])
+    h = {"Content-Type": FORM}
+    if post:
+        f += [("client_id", creds[0]), ("client_secret", creds[1])]
+    elif creds is not None:
+        h["Authorization"] = basic(*creds)
+    return t.request("POST", path, body=form(f).encode(), headers=h,
+                     timeout=timeout, conn=conn)
+
+
+def introspect(t, creds, token, **kw):
+    return token_op(t, "/oauth/introspect", creds, token, **kw)
+
+
+def revoke(t, creds, token, **kw):
+    return token_op(t, "/oauth/revoke", creds, token, **kw)
+
+
+BEARER_INVALID = 'Bearer error="invalid_token"'
+BEARER_NO_TOKEN = 'Bearer realm="tokend"'
+INTROSPECT_MEMBERS = {"active", "token_type", "scope", "client_id", "exp",
+                      "iat", "sub", "aud", "iss", "jti"}
+
+
+def check_no_store(r, what):
+    check_eq(r.header("Cache-Control"), "no-store", what + ": Cache-Control")
+    check_eq(r.content_type(), "application/json", what + ": Content-Type")
+
+
+def expect_valid(r, claims=None, what="/verify"):
+    """200 {"valid":true,"claims":...} with the identity headers."""
+    check_eq(r.status, 200, what + ": status (body %s)" % short(r.body))
+    check_no_store(r, what)
+    j = r.json
+    check(isinstance(j, dict) and j.get("valid") is True and
+          isinstance(j.get("claims"), dict),
+          what + ": body is not {valid:true, claims}: %s" % short(r.body))
+    check_eq(sorted(j), ["claims", "valid"], what + ": members")
+    c = j["claims"]
+    if claims is not None:
+        check_eq(c, claims, what + ": claims")
+    check_eq(r.header_all("X-Token-Client-Id"), [c.get("client_id")],
+             what + ": X-Token-Client-Id")
+    check_eq(r.header_all("X-Token-Sub"), [c.get("sub")],
+             what + ": X-Token-Sub")
+    check_eq(r.header_all("X-Token-Scope"), [c.get("scope", "")],
+             what + ": X-Token-Scope")
+    return c
+
+
+def expect_rejected(r, reasons=None, what="/verify"):
+    """401 invalid_token; reasons: the acceptable "<reason>"s of
+    error_description "token rejected: <reason>" (None: any)."""
+    check_eq(r.status, 401, what + ": status (body %s)" % short(r.body))
+    check_no_store(r, what)
+    j = r.json
+    check(isinstance(j, dict), what + ": body is not JSON: %s"
+          % short(r.body))
+    check_eq(j.get("valid"), False, what + ": valid")
+    check_eq(j.get("error"), "invalid_token", what + ": error")
+    check_eq(r.header_all("WWW-Authenticate"), [BEARER_INVALID],
+             what + ": WWW-Authenticate")
+    check(not r.header_all("X-Token-Client-Id"),
+          what + ": X-Token-Client-Id on a rejection")
+    desc = j.get("error_description")
+    check(isinstance(desc, str) and desc.startswith("token rejected: "),
+          what + ": error_description %r" % desc)
+    reason = desc[len("token rejected: "):]
+    if reasons is not None:
+        if isinstance(reasons, str):
+            reasons = (reasons,)
+        check(reason in reasons, "%s: rejected for %r, expected %s"
+              % (what, reason, " or ".join(reasons)))
+    return reason
+
+
+def expect_unavailable(r, what):
+    """503 temporarily_unavailable (JSON, no-store)."""
+    check_eq(r.status, 503, what + ": status (body %s)" % short(r.body))
+    check_no_store(r, what)
+    check(isinstance(r.json, dict) and
+          r.json.get("error") == "temporarily_unavailable",
+          what + ": body %s" % short(r.body))
+
+
+def expect_inactive(r, what="introspect"):
+    check_eq(r.status, 200, what + ": status (body %s)" % short(r.body))
+    check_no_store(r, what)
+    check_eq(r.json, {"active": False}, what + ": body")
+
+
+def expect_active(r, claims, what="introspect"):
+    """200 with exactly the RFC 7662 members, equal to the claims."""
+    check_eq(r.status, 200, what + ": status (body %s)" % short(r.body))
+    check_no_store(r, what)
+    j = r.json
+    check(isinstance(j, dict) and j.get("active") is True,
+          what + ": not active: %s" % short(r.body))
+    want = {m for m in INTROSPECT_MEMBERS if m in claims or m in
+            ("active", "token_type")}
+    check_eq(set(j), want, what + ": members")
+    check_eq(j["token_type"], "Bearer", what + ": token_type")
+    for m in want - {"active", "token_type"}:
+        check_eq(j[m], claims[m], what + ": " + m)
+    return j
+
+
+def expect_revoke_ok(r, what="revoke"):
+    """200 {} (RFC 7009 2.2)."""
+    check_eq(r.status, 200, what + ": status (body %s)" % short(r.body))
+    check_no_store(r, what)
+    check_eq(r.json, {}, what + ": body")
+
+
+def check_no_token_logged(instances, tokens, what="log"):
+    """
+    No whole token (nor a whole signature segment, nor header.payload) in
+    any of the instances' logs: only the jti may be logged.
+    """
+    check_no_token_in([(t.name, t.log_text()) for t in instances], tokens,
+                      what)
+
+
+def check_no_token_in(logs, tokens, what="log"):
+    """logs: (name, text) pairs; see check_no_token_logged."""
+    for tok in tokens:
+        if isinstance(tok, bytes):
+            try:
+                tok = tok.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        parts = [tok] if len(tok) >= 40 else []
+        segs = tok.split(".")
+        if len(segs) == 3:
+            if len(segs[2]) >= 40:
+                parts.append(segs[2])
+            if len(segs[0]) + len(segs[1]) >= 40:
+                parts.append(segs[0] + "." + segs[1])
+        for name, text in logs:
+            for p in parts:
+                check(p not in text, "%s: the log of %s contains a token "
+                      "(or a part of one): %s" % (what, name, short(p, 60)))
+
+
+def wait_for(fn, timeout, what, interval=0.02):
+    """Poll fn() -> (ok, detail) until ok; the seconds it took, or
+    fail with the last detail."""
+    t0 = time.monotonic()
+    while True:
+        ok, detail = fn()
+        if ok:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            fail("%s: not within %.1f s (last: %s)" % (what, timeout,
+                                                       detail))
+        time.sleep(interval)
