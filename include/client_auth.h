@@ -70,6 +70,22 @@ typedef void (*client_auth_cb)(struct request *req,
 int	 client_auth_verify(struct request *req, struct client_creds *creds,
 	    client_auth_cb cb, void *arg);
 
+/*
+ * The front half of the form endpoints (/oauth/token, /oauth/introspect,
+ * /oauth/revoke): the body must be form-urlencoded and well formed
+ * (else 400 invalid_request), and carry client credentials in one way
+ * (both at once: 400 invalid_request; none or malformed: 401
+ * invalid_client). Returns 0 with p parsed and creds owned by the caller
+ * (client_creds_finish), or -1 when req has been answered. p must be fresh
+ * from params_init and is the caller's to finish either way. flags are
+ * reply.h's, for every answer.
+ */
+int	 client_auth_form(struct request *req, struct params *p,
+	    struct client_creds *creds, int flags);
+
+/* 401 invalid_client with the Basic challenge (RFC 6749 5.2). */
+void	 client_auth_reply_invalid(struct request *req, int flags);
+
 /* Log one failed authentication (client_id truncated and quoted). */
 void	 client_auth_log_failure(const struct request *req,
 	    const char *client_id, const char *reason);

@@ -116,4 +116,14 @@ struct view_stats {
 };
 void		 view_get_stats(const struct view *, struct view_stats *);
 
+/*
+ * The client record in an HGETALL reply (valid only inside the store
+ * callback), or NULL for a missing key or a record that does not decode
+ * (logged as event=client_record_invalid). The caller owns the result:
+ * client_record_free(). Shared with client_auth.c.
+ */
+struct redisReply;
+struct client_record *view_decode_record(const char *id,
+	    const struct redisReply *reply);
+
 #endif

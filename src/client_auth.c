@@ -19,13 +19,13 @@
 #include "config.h"
 #include "log.h"
 #include "params.h"
+#include "reply.h"
 #include "request.h"
 #include "secret.h"
 #include "store.h"
 #include "util.h"
+#include "view.h"
 #include "worker.h"
-
-#define RECORD_MAX_FIELDS	32
 
 void
 client_creds_finish(struct client_creds *c)
@@ -97,44 +97,6 @@ struct auth_op {
 	void			*arg;
 };
 
-static struct client_record *
-decode_record(const char *id, const struct redisReply *reply)
-{
-	struct store_pair	 pairs[RECORD_MAX_FIELDS];
-	const char		*fields[RECORD_MAX_FIELDS];
-	const char		*values[RECORD_MAX_FIELDS];
-	size_t			 flens[RECORD_MAX_FIELDS];
-	size_t			 vlens[RECORD_MAX_FIELDS];
-	struct client_record	*rec = NULL;
-	char			 err[128], q[64];
-	size_t			 n, i;
-
-	n = store_reply_pairs(reply, pairs, RECORD_MAX_FIELDS);
-	if (n == 0)
-		return NULL;
-	if (n == SIZE_MAX) {
-		log_warnx("event=client_record_invalid client_id=\"%s\" "
-		    "err=\"unexpected reply\"", log_quote(q, sizeof(q), id));
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		fields[i] = pairs[i].field;
-		flens[i] = pairs[i].field_len;
-		values[i] = pairs[i].value;
-		vlens[i] = pairs[i].value_len;
-	}
-	if (client_record_decode(id, n, fields, flens, values, vlens, &rec,
-	    err, sizeof(err)) != 0) {
-		char	 qe[160];
-
-		log_warnx("event=client_record_invalid client_id=\"%s\" "
-		    "err=\"%s\"", log_quote(q, sizeof(q), id),
-		    log_quote(qe, sizeof(qe), err));
-		return NULL;
-	}
-	return rec;
-}
-
 /*
  * Without a record, decode this one instead (and throw it away), so that
  * an unknown client costs what a known one does: the timing of a failure
@@ -185,7 +147,7 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 		result = CLIENT_AUTH_UNAVAILABLE;
 		goto done;
 	}
-	if (!req->gone && (rec = decode_record(op->creds.id, reply)) == NULL)
+	if (!req->gone && (rec = view_decode_record(op->creds.id, reply)) == NULL)
 		decode_dummy_record();
 	/* One hash check on every path; decide only afterwards. */
 	match = secret_hash_check(rec != NULL ? rec->secret_hash :
@@ -247,6 +209,55 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 		return -1;
 	}
 	return 0;
+}
+
+void
+client_auth_reply_invalid(struct request *req, int flags)
+{
+	reply_header(req, "WWW-Authenticate", "Basic realm=\"tokend\"");
+	reply_error(req, 401, "invalid_client", "client authentication failed",
+	    flags);
+}
+
+int
+client_auth_form(struct request *req, struct params *p,
+    struct client_creds *creds, int flags)
+{
+	const char		*body;
+	size_t			 len;
+	enum params_result	 pr;
+
+	memset(creds, 0, sizeof(*creds));
+	if (!request_content_type_is(req,
+	    "application/x-www-form-urlencoded")) {
+		reply_error(req, 400, "invalid_request", "the body must be "
+		    "application/x-www-form-urlencoded", flags);
+		return -1;
+	}
+	body = request_body(req, &len);
+	if ((pr = params_parse_form(p, body != NULL ? body : "", len)) !=
+	    PARAMS_OK) {
+		reply_error(req, 400, "invalid_request",
+		    pr == PARAMS_DUPLICATE ? "a parameter is repeated" :
+		    "malformed form body", flags);
+		return -1;
+	}
+	switch (client_auth_extract(req, p, creds)) {
+	case CREDS_OK:
+		return 0;
+	case CREDS_BOTH:
+		reply_error(req, 400, "invalid_request", "use one client "
+		    "authentication method, not two", flags);
+		return -1;
+	case CREDS_NONE:
+	case CREDS_MALFORMED:
+	case CREDS_INCOMPLETE:
+		break;
+	}
+	client_auth_log_failure(req, params_get(p, "client_id"),
+	    "credentials");
+	client_auth_reply_invalid(req, flags);
+	return -1;
 }
 
 void

@@ -68,14 +68,6 @@ op_free(struct token_op *op)
 }
 
 static void
-invalid_client(struct request *req)
-{
-	reply_header(req, "WWW-Authenticate", "Basic realm=\"tokend\"");
-	reply_error(req, 401, "invalid_client", "client authentication failed",
-	    OP_FLAGS);
-}
-
-static void
 inactive(struct request *req)
 {
 	struct json_object	*obj = json_object_new_object();
@@ -237,7 +229,7 @@ op_authenticated(struct request *req, enum client_auth_result result,
 		handler_unavailable(req, OP_FLAGS);
 		goto out;
 	case CLIENT_AUTH_INVALID:
-		invalid_client(req);
+		client_auth_reply_invalid(req, OP_FLAGS);
 		goto out;
 	case CLIENT_AUTH_OK:
 		break;
@@ -265,41 +257,12 @@ token_op_start(struct request *req, enum op_kind kind)
 	struct params		 p;
 	struct client_creds	 creds;
 	struct token_op		*op;
-	const char		*body, *token;
-	size_t			 len;
-	enum params_result	 pr;
+	const char		*token;
 
 	params_init(&p);
 	memset(&creds, 0, sizeof(creds));
-	if (!request_content_type_is(req,
-	    "application/x-www-form-urlencoded")) {
-		reply_error(req, 400, "invalid_request", "the body must be "
-		    "application/x-www-form-urlencoded", OP_FLAGS);
+	if (client_auth_form(req, &p, &creds, OP_FLAGS) == -1)
 		goto out;
-	}
-	body = request_body(req, &len);
-	if ((pr = params_parse_form(&p, body != NULL ? body : "", len)) !=
-	    PARAMS_OK) {
-		reply_error(req, 400, "invalid_request",
-		    pr == PARAMS_DUPLICATE ? "a parameter is repeated" :
-		    "malformed form body", OP_FLAGS);
-		goto out;
-	}
-	switch (client_auth_extract(req, &p, &creds)) {
-	case CREDS_OK:
-		break;
-	case CREDS_BOTH:
-		reply_error(req, 400, "invalid_request", "use one client "
-		    "authentication method, not two", OP_FLAGS);
-		goto out;
-	case CREDS_NONE:
-	case CREDS_MALFORMED:
-	case CREDS_INCOMPLETE:
-		client_auth_log_failure(req, params_get(&p, "client_id"),
-		    "credentials");
-		invalid_client(req);
-		goto out;
-	}
 	token = params_get(&p, "token");
 	if (token == NULL || token[0] == '\0') {
 		reply_error(req, 400, "invalid_request", "token is required",

@@ -4,11 +4,13 @@
  *
  * Order of checks, each with its RFC 6749 5.2 error:
  *   body not form-urlencoded, malformed or with a repeated parameter,
- *   grant_type missing, credentials both in Basic and the body
+ *   credentials both in Basic and the body
  *                                         400 invalid_request
+ *   no or malformed credentials           401 invalid_client + Basic challenge
+ *   grant_type missing                    400 invalid_request
  *   grant_type other than client_credentials
  *                                         400 unsupported_grant_type
- *   no, malformed, unknown, disabled or wrong credentials
+ *   unknown, disabled or wrong credentials
  *                                         401 invalid_client + Basic challenge
  *   scope not within the client's        400 invalid_scope
  *   store unreachable                     503 temporarily_unavailable
@@ -38,14 +40,6 @@ struct token_op {
 	char	*scope;		/* the scope parameter, or NULL */
 };
 
-static void
-invalid_client(struct request *req)
-{
-	reply_header(req, "WWW-Authenticate", "Basic realm=\"tokend\"");
-	reply_error(req, 401, "invalid_client", "client authentication failed",
-	    TOKEN_FLAGS);
-}
-
 void
 handler_unavailable(struct request *req, int flags)
 {
@@ -68,7 +62,7 @@ token_authenticated(struct request *req, enum client_auth_result result,
 		handler_unavailable(req, TOKEN_FLAGS);
 		goto out;
 	case CLIENT_AUTH_INVALID:
-		invalid_client(req);
+		client_auth_reply_invalid(req, TOKEN_FLAGS);
 		goto out;
 	case CLIENT_AUTH_OK:
 		break;
@@ -113,45 +107,16 @@ handler_token(struct request *req)
 	struct params		 p;
 	struct client_creds	 creds;
 	struct token_op		*op;
-	const char		*body, *grant, *scope;
-	size_t			 len;
-	enum params_result	 pr;
+	const char		*grant, *scope;
 
 	params_init(&p);
 	memset(&creds, 0, sizeof(creds));
-	if (!request_content_type_is(req,
-	    "application/x-www-form-urlencoded")) {
-		reply_error(req, 400, "invalid_request", "the body must be "
-		    "application/x-www-form-urlencoded", TOKEN_FLAGS);
+	if (client_auth_form(req, &p, &creds, TOKEN_FLAGS) == -1)
 		goto out;
-	}
-	body = request_body(req, &len);
-	if ((pr = params_parse_form(&p, body != NULL ? body : "", len)) !=
-	    PARAMS_OK) {
-		reply_error(req, 400, "invalid_request",
-		    pr == PARAMS_DUPLICATE ? "a parameter is repeated" :
-		    "malformed form body", TOKEN_FLAGS);
-		goto out;
-	}
 	grant = params_get(&p, "grant_type");
 	if (grant == NULL || grant[0] == '\0') {
 		reply_error(req, 400, "invalid_request",
 		    "grant_type is required", TOKEN_FLAGS);
-		goto out;
-	}
-	switch (client_auth_extract(req, &p, &creds)) {
-	case CREDS_OK:
-		break;
-	case CREDS_BOTH:
-		reply_error(req, 400, "invalid_request", "use one client "
-		    "authentication method, not two", TOKEN_FLAGS);
-		goto out;
-	case CREDS_NONE:
-	case CREDS_MALFORMED:
-	case CREDS_INCOMPLETE:
-		client_auth_log_failure(req, params_get(&p, "client_id"),
-		    "credentials");
-		invalid_client(req);
 		goto out;
 	}
 	if (strcmp(grant, "client_credentials") != 0) {

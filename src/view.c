@@ -250,8 +250,8 @@ parse_int64(const char *s, size_t len, int64_t *out)
  * The record in an HGETALL reply, or NULL for a missing key or a record
  * that does not decode (logged: for verification it is no client).
  */
-static struct client_record *
-decode_record(const char *id, const struct redisReply *reply)
+struct client_record *
+view_decode_record(const char *id, const struct redisReply *reply)
 {
 	struct store_pair	 pairs[RECORD_MAX_FIELDS];
 	const char		*fields[RECORD_MAX_FIELDS];
@@ -510,7 +510,7 @@ static void
 on_record(struct view *v, struct op *op, const struct redisReply *r)
 {
 	v->sync->inflight--;
-	clients_set(v->sync->clients, op->id, decode_record(op->id, r));
+	clients_set(v->sync->clients, op->id, view_decode_record(op->id, r));
 	sync_pump(v);
 }
 
@@ -612,13 +612,13 @@ on_refresh(struct view *v, struct op *op, enum store_status status,
 			retry_later(v);
 		return;
 	}
-	rec = decode_record(op->id, r);
+	rec = view_decode_record(op->id, r);
 	if (v->sync != NULL) {
 		struct client_record	*copy = NULL;
 
 		/* Both maps own their records: decode it twice. */
 		if (rec != NULL)
-			copy = decode_record(op->id, r);
+			copy = view_decode_record(op->id, r);
 		clients_set(v->sync->clients, op->id, copy);
 	}
 	clients_set(v->clients, op->id, rec);
