@@ -10,6 +10,11 @@
  * time. An unknown client, a disabled client, a malformed record and a
  * wrong secret all take the same path (the hash check runs against a
  * dummy hash when there is no record) and get the same answer.
+ *
+ * Brute-force limit: failed verifications are counted in Redis per source
+ * address (req->client) and per client_id within --auth-fail-window; once
+ * the address count has reached --auth-fail-limit, verification answers
+ * CLIENT_AUTH_LIMITED without checking the secret until the window ends.
  */
 #ifndef TOKEND_CLIENT_AUTH_H
 #define TOKEND_CLIENT_AUTH_H
@@ -52,6 +57,9 @@ enum client_auth_result {
 	CLIENT_AUTH_OK = 0,
 	CLIENT_AUTH_INVALID,		/* unknown, disabled or wrong secret */
 	CLIENT_AUTH_UNAVAILABLE,	/* the store did not answer */
+	CLIENT_AUTH_LIMITED,		/* the source address is over
+					   --auth-fail-limit: 429, with
+					   Retry-After req->retry_after */
 };
 
 /*
@@ -85,6 +93,12 @@ int	 client_auth_form(struct request *req, struct params *p,
 
 /* 401 invalid_client with the Basic challenge (RFC 6749 5.2). */
 void	 client_auth_reply_invalid(struct request *req, int flags);
+
+/*
+ * 429 too_many_requests with Retry-After: req->retry_after (set with
+ * CLIENT_AUTH_LIMITED) and a JSON error body.
+ */
+void	 client_auth_reply_limited(struct request *req, int flags);
 
 /* Log one failed authentication (client_id truncated and quoted). */
 void	 client_auth_log_failure(const struct request *req,

@@ -34,6 +34,10 @@ struct request {
 	unsigned		 refs;
 	char			 peer[64];	/* textual peer address */
 	uint16_t		 peer_port;
+	/* The source address (client_addr.h): the peer, or the last
+	   X-Forwarded-For hop added by a trusted proxy; canonical text. */
+	char			 client[64];
+	int			 retry_after;	/* seconds, for a 429 */
 };
 
 /*

@@ -8,6 +8,20 @@
  * the outcome decided, so the time taken does not tell the reasons apart.
  * The lookup is one HGETALL; Redis answers an unknown key with an empty
  * array as fast as a known one.
+ *
+ * Brute-force limit (RFC 6749 2.3.1; --auth-fail-limit, --auth-fail-window):
+ * a failed verification increments two fixed-window counters in Redis,
+ * P authfail:ip:ADDR (the request's source address, request.h) and
+ * P authfail:client:ID, in one script that also gives each its expiry on
+ * the first increment; the callback runs once they are written (or the
+ * store failed, which is ignored), so the next attempt from anywhere sees
+ * the count. The lookup then reads the address counter in the same round
+ * trip as the record (one script instead of the HGETALL): once it has
+ * reached the limit, the answer is CLIENT_AUTH_LIMITED with the counter's
+ * remaining lifetime, and the record is not read nor the secret checked.
+ * The client counter is only logged, never consulted. A success resets
+ * nothing. With --auth-fail-limit 0 none of this runs: a plain HGETALL and
+ * no writes.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +40,11 @@
 #include "util.h"
 #include "view.h"
 #include "worker.h"
+
+#include <hiredis/hiredis.h>
+
+#define AUTHFAIL_IP	"authfail:ip:"
+#define AUTHFAIL_CLIENT	"authfail:client:"
 
 void
 client_creds_finish(struct client_creds *c)
@@ -95,6 +114,7 @@ struct auth_op {
 	struct client_creds	 creds;
 	client_auth_cb		 cb;
 	void			*arg;
+	const char		*reason;	/* of a failure */
 };
 
 /*
@@ -133,40 +153,179 @@ decode_dummy_record(void)
 		client_record_free(rec);
 }
 
+/*
+ * The lookup with the limit on: KEYS[1] the client record, KEYS[2] the
+ * address counter, ARGV[1] the limit. Returns {record, count, 0}, or
+ * {0, count, pttl} without reading the record when count >= limit.
+ */
+static const char lookup_script[] =
+    "local n = tonumber(redis.call('GET', KEYS[2])) or 0 "
+    "if n >= tonumber(ARGV[1]) then "
+    "return {0, n, redis.call('PTTL', KEYS[2])} end "
+    "return {redis.call('HGETALL', KEYS[1]), n, 0}";
+
+/*
+ * A failure: INCR every key, giving it the window (ARGV[1]) as expiry on
+ * its first increment (or if it somehow has none). Returns the counts.
+ */
+static const char fail_script[] =
+    "local r = {} "
+    "for i, k in ipairs(KEYS) do "
+    "local n = redis.call('INCR', k) "
+    "if n == 1 or redis.call('TTL', k) < 0 then "
+    "redis.call('EXPIRE', k, ARGV[1]) end "
+    "r[i] = n end "
+    "return r";
+
+/* P + infix + rest, allocated. */
+static char *
+authfail_key(const char *prefix, const char *infix, const char *rest)
+{
+	size_t	 pl = strlen(prefix), il = strlen(infix), rl = strlen(rest);
+	char	*key = xmalloc(pl + il + rl + 1);
+
+	memcpy(key, prefix, pl);
+	memcpy(key + pl, infix, il);
+	memcpy(key + pl + il, rest, rl + 1);
+	return key;
+}
+
+static void
+log_failure(const struct request *req, const char *client_id,
+    const char *reason, long long fails_ip, long long fails_client)
+{
+	char	 q[80], counts[64] = "";
+
+	if (fails_ip >= 0)
+		snprintf(counts, sizeof(counts), " fails_ip=%lld "
+		    "fails_client=%lld", fails_ip, fails_client);
+	log_info("event=auth_failed client_id=\"%s\" reason=%s client=%s "
+	    "path=%s%s", log_quote(q, sizeof(q), client_id != NULL ?
+	    client_id : ""), reason, req->client, req->path, counts);
+}
+
+static void
+auth_done(struct auth_op *op, enum client_auth_result result,
+    struct client_record *rec)
+{
+	struct request	*req = op->req;
+
+	client_creds_finish(&op->creds);
+	op->cb(req, result, rec, op->arg);
+	free(op);
+	request_release(req);
+}
+
+static void
+auth_counted(enum store_status status, const struct redisReply *reply,
+    void *arg)
+{
+	struct auth_op		*op = arg;
+	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+	long long		 ip = -1, client = -1;
+
+	/* Store errors are ignored: the failure is answered all the same. */
+	if (status == STORE_OK && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_INTEGER &&
+	    reply->element[1]->type == REDIS_REPLY_INTEGER) {
+		ip = reply->element[0]->integer;
+		client = reply->element[1]->integer;
+	}
+	log_failure(req, op->creds.id, op->reason, ip, client);
+	/* Exactly one failure reaches the limit in a window: log it once. */
+	if (ip == cfg->auth_fail_limit)
+		log_warnx("event=auth_rate_limited client=%s fails=%lld "
+		    "window=%d", req->client, ip, cfg->auth_fail_window);
+	auth_done(op, CLIENT_AUTH_INVALID, NULL);
+}
+
+/* Count a failure, then answer it. */
+static void
+auth_failed(struct auth_op *op)
+{
+	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+	const char		*argv[6];
+	char			*ipkey, *clkey, window[16];
+	int			 rc;
+
+	if (cfg->auth_fail_limit == 0 || req->gone) {
+		/* Off; or nobody learns the outcome: nothing to count. */
+		if (!req->gone)
+			log_failure(req, op->creds.id, op->reason, -1, -1);
+		auth_done(op, CLIENT_AUTH_INVALID, NULL);
+		return;
+	}
+	ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
+	clkey = authfail_key(cfg->prefix, AUTHFAIL_CLIENT, op->creds.id);
+	snprintf(window, sizeof(window), "%d", cfg->auth_fail_window);
+	argv[0] = "EVAL";
+	argv[1] = fail_script;
+	argv[2] = "2";
+	argv[3] = ipkey;
+	argv[4] = clkey;
+	argv[5] = window;
+	rc = store_command_argv(req->worker->store, auth_counted, op, 6,
+	    argv, NULL);
+	free(ipkey);
+	free(clkey);
+	if (rc == -1) {
+		log_failure(req, op->creds.id, op->reason, -1, -1);
+		auth_done(op, CLIENT_AUTH_INVALID, NULL);
+	}
+}
+
 static void
 auth_looked_up(enum store_status status, const struct redisReply *reply,
     void *arg)
 {
 	struct auth_op		*op = arg;
 	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
 	struct client_record	*rec = NULL;
-	enum client_auth_result	 result;
+	const struct redisReply	*record = reply;
+	long long		 pttl;
 	bool			 match;
 
 	if (status != STORE_OK || store_reply_is_error(reply)) {
-		result = CLIENT_AUTH_UNAVAILABLE;
-		goto done;
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+		return;
 	}
-	if (!req->gone && (rec = view_decode_record(op->creds.id, reply)) == NULL)
+	if (cfg->auth_fail_limit > 0) {
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+		    reply->element[1]->type != REDIS_REPLY_INTEGER ||
+		    reply->element[2]->type != REDIS_REPLY_INTEGER) {
+			auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+			return;
+		}
+		if (reply->element[0]->type == REDIS_REPLY_INTEGER) {
+			/* Over the limit: no record, no secret check. */
+			pttl = reply->element[2]->integer;
+			req->retry_after = pttl > 0 ? (int)((pttl + 999) /
+			    1000) : cfg->auth_fail_window;
+			if (req->retry_after < 1)
+				req->retry_after = 1;
+			auth_done(op, CLIENT_AUTH_LIMITED, NULL);
+			return;
+		}
+		record = reply->element[0];
+	}
+	if (!req->gone && (rec = view_decode_record(op->creds.id, record)) ==
+	    NULL)
 		decode_dummy_record();
 	/* One hash check on every path; decide only afterwards. */
 	match = secret_hash_check(rec != NULL ? rec->secret_hash :
 	    secret_dummy_hash(), op->creds.secret, op->creds.secret_len);
 	if (match && rec != NULL && !rec->disabled) {
-		result = CLIENT_AUTH_OK;
-	} else {
-		result = CLIENT_AUTH_INVALID;
-		client_auth_log_failure(req, op->creds.id, rec == NULL ?
-		    "unknown_client" : rec->disabled ? "disabled" :
-		    "wrong_secret");
-		client_record_free(rec);
-		rec = NULL;
+		auth_done(op, CLIENT_AUTH_OK, rec);
+		return;
 	}
-done:
-	client_creds_finish(&op->creds);
-	op->cb(req, result, rec, op->arg);
-	free(op);
-	request_release(req);
+	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
+	    "disabled" : "wrong_secret";
+	client_record_free(rec);
+	auth_failed(op);
 }
 
 int
@@ -175,32 +334,38 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 {
 	const struct config	*cfg = req->worker->cfg;
 	struct auth_op		*op;
-	const char		*argv[2];
-	size_t			 argvlen[2];
-	char			*key;
-	size_t			 plen = strlen(cfg->prefix), idlen;
-	int			 rc;
+	const char		*argv[6];
+	char			*key, *ipkey = NULL, limit[16];
+	int			 argc, rc;
 
-	idlen = strlen(creds->id);
-	key = xmalloc(plen + sizeof("client:") - 1 + idlen + 1);
-	memcpy(key, cfg->prefix, plen);
-	memcpy(key + plen, "client:", sizeof("client:") - 1);
-	memcpy(key + plen + sizeof("client:") - 1, creds->id, idlen + 1);
-
+	key = authfail_key(cfg->prefix, "client:", creds->id);
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
 	op->cb = cb;
 	op->arg = arg;
-	argv[0] = "HGETALL";
-	argvlen[0] = 7;
-	argv[1] = key;
-	argvlen[1] = strlen(key);
+	if (cfg->auth_fail_limit > 0) {
+		/* The record and the address counter in one round trip. */
+		ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
+		snprintf(limit, sizeof(limit), "%d", cfg->auth_fail_limit);
+		argv[0] = "EVAL";
+		argv[1] = lookup_script;
+		argv[2] = "2";
+		argv[3] = key;
+		argv[4] = ipkey;
+		argv[5] = limit;
+		argc = 6;
+	} else {
+		argv[0] = "HGETALL";
+		argv[1] = key;
+		argc = 2;
+	}
 	request_hold(req);
-	rc = store_command_argv(req->worker->store, auth_looked_up, op, 2,
-	    argv, argvlen);
+	rc = store_command_argv(req->worker->store, auth_looked_up, op, argc,
+	    argv, NULL);
 	free(key);
+	free(ipkey);
 	if (rc == -1) {
 		/* Give the credentials back so the caller's cleanup frees them. */
 		*creds = op->creds;
@@ -209,6 +374,18 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 		return -1;
 	}
 	return 0;
+}
+
+void
+client_auth_reply_limited(struct request *req, int flags)
+{
+	char	 ra[16], desc[96];
+
+	snprintf(ra, sizeof(ra), "%d", req->retry_after);
+	snprintf(desc, sizeof(desc), "too many failed client "
+	    "authentications; retry after %d s", req->retry_after);
+	reply_header(req, "Retry-After", ra);
+	reply_error(req, 429, "too_many_requests", desc, flags);
 }
 
 void
@@ -264,9 +441,5 @@ void
 client_auth_log_failure(const struct request *req, const char *client_id,
     const char *reason)
 {
-	char	 q[80];
-
-	log_info("event=auth_failed client_id=\"%s\" reason=%s client=%s "
-	    "path=%s", log_quote(q, sizeof(q), client_id != NULL ? client_id :
-	    ""), reason, req->peer, req->path);
+	log_failure(req, client_id, reason, -1, -1);
 }

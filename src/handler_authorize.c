@@ -8,8 +8,11 @@
  *       /oauth/token issues, with all of the client's scopes
  *   401 {"success":false,"error":"invalid_client"}
  *   400 {"success":false,"error":"invalid_request"}  unreadable body
+ *   429 {"success":false,"error":"too_many_requests"}  the source address
+ *       is over --auth-fail-limit; with Retry-After
  *   503 {"success":false,"error":"temporarily_unavailable"}
  */
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +34,16 @@ static void
 legacy_error(struct request *req, int status, const char *error)
 {
 	struct json_object	*obj = json_object_new_object();
+	char			 ra[16];
 
 	json_object_object_add(obj, "success", json_object_new_boolean(0));
 	json_object_object_add(obj, "error", json_object_new_string(error));
 	if (status == 503)
 		reply_header(req, "Retry-After", "1");
+	if (status == 429) {
+		snprintf(ra, sizeof(ra), "%d", req->retry_after);
+		reply_header(req, "Retry-After", ra);
+	}
 	reply_json(req, status, obj, REPLY_NO_STORE);
 }
 
@@ -54,6 +62,10 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	}
 	if (result == CLIENT_AUTH_INVALID) {
 		legacy_error(req, 401, "invalid_client");
+		return;
+	}
+	if (result == CLIENT_AUTH_LIMITED) {
+		legacy_error(req, 429, "too_many_requests");
 		return;
 	}
 	if (req->gone)

@@ -231,6 +231,9 @@ op_authenticated(struct request *req, enum client_auth_result result,
 	case CLIENT_AUTH_INVALID:
 		client_auth_reply_invalid(req, OP_FLAGS);
 		goto out;
+	case CLIENT_AUTH_LIMITED:
+		client_auth_reply_limited(req, OP_FLAGS);
+		goto out;
 	case CLIENT_AUTH_OK:
 		break;
 	}

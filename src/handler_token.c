@@ -12,6 +12,8 @@
  *                                         400 unsupported_grant_type
  *   unknown, disabled or wrong credentials
  *                                         401 invalid_client + Basic challenge
+ *   the source address over --auth-fail-limit
+ *                                         429 too_many_requests + Retry-After
  *   scope not within the client's        400 invalid_scope
  *   store unreachable                     503 temporarily_unavailable
  * Every answer carries Cache-Control: no-store and Pragma: no-cache.
@@ -63,6 +65,9 @@ token_authenticated(struct request *req, enum client_auth_result result,
 		goto out;
 	case CLIENT_AUTH_INVALID:
 		client_auth_reply_invalid(req, TOKEN_FLAGS);
+		goto out;
+	case CLIENT_AUTH_LIMITED:
+		client_auth_reply_limited(req, TOKEN_FLAGS);
 		goto out;
 	case CLIENT_AUTH_OK:
 		break;

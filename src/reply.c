@@ -72,7 +72,9 @@ send_body(struct request *req, int status, const char *content_type,
 	    content_type, flags);
 	req->status = status;
 	req->replied = true;
-	evhttp_send_reply(req->ev, status, NULL, buf);
+	/* libevent has no reason phrase of its own for 429. */
+	evhttp_send_reply(req->ev, status, status == 429 ?
+	    "Too Many Requests" : NULL, buf);
 	evbuffer_free(buf);
 }
 

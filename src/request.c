@@ -12,10 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
+#include "client_addr.h"
+#include "config.h"
 #include "log.h"
 #include "reply.h"
 #include "request.h"
@@ -104,6 +108,38 @@ request_client_gone(struct request *req)
 	request_release(req);
 }
 
+/*
+ * The source address of req: its peer's, or with --trusted-proxies the
+ * last X-Forwarded-For hop a trusted proxy added (every X-Forwarded-For
+ * header, in order, counts as one list).
+ */
+static void
+request_set_client(struct request *req, struct evhttp_request *ev)
+{
+	const struct config	*cfg = req->worker->cfg;
+	struct evkeyvalq	*headers;
+	struct evkeyval		*h;
+	const char		*xff[16];
+	size_t			 n = 0;
+
+	if (cfg->n_trusted_proxies > 0 &&
+	    (headers = evhttp_request_get_input_headers(ev)) != NULL) {
+		TAILQ_FOREACH(h, headers, next) {
+			if (strcasecmp(h->key, "X-Forwarded-For") != 0)
+				continue;
+			/* Keep the last ones: the walk starts at the right. */
+			if (n == nitems(xff)) {
+				memmove(xff, xff + 1, sizeof(xff) -
+				    sizeof(xff[0]));
+				n--;
+			}
+			xff[n++] = h->value;
+		}
+	}
+	client_address_from_xff(req->peer, xff, n, cfg->trusted_proxies,
+	    cfg->n_trusted_proxies, req->client, sizeof(req->client));
+}
+
 void
 request_dispatch(struct evhttp_request *ev, void *arg)
 {
@@ -128,6 +164,7 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	evhttp_connection_get_peer(evcon, &addr, &req->peer_port);
 	snprintf(req->peer, sizeof(req->peer), "%s",
 	    addr != NULL ? addr : "-");
+	request_set_client(req, ev);
 	req->conn = worker_conn_of(worker, evcon);
 	worker->inflight++;
 	evhttp_request_set_on_complete_cb(ev, request_complete, req);

@@ -1,0 +1,176 @@
+/*
+ * test_client_addr: the source address of a request from its peer and
+ * X-Forwarded-For (client_addr.h): canonical text, the walk from the
+ * right over trusted proxies only, malformed entries and several headers.
+ */
+#include <string.h>
+
+#include "client_addr.h"
+#include "config.h"
+#include "util.h"
+#include "test.h"
+
+static struct cidr	 proxies[3];
+static size_t		 n_proxies;
+
+static void
+set_proxies(const char *const *list, size_t n)
+{
+	char	 err[128];
+	size_t	 i;
+
+	n_proxies = 0;
+	for (i = 0; i < n; i++)
+		if (config_parse_cidr(list[i], &proxies[n_proxies++], err,
+		    sizeof(err)) != 0)
+			n_proxies--;
+}
+
+/* The source of peer with one X-Forwarded-For header (or none: NULL). */
+static const char *
+source(const char *peer, const char *xff)
+{
+	static char	 out[64];
+	const char	*v[1] = { xff };
+
+	client_address_from_xff(peer, v, xff != NULL ? 1 : 0, proxies,
+	    n_proxies, out, sizeof(out));
+	return out;
+}
+
+static void
+test_canonical(void)
+{
+	char	 out[CLIENT_ADDR_MAX];
+
+	TEST_ASSERT(client_addr_canonical("10.1.2.3", 8, out));
+	TEST_ASSERT(strcmp(out, "10.1.2.3") == 0);
+	TEST_ASSERT(client_addr_canonical("  10.1.2.3\t", 11, out));
+	TEST_ASSERT(strcmp(out, "10.1.2.3") == 0);
+	TEST_ASSERT(client_addr_canonical("2001:DB8:0:0::1", 15, out));
+	TEST_ASSERT(strcmp(out, "2001:db8::1") == 0);
+	TEST_ASSERT(client_addr_canonical("[2001:db8::1]", 13, out));
+	TEST_ASSERT(strcmp(out, "2001:db8::1") == 0);
+	TEST_ASSERT(client_addr_canonical("::ffff:192.0.2.7", 16, out));
+	TEST_ASSERT(strcmp(out, "192.0.2.7") == 0);
+	strcpy(out, "unchanged");
+	TEST_ASSERT(!client_addr_canonical("", 0, out));
+	TEST_ASSERT(!client_addr_canonical("   ", 3, out));
+	TEST_ASSERT(!client_addr_canonical("unknown", 7, out));
+	TEST_ASSERT(!client_addr_canonical("10.1.2.3:80", 11, out));
+	TEST_ASSERT(!client_addr_canonical("10.1.2", 6, out));
+	TEST_ASSERT(!client_addr_canonical("10.1.2.3 10.1.2.4", 17, out));
+	TEST_ASSERT(!client_addr_canonical("[10.1.2.3", 9, out));
+	TEST_ASSERT(!client_addr_canonical("10.1.2.3\0", 9, out));
+	TEST_ASSERT(!client_addr_canonical(
+	    "0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001", 54,
+	    out));
+	TEST_ASSERT(strcmp(out, "unchanged") == 0);
+}
+
+static void
+test_no_proxies(void)
+{
+	set_proxies(NULL, 0);
+	/* Without --trusted-proxies X-Forwarded-For is never believed. */
+	TEST_ASSERT(strcmp(source("127.0.0.1", "10.1.1.1"), "127.0.0.1") ==
+	    0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", NULL), "127.0.0.1") == 0);
+	TEST_ASSERT(strcmp(source("::ffff:127.0.0.1", NULL), "127.0.0.1") ==
+	    0);
+	/* A peer that does not parse is kept as it is. */
+	TEST_ASSERT(strcmp(source("-", "10.1.1.1"), "-") == 0);
+}
+
+static void
+test_untrusted_peer(void)
+{
+	static const char *const list[] = { "127.0.0.1/32", "10.0.0.0/8" };
+
+	set_proxies(list, nitems(list));
+	TEST_ASSERT(n_proxies == 2);
+	TEST_ASSERT(strcmp(source("192.0.2.1", "10.1.1.1"), "192.0.2.1") ==
+	    0);
+	TEST_ASSERT(strcmp(source("2001:db8::9", "10.1.1.1"),
+	    "2001:db8::9") == 0);
+}
+
+static void
+test_walk(void)
+{
+	static const char *const list[] = { "127.0.0.1/32", "10.0.0.0/8",
+	    "fd00::/8" };
+
+	set_proxies(list, nitems(list));
+	TEST_ASSERT(n_proxies == 3);
+	/* No header: the peer, even a trusted one. */
+	TEST_ASSERT(strcmp(source("127.0.0.1", NULL), "127.0.0.1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "192.0.2.1"), "192.0.2.1") ==
+	    0);
+	TEST_ASSERT(strcmp(source("::ffff:127.0.0.1", "192.0.2.1"),
+	    "192.0.2.1") == 0);
+	/* The rightmost untrusted hop wins: what the client wrote further
+	   left is not believed. */
+	TEST_ASSERT(strcmp(source("127.0.0.1", "1.1.1.1, 192.0.2.1"),
+	    "192.0.2.1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "1.1.1.1,192.0.2.1, 10.0.0.5"),
+	    "192.0.2.1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1",
+	    "1.1.1.1, 2001:db8::1, fd00::1 , 10.9.9.9"), "2001:db8::1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "[2001:DB8::2]"),
+	    "2001:db8::2") == 0);
+	/* Every hop trusted: the leftmost. */
+	TEST_ASSERT(strcmp(source("127.0.0.1", "10.1.1.1, 10.2.2.2"),
+	    "10.1.1.1") == 0);
+	/* A malformed entry stops the walk at the last good hop. */
+	TEST_ASSERT(strcmp(source("127.0.0.1", "192.0.2.1, bogus"),
+	    "127.0.0.1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "1.1.1.1, bogus, 10.3.3.3"),
+	    "10.3.3.3") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "192.0.2.1,, 10.3.3.3"),
+	    "10.3.3.3") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", ""), "127.0.0.1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "10.3.3.3,"), "127.0.0.1") ==
+	    0);
+	TEST_ASSERT(strcmp(source("127.0.0.1", "192.0.2.1:4711"),
+	    "127.0.0.1") == 0);
+	TEST_ASSERT(strcmp(source("127.0.0.1",
+	    "192.0.2.1, 10.3.3.3, unknown"), "127.0.0.1") == 0);
+}
+
+static void
+test_several_headers(void)
+{
+	static const char *const list[] = { "127.0.0.1/32", "10.0.0.0/8" };
+	const char	*v[3] = { "1.1.1.1, 192.0.2.1", "10.4.4.4", "10.5.5.5" };
+	char		 out[64];
+
+	set_proxies(list, nitems(list));
+	/* One list: the last header holds the rightmost hops. */
+	client_address_from_xff("127.0.0.1", v, 3, proxies, n_proxies, out,
+	    sizeof(out));
+	TEST_ASSERT(strcmp(out, "192.0.2.1") == 0);
+	v[1] = "198.51.100.1";
+	client_address_from_xff("127.0.0.1", v, 3, proxies, n_proxies, out,
+	    sizeof(out));
+	TEST_ASSERT(strcmp(out, "198.51.100.1") == 0);
+	v[1] = "junk";
+	client_address_from_xff("127.0.0.1", v, 3, proxies, n_proxies, out,
+	    sizeof(out));
+	TEST_ASSERT(strcmp(out, "10.5.5.5") == 0);
+	/* A short output buffer truncates, NUL-terminated. */
+	client_address_from_xff("127.0.0.1", v, 3, proxies, n_proxies, out,
+	    4);
+	TEST_ASSERT(strcmp(out, "10.") == 0);
+}
+
+int
+main(void)
+{
+	test_run(test_canonical);
+	test_run(test_no_proxies);
+	test_run(test_untrusted_peer);
+	test_run(test_walk);
+	test_run(test_several_headers);
+	return test_summary();
+}
