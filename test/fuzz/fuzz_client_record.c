@@ -1,0 +1,70 @@
+/*
+ * fuzz_client_record: client_record_decode(), a client's Redis hash as
+ * HGETALL returns it. The input is split on NUL bytes: the first piece is
+ * the client id, the rest alternate field, value (an odd one out is
+ * dropped). At most 32 pairs.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client_record.h"
+#include "scope.h"
+
+#define MAX_PIECES	(1 + 2 * 32)
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char		*piece[MAX_PIECES], *fields[32], *values[32];
+	size_t			 plen[MAX_PIECES], flen[32], vlen[32];
+	size_t			 np = 0, n, i;
+	const uint8_t		*p = data, *end = data + size, *nul;
+	struct client_record	*rec = NULL;
+	char			 err[256], *id, *s;
+
+	while (np < MAX_PIECES) {
+		nul = memchr(p, '\0', (size_t)(end - p));
+		piece[np] = (const char *)p;
+		plen[np++] = (size_t)((nul != NULL ? nul : end) - p);
+		if (nul == NULL)
+			break;
+		p = nul + 1;
+	}
+	if ((id = malloc(plen[0] + 1)) == NULL)
+		return 0;
+	memcpy(id, piece[0], plen[0]);
+	id[plen[0]] = '\0';
+	n = (np - 1) / 2;
+	for (i = 0; i < n; i++) {
+		fields[i] = piece[1 + 2 * i];
+		flen[i] = plen[1 + 2 * i];
+		values[i] = piece[2 + 2 * i];
+		vlen[i] = plen[2 + 2 * i];
+	}
+	(void)client_record_is_valid_id(id, plen[0]);
+	err[0] = '\0';
+	if (client_record_decode(id, n, fields, flen, values, vlen, &rec, err,
+	    sizeof(err)) == 0) {
+		if (rec == NULL || strcmp(rec->id, id) != 0 ||
+		    rec->secret_hash == NULL || rec->secret_hash[0] == '\0' ||
+		    rec->ttl < 0 || rec->ttl > CLIENT_TTL_MAX ||
+		    rec->revoked_before < 0 ||
+		    (rec->claims != NULL &&
+		    !json_object_is_type(rec->claims, json_type_object)))
+			abort();
+		if ((s = scope_join(&rec->scopes)) == NULL)
+			abort();
+		free(s);
+		client_record_free(rec);
+	} else if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL) {
+		abort();
+	}
+	free(id);
+	return 0;
+}

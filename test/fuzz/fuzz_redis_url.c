@@ -1,0 +1,76 @@
+/*
+ * fuzz_redis_url: the settings parsers with a grammar of their own:
+ * config_parse_redis_url() (--redis), config_parse_listen() (--listen)
+ * and config_parse_cidr() (--trusted-proxies), each given the input as a
+ * string (a NUL byte ends it, as in argv).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+contains(const struct cidr *c, const struct listen_addr *l)
+{
+	struct sockaddr_in	 v4;
+	struct sockaddr_in6	 v6;
+
+	memset(&v4, 0, sizeof(v4));
+	v4.sin_family = AF_INET;
+	v4.sin_addr.s_addr = htonl(0x7f000001);
+	(void)cidr_contains(c, (const struct sockaddr *)&v4);
+	memset(&v6, 0, sizeof(v6));
+	v6.sin6_family = AF_INET6;
+	(void)inet_pton(AF_INET6, "::ffff:10.1.2.3", &v6.sin6_addr);
+	(void)cidr_contains(c, (const struct sockaddr *)&v6);
+	(void)inet_pton(AF_INET6, "2001:db8::1", &v6.sin6_addr);
+	(void)cidr_contains(c, (const struct sockaddr *)&v6);
+	if (l != NULL)
+		(void)cidr_contains(c, (const struct sockaddr *)&l->sa);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct redis_url	 url;
+	struct listen_addr	 listen;
+	struct cidr		 cidr;
+	char			 err[256], *s;
+	int			 listen_ok;
+
+	if ((s = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+
+	memset(&url, 0, sizeof(url));
+	if (config_parse_redis_url(s, &url, err, sizeof(err)) == 0) {
+		if ((url.kind == REDIS_TCP && url.host == NULL) ||
+		    (url.kind == REDIS_UNIX && url.path == NULL))
+			abort();
+		redis_url_finish(&url);
+	}
+
+	memset(&listen, 0, sizeof(listen));
+	listen_ok = config_parse_listen(s, &listen, err, sizeof(err)) == 0;
+	if (listen_ok && memchr(listen.host, '\0', sizeof(listen.host)) == NULL)
+		abort();
+
+	memset(&cidr, 0, sizeof(cidr));
+	if (config_parse_cidr(s, &cidr, err, sizeof(err)) == 0) {
+		if ((cidr.family == AF_INET && cidr.prefix > 32) ||
+		    (cidr.family == AF_INET6 && cidr.prefix > 128) ||
+		    (cidr.family != AF_INET && cidr.family != AF_INET6))
+			abort();
+		contains(&cidr, listen_ok ? &listen : NULL);
+	}
+	free(s);
+	return 0;
+}
