@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define TOKEND_VERSION_STRING "0.1.0"
 
@@ -98,11 +99,14 @@ struct config {
 	size_t			 n_trusted_proxies;
 	enum log_level		 log_level;
 	int			 shutdown_timeout;	/* seconds, drain bound */
+	char			*user;			/* --user; NULL: none */
+	uid_t			 user_uid;		/* of --user */
+	gid_t			 user_gid;		/* its primary group */
 };
 
 enum config_result {
 	CONFIG_OK = 0,
-	CONFIG_EXIT_OK,		/* --help or --version printed; exit 0 */
+	CONFIG_EXIT_OK,		/* --help, --help-man or --version printed */
 	CONFIG_ERROR,		/* message in errbuf; exit 2 */
 };
 
@@ -113,7 +117,10 @@ enum config_result {
  * are readable (their contents are checked by the modules that load them).
  * On CONFIG_ERROR, errbuf holds one line naming the flag and the variable,
  * e.g. "--listen / TOKEND_LISTEN: port out of range: 70000".
- * --help and --version print to `out` and give CONFIG_EXIT_OK.
+ * --help, --help-man and --version print to `out` and give CONFIG_EXIT_OK.
+ * --user is looked up in the user database here (getpwnam_r): an unknown
+ * name is a CONFIG_ERROR, and so is a user other than the current one
+ * when not running as root.
  * On any result other than CONFIG_OK, *cfg holds nothing to free.
  * On CONFIG_OK the caller owns *cfg and releases it with config_finish().
  * envp may be NULL (no environment).
@@ -127,6 +134,14 @@ void	 config_finish(struct config *cfg);
 
 /* Print the settings as a Markdown table (for the README). */
 void	 config_print_markdown(FILE *out);
+
+/*
+ * Print the manual page tokend(8) in man(7) markup: every setting of the
+ * table with its flag, variable, default and help text, and the signals,
+ * files and exit statuses. `tokend --help-man` (not listed by --help)
+ * prints it; the build makes tokend.8 that way.
+ */
+void	 config_print_man(FILE *out);
 
 /*
  * Parsers, exposed for tests and fuzzing. Each returns 0 on success or -1

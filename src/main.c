@@ -2,6 +2,9 @@
  * main: settings -> TLS context -> listening sockets and workers -> run ->
  * exit status. A bad setting is reported on one line and exits 2 before
  * any socket is opened; --help and --version exit 0.
+ *
+ * With --user, root is given up between binding the sockets (and loading
+ * the keys and certificate) and starting the worker threads.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -16,6 +19,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "priv.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -94,6 +98,7 @@ main(int argc, char *argv[])
 	}
 	log_set_level(cfg.log_level);
 	log_init();
+	(void)priv_nodump();	/* logged; the keys are not loaded yet */
 	signal(SIGPIPE, SIG_IGN);
 	resolve_redis_host(&cfg);
 	raise_fd_limit();
@@ -127,6 +132,12 @@ main(int argc, char *argv[])
 	if ((server = server_new(&cfg, ssl_ctx, keys, err, sizeof(err))) ==
 	    NULL) {
 		fprintf(stderr, "tokend: %s\n", err);
+		config_finish(&cfg);
+		return 1;
+	}
+	/* No worker thread exists yet: server_run() starts them. */
+	if (priv_drop(&cfg) == -1) {
+		server_free(server);
 		config_finish(&cfg);
 		return 1;
 	}

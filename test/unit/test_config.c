@@ -8,6 +8,7 @@
  */
 #include <sys/stat.h>
 #include <arpa/inet.h>
+#include <pwd.h>
 #include <netinet/in.h>
 
 #include <stdlib.h>
@@ -911,6 +912,59 @@ test_config_log_level(void)
 	expect_bad("--log-level", "TOKEND_LOG_LEVEL", "verbose");
 }
 
+/*
+ * --user: looked up at parse time. As root any known user is accepted;
+ * otherwise only the current one. Unknown names and bad names are
+ * refused naming --user / TOKEND_USER.
+ */
+static void
+test_config_user(void)
+{
+	struct config	 cfg;
+	struct passwd	*me;
+	char		 err[256], myname[256];
+	const char	*x[] = { "--user", myname, NULL };
+	const char	*nobody[] = { "--user", "nobody", NULL };
+	const char	*env[] = { "TOKEND_USER=nobody", NULL };
+
+	TEST_ASSERT(parse(&cfg, plain_base, NULL, NULL, err) == CONFIG_OK);
+	TEST_ASSERT(cfg.user == NULL);
+	config_finish(&cfg);
+	TEST_ASSERT((me = getpwuid(geteuid())) != NULL);
+	snprintf(myname, sizeof(myname), "%s", me->pw_name);
+	/* the current user: always accepted, root or not */
+	TEST_ASSERT(parse(&cfg, plain_base, x, NULL, err) == CONFIG_OK);
+	TEST_ASSERT(cfg.user != NULL && strcmp(cfg.user, myname) == 0);
+	TEST_ASSERT(cfg.user_uid == geteuid());
+	config_finish(&cfg);
+	expect_bad("--user", "TOKEND_USER", "no-such-user-tokend-test");
+	expect_bad("--user", "TOKEND_USER", "two words");
+	expect_bad("--user", "TOKEND_USER", "tab\tname");
+	TEST_ASSERT(parse(&cfg, plain_base, x, NULL, err) == CONFIG_OK);
+	config_finish(&cfg);
+	if (getpwnam("nobody") == NULL || geteuid() == getpwnam("nobody")->
+	    pw_uid)
+		return;
+	if (geteuid() == 0) {
+		TEST_ASSERT(parse(&cfg, plain_base, nobody, NULL, err) ==
+		    CONFIG_OK);
+		TEST_ASSERT(strcmp(cfg.user, "nobody") == 0);
+		TEST_ASSERT(cfg.user_uid == getpwnam("nobody")->pw_uid);
+		TEST_ASSERT(cfg.user_gid == getpwnam("nobody")->pw_gid);
+		config_finish(&cfg);
+		TEST_ASSERT(parse(&cfg, plain_base, NULL, env, err) ==
+		    CONFIG_OK);
+		TEST_ASSERT(strcmp(cfg.user, "nobody") == 0);
+		config_finish(&cfg);
+	} else {
+		/* without root, another user is a bad setting */
+		expect_bad("--user", "TOKEND_USER", "nobody");
+		TEST_ASSERT(parse(&cfg, plain_base, nobody, NULL, err) ==
+		    CONFIG_ERROR);
+		TEST_ASSERT(strstr(err, "only root can switch users") != NULL);
+	}
+}
+
 enum kind { K_INT, K_LONG, K_SIZE };
 
 static const struct int_setting {
@@ -1378,7 +1432,7 @@ test_config_markdown(void)
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 28);
+	TEST_ASSERT(rows == 2 + 29);
 }
 
 static void
@@ -1438,6 +1492,7 @@ main(void)
 	test_run(test_config_token_typ);
 	test_run(test_config_hs256_kid);
 	test_run(test_config_log_level);
+	test_run(test_config_user);
 	test_run(test_config_integers);
 	test_run(test_config_trusted_proxies);
 	test_run(test_config_cidr_parse);
