@@ -197,6 +197,17 @@ revoke_answer(struct request *req, const struct client_record *caller,
 	switch (v->result) {
 	case VERIFY_OK:
 		break;
+	case VERIFY_REVOKED:
+		/*
+		 * Sentinel mode: the revocation we know of may have reached
+		 * the master only (an earlier request got 503 from WAIT), so
+		 * write it again and wait for a replica before saying 200.
+		 */
+		if (store_is_sentinel(req->worker->store) &&
+		    strcmp(v->claims->client_id, caller->id) == 0)
+			break;
+		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
+		return;
 	case VERIFY_UNAVAILABLE:
 		handler_unavailable(req, OP_FLAGS);
 		return;
