@@ -29,13 +29,27 @@ struct listen_addr {
 enum redis_kind {
 	REDIS_TCP = 0,
 	REDIS_UNIX,
+	REDIS_SENTINEL,
+};
+
+#define REDIS_SENTINELS_MAX	16
+#define REDIS_MASTER_NAME_MAX	64
+
+/* One sentinel of a sentinel:// URL. */
+struct redis_hostport {
+	char		*host;		/* owned; brackets removed */
+	uint16_t	 port;		/* default 26379 */
 };
 
 /*
  * A parsed --redis URL:
  *   redis://[[user]:password@]host[:port][/db]     (host may be [v6])
  *   unix://[[user]:password@]/path/to/socket[?db=N]
- * Percent-escapes in user and password are decoded.
+ *   sentinel://[[user]:password@]host[:port][,host[:port]...]/master
+ *       [?db=N][&sentinel_password=P]
+ * Percent-escapes in user and passwords are decoded. In a sentinel URL,
+ * user and password are the master's (AUTH to the master and its
+ * replicas); sentinel_password, when given, is sent to the sentinels.
  */
 struct redis_url {
 	enum redis_kind	 kind;
@@ -45,6 +59,11 @@ struct redis_url {
 	int		 db;		/* default 0 */
 	char		*user;		/* NULL when absent; owned */
 	char		*password;	/* NULL when absent; owned, wiped */
+	/* REDIS_SENTINEL */
+	struct redis_hostport *sentinels;	/* n_sentinels; owned */
+	size_t		 n_sentinels;	/* 1..REDIS_SENTINELS_MAX */
+	char		*master_name;	/* owned */
+	char		*sentinel_password; /* NULL when absent; owned, wiped */
 };
 
 /* One --trusted-proxies entry. */

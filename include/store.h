@@ -30,6 +30,14 @@
  * changes are logged at debug level only: the command stores report
  * outages, once per process.
  *
+ * With a sentinel:// URL (issue 7.2) every store, subscribers included,
+ * finds the master through the sentinels before each connect, checks with
+ * ROLE that it is one, and watches +switch-master on a sentinel: a
+ * failover drops the link and connects to the new master at once (the
+ * state callback sees the store leave and re-enter STORE_UP). A -READONLY
+ * reply, i.e. a demoted master, drops the link too and asks the sentinels
+ * again. Backoff is capped at 1 s in this mode.
+ *
  * Not thread safe: a store belongs to one worker and is used only from that
  * worker's loop.
  */
@@ -133,8 +141,24 @@ void		 store_free(struct store *);
 int		 store_command_argv(struct store *, store_cb cb, void *arg,
 		    int argc, const char **argv, const size_t *argvlen);
 
+/*
+ * Queue WAIT 1 T after the commands already queued, T being half of
+ * --redis-timeout (WAIT holds every command queued behind it on this
+ * link, so it must leave them time within their own deadline). The reply
+ * is the number of replicas that acknowledged the link's earlier writes
+ * within T. Returns like store_command_argv().
+ */
+int		 store_wait_replica(struct store *, store_cb cb, void *arg);
+
+/* True when the store follows a master through Redis Sentinel. */
+bool		 store_is_sentinel(const struct store *);
+
 /* True when reply is a Redis error reply ("-ERR ...", "-NOAUTH ..."). */
 bool		 store_reply_is_error(const struct redisReply *reply);
+
+/* True, with *out set, when reply is an integer reply. */
+bool		 store_reply_integer(const struct redisReply *reply,
+		    long long *out);
 
 /* One field/value pair of a hash reply; borrowed from the reply. */
 struct store_pair {

@@ -123,8 +123,11 @@ static const struct setting settings[] = {
 	    " variable: 1/true/yes or 0/false/no" },
 	{ "redis", "TOKEND_REDIS", "URL", "redis://127.0.0.1:6379", NULL,
 	    parse_redis, OFF(redis), 0, 0, 0,
-	    "redis://[[user]:password@]host[:port][/db] or"
-	    " unix://[[user]:password@]/path[?db=N]; no TLS" },
+	    "redis://[[user]:password@]host[:port][/db],"
+	    " unix://[[user]:password@]/path[?db=N] or"
+	    " sentinel://[[user]:password@]host[:port][,host[:port]...]/master"
+	    "[?db=N][&sentinel_password=P] (Redis Sentinel; the password is the"
+	    " master's); no TLS" },
 	{ "prefix", "TOKEND_PREFIX", "P", "tokend:", NULL,
 	    parse_prefix, OFF(prefix), 0, 0, 0,
 	    "prefix of every Redis key: at most 64 bytes, no spaces" },
@@ -896,61 +899,42 @@ parse_db(const char *s, int *db, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * "host[:port]" or "[v6]:port", the bytes h..end, into *host (new string)
+ * and *port (left alone when no port is written).
+ */
 static int
-parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
-    size_t errlen)
+parse_hostport(const char *h, const char *end, char **host, uint16_t *port,
+    char *errbuf, size_t errlen)
 {
 	static const char	 host_chars[] = "abcdefghijklmnopqrstuvwxyz"
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.";
 	struct in6_addr		 a6;
-	const char		*auth_end, *at, *h, *h_end, *port = NULL;
-	size_t			 authlen, hlen;
+	const char		*h_end, *p;
+	size_t			 hlen;
 
-	url->kind = REDIS_TCP;
-	url->port = 6379;
-	authlen = strcspn(s, "/");
-	auth_end = s + authlen;
-	if (memchr(s, '@', authlen) == NULL && strchr(auth_end, '@') != NULL) {
-		errbuf_set(errbuf, errlen, "a '/' in the user or password must "
-		    "be %%-encoded");
-		return -1;
-	}
-
-	/* userinfo cannot hold a raw '/', so the last '@' before it ends it */
-	at = NULL;
-	for (h = s; h < auth_end; h++)
-		if (*h == '@')
-			at = h;
-	if (at != NULL) {
-		if (parse_userinfo(s, (size_t)(at - s), url, errbuf,
-		    errlen) == -1)
-			return -1;
-		h = at + 1;
-	} else
-		h = s;
-
-	if (*h == '[') {
-		if ((h_end = memchr(h, ']', (size_t)(auth_end - h))) == NULL) {
+	if (h < end && *h == '[') {
+		if ((h_end = memchr(h, ']', (size_t)(end - h))) == NULL) {
 			errbuf_set(errbuf, errlen, "missing ']' after the IPv6 "
 			    "host");
 			return -1;
 		}
 		h++;
 		hlen = (size_t)(h_end - h);
-		url->host = xstrndup(h, hlen);
-		if (hlen == 0 || inet_pton(AF_INET6, url->host, &a6) != 1) {
+		*host = xstrndup(h, hlen);
+		if (hlen == 0 || inet_pton(AF_INET6, *host, &a6) != 1) {
 			errbuf_set(errbuf, errlen, "bad IPv6 host");
 			return -1;
 		}
 		h_end++;
-		if (h_end < auth_end && *h_end != ':') {
+		if (h_end < end && *h_end != ':') {
 			errbuf_set(errbuf, errlen, "junk after the IPv6 host");
 			return -1;
 		}
 	} else {
-		h_end = memchr(h, ':', (size_t)(auth_end - h));
+		h_end = memchr(h, ':', (size_t)(end - h));
 		if (h_end == NULL)
-			h_end = auth_end;
+			h_end = end;
 		hlen = (size_t)(h_end - h);
 		if (hlen == 0) {
 			errbuf_set(errbuf, errlen, "empty host");
@@ -963,20 +947,163 @@ parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
 			    "%%-encoded)");
 			return -1;
 		}
-		url->host = xstrndup(h, hlen);
+		*host = xstrndup(h, hlen);
 	}
-	if (h_end < auth_end) {
-		port = h_end + 1;
-		if (parse_port(port, (size_t)(auth_end - port), &url->port,
-		    errbuf, errlen) == -1) {
+	if (h_end < end) {
+		p = h_end + 1;
+		if (parse_port(p, (size_t)(end - p), port, errbuf,
+		    errlen) == -1) {
 			/* parse_port quotes the port: say it without it */
 			errbuf_set(errbuf, errlen, "bad port (1..65535)");
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The authority part "[userinfo@]hosts" of a TCP or sentinel URL, up to
+ * the first '/' (returned in *auth_end); the hosts start at *hosts.
+ */
+static int
+parse_authority(const char *s, struct redis_url *url, const char **hosts,
+    const char **auth_end, char *errbuf, size_t errlen)
+{
+	const char	*at, *h, *end;
+
+	end = s + strcspn(s, "/");
+	if (memchr(s, '@', (size_t)(end - s)) == NULL &&
+	    strchr(end, '@') != NULL) {
+		errbuf_set(errbuf, errlen, "a '/' in the user or password must "
+		    "be %%-encoded");
+		return -1;
+	}
+	/* userinfo cannot hold a raw '/', so the last '@' before it ends it */
+	at = NULL;
+	for (h = s; h < end; h++)
+		if (*h == '@')
+			at = h;
+	if (at != NULL) {
+		if (parse_userinfo(s, (size_t)(at - s), url, errbuf,
+		    errlen) == -1)
+			return -1;
+		*hosts = at + 1;
+	} else
+		*hosts = s;
+	*auth_end = end;
+	return 0;
+}
+
+static int
+parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
+    size_t errlen)
+{
+	const char	*h, *auth_end;
+
+	url->kind = REDIS_TCP;
+	url->port = 6379;
+	if (parse_authority(s, url, &h, &auth_end, errbuf, errlen) == -1)
+		return -1;
+	if (parse_hostport(h, auth_end, &url->host, &url->port, errbuf,
+	    errlen) == -1)
+		return -1;
 	if (*auth_end == '\0' || strcmp(auth_end, "/") == 0)
 		return 0;
 	return parse_db(auth_end + 1, &url->db, errbuf, errlen);
+}
+
+/*
+ * sentinel://[userinfo@]host[:port][,host[:port]...]/master[?query]
+ * with query parameters db=N and sentinel_password=P, each at most once.
+ */
+static int
+parse_redis_sentinel(const char *s, struct redis_url *url, char *errbuf,
+    size_t errlen)
+{
+	static const char	 name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
+	const char		*h, *auth_end, *item_end, *name, *q, *amp;
+	size_t			 n;
+	bool			 seen_db = false;
+
+	url->kind = REDIS_SENTINEL;
+	if (parse_authority(s, url, &h, &auth_end, errbuf, errlen) == -1)
+		return -1;
+	url->sentinels = xcalloc(REDIS_SENTINELS_MAX, sizeof(*url->sentinels));
+	for (;;) {
+		if (url->n_sentinels == REDIS_SENTINELS_MAX) {
+			errbuf_set(errbuf, errlen, "more than %d sentinels",
+			    REDIS_SENTINELS_MAX);
+			return -1;
+		}
+		item_end = memchr(h, ',', (size_t)(auth_end - h));
+		if (item_end == NULL)
+			item_end = auth_end;
+		url->sentinels[url->n_sentinels].port = 26379;
+		if (parse_hostport(h, item_end,
+		    &url->sentinels[url->n_sentinels].host,
+		    &url->sentinels[url->n_sentinels].port, errbuf,
+		    errlen) == -1) {
+			/* count it, so that redis_url_finish() frees it */
+			url->n_sentinels++;
+			return -1;
+		}
+		url->n_sentinels++;
+		if (item_end == auth_end)
+			break;
+		h = item_end + 1;
+	}
+	if (*auth_end != '/') {
+		errbuf_set(errbuf, errlen, "missing /mastername after the "
+		    "sentinels");
+		return -1;
+	}
+	name = auth_end + 1;
+	n = strcspn(name, "?");
+	if (n == 0 || n > REDIS_MASTER_NAME_MAX || strspn(name, name_chars) < n) {
+		errbuf_set(errbuf, errlen, "bad master name (1..%d letters, "
+		    "digits, '-', '.' or '_')", REDIS_MASTER_NAME_MAX);
+		return -1;
+	}
+	url->master_name = xstrndup(name, n);
+	q = name + n;
+	if (*q == '\0')
+		return 0;
+	for (q++;; q = amp + 1) {
+		amp = q + strcspn(q, "&");
+		if (strncmp(q, "db=", 3) == 0 && !seen_db) {
+			char	 db[16];
+
+			n = (size_t)(amp - q - 3);
+			if (n >= sizeof(db)) {
+				errbuf_set(errbuf, errlen, "bad database "
+				    "number");
+				return -1;
+			}
+			memcpy(db, q + 3, n);
+			db[n] = '\0';
+			if (parse_db(db, &url->db, errbuf, errlen) == -1)
+				return -1;
+			seen_db = true;
+		} else if (strncmp(q, "sentinel_password=", 18) == 0 &&
+		    url->sentinel_password == NULL) {
+			if (amp == q + 18) {
+				errbuf_set(errbuf, errlen, "empty sentinel "
+				    "password");
+				return -1;
+			}
+			if (pct_decode(q + 18, (size_t)(amp - q - 18),
+			    &url->sentinel_password, errbuf, errlen) == -1)
+				return -1;
+		} else {
+			errbuf_set(errbuf, errlen, "unknown or repeated query "
+			    "parameter (only db=N and sentinel_password=P)");
+			return -1;
+		}
+		if (*amp == '\0')
+			break;
+	}
+	return 0;
 }
 
 static int
@@ -1045,11 +1172,14 @@ config_parse_redis_url(const char *s, struct redis_url *out, char *errbuf,
 		rc = parse_redis_tcp(s + 8, &url, errbuf, errlen);
 	else if (strncmp(s, "unix://", 7) == 0)
 		rc = parse_redis_unix(s + 7, &url, errbuf, errlen);
+	else if (strncmp(s, "sentinel://", 11) == 0)
+		rc = parse_redis_sentinel(s + 11, &url, errbuf, errlen);
 	else if (strncasecmp(s, "rediss://", 9) == 0)
 		errbuf_set(errbuf, errlen, "rediss:// (TLS to Redis) is not "
 		    "supported by hiredis 0.14; use a local TLS tunnel");
 	else
-		errbuf_set(errbuf, errlen, "want a redis:// or unix:// URL");
+		errbuf_set(errbuf, errlen, "want a redis://, unix:// or "
+		    "sentinel:// URL");
 	if (rc == 0) {
 		*out = url;
 		memset(&url, 0, sizeof(url));
@@ -1062,10 +1192,17 @@ out:
 void
 redis_url_finish(struct redis_url *url)
 {
+	size_t	 i;
+
 	free(url->host);
 	free(url->path);
 	free(url->user);
 	secret_free_str(url->password);
+	for (i = 0; i < url->n_sentinels; i++)
+		free(url->sentinels[i].host);
+	free(url->sentinels);
+	free(url->master_name);
+	secret_free_str(url->sentinel_password);
 	memset(url, 0, sizeof(*url));
 }
 

@@ -118,13 +118,11 @@ struct revoke_write {
 };
 
 static void
-revoke_written(enum store_status status, const struct redisReply *reply,
-    void *arg)
+revoke_done(struct revoke_write *rw, bool ok)
 {
-	struct revoke_write	*rw = arg;
-	struct request		*req = rw->req;
+	struct request	*req = rw->req;
 
-	if (status != STORE_OK || store_reply_is_error(reply)) {
+	if (!ok) {
 		handler_unavailable(req, OP_FLAGS);
 	} else {
 		view_add_revocation(req->worker->view, rw->jti, rw->exp);
@@ -134,6 +132,45 @@ revoke_written(enum store_status status, const struct redisReply *reply,
 	free(rw->jti);
 	free(rw);
 	request_release(req);
+}
+
+/*
+ * Sentinel mode: the answer to WAIT 1 after the revocation. Unless a
+ * replica has it, a failover could lose it: 503, and the client retries
+ * (revoking again is harmless).
+ */
+static void
+revoke_replicated(enum store_status status, const struct redisReply *reply,
+    void *arg)
+{
+	struct revoke_write	*rw = arg;
+	long long		 acked;
+	bool			 ok;
+
+	ok = status == STORE_OK && store_reply_integer(reply, &acked) &&
+	    acked >= 1;
+	if (!ok)
+		log_warnx("event=revoke_not_replicated jti=%s", rw->jti);
+	revoke_done(rw, ok);
+}
+
+static void
+revoke_written(enum store_status status, const struct redisReply *reply,
+    void *arg)
+{
+	struct revoke_write	*rw = arg;
+	struct store		*store = rw->req->worker->store;
+
+	if (status != STORE_OK || store_reply_is_error(reply)) {
+		revoke_done(rw, false);
+		return;
+	}
+	if (store_is_sentinel(store)) {
+		if (store_wait_replica(store, revoke_replicated, rw) == -1)
+			revoke_done(rw, false);
+		return;
+	}
+	revoke_done(rw, true);
 }
 
 /*
@@ -160,6 +197,17 @@ revoke_answer(struct request *req, const struct client_record *caller,
 	switch (v->result) {
 	case VERIFY_OK:
 		break;
+	case VERIFY_REVOKED:
+		/*
+		 * Sentinel mode: the revocation we know of may have reached
+		 * the master only (an earlier request got 503 from WAIT), so
+		 * write it again and wait for a replica before saying 200.
+		 */
+		if (store_is_sentinel(req->worker->store) &&
+		    strcmp(v->claims->client_id, caller->id) == 0)
+			break;
+		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
+		return;
 	case VERIFY_UNAVAILABLE:
 		handler_unavailable(req, OP_FLAGS);
 		return;

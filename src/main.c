@@ -42,37 +42,48 @@ raise_fd_limit(void)
  * hiredis 0.14 resolves a host name with a blocking getaddrinfo() at each
  * (re)connect, on the worker's loop: resolve it once here, before any
  * loop runs, and hand the store the address. A name that does not resolve
- * now is kept, with a warning (hiredis will try again, blocking).
+ * now is kept, with a warning (hiredis will try again, blocking). With a
+ * sentinel:// URL, each sentinel's name is resolved the same way.
  */
 static void
-resolve_redis_host(struct config *cfg)
+resolve_host(char **host)
 {
 	struct addrinfo		 hints, *res = NULL;
 	char			 addr[INET6_ADDRSTRLEN];
 	unsigned char		 buf[sizeof(struct in6_addr)];
 	int			 rc;
 
-	if (cfg->redis.kind != REDIS_TCP ||
-	    inet_pton(AF_INET, cfg->redis.host, buf) == 1 ||
-	    inet_pton(AF_INET6, cfg->redis.host, buf) == 1)
+	if (inet_pton(AF_INET, *host, buf) == 1 ||
+	    inet_pton(AF_INET6, *host, buf) == 1)
 		return;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(cfg->redis.host, NULL, &hints, &res)) != 0) {
+	if ((rc = getaddrinfo(*host, NULL, &hints, &res)) != 0) {
 		log_warnx("event=redis_resolve_failed host=%s err=\"%s\" "
 		    "msg=\"resolving at each reconnect instead\"",
-		    cfg->redis.host, gai_strerror(rc));
+		    *host, gai_strerror(rc));
 		return;
 	}
 	if (getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr),
 	    NULL, 0, NI_NUMERICHOST) == 0) {
-		log_info("event=redis_resolved host=%s addr=%s", cfg->redis.host,
-		    addr);
-		free(cfg->redis.host);
-		cfg->redis.host = xstrdup(addr);
+		log_info("event=redis_resolved host=%s addr=%s", *host, addr);
+		free(*host);
+		*host = xstrdup(addr);
 	}
 	freeaddrinfo(res);
+}
+
+static void
+resolve_redis_host(struct config *cfg)
+{
+	size_t	 i;
+
+	if (cfg->redis.kind == REDIS_TCP)
+		resolve_host(&cfg->redis.host);
+	else if (cfg->redis.kind == REDIS_SENTINEL)
+		for (i = 0; i < cfg->redis.n_sentinels; i++)
+			resolve_host(&cfg->redis.sentinels[i].host);
 }
 
 int

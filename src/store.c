@@ -80,6 +80,14 @@
 #define CONNECT_MIN_MS		1000	/* floor for connect + handshake */
 #define HANDSHAKE_MAX		3	/* AUTH, SELECT, PING */
 #define PROBE_INTERVAL_MS	1000	/* a subscriber's liveness probe */
+#define SENTINEL_BACKOFF_MAX_MS	1000	/* cap while following a master */
+
+/* The sentinel link of a store in sentinel mode. */
+enum sentinel_state {
+	SENTINEL_IDLE = 0,	/* no link */
+	SENTINEL_QUERY,		/* connect, AUTH, get-master-addr-by-name */
+	SENTINEL_WATCH,		/* subscribed to +switch-master */
+};
 
 struct store {
 	struct event_base	*base;
@@ -118,6 +126,23 @@ struct store {
 	struct event		*probe_ev;	/* every PROBE_INTERVAL_MS */
 	struct event		*probe_deadline_ev;
 
+	/*
+	 * Sentinel mode (cfg->redis.kind == REDIS_SENTINEL): where the
+	 * master is, and the sentinel link that told us and now watches
+	 * for +switch-master.
+	 */
+	redisAsyncContext	*sac;		/* sentinel link or NULL */
+	enum sentinel_state	 s_state;
+	bool			 s_rewatch;	/* query only to watch again */
+	size_t			 s_idx;		/* the sentinel asked last */
+	size_t			 s_tried;	/* failed in this round */
+	int			 s_backoff_ms;
+	struct event		*s_deadline_ev;	/* connect + query deadline */
+	struct event		*s_retry_ev;	/* watch again after a loss */
+	char			 m_host[64];	/* the master, as announced */
+	uint16_t		 m_port;
+	bool			 m_fresh;	/* announced since last used */
+
 	struct store_stats	 stats;
 };
 
@@ -142,6 +167,8 @@ static _Atomic bool	 ever_connected;
 static void	 connect_attempt(struct store *);
 static void	 destroy(struct store *);
 static void	 sub_cb(redisAsyncContext *, void *, void *);
+static void	 discover_start(struct store *, bool rewatch);
+static void	 master_connect(struct store *);
 
 static void
 enter(struct store *s)
@@ -206,8 +233,10 @@ backoff_next(struct store *s)
 {
 	int	 step = s->backoff_ms;
 	int	 jitter = step / 5;
+	int	 max = s->cfg->redis.kind == REDIS_SENTINEL ?
+		    SENTINEL_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
 
-	s->backoff_ms = step * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : step * 2;
+	s->backoff_ms = step * 2 > max ? max : step * 2;
 	return step - (int)(rng_next(s) % (uint64_t)(jitter + 1));
 }
 
@@ -229,6 +258,10 @@ log_target(const struct store *s, char *dst, size_t dstlen)
 	if (u->kind == REDIS_UNIX)
 		snprintf(dst, dstlen, "unix:%s",
 		    log_quote(q, sizeof(q), u->path));
+	else if (u->kind == REDIS_SENTINEL)
+		snprintf(dst, dstlen, "sentinel:%s master=%s:%u",
+		    u->master_name, log_quote(q, sizeof(q), s->m_host),
+		    (unsigned)s->m_port);
 	else
 		snprintf(dst, dstlen, "%s:%u",
 		    log_quote(q, sizeof(q), u->host), (unsigned)u->port);
@@ -492,6 +525,14 @@ handshake_cb(redisAsyncContext *ac, void *r, void *privdata)
 		free_link(s, ac);
 		goto out;
 	}
+	/* A stale sentinel answer must not send our writes to a replica. */
+	if (strcmp(step, "role") == 0 && (reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 1 || !reply_is(reply->element[0], "master"))) {
+		go_down(s, "role: %s:%u is not a master", s->m_host,
+		    (unsigned)s->m_port);
+		free_link(s, ac);
+		goto out;
+	}
 	if (s->hs_done < s->hs_sent)
 		goto out;
 	if (s->channel == NULL) {
@@ -559,9 +600,16 @@ connect_cb(const redisAsyncContext *cac, int status)
 		if (handshake_send(s, "select", 2, argv) == -1)
 			goto fail;
 	}
-	argv[0] = "PING";
-	if (handshake_send(s, "ping", 1, argv) == -1)
-		goto fail;
+	/* In sentinel mode ROLE is the ping, and checks what we reached. */
+	if (u->kind == REDIS_SENTINEL) {
+		argv[0] = "ROLE";
+		if (handshake_send(s, "role", 1, argv) == -1)
+			goto fail;
+	} else {
+		argv[0] = "PING";
+		if (handshake_send(s, "ping", 1, argv) == -1)
+			goto fail;
+	}
 	goto out;
 fail:
 	set_reason(s, "handshake: cannot queue command");
@@ -620,8 +668,376 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	leave(s);
 }
 
+/*
+ * ---- Sentinel mode ----
+ *
+ * Discovery asks the sentinels in the URL's order, starting with the one
+ * that answered last: connect, AUTH (with ?sentinel_password=), then
+ * SENTINEL get-master-addr-by-name, all within --redis-timeout. A sentinel
+ * that fails, times out or does not know the master is skipped for the
+ * next. The one that answers keeps its link and SUBSCRIBEs to
+ * +switch-master on it (the "watch"); the store then connects to the
+ * announced address, and its handshake asks ROLE: anything but a master
+ * ends the attempt, and the next attempt asks the sentinels again.
+ *
+ * A +switch-master naming our master drops the master link and connects
+ * to the new address at once. Any other loss of the master link runs the
+ * whole discovery again (a missed switch message is caught that way), as
+ * does a -READONLY reply (cmd_cb). When the watch is lost while the master
+ * link is up, the watch is set up again on the next sentinel after a
+ * backoff (s_retry_ev), and if that sentinel names another master, the
+ * store follows it.
+ */
+
+/* Detach and free the sentinel link, if any. */
+static void
+sentinel_drop(struct store *s)
+{
+	redisAsyncContext	*sac = s->sac;
+
+	s->sac = NULL;
+	s->s_state = SENTINEL_IDLE;
+	evtimer_del(s->s_deadline_ev);
+	if (sac != NULL)
+		free_link(s, sac);
+}
+
+/* Switch the master link to host:port now (a failover, a stale answer). */
+static void
+follow_master(struct store *s, const char *host, uint16_t port,
+    const char *why)
+{
+	redisAsyncContext	*ac = s->ac;
+
+	snprintf(s->m_host, sizeof(s->m_host), "%s", host);
+	s->m_port = port;
+	log_info("event=store_master_switch why=%s master=\"%s:%u\"", why,
+	    s->m_host, (unsigned)port);
+	if (s->state == STORE_UP || s->state == STORE_CONNECTING) {
+		go_down(s, "%s: master now %s:%u", why, s->m_host,
+		    (unsigned)port);
+		if (ac != NULL)
+			free_link(s, ac);
+	}
+	/* go_down() ran the state callback, which may have closed us. */
+	if (s->state != STORE_DISCONNECTED)
+		return;
+	s->m_fresh = true;
+	evtimer_del(s->retry_ev);
+	connect_attempt(s);
+}
+
+static void	 sentinel_try(struct store *);
+
+/*
+ * The sentinel asked last failed: ask the next one, or, once all failed
+ * in this round, give up until the next attempt.
+ */
+static void
+sentinel_next(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sentinel_next(struct store *s, const char *fmt, ...)
+{
+	const struct redis_url	*u = &s->cfg->redis;
+	struct timeval		 tv;
+	va_list			 ap;
+	char			 why[200], q[256];
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_debug("event=store_sentinel_failed sentinel=\"%s:%u\" err=\"%s\"",
+	    log_quote(q, sizeof(q), u->sentinels[s->s_idx].host),
+	    (unsigned)u->sentinels[s->s_idx].port, why);
+	sentinel_drop(s);
+	s->s_idx = (s->s_idx + 1) % u->n_sentinels;
+	if (++s->s_tried < u->n_sentinels) {
+		sentinel_try(s);
+		return;
+	}
+	if (!s->s_rewatch) {
+		if (s->state == STORE_CONNECTING && s->ac == NULL)
+			go_down(s, "sentinel: no sentinel answered (last: %s)",
+			    why);
+		return;
+	}
+	/* Watching again failed everywhere: back off, then try again. */
+	tv = ms_to_tv(s->s_backoff_ms);
+	s->s_backoff_ms = s->s_backoff_ms * 2 > SENTINEL_BACKOFF_MAX_MS ?
+	    SENTINEL_BACKOFF_MAX_MS : s->s_backoff_ms * 2;
+	evtimer_add(s->s_retry_ev, &tv);
+}
+
+/* Everything the watch brings: confirmations, messages, NULL at the end. */
+static void
+s_watch_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store		*s = privdata;
+	const redisReply	*reply = r, *kind, *payload;
+	const char		*name = s->cfg->redis.master_name;
+	char			 msg[300], *f[5], *save, *p;
+	long			 port;
+	int			 n;
+
+	enter(s);
+	if (ac != s->sac)
+		goto out;
+	if (reply == NULL) {
+		/* hiredis drops the link; the disconnect callback follows. */
+		goto out;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+	    (kind = reply->element[0])->type != REDIS_REPLY_STRING ||
+	    !reply_is(kind, "message"))
+		goto out;
+	payload = reply->element[2];
+	if (payload->type != REDIS_REPLY_STRING ||
+	    payload->len >= sizeof(msg))
+		goto out;
+	/* "name oldip oldport newip newport" */
+	memcpy(msg, payload->str, payload->len);
+	msg[payload->len] = '\0';
+	for (n = 0, p = strtok_r(msg, " ", &save); p != NULL && n < 5;
+	    p = strtok_r(NULL, " ", &save))
+		f[n++] = p;
+	if (n != 5 || strcmp(f[0], name) != 0)
+		goto out;
+	port = strtol(f[4], &p, 10);
+	if (*p != '\0' || port < 1 || port > 65535 ||
+	    strlen(f[3]) >= sizeof(s->m_host))
+		goto out;
+	follow_master(s, f[3], (uint16_t)port, "switch-master");
+out:
+	leave(s);
+}
+
+static void
+s_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store		*s = privdata;
+	const redisReply	*reply = r;
+
+	enter(s);
+	if (ac == s->sac && reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		sentinel_next(s, "auth: %.*s", (int)reply->len, reply->str);
+	leave(s);
+}
+
+/* The answer to SENTINEL get-master-addr-by-name: [ip, port] or nil. */
+static void
+s_query_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store		*s = privdata;
+	const redisReply	*reply = r;
+	const char		*argv[2] = { "SUBSCRIBE", "+switch-master" };
+	char			 host[64], buf[8];
+	long			 port;
+	char			*end;
+	bool			 same;
+
+	enter(s);
+	if (ac != s->sac || s->s_state != SENTINEL_QUERY)
+		goto out;
+	if (reply == NULL)
+		goto out;	/* the disconnect callback moves on */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_STRING ||
+	    reply->element[0]->len == 0 ||
+	    reply->element[0]->len >= sizeof(host) ||
+	    reply->element[1]->len == 0 ||
+	    reply->element[1]->len >= sizeof(buf)) {
+		sentinel_next(s, "master unknown to this sentinel");
+		goto out;
+	}
+	memcpy(host, reply->element[0]->str, reply->element[0]->len);
+	host[reply->element[0]->len] = '\0';
+	memcpy(buf, reply->element[1]->str, reply->element[1]->len);
+	buf[reply->element[1]->len] = '\0';
+	port = strtol(buf, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535) {
+		sentinel_next(s, "bad master address");
+		goto out;
+	}
+	evtimer_del(s->s_deadline_ev);
+	if (redisAsyncCommandArgv(ac, s_watch_cb, s, 2, argv,
+	    NULL) != REDIS_OK) {
+		sentinel_next(s, "subscribe: cannot queue command");
+		goto out;
+	}
+	s->s_state = SENTINEL_WATCH;
+	s->s_backoff_ms = BACKOFF_MIN_MS;
+	same = strcmp(host, s->m_host) == 0 && port == s->m_port;
+	if (!s->s_rewatch) {
+		/* An attempt waits for this answer (connect_attempt()). */
+		snprintf(s->m_host, sizeof(s->m_host), "%s", host);
+		s->m_port = (uint16_t)port;
+		if (s->state == STORE_CONNECTING && s->ac == NULL)
+			master_connect(s);
+	} else if (!same && (s->state == STORE_UP ||
+	    s->state == STORE_CONNECTING))
+		follow_master(s, host, (uint16_t)port, "sentinel");
+out:
+	leave(s);
+}
+
+static void
+s_connect_cb(const redisAsyncContext *cac, int status)
+{
+	struct store		*s = cac->data;
+	const struct redis_url	*u = &s->cfg->redis;
+	const char		*argv[3];
+	redisAsyncContext	*sac = s->sac;
+
+	enter(s);
+	if (cac != sac)
+		goto out;
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after us. */
+		s->links--;
+		s->sac = NULL;
+		sentinel_next(s, "connect: %s", link_errstr(cac));
+		goto out;
+	}
+	/* Failures to queue are left to the deadline (no free from here). */
+	if (u->sentinel_password != NULL) {
+		argv[0] = "AUTH";
+		argv[1] = u->sentinel_password;
+		(void)redisAsyncCommandArgv(sac, s_auth_cb, s, 2, argv, NULL);
+	}
+	argv[0] = "SENTINEL";
+	argv[1] = "get-master-addr-by-name";
+	argv[2] = u->master_name;
+	(void)redisAsyncCommandArgv(sac, s_query_cb, s, 3, argv, NULL);
+out:
+	leave(s);
+}
+
+static void
+s_disconnect_cb(const redisAsyncContext *cac, int status)
+{
+	struct store	*s = cac->data;
+	struct timeval	 tv;
+
+	(void)status;
+	enter(s);
+	s->links--;
+	if (cac != s->sac)
+		goto out;
+	s->sac = NULL;
+	if (s->s_state == SENTINEL_QUERY) {
+		sentinel_next(s, "connection lost: %s", link_errstr(cac));
+		goto out;
+	}
+	/* The watch is gone: watch again, from the next sentinel. */
+	s->s_state = SENTINEL_IDLE;
+	log_debug("event=store_sentinel_lost err=\"%s\"", link_errstr(cac));
+	s->s_idx = (s->s_idx + 1) % s->cfg->redis.n_sentinels;
+	tv = ms_to_tv(s->s_backoff_ms);
+	evtimer_add(s->s_retry_ev, &tv);
+out:
+	leave(s);
+}
+
+static void
+s_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*s = arg;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	if (s->sac != NULL && s->s_state == SENTINEL_QUERY) {
+		s->stats.timeouts++;
+		sentinel_next(s, "timed out");
+	}
+	leave(s);
+}
+
+/* Connect to sentinel s_idx and ask it; the callbacks take it from here. */
+static void
+sentinel_try(struct store *s)
+{
+	const struct redis_hostport	*h = &s->cfg->redis.sentinels[s->s_idx];
+	redisAsyncContext		*sac;
+	struct timeval			 tv;
+
+	sac = redisAsyncConnect(h->host, h->port);
+	if (sac == NULL) {
+		sentinel_next(s, "connect: out of memory");
+		return;
+	}
+	if (sac->err != 0 || redisLibeventAttach(sac, s->base) != REDIS_OK) {
+		char	 err[128];
+
+		snprintf(err, sizeof(err), "%s", link_errstr(sac));
+		redisAsyncFree(sac);
+		sentinel_next(s, "connect: %s", err);
+		return;
+	}
+	sac->data = s;
+	redisAsyncSetConnectCallback(sac, s_connect_cb);
+	redisAsyncSetDisconnectCallback(sac, s_disconnect_cb);
+	s->sac = sac;
+	s->links++;
+	s->s_state = SENTINEL_QUERY;
+	tv = ms_to_tv(command_timeout_ms(s));
+	evtimer_add(s->s_deadline_ev, &tv);
+}
+
+/*
+ * Start a round of discovery from the sentinel that answered last. With
+ * rewatch, the master link is left alone unless the answer differs.
+ */
+static void
+discover_start(struct store *s, bool rewatch)
+{
+	sentinel_drop(s);
+	evtimer_del(s->s_retry_ev);
+	s->s_rewatch = rewatch;
+	s->s_tried = 0;
+	sentinel_try(s);
+}
+
+static void
+s_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*s = arg;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	/* Only a store that is up needs a watch of its own making. */
+	if (s->state == STORE_UP && s->sac == NULL)
+		discover_start(s, true);
+	leave(s);
+}
+
 static void
 connect_attempt(struct store *s)
+{
+	s->attempts++;
+	s->state = STORE_CONNECTING;
+	/* While retrying, the reason keeps saying why the last one failed. */
+	if (!s->failed)
+		set_reason(s, "connecting");
+
+	/*
+	 * In sentinel mode every attempt asks the sentinels first, unless a
+	 * +switch-master just told us where the master is.
+	 */
+	if (s->cfg->redis.kind == REDIS_SENTINEL && !s->m_fresh) {
+		discover_start(s, false);
+		return;
+	}
+	master_connect(s);
+}
+
+/* Open the link to Redis (or, in sentinel mode, to the master found). */
+static void
+master_connect(struct store *s)
 {
 	const struct redis_url	*u = &s->cfg->redis;
 	redisAsyncContext	*ac;
@@ -629,14 +1045,11 @@ connect_attempt(struct store *s)
 	char			 err[128];
 	int			 ms;
 
-	s->attempts++;
-	s->state = STORE_CONNECTING;
-	/* While retrying, the reason keeps saying why the last one failed. */
-	if (!s->failed)
-		set_reason(s, "connecting");
-
+	s->m_fresh = false;
 	if (u->kind == REDIS_UNIX)
 		ac = redisAsyncConnectUnix(u->path);
+	else if (u->kind == REDIS_SENTINEL)
+		ac = redisAsyncConnect(s->m_host, s->m_port);
 	else
 		ac = redisAsyncConnect(u->host, u->port);
 	if (ac == NULL) {
@@ -684,6 +1097,13 @@ store_alloc(struct event_base *base, const struct config *cfg, int n_workers)
 	s->connect_ev = evtimer_new(base, connect_deadline_cb, s);
 	if (s->retry_ev == NULL || s->connect_ev == NULL)
 		fatalx(1, "store: out of memory");
+	if (cfg->redis.kind == REDIS_SENTINEL) {
+		s->s_backoff_ms = BACKOFF_MIN_MS;
+		s->s_deadline_ev = evtimer_new(base, s_deadline_cb, s);
+		s->s_retry_ev = evtimer_new(base, s_retry_cb, s);
+		if (s->s_deadline_ev == NULL || s->s_retry_ev == NULL)
+			fatalx(1, "store: out of memory");
+	}
 	set_reason(s, "connecting");
 	return s;
 }
@@ -735,6 +1155,10 @@ destroy(struct store *s)
 		event_free(s->probe_ev);
 	if (s->probe_deadline_ev != NULL)
 		event_free(s->probe_deadline_ev);
+	if (s->s_deadline_ev != NULL)
+		event_free(s->s_deadline_ev);
+	if (s->s_retry_ev != NULL)
+		event_free(s->s_retry_ev);
 	free(s->channel);
 	free(s);
 }
@@ -762,6 +1186,10 @@ store_close(struct store *s)
 		/* Pending commands get STORE_ERR_DOWN from in here. */
 		free_link(s, ac);
 	}
+	if (s->cfg->redis.kind == REDIS_SENTINEL) {
+		evtimer_del(s->s_retry_ev);
+		sentinel_drop(s);
+	}
 	leave(s);
 }
 
@@ -774,6 +1202,13 @@ store_free(struct store *s)
 	store_close(s);
 	s->free_pending = true;
 	leave(s);
+}
+
+static bool
+is_readonly(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+	    strncmp(r->str, "READONLY", 8) == 0;
 }
 
 static void
@@ -806,8 +1241,17 @@ cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
 		if (ac == s->ac)
 			go_down(s, "connection lost: %s", link_errstr(ac));
 		cb(STORE_ERR_DOWN, NULL, arg);
-	} else
-		cb(STORE_OK, r, arg);
+		goto out;
+	}
+	/*
+	 * A write to a demoted master: whoever we talk to is a replica now.
+	 * Drop the link (after this callback) and ask the sentinels again.
+	 */
+	if (ac == s->ac && is_readonly(r)) {
+		go_down(s, "master demoted: READONLY");
+		free_link(s, ac);
+	}
+	cb(STORE_OK, r, arg);
 out:
 	leave(s);
 }
@@ -839,9 +1283,9 @@ cmd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	leave(s);
 }
 
-int
-store_command_argv(struct store *s, store_cb cb, void *arg, int argc,
-    const char **argv, const size_t *argvlen)
+static int
+command_queue(struct store *s, int deadline_ms, store_cb cb, void *arg,
+    int argc, const char **argv, const size_t *argvlen)
 {
 	struct cmd	*cmd;
 	struct timeval	 tv;
@@ -861,16 +1305,57 @@ store_command_argv(struct store *s, store_cb cb, void *arg, int argc,
 		cmd_free(cmd);
 		return -1;
 	}
-	tv = ms_to_tv(command_timeout_ms(s));
+	tv = ms_to_tv(deadline_ms);
 	evtimer_add(cmd->timer, &tv);
 	s->stats.commands++;
 	return 0;
+}
+
+int
+store_command_argv(struct store *s, store_cb cb, void *arg, int argc,
+    const char **argv, const size_t *argvlen)
+{
+	return command_queue(s, command_timeout_ms(s), cb, arg, argc, argv,
+	    argvlen);
+}
+
+int
+store_wait_replica(struct store *s, store_cb cb, void *arg)
+{
+	const char	*argv[3];
+	char		 ms[16];
+	int		 wait_ms = command_timeout_ms(s) / 2;
+
+	if (wait_ms < 1)
+		wait_ms = 1;
+	snprintf(ms, sizeof(ms), "%d", wait_ms);
+	argv[0] = "WAIT";
+	argv[1] = "1";
+	argv[2] = ms;
+	/* Redis answers WAIT itself once wait_ms passed: room for that. */
+	return command_queue(s, wait_ms + command_timeout_ms(s), cb, arg, 3,
+	    argv, NULL);
+}
+
+bool
+store_is_sentinel(const struct store *s)
+{
+	return s->cfg->redis.kind == REDIS_SENTINEL;
 }
 
 bool
 store_reply_is_error(const struct redisReply *reply)
 {
 	return reply != NULL && reply->type == REDIS_REPLY_ERROR;
+}
+
+bool
+store_reply_integer(const struct redisReply *reply, long long *out)
+{
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+		return false;
+	*out = reply->integer;
+	return true;
 }
 
 size_t

@@ -1,6 +1,7 @@
 /*
  * fuzz_redis_url: the settings parsers with a grammar of their own:
- * config_parse_redis_url() (--redis), config_parse_listen() (--listen)
+ * config_parse_redis_url() (--redis, all of redis://, unix:// and
+ * sentinel://), config_parse_listen() (--listen)
  * and config_parse_cidr() (--trusted-proxies), each given the input as a
  * string (a NUL byte ends it, as in argv).
  */
@@ -55,6 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((url.kind == REDIS_TCP && url.host == NULL) ||
 		    (url.kind == REDIS_UNIX && url.path == NULL))
 			abort();
+		if (url.kind == REDIS_SENTINEL) {
+			size_t	 i;
+
+			if (url.master_name == NULL || url.n_sentinels == 0 ||
+			    url.n_sentinels > REDIS_SENTINELS_MAX)
+				abort();
+			for (i = 0; i < url.n_sentinels; i++)
+				if (url.sentinels[i].host == NULL ||
+				    url.sentinels[i].port == 0)
+					abort();
+		}
 		redis_url_finish(&url);
 	}
 

@@ -568,6 +568,8 @@ test_config_redis_setting(void)
 	expect_bad("--redis", "TOKEND_REDIS", "");
 	expect_bad("--redis", "TOKEND_REDIS", "http://localhost");
 	expect_bad("--redis", "TOKEND_REDIS", "redis://");
+	expect_good("--redis", "TOKEND_REDIS", "sentinel://127.0.0.1:26379/m");
+	expect_bad("--redis", "TOKEND_REDIS", "sentinel://127.0.0.1:26379");
 }
 
 static void
@@ -676,6 +678,8 @@ expect_bad_url(const char *url, const char *reason)
 	TEST_ASSERT(strstr(err, "SECRET") == NULL);
 	TEST_ASSERT(u.host == NULL && u.password == NULL && u.user == NULL);
 	TEST_ASSERT(u.path == NULL);
+	TEST_ASSERT(u.sentinels == NULL && u.n_sentinels == 0);
+	TEST_ASSERT(u.master_name == NULL && u.sentinel_password == NULL);
 }
 
 static void
@@ -683,10 +687,11 @@ test_config_redis_url_bad(void)
 {
 	char	 longurl[1100];
 
-	expect_bad_url("", "want a redis:// or unix:// URL");
+	expect_bad_url("", "want a redis://, unix:// or sentinel:// URL");
 	expect_bad_url("rediss://:SECRET@h:6379", "not supported by hiredis");
 	expect_bad_url("REDISS://h", "not supported by hiredis");
-	expect_bad_url("http://:SECRET@h", "want a redis:// or unix://");
+	expect_bad_url("http://:SECRET@h",
+	    "want a redis://, unix:// or sentinel://");
 	expect_bad_url("SECRET@h:6379", NULL);
 	expect_bad_url("redis://", "empty host");
 	expect_bad_url("redis://:SECRET@", "empty host");
@@ -714,6 +719,72 @@ test_config_redis_url_bad(void)
 	memcpy(longurl, "redis://", 8);
 	longurl[sizeof(longurl) - 1] = '\0';
 	expect_bad_url(longurl, "longer than 1024");
+}
+
+static void
+test_config_redis_url_sentinel(void)
+{
+	struct redis_url	 u;
+	char			 err[256];
+
+	TEST_ASSERT(config_parse_redis_url("sentinel://s1/mymaster", &u, err,
+	    sizeof(err)) == 0);
+	TEST_ASSERT(u.kind == REDIS_SENTINEL && u.n_sentinels == 1);
+	TEST_ASSERT(strcmp(u.sentinels[0].host, "s1") == 0);
+	TEST_ASSERT(u.sentinels[0].port == 26379);
+	TEST_ASSERT(strcmp(u.master_name, "mymaster") == 0);
+	TEST_ASSERT(u.db == 0 && u.password == NULL && u.user == NULL);
+	TEST_ASSERT(u.sentinel_password == NULL && u.host == NULL);
+	redis_url_finish(&u);
+
+	TEST_ASSERT(config_parse_redis_url("sentinel://app:p%40ss@10.0.0.1:"
+	    "26380,[::1]:26381,s-3.internal/ma_ster-1.x?db=3&"
+	    "sentinel_password=s%2Fp", &u, err, sizeof(err)) == 0);
+	TEST_ASSERT(u.kind == REDIS_SENTINEL && u.n_sentinels == 3);
+	TEST_ASSERT(strcmp(u.sentinels[0].host, "10.0.0.1") == 0);
+	TEST_ASSERT(u.sentinels[0].port == 26380);
+	TEST_ASSERT(strcmp(u.sentinels[1].host, "::1") == 0);
+	TEST_ASSERT(u.sentinels[1].port == 26381);
+	TEST_ASSERT(strcmp(u.sentinels[2].host, "s-3.internal") == 0);
+	TEST_ASSERT(u.sentinels[2].port == 26379);
+	TEST_ASSERT(strcmp(u.master_name, "ma_ster-1.x") == 0);
+	TEST_ASSERT(strcmp(u.user, "app") == 0);
+	TEST_ASSERT(strcmp(u.password, "p@ss") == 0);
+	TEST_ASSERT(strcmp(u.sentinel_password, "s/p") == 0);
+	TEST_ASSERT(u.db == 3);
+	redis_url_finish(&u);
+
+	/* either query parameter alone, in either order */
+	TEST_ASSERT(config_parse_redis_url("sentinel://:pw@h:1/m?"
+	    "sentinel_password=x&db=15", &u, err, sizeof(err)) == 0);
+	TEST_ASSERT(u.db == 15 && strcmp(u.sentinel_password, "x") == 0);
+	TEST_ASSERT(u.user == NULL && strcmp(u.password, "pw") == 0);
+	redis_url_finish(&u);
+
+	expect_bad_url("sentinel://", "empty host");
+	expect_bad_url("sentinel://h", "missing /mastername");
+	expect_bad_url("sentinel://h/", "bad master name");
+	expect_bad_url("sentinel://h/a b", "bad master name");
+	expect_bad_url("sentinel://h,/m", "empty host");
+	expect_bad_url("sentinel://,h/m", "empty host");
+	expect_bad_url("sentinel://h:0/m", "bad port");
+	expect_bad_url("sentinel://h,[::1/m", "missing ']'");
+	expect_bad_url("sentinel://h,[nothex]:1/m", "bad IPv6 host");
+	expect_bad_url("sentinel://:SECRET@h/m?db=x", "bad database");
+	expect_bad_url("sentinel://h/m?db=1&db=2", "repeated");
+	expect_bad_url("sentinel://h/m?dB=1", "unknown");
+	expect_bad_url("sentinel://h/m?", "unknown");
+	expect_bad_url("sentinel://h/m?db=1&", "unknown");
+	expect_bad_url("sentinel://h/m?sentinel_password=", "empty sentinel");
+	expect_bad_url("sentinel://h/m?sentinel_password=SECRET%zz",
+	    "%-escape");
+	expect_bad_url("sentinel://SECRET@h/m", "without ':'");
+	expect_bad_url("sentinel://:SEC/RET@h/m", NULL);
+	expect_bad_url("sentinel://:SECRET@h_x/m", "bad host");
+	expect_bad_url("sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/m",
+	    "more than 16");
+	expect_bad_url("sentinel://h/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"
+	    "mmmmmmmmmmmmmmmmmmmmmmmmm", "bad master name");
 }
 
 static void
@@ -1485,6 +1556,7 @@ main(void)
 	test_run(test_config_redis_url_auth);
 	test_run(test_config_redis_url_bad);
 	test_run(test_config_redis_url_unix);
+	test_run(test_config_redis_url_sentinel);
 	test_run(test_config_prefix);
 	test_run(test_config_issuer);
 	test_run(test_config_issuer_default);
