@@ -224,14 +224,12 @@ static void
 log_target(const struct store *s, char *dst, size_t dstlen)
 {
 	const struct redis_url	*u = &s->cfg->redis;
-	char			 q[256];
 
+	/* The logger quotes it. */
 	if (u->kind == REDIS_UNIX)
-		snprintf(dst, dstlen, "unix:%s",
-		    log_quote(q, sizeof(q), u->path));
+		snprintf(dst, dstlen, "unix:%s", u->path);
 	else
-		snprintf(dst, dstlen, "%s:%u",
-		    log_quote(q, sizeof(q), u->host), (unsigned)u->port);
+		snprintf(dst, dstlen, "%s:%u", u->host, (unsigned)u->port);
 }
 
 /*
@@ -265,7 +263,7 @@ go_down(struct store *s, const char *fmt, ...)
 {
 	struct timeval	 tv;
 	va_list		 ap;
-	char		 q[300];
+	const char	*q = s->reason;	/* the logger quotes it */
 	bool		 was_up;
 	int		 delay;
 
@@ -292,7 +290,6 @@ go_down(struct store *s, const char *fmt, ...)
 	tv = ms_to_tv(delay);
 	evtimer_add(s->retry_ev, &tv);
 
-	log_quote(q, sizeof(q), s->reason);
 	if (s->channel != NULL)
 		log_debug("event=store_subscriber_%s err=\"%s\" "
 		    "retry_in_ms=%d", was_up ? "down" : "attempt_failed", q,
