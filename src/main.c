@@ -93,6 +93,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	log_set_format(cfg.log_format);
 	log_init();
 	signal(SIGPIPE, SIG_IGN);
 	resolve_redis_host(&cfg);
