@@ -9,6 +9,30 @@ Expected:
   405 respectively), dur_us=<integer> and client=127.0.0.1.
 - A request for /healthz?token=secretvalue123 (and one carrying it in a
   header) leaves no trace of "secretvalue123" anywhere in the log.
+- log_request_ids (own plain instance, --max-body 1024,
+  --max-connections 4): a sane X-Request-Id (and one of 128 bytes) is
+  echoed and logged as request_id on the access line; ids with a space,
+  129 bytes, '"', '=', '\\', non-ASCII, ';' or '/' are replaced by a
+  generated one (16 hex, '-', hex counter), which is logged, and never
+  logged themselves; 404, 405, 413, 501/405 (PUT), 400 (malformed, from
+  libevent), 401 (auth_failed line has the id) and 503 over the
+  connection cap all carry X-Request-Id; 1,000 requests without an id get
+  1,000 distinct generated ids, all on access lines.
+- log_kv_schema: client_ids with newlines, quotes, fake keys, control
+  bytes and UTF-8 (failed authentications, so they are logged) come back
+  as one value each; every line of that instance (through SIGTERM) and of
+  the shared TLS instance matches the kv schema regex (ts level event
+  first, values bare or quoted with \\" \\\\ \\xNN escapes).
+- log_json: --log-format json and TOKEND_LOG_FORMAT=json: every stderr
+  line (start, requests, libevent's 400, auth failures with hostile ids,
+  SIGHUP reload, SIGTERM) is a JSON object with ts, level, event first,
+  numeric keys as JSON numbers; hostile ids round-trip exactly.
+- log_json_pipe_drops: stderr a 4 KiB pipe nobody reads: 300 requests are
+  answered, then reading the pipe finds a JSON event=log_dropped line with
+  lines > 0.
+- log_events_documented: every log call in src/ starts with event=, uses
+  only conversions the logger parses, and its event and keys are in
+  README.md's Events table (and every event there is logged somewhere).
 """
 
 import base64
@@ -416,3 +440,101 @@ def log_json_pipe_drops(ctx):
     check_eq(drops[0]["level"], "warn", "log_dropped level")
     ctx.vlog("dropped %d lines; %d lines read" % (drops[0]["lines"],
                                                    len(lines)))
+
+
+# Events whose name is built at run time, and what they expand to.
+DYNAMIC_EVENTS = {
+    "%s kid": ["sign_failed", "verify_crypto_failed"],     # keys.c
+    "%s reason": ["view_stale", "view_sync_failed"],       # view.c
+    "store_subscriber_%s": ["store_subscriber_down",
+                            "store_subscriber_attempt_failed"],
+}
+CONV_RX = re.compile(r"%(?:%|(?:\.\*|\.\d+)?s|(?:hh|h|ll|l|z|j|t)?[diux]|c)")
+
+
+def c_log_calls(root):
+    """(file:line, function, format) of every log call in src/."""
+    call = re.compile(r"\blog_(debug|info|warnx|warn|error)\s*\(")
+    lit = re.compile(r'\s*("(?:[^"\\]|\\.)*"|PRI([diux])(?:8|16|32|64))')
+    out = []
+    for name in sorted(os.listdir(os.path.join(root, "src"))):
+        if not name.endswith(".c") or name == "log.c":
+            continue
+        src = open(os.path.join(root, "src", name)).read()
+        for m in call.finditer(src):
+            fmt, pos = "", m.end()
+            while True:
+                t = lit.match(src, pos)
+                if not t:
+                    break
+                if t.group(2):
+                    fmt += "l" + t.group(2)
+                else:
+                    fmt += t.group(1)[1:-1].replace('\\"', '"')
+                pos = t.end()
+            where = "%s:%d" % (name, src.count("\n", 0, m.start()) + 1)
+            out.append((where, m.group(1), fmt))
+    return out
+
+
+def readme_events(root):
+    """event -> set of names in backquotes on its row of the Events table."""
+    text = open(os.path.join(root, "README.md")).read()
+    sec = text[text.index("### Events"):]
+    sec = sec[:sec.index("\n## ")]
+    events = {}
+    for row in sec.splitlines():
+        cells = row.split("|")
+        if len(cells) < 5 or not cells[1].strip().startswith("`"):
+            continue
+        names = re.findall(r"`([^`]+)`", cells[1])
+        keys = set(re.findall(r"`([^`]+)`", cells[3]))
+        for n in names:
+            events[n] = keys
+    return events
+
+
+@scenario("log_events_documented", timeout=30)
+def log_events_documented(ctx):
+    root = ctx.source_root
+    documented = readme_events(root)
+    check(len(documented) > 30, "README Events table not found")
+    seen = {"log_dropped"}                   # written by log.c itself
+    calls = c_log_calls(root)
+    check(len(calls) > 40, "found only %d log calls" % len(calls))
+    for where, fn, fmt in calls:
+        check(fmt.startswith("event="), "%s: log format without event= "
+              "first: %r" % (where, fmt))
+        for conv in re.findall(r"%[^ \"]*", fmt):
+            check(CONV_RX.match(conv), "%s: conversion %r the logger does "
+                  "not parse: %r" % (where, conv, fmt))
+        tokens = re.findall(r'([a-z0-9_]+)=(?:"[^"]*"|\S*)', fmt)
+        check(re.fullmatch(r'[a-z0-9_]+=(?:"[^"]*"|[^ "]*)'
+                           r'(?: [a-z0-9_]+=(?:"[^"]*"|[^ "]*))*', fmt),
+              "%s: not space-separated key=value tokens: %r" % (where, fmt))
+        ev = re.match(r'event=(\S+)', fmt).group(1)
+        rest = fmt[len("event=") + len(ev):]
+        names = None
+        for pat, expand in DYNAMIC_EVENTS.items():
+            if (ev + rest).startswith(pat):
+                names = expand
+        if names is None:
+            check(re.fullmatch(r"[a-z][a-z0-9_]*", ev),
+                  "%s: event %r is not snake_case" % (where, ev))
+            names = [ev]
+        keys = tokens[1:] + (["err"] if fn == "warn" else [])
+        check(len(set(keys)) == len(keys), "%s: repeated key in %r"
+              % (where, fmt))
+        if "request_id" in keys:
+            check(keys[-1] == "request_id", "%s: request_id not last: %r"
+                  % (where, fmt))
+        for name in names:
+            seen.add(name)
+            check(name in documented, "%s: event %s is not in README.md's "
+                  "Events table" % (where, name))
+            missing = [k for k in keys if k not in documented[name]]
+            check(not missing, "%s: keys %s of event %s are not in its "
+                  "README.md row" % (where, missing, name))
+    stale = set(documented) - seen
+    check(not stale, "README.md documents events no code logs: %s"
+          % sorted(stale))
