@@ -85,6 +85,11 @@ enum log_level {
 	LOG_LEVEL_ERROR,
 };
 
+enum log_format {
+	LOG_FORMAT_KV = 0,		/* ts=... level=... event=... */
+	LOG_FORMAT_JSON,		/* one JSON object per line */
+};
+
 struct config {
 	struct listen_addr	 listen;
 	char			*tls_cert;		/* path; NULL if plain */
@@ -117,6 +122,7 @@ struct config {
 	struct cidr		*trusted_proxies;	/* n_trusted_proxies */
 	size_t			 n_trusted_proxies;
 	enum log_level		 log_level;
+	enum log_format		 log_format;
 	int			 shutdown_timeout;	/* seconds, drain bound */
 	char			*user;			/* --user; NULL: none */
 	uid_t			 user_uid;		/* of --user */

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reqid.h"
+
 struct conn;
 struct evhttp_request;
 struct evkeyvalq;
@@ -38,6 +40,9 @@ struct request {
 	   X-Forwarded-For hop added by a trusted proxy; canonical text. */
 	char			 client[64];
 	int			 retry_after;	/* seconds, for a 429 */
+	/* X-Request-Id: the client's when sane, else generated (reqid.h);
+	   echoed on the reply and logged as request_id. */
+	char			 request_id[REQID_MAX + 1];
 };
 
 /*

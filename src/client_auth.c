@@ -194,14 +194,17 @@ static void
 log_failure(const struct request *req, const char *client_id,
     const char *reason, long long fails_ip, long long fails_client)
 {
-	char	 q[80], counts[64] = "";
-
 	if (fails_ip >= 0)
-		snprintf(counts, sizeof(counts), " fails_ip=%lld "
-		    "fails_client=%lld", fails_ip, fails_client);
-	log_info("event=auth_failed client_id=\"%s\" reason=%s client=%s "
-	    "path=%s%s", log_quote(q, sizeof(q), client_id != NULL ?
-	    client_id : ""), reason, req->client, req->path, counts);
+		log_info("event=auth_failed client_id=%.64s reason=%s "
+		    "client=%s path=%s fails_ip=%lld fails_client=%lld "
+		    "request_id=%s", client_id != NULL ? client_id : "",
+		    reason, req->client, req->path, fails_ip, fails_client,
+		    req->request_id);
+	else
+		log_info("event=auth_failed client_id=%.64s reason=%s "
+		    "client=%s path=%s request_id=%s", client_id != NULL ?
+		    client_id : "", reason, req->client, req->path,
+		    req->request_id);
 }
 
 static void
@@ -237,7 +240,8 @@ auth_counted(enum store_status status, const struct redisReply *reply,
 	/* Exactly one failure reaches the limit in a window: log it once. */
 	if (ip == cfg->auth_fail_limit)
 		log_warnx("event=auth_rate_limited client=%s fails=%lld "
-		    "window=%d", req->client, ip, cfg->auth_fail_window);
+		    "window=%d request_id=%s", req->client, ip,
+		    cfg->auth_fail_window, req->request_id);
 	auth_done(op, CLIENT_AUTH_INVALID, NULL);
 }
 

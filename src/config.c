@@ -102,6 +102,8 @@ static int	parse_log_level(struct config *, const struct setting *,
 		    const char *, char *, size_t);
 static int	parse_user(struct config *, const struct setting *,
 		    const char *, char *, size_t);
+static int	parse_log_format(struct config *, const struct setting *,
+		    const char *, char *, size_t);
 
 #define OFF(field)	offsetof(struct config, field)
 
@@ -205,6 +207,9 @@ static const struct setting settings[] = {
 	{ "log-level", "TOKEND_LOG_LEVEL", "LEVEL", "info", NULL,
 	    parse_log_level, OFF(log_level), 0, 0, 0,
 	    "debug, info, warn or error" },
+	{ "log-format", "TOKEND_LOG_FORMAT", "FORMAT", "kv", NULL,
+	    parse_log_format, OFF(log_format), 0, 0, 0,
+	    "kv (key=value lines) or json (one JSON object per line)" },
 	{ "shutdown-timeout", "TOKEND_SHUTDOWN_TIMEOUT", "SECONDS", "10", NULL,
 	    parse_int, OFF(shutdown_timeout), 1, 3600, 0,
 	    "how long SIGTERM waits for in-flight requests" },
@@ -766,6 +771,25 @@ parse_log_level(struct config *cfg, const struct setting *s,
 		*dst = LOG_LEVEL_ERROR;
 	else {
 		errbuf_set(errbuf, errlen, "want debug, info, warn or error: %s",
+		    quote(q, sizeof(q), val));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_log_format(struct config *cfg, const struct setting *s,
+    const char *val, char *errbuf, size_t errlen)
+{
+	enum log_format	*dst = target(cfg, s);
+	char		 q[QUOTE_MAX];
+
+	if (strcmp(val, "kv") == 0)
+		*dst = LOG_FORMAT_KV;
+	else if (strcmp(val, "json") == 0)
+		*dst = LOG_FORMAT_JSON;
+	else {
+		errbuf_set(errbuf, errlen, "want kv or json: %s",
 		    quote(q, sizeof(q), val));
 		return -1;
 	}

@@ -53,7 +53,6 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 {
 	struct issued		 t;
 	struct json_object	*obj;
-	char			 q[80];
 
 	(void)arg;
 	if (result == CLIENT_AUTH_UNAVAILABLE) {
@@ -80,9 +79,9 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	json_object_object_add(obj, "client_id",
 	    json_object_new_string(rec->id));
 	json_object_object_add(obj, "token", json_object_new_string(t.jws));
-	log_info("event=token_issued client_id=\"%s\" jti=%s expires_in=%ld "
-	    "via=authorize", log_quote(q, sizeof(q), rec->id), t.jti,
-	    t.expires_in);
+	log_info("event=token_issued client_id=%s jti=%s expires_in=%ld "
+	    "via=authorize request_id=%s", rec->id, t.jti, t.expires_in,
+	    req->request_id);
 	reply_json(req, 200, obj, REPLY_NO_STORE);
 	issued_finish(&t);
 out:

@@ -126,7 +126,8 @@ revoke_done(struct revoke_write *rw, bool ok)
 		handler_unavailable(req, OP_FLAGS);
 	} else {
 		view_add_revocation(req->worker->view, rw->jti, rw->exp);
-		log_info("event=token_revoked jti=%s", rw->jti);
+		log_info("event=token_revoked jti=%s request_id=%s", rw->jti,
+		    req->request_id);
 		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
 	}
 	free(rw->jti);

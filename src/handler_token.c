@@ -57,7 +57,6 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	struct token_op		*op = arg;
 	struct issued		 t;
 	struct json_object	*obj;
-	char			 q[80];
 
 	switch (result) {
 	case CLIENT_AUTH_UNAVAILABLE:
@@ -96,8 +95,9 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	if (t.scope != NULL)
 		json_object_object_add(obj, "scope",
 		    json_object_new_string(t.scope));
-	log_info("event=token_issued client_id=\"%s\" jti=%s expires_in=%ld",
-	    log_quote(q, sizeof(q), rec->id), t.jti, t.expires_in);
+	log_info("event=token_issued client_id=%s jti=%s expires_in=%ld "
+	    "via=token request_id=%s", rec->id, t.jti, t.expires_in,
+	    req->request_id);
 	reply_json(req, 200, obj, TOKEN_FLAGS);
 	issued_finish(&t);
 out:

@@ -123,7 +123,6 @@ handler_verify(struct request *req)
 	struct verify_outcome	 v;
 	const char		*token, *body_token, *qs, *scope_q;
 	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
-	char			 q[64];
 	bool			 want_scope;
 	size_t			 len = 0, i;
 
@@ -179,9 +178,9 @@ handler_verify(struct request *req)
 		goto out;
 	}
 	if (v.result != VERIFY_OK) {
-		log_info("event=verify_failed reason=%s jti=%s client=%s",
-		    verify_reason(&v), v.claims != NULL ?
-		    log_quote(q, sizeof(q), v.claims->jti) : "-", req->peer);
+		log_info("event=verify_failed reason=%s jti=%.64s client=%s "
+		    "request_id=%s", verify_reason(&v), v.claims != NULL ?
+		    v.claims->jti : "-", req->peer, req->request_id);
 		snprintf(desc, sizeof(desc), "token rejected: %s",
 		    verify_reason(&v));
 		verify_error(req, 401, "invalid_token", desc,

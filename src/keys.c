@@ -835,7 +835,7 @@ key_verify(const struct key *k, const void *msg, size_t n,
 		return -1;
 	if (k->alg == KEY_ALG_HS256) {
 		if (hs256(k, msg, n, mac) == -1) {
-			log_ossl("verify_failed", k);
+			log_ossl("verify_crypto_failed", k);
 			return -1;
 		}
 		rc = CRYPTO_memcmp(mac, sig, KEY_HS256_SIG_LEN) == 0 ? 0 : -1;
@@ -844,7 +844,7 @@ key_verify(const struct key *k, const void *msg, size_t n,
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(ctx, NULL, k->md, NULL, k->pkey) != 1) {
-		log_ossl("verify_failed", k);
+		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
 	if (k->alg == KEY_ALG_RS256) {
@@ -858,17 +858,17 @@ key_verify(const struct key *k, const void *msg, size_t n,
 	    (r = BN_bin2bn(sig, P256_COORD_LEN, NULL)) == NULL ||
 	    (s = BN_bin2bn(sig + P256_COORD_LEN, P256_COORD_LEN, NULL)) ==
 	    NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-		log_ossl("verify_failed", k);
+		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
 	r = s = NULL;		/* es owns them */
 	if ((len = i2d_ECDSA_SIG(es, NULL)) <= 0 || len > (int)sizeof(der)) {
-		log_ossl("verify_failed", k);
+		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
 	p = der;
 	if (i2d_ECDSA_SIG(es, &p) != len) {
-		log_ossl("verify_failed", k);
+		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
 	if (EVP_DigestVerify(ctx, der, (size_t)len, msg, n) == 1)

@@ -1,28 +1,36 @@
 /*
- * log: key=value lines on stderr, one write(2) per line.
+ * log: one line per event on stderr, key=value or JSON, one write(2) per
+ * line.
  *
- * Every line starts with "ts=<UTC, ms> level=<level> " and the caller's
- * text follows. A line longer than the buffer is cut, never split, so
- * concurrent workers cannot interleave. The level is checked before
- * anything is formatted. This module never allocates and never logs on its
- * own behalf.
+ * Every line starts with ts (UTC, RFC 3339, milliseconds), level and
+ * event, in that order. Callers describe the rest with a printf format of
+ * key=value tokens (log.h); log_vformat() reads that format itself, takes
+ * each value from the arguments, and log_format_line() writes the line,
+ * quoting and escaping every value the same way, so nothing a value holds
+ * can end the line or fake a key. A line longer than the buffer is cut at
+ * a value, never split, so concurrent workers cannot interleave. The level
+ * is checked before anything is formatted. This module never allocates
+ * and never logs on its own behalf, except event=log_dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
-#define LOG_LINE_MAX	2048
+#define LOG_FIELDS_MAX	32
 
 static _Atomic int	 current_level = LOG_LEVEL_INFO;
+static _Atomic int	 current_format = LOG_FORMAT_KV;
 static atomic_ulong	 dropped;	/* lines lost to a full pipe */
 
 static const char *const level_names[] = {
@@ -31,6 +39,8 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_WARN] = "warn",
 	[LOG_LEVEL_ERROR] = "error",
 };
+
+static const char	 hex[] = "0123456789abcdef";
 
 void
 log_init(void)
@@ -51,6 +61,12 @@ log_set_level(enum log_level level)
 	atomic_store(&current_level, (int)level);
 }
 
+void
+log_set_format(enum log_format format)
+{
+	atomic_store(&current_format, (int)format);
+}
+
 bool
 log_enabled(enum log_level level)
 {
@@ -58,41 +74,478 @@ log_enabled(enum log_level level)
 	    memory_order_relaxed);
 }
 
+/*
+ * The line being written. Fields are written while they fit under
+ * `limit`; the bytes between limit and cap are kept for the truncation
+ * mark, the closing brace and the newline.
+ */
+struct out {
+	char		*buf;
+	size_t		 len;
+	size_t		 limit;
+	bool		 json;
+};
+
+#define OUT_RESERVE	(sizeof(",\"truncated\":1}\n"))
+
+static bool
+put(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->limit)
+		return false;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	return true;
+}
+
+/* An integer as JSON allows it: -?(0|[1-9][0-9]*), at most 20 digits. */
+static bool
+is_number(const char *s, size_t n)
+{
+	size_t	 i = 0;
+
+	if (n > 0 && s[0] == '-')
+		i++;
+	if (i == n || n - i > 20)
+		return false;
+	if (s[i] == '0' && n - i > 1)
+		return false;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* kv: may the value go without quotes? */
+static bool
+is_bare(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '=' ||
+		    c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A quoted string, escaped for the format. Returns false when it had to
+ * be cut (it is still closed by its quote).
+ */
+static bool
+put_quoted(struct out *o, const char *s, size_t n)
+{
+	char	 e[6];
+	size_t	 i, k;
+
+	/* Room for both quotes, or nothing. */
+	if (o->len + 2 > o->limit)
+		return false;
+	o->buf[o->len++] = '"';
+	o->limit--;		/* keep room for the closing quote */
+	for (i = 0; i < n; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+
+		k = 0;
+		if (c == '"' || c == '\\') {
+			e[k++] = '\\';
+			e[k++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			e[k++] = '\\';
+			if (o->json) {
+				e[k++] = 'u';
+				e[k++] = '0';
+				e[k++] = '0';
+			} else
+				e[k++] = 'x';
+			e[k++] = hex[c >> 4];
+			e[k++] = hex[c & 0xf];
+		} else
+			e[k++] = (char)c;
+		if (!put(o, e, k))
+			break;
+	}
+	o->limit++;
+	o->buf[o->len++] = '"';
+	return i == n;
+}
+
+/* One field, with its separator. Returns false when it did not fit whole. */
+static bool
+put_field(struct out *o, const char *key, const char *val, size_t len,
+    bool num)
+{
+	size_t	 klen = strlen(key), start = o->len;
+
+	num = num && is_number(val, len);
+	if (o->json) {
+		if (!put(o, ",\"", 2) || !put(o, key, klen) ||
+		    !put(o, "\":", 2))
+			goto cut;
+	} else {
+		if (!put(o, " ", 1) || !put(o, key, klen) || !put(o, "=", 1))
+			goto cut;
+	}
+	if (num || (!o->json && is_bare(val, len))) {
+		if (put(o, val, len))
+			return true;
+		if (num)
+			goto cut;
+	}
+	/* Some of the value is better than none; at least one byte of it. */
+	if (o->len + 3 > o->limit)
+		goto cut;
+	return put_quoted(o, val, len);
+cut:
+	o->len = start;
+	return false;
+}
+
+size_t
+log_format_line(char *buf, size_t bufsz, enum log_format format,
+    const char *ts, const char *level, const struct log_field *f, size_t n)
+{
+	struct out	 o;
+	bool		 whole = true;
+	size_t		 i;
+
+	if (bufsz < 128)
+		abort();
+	o.buf = buf;
+	o.len = 0;
+	o.limit = bufsz - OUT_RESERVE;
+	o.json = format == LOG_FORMAT_JSON;
+	if (o.json) {
+		(void)put(&o, "{\"ts\":", 6);
+		(void)put_quoted(&o, ts, strlen(ts));
+		(void)put(&o, ",\"level\":", 9);
+		(void)put_quoted(&o, level, strlen(level));
+	} else {
+		(void)put(&o, "ts=", 3);
+		(void)put(&o, ts, strlen(ts));
+		(void)put(&o, " level=", 7);
+		(void)put(&o, level, strlen(level));
+	}
+	for (i = 0; i < n && whole; i++)
+		whole = put_field(&o, f[i].key, f[i].val, f[i].len, f[i].num);
+	o.limit = bufsz;
+	if (!whole)
+		(void)put_field(&o, "truncated", "1", 1, true);
+	if (o.json)
+		(void)put(&o, "}", 1);
+	(void)put(&o, "\n", 1);
+	return o.len;
+}
+
+/* The values of one line, each in `scratch`. */
+struct fields {
+	struct log_field	 f[LOG_FIELDS_MAX];
+	size_t			 n;
+	char			 scratch[LOG_LINE_MAX];
+	size_t			 used;
+	bool			 overflow;	/* more fields than f[] */
+};
+
+static void
+scratch_add(struct fields *fs, const char *s, size_t n)
+{
+	size_t	 room = sizeof(fs->scratch) - fs->used;
+
+	/* A value cut here is longer than a line: the line gets cut too. */
+	if (n > room)
+		n = room;
+	memcpy(fs->scratch + fs->used, s, n);
+	fs->used += n;
+}
+
+static void
+add_field(struct fields *fs, const char *key, size_t start, bool num)
+{
+	struct log_field	*f;
+
+	if (fs->n == LOG_FIELDS_MAX) {
+		fs->overflow = true;
+		return;
+	}
+	f = &fs->f[fs->n++];
+	f->key = key;
+	f->val = fs->scratch + start;
+	f->len = fs->used - start;
+	f->num = num;
+}
+
+/*
+ * One conversion at *pp (just after the '%'): take its argument from ap
+ * and append it to the scratch. Returns 1 for an integer conversion, 0 for
+ * any other, -1 for one this parser does not know (the arguments can no
+ * longer be followed).
+ */
+static int
+convert(struct fields *fs, const char **pp, va_list *ap)
+{
+	const char	*p = *pp;
+	char		 num[32];
+	int		 prec = -1, lmod = 0, n;
+	enum { L_NONE, L_HH, L_H, L_L, L_LL, L_Z, L_J, L_T };
+
+	if (*p == '%') {
+		scratch_add(fs, "%", 1);
+		*pp = p + 1;
+		return 0;
+	}
+	if (*p == '.') {
+		p++;
+		if (*p == '*') {
+			prec = va_arg(*ap, int);
+			p++;
+		} else {
+			prec = 0;
+			while (*p >= '0' && *p <= '9' && prec < 100000)
+				prec = prec * 10 + (*p++ - '0');
+		}
+	}
+	switch (*p) {
+	case 'h':
+		lmod = p[1] == 'h' ? L_HH : L_H;
+		p += lmod == L_HH ? 2 : 1;
+		break;
+	case 'l':
+		lmod = p[1] == 'l' ? L_LL : L_L;
+		p += lmod == L_LL ? 2 : 1;
+		break;
+	case 'z':	lmod = L_Z; p++; break;
+	case 'j':	lmod = L_J; p++; break;
+	case 't':	lmod = L_T; p++; break;
+	default:	break;
+	}
+	switch (*p) {
+	case 's': {
+		const char	*s;
+		size_t		 len;
+
+		if (lmod != L_NONE)
+			return -1;
+		if ((s = va_arg(*ap, const char *)) == NULL)
+			s = "(null)";
+		len = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+		scratch_add(fs, s, len);
+		*pp = p + 1;
+		return 0;
+	}
+	case 'c': {
+		char	 c;
+
+		if (lmod != L_NONE || prec >= 0)
+			return -1;
+		c = (char)va_arg(*ap, int);
+		scratch_add(fs, &c, 1);
+		*pp = p + 1;
+		return 0;
+	}
+	case 'd':
+	case 'i': {
+		long long	 v;
+
+		switch (lmod) {
+		case L_L:	v = va_arg(*ap, long); break;
+		case L_LL:	v = va_arg(*ap, long long); break;
+		case L_Z:	v = va_arg(*ap, ssize_t); break;
+		case L_J:	v = va_arg(*ap, intmax_t); break;
+		case L_T:	v = va_arg(*ap, ptrdiff_t); break;
+		default:	v = va_arg(*ap, int); break;
+		}
+		if (lmod == L_HH)
+			v = (signed char)v;
+		else if (lmod == L_H)
+			v = (short)v;
+		n = snprintf(num, sizeof(num), "%lld", v);
+		break;
+	}
+	case 'u':
+	case 'x': {
+		unsigned long long	 v;
+
+		switch (lmod) {
+		case L_L:	v = va_arg(*ap, unsigned long); break;
+		case L_LL:	v = va_arg(*ap, unsigned long long); break;
+		case L_Z:	v = va_arg(*ap, size_t); break;
+		case L_J:	v = va_arg(*ap, uintmax_t); break;
+		case L_T:	v = (unsigned long long)va_arg(*ap, ptrdiff_t);
+				break;
+		default:	v = va_arg(*ap, unsigned int); break;
+		}
+		if (lmod == L_HH)
+			v = (unsigned char)v;
+		else if (lmod == L_H)
+			v = (unsigned short)v;
+		n = *p == 'u' ? snprintf(num, sizeof(num), "%llu", v) :
+		    snprintf(num, sizeof(num), "%llx", v);
+		break;
+	}
+	default:
+		return -1;
+	}
+	if (prec >= 0)
+		return -1;
+	if (n > 0)
+		scratch_add(fs, num, (size_t)n);
+	*pp = p + 1;
+	return *p == 'x' ? 0 : 1;
+}
+
+/* Split fmt into fields (log.h). Returns false on a format it cannot read. */
+static bool
+parse_format(struct fields *fs, char *keys, size_t keys_len, const char *fmt,
+    va_list *ap)
+{
+	const char	*p = fmt;
+	size_t		 kused = 0;
+
+	while (*p != '\0') {
+		const char	*k;
+		size_t		 klen, start;
+		int		 nconv = 0, nint = 0, nlit = 0, r;
+		bool		 quoted;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		k = p;
+		while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_')
+			p++;
+		klen = (size_t)(p - k);
+		if (klen == 0 || *p != '=' || kused + klen + 1 > keys_len)
+			return false;
+		memcpy(keys + kused, k, klen);
+		keys[kused + klen] = '\0';
+		p++;
+		start = fs->used;
+		if ((quoted = *p == '"'))
+			p++;
+		for (;;) {
+			if (*p == '\0')
+				break;
+			if (quoted && *p == '"') {
+				p++;
+				break;
+			}
+			if (!quoted && *p == ' ')
+				break;
+			if (*p == '%' && p[1] != '%') {
+				p++;
+				if ((r = convert(fs, &p, ap)) < 0)
+					return false;
+				nconv++;
+				nint += r;
+			} else {
+				scratch_add(fs, p, 1);
+				p += *p == '%' ? 2 : 1;
+				nlit++;
+			}
+		}
+		add_field(fs, keys + kused, start, (nconv == 1 && nint == 1 &&
+		    nlit == 0) || (nconv == 0 && !quoted));
+		kused += klen + 1;
+	}
+	return true;
+}
+
+size_t
+log_vformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
+    enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	struct fields	 fs;
+	char		 keys[LOG_LINE_MAX];
+	va_list		 aq;
+	bool		 ok;
+	size_t		 start;
+
+	fs.n = 0;
+	fs.used = 0;
+	fs.overflow = false;
+	va_copy(aq, ap);
+	ok = parse_format(&fs, keys, sizeof(keys), fmt, &aq);
+	va_end(aq);
+	if (fs.n == 0 || strcmp(fs.f[0].key, "event") != 0) {
+		if (fs.n == LOG_FIELDS_MAX)
+			fs.n--;
+		memmove(&fs.f[1], &fs.f[0], fs.n * sizeof(fs.f[0]));
+		fs.f[0].key = "event";
+		fs.f[0].val = "unnamed";
+		fs.f[0].len = strlen("unnamed");
+		fs.f[0].num = false;
+		fs.n++;
+	}
+	if (!ok) {
+		start = fs.used;
+		scratch_add(&fs, "1", 1);
+		add_field(&fs, "log_format_error", start, true);
+	}
+	if (errnum != 0) {
+		/* glibc's strerror() is thread safe (a thread-local buffer
+		   for unknown numbers). */
+		const char	*e = strerror(errnum);
+
+		start = fs.used;
+		scratch_add(&fs, e, strlen(e));
+		add_field(&fs, "err", start, false);
+	}
+	if (fs.overflow) {
+		fs.n--;
+		start = fs.used;
+		scratch_add(&fs, "1", 1);
+		add_field(&fs, "truncated", start, true);
+	}
+	return log_format_line(buf, bufsz, format, ts, level_names[level],
+	    fs.f, fs.n);
+}
+
+size_t
+log_sformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
+    enum log_level level, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 n;
+
+	va_start(ap, fmt);
+	n = log_vformat(buf, bufsz, format, ts, level, 0, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void
+timestamp(char *ts, size_t len)
+{
+	struct timespec	 now;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(ts, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (now.tv_nsec / 1000000) % 1000);
+}
+
 static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-	char		 line[LOG_LINE_MAX];
-	struct timespec	 ts;
-	struct tm	 tm;
-	size_t		 len;
-	int		 n;
+	char			 line[LOG_LINE_MAX], ts[64];
+	enum log_format		 format;
+	size_t			 len;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
-	len = (size_t)n;
-	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
-	if (n > 0)
-		len += (size_t)n;
-	if (len > sizeof(line) - 1)
-		len = sizeof(line) - 1;
-	if (errnum != 0) {
-		char	 q[256];
-
-		n = snprintf(line + len, sizeof(line) - len, " err=\"%s\"",
-		    log_quote(q, sizeof(q), strerror(errnum)));
-		if (n > 0)
-			len += (size_t)n;
-		if (len > sizeof(line) - 1)
-			len = sizeof(line) - 1;
-	}
-	/* A cut line still ends the way every line does. */
-	if (len >= sizeof(line) - 1)
-		len = sizeof(line) - 2;
-	line[len++] = '\n';
+	format = (enum log_format)atomic_load_explicit(&current_format,
+	    memory_order_relaxed);
+	timestamp(ts, sizeof(ts));
+	len = log_vformat(line, sizeof(line), format, ts, level, errnum, fmt,
+	    ap);
 	/* One write per line; a line a full pipe refuses is counted, not
 	 * waited for (log_init). */
 	if (write(STDERR_FILENO, line, len) == -1) {
@@ -102,12 +555,10 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	}
 	if (atomic_load_explicit(&dropped, memory_order_relaxed) > 0) {
 		unsigned long	 lost = atomic_exchange(&dropped, 0);
-		char		 note[96];
-		int		 k;
 
-		k = snprintf(note, sizeof(note), "ts=%.24s level=warn "
-		    "event=log_dropped lines=%lu\n", line + 3, lost);
-		if (k > 0 && write(STDERR_FILENO, note, (size_t)k) == -1)
+		len = log_sformat(line, sizeof(line), format, ts,
+		    LOG_LEVEL_WARN, "event=log_dropped lines=%lu", lost);
+		if (write(STDERR_FILENO, line, len) == -1)
 			atomic_fetch_add(&dropped, lost);
 	}
 }
@@ -136,8 +587,7 @@ LOG_FN(log_error, LOG_LEVEL_ERROR, 0)
 char *
 log_quote(char *dst, size_t dstlen, const char *s)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 o = 0;
+	size_t	 o = 0;
 
 	if (dstlen == 0)
 		return dst;

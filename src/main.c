@@ -108,6 +108,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	log_set_format(cfg.log_format);
 	log_init();
 	(void)priv_nodump();	/* logged; the keys are not loaded yet */
 	signal(SIGPIPE, SIG_IGN);

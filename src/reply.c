@@ -11,6 +11,7 @@
  * with an HTML page; ours, which the binary exports so that libevent's
  * calls resolve to it, answers with the same JSON error body as every
  * other error and keeps libevent's "close the connection" behaviour.
+ * Every reply, libevent's refusals included, carries X-Request-Id.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,12 +22,15 @@
 
 #include "log.h"
 #include "reply.h"
+#include "reqid.h"
 #include "request.h"
 
 static void
-add_common_headers(struct evkeyvalq *h, const char *content_type, int flags)
+add_common_headers(struct evkeyvalq *h, const char *content_type, int flags,
+    const char *request_id)
 {
 	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Request-Id", request_id);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (flags & REPLY_NO_STORE) {
 		evhttp_add_header(h, "Cache-Control", "no-store");
@@ -45,7 +49,8 @@ send_body(struct request *req, int status, const char *content_type,
 	if (req->gone || req->ev == NULL)
 		return;
 	if (req->replied) {
-		log_error("event=bug err=\"second reply\" path=%s", req->path);
+		log_error("event=bug err=\"second reply\" path=%s "
+		    "request_id=%s", req->path, req->request_id);
 		return;
 	}
 	/*
@@ -62,14 +67,15 @@ send_body(struct request *req, int status, const char *content_type,
 	}
 	if ((buf = evbuffer_new()) == NULL ||
 	    evbuffer_add(buf, body, len) != 0) {
-		log_error("event=reply_error err=\"out of memory\"");
+		log_error("event=reply_error err=\"out of memory\" "
+		    "request_id=%s", req->request_id);
 		if (buf != NULL)
 			evbuffer_free(buf);
 		/* Nothing sensible can be sent; let the deadline close it. */
 		return;
 	}
 	add_common_headers(evhttp_request_get_output_headers(req->ev),
-	    content_type, flags);
+	    content_type, flags, req->request_id);
 	req->status = status;
 	req->replied = true;
 	/* libevent has no reason phrase of its own for 429. */
@@ -145,9 +151,15 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 	struct evkeyvalq	*out;
 	struct evbuffer		*buf;
 	const char		*code, *desc, *text;
+	char			 request_id[REQID_MAX + 1];
 	size_t			 len;
 
 	(void)reason;
+	/* No struct request exists: take or make the id here. The headers
+	   may be partial (a 400 for headers too large): then it is made. */
+	(void)reqid_choose(evhttp_find_header(
+	    evhttp_request_get_input_headers(ev), "X-Request-Id"),
+	    request_id);
 	switch (error) {
 	case HTTP_ENTITYTOOLARGE:
 		code = "invalid_request";
@@ -178,15 +190,15 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 
 		if ((evcon = evhttp_request_get_connection(ev)) != NULL)
 			evhttp_connection_get_peer(evcon, &addr, &port);
-		log_info("event=http_error status=%d client=%s", error,
-		    addr != NULL ? addr : "-");
+		log_info("event=http_error status=%d client=%s request_id=%s",
+		    error, addr != NULL ? addr : "-", request_id);
 	}
 	obj = error_object(code, desc);
 	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
 	    &len);
 	out = evhttp_request_get_output_headers(ev);
 	evhttp_clear_headers(out);
-	add_common_headers(out, "application/json", REPLY_CLOSE);
+	add_common_headers(out, "application/json", REPLY_CLOSE, request_id);
 	if ((buf = evbuffer_new()) != NULL) {
 		evbuffer_add(buf, text, len);
 		evhttp_send_reply(ev, error, NULL, buf);

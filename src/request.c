@@ -7,7 +7,8 @@
  * connections over the cap, and routes. The access-log line is written in
  * one place, when evhttp reports the reply written (request_complete), or
  * when the client vanished first. The path is logged without its query, so
- * nothing a client puts there reaches the log.
+ * nothing a client puts there reaches the log. Each request gets its id
+ * (reqid.h) here, before anything can answer it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +46,15 @@ method_name(enum evhttp_cmd_type cmd)
 }
 
 static void
-access_log(const struct request *req, const char *outcome)
+access_log(const struct request *req, bool gone)
 {
-	char	 path[256];
-
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
-	log_info("event=access method=%s path=\"%s\" status=%d dur_us=%llu "
-	    "client=%s worker=%d%s", req->method,
-	    log_quote(path, sizeof(path), req->path), req->status,
+	log_info("event=access method=%s path=%s status=%d dur_us=%llu "
+	    "client=%s worker=%d client_gone=%d request_id=%s", req->method,
+	    req->path, req->status,
 	    (unsigned long long)(now_usec() - req->start_usec), req->peer,
-	    req->worker->id, outcome);
+	    req->worker->id, gone ? 1 : 0, req->request_id);
 }
 
 static void
@@ -84,7 +83,7 @@ request_complete(struct evhttp_request *ev, void *arg)
 	struct request	*req = arg;
 
 	(void)ev;
-	access_log(req, "");
+	access_log(req, false);
 	req->ev = NULL;
 	if (req->conn != NULL)
 		conn_request_finished(req->conn);
@@ -102,7 +101,7 @@ request_client_gone(struct request *req)
 	req->conn = NULL;
 	if (req->status == 0)
 		req->status = 499;
-	access_log(req, " client_gone=1");
+	access_log(req, true);
 	req->path = "-";	/* it lived in evhttp's request */
 	worker_request_done(req->worker);
 	request_release(req);
@@ -155,6 +154,10 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	req->start_usec = now_usec();
 	req->method = method_name(evhttp_request_get_command(ev));
 	req->refs = 1;		/* the HTTP side's reference */
+	/* Before anything can reply: every reply carries the id. */
+	(void)reqid_choose(evhttp_find_header(
+	    evhttp_request_get_input_headers(ev), "X-Request-Id"),
+	    req->request_id);
 	uri = evhttp_request_get_evhttp_uri(ev);
 	req->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (req->path == NULL || req->path[0] == '\0')

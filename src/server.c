@@ -142,20 +142,20 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	struct server	*s = arg;
 	SSL_CTX		*ctx = NULL;
 	struct keyset	*keys;
-	char		 err[512], q[600];
+	char		 err[512];
 	int		 i;
 
 	(void)sig;
 	(void)what;
 	if ((keys = keyset_load(s->cfg, err, sizeof(err))) == NULL) {
-		log_warnx("event=reload_failed what=keys err=\"%s\" "
-		    "kept=previous", log_quote(q, sizeof(q), err));
+		log_warnx("event=reload_failed what=keys err=%s "
+		    "kept=previous", err);
 		return;
 	}
 	if (!s->cfg->plain_http && (ctx = tls_ctx_new(s->cfg->tls_cert,
 	    s->cfg->tls_key, err, sizeof(err))) == NULL) {
-		log_warnx("event=reload_failed what=tls err=\"%s\" "
-		    "kept=previous", log_quote(q, sizeof(q), err));
+		log_warnx("event=reload_failed what=tls err=%s "
+		    "kept=previous", err);
 		keyset_unref(keys);
 		return;
 	}

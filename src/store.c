@@ -253,18 +253,15 @@ static void
 log_target(const struct store *s, char *dst, size_t dstlen)
 {
 	const struct redis_url	*u = &s->cfg->redis;
-	char			 q[256];
 
+	/* The logger quotes it. */
 	if (u->kind == REDIS_UNIX)
-		snprintf(dst, dstlen, "unix:%s",
-		    log_quote(q, sizeof(q), u->path));
+		snprintf(dst, dstlen, "unix:%s", u->path);
 	else if (u->kind == REDIS_SENTINEL)
-		snprintf(dst, dstlen, "sentinel:%s master=%s:%u",
-		    u->master_name, log_quote(q, sizeof(q), s->m_host),
-		    (unsigned)s->m_port);
+		snprintf(dst, dstlen, "sentinel:%s@%s:%u", u->master_name,
+		    s->m_host, (unsigned)s->m_port);
 	else
-		snprintf(dst, dstlen, "%s:%u",
-		    log_quote(q, sizeof(q), u->host), (unsigned)u->port);
+		snprintf(dst, dstlen, "%s:%u", u->host, (unsigned)u->port);
 }
 
 /*
@@ -298,7 +295,7 @@ go_down(struct store *s, const char *fmt, ...)
 {
 	struct timeval	 tv;
 	va_list		 ap;
-	char		 q[300];
+	const char	*q = s->reason;	/* the logger quotes it */
 	bool		 was_up;
 	int		 delay;
 
@@ -325,7 +322,6 @@ go_down(struct store *s, const char *fmt, ...)
 	tv = ms_to_tv(delay);
 	evtimer_add(s->retry_ev, &tv);
 
-	log_quote(q, sizeof(q), s->reason);
 	if (s->channel != NULL)
 		log_debug("event=store_subscriber_%s err=\"%s\" "
 		    "retry_in_ms=%d", was_up ? "down" : "attempt_failed", q,
@@ -743,13 +739,13 @@ sentinel_next(struct store *s, const char *fmt, ...)
 	const struct redis_url	*u = &s->cfg->redis;
 	struct timeval		 tv;
 	va_list			 ap;
-	char			 why[200], q[256];
+	char			 why[200];
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_debug("event=store_sentinel_failed sentinel=\"%s:%u\" err=\"%s\"",
-	    log_quote(q, sizeof(q), u->sentinels[s->s_idx].host),
+	    u->sentinels[s->s_idx].host,
 	    (unsigned)u->sentinels[s->s_idx].port, why);
 	sentinel_drop(s);
 	s->s_idx = (s->s_idx + 1) % u->n_sentinels;

@@ -161,13 +161,10 @@ glob_escaped(const char *prefix, const char *suffix)
 static void
 report_problem(const char *event, const char *what)
 {
-	char	 q[160];
-
-	log_quote(q, sizeof(q), what);
 	if (!atomic_exchange(&problem_reported, true))
-		log_warnx("event=%s reason=\"%s\"", event, q);
+		log_warnx("event=%s reason=%.150s", event, what);
 	else
-		log_debug("event=%s reason=\"%s\"", event, q);
+		log_debug("event=%s reason=%.150s", event, what);
 }
 
 /* ---- the maps ---- */
@@ -259,15 +256,15 @@ view_decode_record(const char *id, const struct redisReply *reply)
 	size_t			 flens[RECORD_MAX_FIELDS];
 	size_t			 vlens[RECORD_MAX_FIELDS];
 	struct client_record	*rec = NULL;
-	char			 err[128], q[160], qe[160];
+	char			 err[128];
 	size_t			 n, i;
 
 	n = store_reply_pairs(reply, pairs, RECORD_MAX_FIELDS);
 	if (n == 0)
 		return NULL;
 	if (n == SIZE_MAX) {
-		log_warnx("event=client_record_invalid client_id=\"%s\" "
-		    "err=\"unexpected reply\"", log_quote(q, sizeof(q), id));
+		log_warnx("event=client_record_invalid client_id=%.150s "
+		    "err=\"unexpected reply\"", id);
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
@@ -278,9 +275,8 @@ view_decode_record(const char *id, const struct redisReply *reply)
 	}
 	if (client_record_decode(id, n, fields, flens, values, vlens, &rec,
 	    err, sizeof(err)) != 0) {
-		log_warnx("event=client_record_invalid client_id=\"%s\" "
-		    "err=\"%s\"", log_quote(q, sizeof(q), id),
-		    log_quote(qe, sizeof(qe), err));
+		log_warnx("event=client_record_invalid client_id=%.150s "
+		    "err=%s", id, err);
 		return NULL;
 	}
 	return rec;
@@ -583,10 +579,8 @@ on_mget(struct view *v, struct op *op, const struct redisReply *r)
 		if (e->type != REDIS_REPLY_STRING)
 			continue;
 		if (!parse_int64(e->str, e->len, &exp)) {
-			char	 q[80];
-
-			log_warnx("event=revocation_invalid jti=\"%s\"",
-			    log_quote(q, sizeof(q), op->jtis[i]));
+			log_warnx("event=revocation_invalid jti=%.64s",
+			    op->jtis[i]);
 			continue;
 		}
 		revoked_add(v, s->revoked, op->jtis[i], exp, now);
@@ -682,7 +676,7 @@ on_message(const char *msg, size_t len, void *arg)
 	struct view	*v = arg;
 	const size_t	 clen = sizeof(CLIENT_RECORD_EVENT) - 1;
 	const size_t	 rlen = sizeof(VIEW_EVENT_REVOKE) - 1;
-	char		 q[80], buf[VIEW_JTI_MAX + 1];
+	char		 buf[VIEW_JTI_MAX + 1];
 
 	if (v->closed)
 		return;
@@ -718,8 +712,7 @@ on_message(const char *msg, size_t len, void *arg)
 		char	 m[80];
 
 		snprintf(m, sizeof(m), "%.*s", len > 64 ? 64 : (int)len, msg);
-		log_debug("event=view_message_ignored msg=\"%s\"",
-		    log_quote(q, sizeof(q), m));
+		log_debug("event=view_message_ignored msg=%s", m);
 	}
 }
 

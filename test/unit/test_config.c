@@ -247,6 +247,7 @@ test_config_defaults(void)
 	TEST_ASSERT(cfg.n_trusted_proxies == 0);
 	TEST_ASSERT(cfg.trusted_proxies == NULL);
 	TEST_ASSERT(cfg.log_level == LOG_LEVEL_INFO);
+	TEST_ASSERT(cfg.log_format == LOG_FORMAT_KV);
 	TEST_ASSERT(cfg.shutdown_timeout == 10);
 	TEST_ASSERT(err[0] == '\0');
 	config_finish(&cfg);
@@ -1036,6 +1037,25 @@ test_config_user(void)
 	}
 }
 
+static void
+test_config_log_format(void)
+{
+	struct config	 cfg;
+	char		 err[256];
+	const char	*x[] = { "--log-format", "kv", NULL };
+	const char	*env[] = { "TOKEND_LOG_FORMAT=json", NULL };
+
+	TEST_ASSERT(parse(&cfg, plain_base, NULL, env, err) == CONFIG_OK);
+	TEST_ASSERT(cfg.log_format == LOG_FORMAT_JSON);
+	config_finish(&cfg);
+	TEST_ASSERT(parse(&cfg, plain_base, x, env, err) == CONFIG_OK);
+	TEST_ASSERT(cfg.log_format == LOG_FORMAT_KV);
+	config_finish(&cfg);
+	expect_good("--log-format", "TOKEND_LOG_FORMAT", "json");
+	expect_bad("--log-format", "TOKEND_LOG_FORMAT", "JSON");
+	expect_bad("--log-format", "TOKEND_LOG_FORMAT", "logfmt");
+}
+
 enum kind { K_INT, K_LONG, K_SIZE };
 
 static const struct int_setting {
@@ -1503,7 +1523,7 @@ test_config_markdown(void)
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 29);
+	TEST_ASSERT(rows == 2 + 30);
 }
 
 static void
@@ -1565,6 +1585,7 @@ main(void)
 	test_run(test_config_hs256_kid);
 	test_run(test_config_log_level);
 	test_run(test_config_user);
+	test_run(test_config_log_format);
 	test_run(test_config_integers);
 	test_run(test_config_trusted_proxies);
 	test_run(test_config_cidr_parse);

@@ -1,0 +1,384 @@
+/*
+ * test_log: the log line formats (kv and json): key order, numbers,
+ * quoting and escaping, values that try to end the line or fake a key,
+ * the format parser, and cutting a line that is too long.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "test.h"
+
+#define TS	"2026-11-29T17:03:04.123Z"
+
+static char	 line[LOG_LINE_MAX + 1];
+
+/* Format into `line` (NUL-terminated for the tests) and return it. */
+static const char *
+fmt_line(enum log_format f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+fmt_line(enum log_format f, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 n;
+
+	va_start(ap, fmt);
+	n = log_vformat(line, LOG_LINE_MAX, f, TS, LOG_LEVEL_INFO, 0, fmt,
+	    ap);
+	va_end(ap);
+	line[n] = '\0';
+	return line;
+}
+
+static const char *
+fmt_errno(enum log_format f, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static const char *
+fmt_errno(enum log_format f, int errnum, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 n;
+
+	va_start(ap, fmt);
+	n = log_vformat(line, LOG_LINE_MAX, f, TS, LOG_LEVEL_WARN, errnum, fmt,
+	    ap);
+	va_end(ap);
+	line[n] = '\0';
+	return line;
+}
+
+/* Exactly one newline, at the end. */
+static int
+one_line(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && s[n - 1] == '\n' && memchr(s, '\n', n - 1) == NULL;
+}
+
+/*
+ * Parse a kv line the way a log shipper would: key=bare or key="..." with
+ * \" and \\ escapes, separated by one space. Writes the keys, space
+ * separated, into keys. Returns 0, or -1 if the line is not of that form.
+ */
+static int
+kv_keys(const char *s, char *keys, size_t keyslen)
+{
+	size_t	 o = 0;
+
+	keys[0] = '\0';
+	for (;;) {
+		const char	*k = s;
+
+		while ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_')
+			s++;
+		if (s == k || *s != '=')
+			return -1;
+		if (o + (size_t)(s - k) + 2 > keyslen)
+			return -1;
+		if (o > 0)
+			keys[o++] = ' ';
+		memcpy(keys + o, k, (size_t)(s - k));
+		o += (size_t)(s - k);
+		keys[o] = '\0';
+		s++;
+		if (*s == '"') {
+			for (s++; *s != '"'; s++) {
+				if (*s == '\0' || *s == '\n')
+					return -1;
+				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+					s++;
+				else if (*s == '\\' && s[1] != 'x')
+					return -1;
+				if ((unsigned char)*s < 0x20 ||
+				    (unsigned char)*s >= 0x7f)
+					return -1;
+			}
+			s++;
+		} else {
+			if (*s == ' ' || *s == '\n' || *s == '\0')
+				return -1;
+			while (*s != ' ' && *s != '\n' && *s != '\0') {
+				if (*s == '"' || *s == '=' || *s == '\\' ||
+				    (unsigned char)*s < 0x20 ||
+				    (unsigned char)*s >= 0x7f)
+					return -1;
+				s++;
+			}
+		}
+		if (*s == '\n')
+			return s[1] == '\0' ? 0 : -1;
+		if (*s != ' ')
+			return -1;
+		s++;
+	}
+}
+
+/* Parse a json line with json-c; the object, or NULL. */
+static struct json_object *
+json_line(const char *s)
+{
+	struct json_object	*obj;
+	size_t			 n = strlen(s);
+	char			*copy;
+
+	if (n == 0 || s[n - 1] != '\n')
+		return NULL;
+	copy = strndup(s, n - 1);
+	obj = json_tokener_parse(copy);
+	free(copy);
+	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static void
+test_log_kv_basic(void)
+{
+	char	 keys[256];
+
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV,
+	    "event=access method=%s status=%d dur_us=%llu", "GET", 200,
+	    12345ULL), "ts=" TS " level=info event=access method=GET "
+	    "status=200 dur_us=12345\n") == 0);
+	TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
+	TEST_ASSERT(strcmp(keys, "ts level event method status dur_us") == 0);
+}
+
+static void
+test_log_json_basic(void)
+{
+	struct json_object	*o, *v;
+
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_JSON,
+	    "event=access method=%s status=%d dur_us=%llu", "GET", 200,
+	    12345ULL), "{\"ts\":\"" TS "\",\"level\":\"info\","
+	    "\"event\":\"access\",\"method\":\"GET\",\"status\":200,"
+	    "\"dur_us\":12345}\n") == 0);
+	TEST_ASSERT((o = json_line(line)) != NULL);
+	TEST_ASSERT(json_object_object_get_ex(o, "status", &v));
+	TEST_ASSERT(json_object_is_type(v, json_type_int));
+	json_object_put(o);
+}
+
+static void
+test_log_numbers(void)
+{
+	size_t		 z = 7;
+	uint64_t	 u = 18446744073709551615ULL;
+
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_JSON,
+	    "event=e a=%zu b=%" PRIu64 " c=%ld d=%u e=%x f=%hhd g=7 h=%s "
+	    "i=x%d j=\"%d\" k=007 l=-3", z, u, -42L, 3u, 255u, 300, "8",
+	    9, 10), "{\"ts\":\"" TS "\",\"level\":\"info\",\"event\":\"e\","
+	    "\"a\":7,\"b\":18446744073709551615,\"c\":-42,\"d\":3,"
+	    "\"e\":\"ff\",\"f\":44,\"g\":7,\"h\":\"8\",\"i\":\"x9\","
+	    "\"j\":10,\"k\":\"007\",\"l\":-3}\n") == 0);
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV, "event=e a=%zu h=%s", z,
+	    "8"), "ts=" TS " level=info event=e a=7 h=8\n") == 0);
+}
+
+static void
+test_log_quoting(void)
+{
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV,
+	    "event=e a=%s b=\"%s\" c=%s d=%s e=%s f=%s", "a\"b\\c", "plain",
+	    "", "x=y", "two words", "caf\xc3\xa9"),
+	    "ts=" TS " level=info event=e a=\"a\\\"b\\\\c\" b=plain c=\"\" "
+	    "d=\"x=y\" e=\"two words\" f=\"caf\\xc3\\xa9\"\n") == 0);
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_JSON,
+	    "event=e a=%s b=\"%s\" c=%s d=%s e=%s f=%s", "a\"b\\c", "plain",
+	    "", "x=y", "two words", "caf\xc3\xa9"),
+	    "{\"ts\":\"" TS "\",\"level\":\"info\",\"event\":\"e\","
+	    "\"a\":\"a\\\"b\\\\c\",\"b\":\"plain\",\"c\":\"\",\"d\":\"x=y\","
+	    "\"e\":\"two words\",\"f\":\"caf\\u00c3\\u00a9\"}\n") == 0);
+	/* Literal values; a quoted literal keeps its spaces. */
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV,
+	    "event=plain_http msg=\"TLS is off\" what=keys,tls pct=100%%"),
+	    "ts=" TS " level=info event=plain_http msg=\"TLS is off\" "
+	    "what=keys,tls pct=100%\n") == 0);
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV,
+	    "event=store_subscriber_%s kind=%.*s k=%.2s", "down", 3, "abcdef",
+	    "xyz"), "ts=" TS " level=info event=store_subscriber_down kind=abc "
+	    "k=xy\n") == 0);
+}
+
+/* Nothing in a value can end the line or add a key, in either format. */
+static void
+test_log_injection(void)
+{
+	static const char *const evil[] = {
+		"a\nts=x level=error event=fake",
+		"a\r\nlevel=error",
+		"x\" event=fake z=\"",
+		"x\\\" event=fake",
+		"\x1b[31mred",
+		" event=fake",
+		"a\tb\x7f\x01",
+		"\"}\n{\"event\":\"fake\"",
+		"\\u000a",
+	};
+	struct json_object	*o, *v;
+	char			 keys[256];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		fmt_line(LOG_FORMAT_KV, "event=auth_failed client_id=%s "
+		    "reason=%s", evil[i], "unknown");
+		TEST_ASSERT(one_line(line));
+		TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
+		TEST_ASSERT(strcmp(keys, "ts level event client_id reason") ==
+		    0);
+		fmt_line(LOG_FORMAT_JSON, "event=auth_failed client_id=%s "
+		    "reason=%s", evil[i], "unknown");
+		TEST_ASSERT(one_line(line));
+		TEST_ASSERT((o = json_line(line)) != NULL);
+		TEST_ASSERT(json_object_object_length(o) == 5);
+		TEST_ASSERT(json_object_object_get_ex(o, "event", &v));
+		TEST_ASSERT(strcmp(json_object_get_string(v), "auth_failed") ==
+		    0);
+		TEST_ASSERT(json_object_object_get_ex(o, "client_id", &v));
+		/* ASCII values come back byte for byte. */
+		TEST_ASSERT(strcmp(json_object_get_string(v), evil[i]) == 0);
+		json_object_put(o);
+	}
+}
+
+static void
+test_log_event_first(void)
+{
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV, "a=%d", 1),
+	    "ts=" TS " level=info event=unnamed a=1\n") == 0);
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV, "%s", ""),
+	    "ts=" TS " level=info event=unnamed log_format_error=1\n") == 0);
+	/* A conversion the parser does not follow ends the line there. */
+	TEST_ASSERT(strcmp(fmt_line(LOG_FORMAT_KV, "event=e a=%d b=%5d c=%s",
+	    1, 2, "x"), "ts=" TS " level=info event=e a=1 "
+	    "log_format_error=1\n") == 0);
+}
+
+static void
+test_log_errno(void)
+{
+	struct json_object	*o, *v;
+
+	TEST_ASSERT(strcmp(fmt_errno(LOG_FORMAT_KV, 2, "event=e worker=%d", 1),
+	    "ts=" TS " level=warn event=e worker=1 "
+	    "err=\"No such file or directory\"\n") == 0);
+	fmt_errno(LOG_FORMAT_JSON, 2, "event=e worker=%d", 1);
+	TEST_ASSERT((o = json_line(line)) != NULL);
+	TEST_ASSERT(json_object_object_get_ex(o, "err", &v));
+	TEST_ASSERT(strcmp(json_object_get_string(v),
+	    "No such file or directory") == 0);
+	json_object_put(o);
+}
+
+static void
+test_log_format_line(void)
+{
+	struct log_field	 f[] = {
+		{ "event", "x", 1, false },
+		{ "n", "12a", 3, true },
+		{ "m", "-0", 2, true },
+		{ "k", "0", 1, true },
+		{ "z", "a\0b", 3, false },
+	};
+	char			 buf[256];
+	size_t			 n;
+
+	n = log_format_line(buf, sizeof(buf), LOG_FORMAT_KV, TS, "info", f,
+	    5);
+	buf[n] = '\0';
+	TEST_ASSERT(strcmp(buf, "ts=" TS " level=info event=x n=12a m=-0 k=0 "
+	    "z=\"a\\x00b\"\n") == 0);
+	n = log_format_line(buf, sizeof(buf), LOG_FORMAT_JSON, TS, "info", f,
+	    5);
+	buf[n] = '\0';
+	TEST_ASSERT(strcmp(buf, "{\"ts\":\"" TS "\",\"level\":\"info\","
+	    "\"event\":\"x\",\"n\":\"12a\",\"m\":-0,\"k\":0,"
+	    "\"z\":\"a\\u0000b\"}\n") == 0);
+}
+
+/* A line too long is cut at a value, stays parseable, and says so. */
+static void
+test_log_truncation(void)
+{
+	static char		 big[4000];
+	struct json_object	*o, *v;
+	char			 keys[256];
+	size_t			 len;
+	int			 f;
+
+	for (f = 0; f < 2; f++) {
+		/* Plain bytes, then escapes that must not be split. */
+		memset(big, f == 0 ? 'a' : '\n', sizeof(big) - 1);
+		fmt_line(LOG_FORMAT_KV, "event=e a=%d big=%s after=%d", 1, big,
+		    2);
+		len = strlen(line);
+		TEST_ASSERT(len <= LOG_LINE_MAX && len > LOG_LINE_MAX - 40);
+		TEST_ASSERT(one_line(line));
+		TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
+		TEST_ASSERT(strcmp(keys, "ts level event a big truncated") ==
+		    0);
+		TEST_ASSERT(strcmp(line + len - 13, " truncated=1\n") == 0);
+		fmt_line(LOG_FORMAT_JSON, "event=e a=%d big=%s after=%d", 1,
+		    big, 2);
+		len = strlen(line);
+		TEST_ASSERT(len <= LOG_LINE_MAX && len > LOG_LINE_MAX - 40);
+		TEST_ASSERT((o = json_line(line)) != NULL);
+		TEST_ASSERT(json_object_object_get_ex(o, "truncated", &v));
+		TEST_ASSERT(json_object_get_int(v) == 1);
+		TEST_ASSERT(!json_object_object_get_ex(o, "after", &v));
+		TEST_ASSERT(json_object_object_get_ex(o, "big", &v));
+		TEST_ASSERT(json_object_get_string_len(v) > 300);
+		json_object_put(o);
+	}
+	/* A number that does not fit is left out whole. */
+	memset(big, 'b', LOG_LINE_MAX - 78);
+	big[LOG_LINE_MAX - 78] = '\0';
+	fmt_line(LOG_FORMAT_KV, "event=e big=%s n=%llu", big,
+	    123456789012345678ULL);
+	TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
+	TEST_ASSERT(strcmp(keys, "ts level event big truncated") == 0);
+}
+
+/* More fields than the parser keeps. */
+static void
+test_log_many_fields(void)
+{
+	char	 keys[512];
+
+	fmt_line(LOG_FORMAT_KV, "event=e a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 "
+	    "j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 r=18 s=19 t=20 u=21 "
+	    "v=22 w=23 x=24 y=25 z=26 aa=27 bb=28 cc=29 dd=30 ee=31 ff=32 "
+	    "gg=33");
+	TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
+	TEST_ASSERT(strstr(keys, " dd truncated") != NULL);
+}
+
+int
+main(void)
+{
+	test_run(test_log_kv_basic);
+	test_run(test_log_json_basic);
+	test_run(test_log_numbers);
+	test_run(test_log_quoting);
+	test_run(test_log_injection);
+	test_run(test_log_event_first);
+	test_run(test_log_errno);
+	test_run(test_log_format_line);
+	test_run(test_log_truncation);
+	test_run(test_log_many_fields);
+	return test_summary();
+}
