@@ -13,6 +13,7 @@
 
 #include "client_record.h"
 #include "config.h"
+#include "log.h"
 #include "tcache.h"
 #include "verify.h"
 #include "view.h"
@@ -34,6 +35,12 @@ verify_token(struct worker *w, const char *jws, size_t len,
 	if (cacheable &&
 	    (out->claims = tcache_lookup(w->tcache, &key, now)) != NULL) {
 		out->verdict = TOKEN_OK;
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char	 q[64];
+
+			log_debug("event=verify_cache_hit worker=%d jti=%s",
+			    w->id, log_quote(q, sizeof(q), out->claims->jti));
+		}
 	} else {
 		memset(&rules, 0, sizeof(rules));
 		rules.issuer = cfg->issuer;

@@ -431,6 +431,14 @@ worker_pipe(evutil_socket_t fd, short what, void *arg)
 			if (keys != NULL) {
 				/* a removed key must stop verifying now,
 				 * and cached claims point into w->keys */
+				if (log_enabled(LOG_LEVEL_DEBUG)) {
+					struct tcache_stats	 st;
+
+					tcache_stats(w->tcache, &st);
+					log_debug("event=verify_cache_flush "
+					    "worker=%d entries=%zu", w->id,
+					    st.count);
+				}
 				tcache_flush(w->tcache);
 				keyset_unref(w->keys);
 				w->keys = keys;
