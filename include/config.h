@@ -117,6 +117,7 @@ struct config {
 	int			 redis_timeout_ms;
 	int			 verify_grace;		/* seconds */
 	int			 leeway;		/* seconds */
+	int			 verify_cache_size;	/* entries; 0 = off */
 	int			 auth_fail_limit;	/* 0 = off */
 	int			 auth_fail_window;	/* seconds */
 	struct cidr		*trusted_proxies;	/* n_trusted_proxies */

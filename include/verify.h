@@ -36,7 +36,10 @@ struct verify_outcome {
  * Verify jws (len bytes) with w's keys, settings and view. On return the
  * caller owns out->claims (verify_outcome_finish). Even when the view is
  * not current the token is checked first, so that a forged token is told
- * apart from an unavailable store in the logs.
+ * apart from an unavailable store in the logs. A token in w's
+ * verified-token cache (tcache.h) skips token_verify() but not its exp
+ * check, and never the revocation rules; a token that passes everything
+ * is added to it.
  */
 void	 verify_token(struct worker *w, const char *jws, size_t len,
 	    struct verify_outcome *out);

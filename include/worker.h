@@ -32,6 +32,7 @@ struct evhttp_connection;
 struct keyset;
 struct request;
 struct store;
+struct tcache;
 struct timeval;
 struct view;
 
@@ -53,6 +54,7 @@ struct worker {
 	int				 listen_fd;
 	struct store			*store;
 	struct view			*view;		/* over store */
+	struct tcache			*tcache;	/* NULL: cache off */
 	const struct timeval		*deadline_tv;	/* common timeout */
 	const struct timeval		*idle_tv;	/* common timeout */
 

@@ -192,6 +192,11 @@ static const struct setting settings[] = {
 	{ "leeway", "TOKEND_LEEWAY", "SECONDS", "30", NULL,
 	    parse_int, OFF(leeway), 0, 3600, 0,
 	    "clock skew allowed on exp, nbf and iat" },
+	{ "verify-cache-size", "TOKEND_VERIFY_CACHE_SIZE", "N", "10000", NULL,
+	    parse_int, OFF(verify_cache_size), 0, 1000000, 0,
+	    "verified tokens remembered per worker, so a repeated token skips"
+	    " the signature check (revocation is still checked); 0 turns the"
+	    " cache off" },
 	{ "auth-fail-limit", "TOKEND_AUTH_FAIL_LIMIT", "N", "20", NULL,
 	    parse_int, OFF(auth_fail_limit), 0, 1000000, 0,
 	    "failed client authentications per source address per window"

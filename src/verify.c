@@ -1,6 +1,11 @@
 /*
  * verify: token_verify() and then the revocation rules, against the
  * worker's view (see include/verify.h). Time is read once per call.
+ *
+ * The signature and claims checks are skipped for a token found in the
+ * worker's verified-token cache (tcache.c, which re-checks exp against
+ * now); the revocation rules below run on every call, hit or miss. Only a
+ * token that passed every check is cached.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -8,6 +13,8 @@
 
 #include "client_record.h"
 #include "config.h"
+#include "log.h"
+#include "tcache.h"
 #include "verify.h"
 #include "view.h"
 #include "worker.h"
@@ -19,19 +26,34 @@ verify_token(struct worker *w, const char *jws, size_t len,
 	const struct config		*cfg = w->cfg;
 	const struct client_record	*rec;
 	struct token_rules		 rules;
+	struct tcache_key		 key;
 	time_t				 now = time(NULL);
+	bool				 cacheable, fresh = false;
 
 	memset(out, 0, sizeof(*out));
-	memset(&rules, 0, sizeof(rules));
-	rules.issuer = cfg->issuer;
-	rules.typ = cfg->token_typ == TOKEN_TYP_JWT ? TOKEN_TYP_JWT_STR :
-	    TOKEN_TYP_AT_JWT_STR;
-	rules.leeway = cfg->leeway;
-	out->verdict = token_verify(w->keys, jws, len, now, &rules,
-	    &out->claims);
-	if (out->verdict != TOKEN_OK) {
-		out->result = VERIFY_BAD_TOKEN;
-		return;
+	cacheable = tcache_key(w->tcache, jws, len, &key);
+	if (cacheable &&
+	    (out->claims = tcache_lookup(w->tcache, &key, now)) != NULL) {
+		out->verdict = TOKEN_OK;
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char	 q[64];
+
+			log_debug("event=verify_cache_hit worker=%d jti=%s",
+			    w->id, log_quote(q, sizeof(q), out->claims->jti));
+		}
+	} else {
+		memset(&rules, 0, sizeof(rules));
+		rules.issuer = cfg->issuer;
+		rules.typ = cfg->token_typ == TOKEN_TYP_JWT ?
+		    TOKEN_TYP_JWT_STR : TOKEN_TYP_AT_JWT_STR;
+		rules.leeway = cfg->leeway;
+		out->verdict = token_verify(w->keys, jws, len, now, &rules,
+		    &out->claims);
+		if (out->verdict != TOKEN_OK) {
+			out->result = VERIFY_BAD_TOKEN;
+			return;
+		}
+		fresh = true;
 	}
 	/* Fail closed: a revocation could have been missed. */
 	if (!view_is_current(w->view, now)) {
@@ -60,6 +82,8 @@ verify_token(struct worker *w, const char *jws, size_t len,
 		return;
 	}
 	out->result = VERIFY_OK;
+	if (fresh && cacheable)
+		tcache_insert(w->tcache, &key, now, out->claims);
 }
 
 void

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "request.h"
 #include "store.h"
+#include "tcache.h"
 #include "tls.h"
 #include "util.h"
 #include "view.h"
@@ -428,6 +429,17 @@ worker_pipe(evutil_socket_t fd, short what, void *arg)
 				w->ssl_ctx = ctx;
 			}
 			if (keys != NULL) {
+				/* a removed key must stop verifying now,
+				 * and cached claims point into w->keys */
+				if (log_enabled(LOG_LEVEL_DEBUG)) {
+					struct tcache_stats	 st;
+
+					tcache_stats(w->tcache, &st);
+					log_debug("event=verify_cache_flush "
+					    "worker=%d entries=%zu", w->id,
+					    st.count);
+				}
+				tcache_flush(w->tcache);
 				keyset_unref(w->keys);
 				w->keys = keys;
 			}
@@ -536,6 +548,7 @@ worker_init(struct worker *w, int id, int n_workers,
 	w->listen_fd = -1;	/* evhttp owns it now */
 	w->store = store_new(w->base, cfg, n_workers);
 	w->view = view_new(w->base, cfg, w->store, n_workers);
+	w->tcache = tcache_new((size_t)cfg->verify_cache_size, cfg->leeway);
 	return 0;
 }
 
@@ -577,6 +590,7 @@ worker_finish(struct worker *w)
 		evhttp_free(w->http);
 	view_free(w->view);
 	store_free(w->store);
+	tcache_free(w->tcache);
 	if (w->pipe_ev != NULL)
 		event_free(w->pipe_ev);
 	if (w->drain_ev != NULL)

@@ -242,6 +242,7 @@ test_config_defaults(void)
 	TEST_ASSERT(cfg.redis_timeout_ms == 500);
 	TEST_ASSERT(cfg.verify_grace == 0);
 	TEST_ASSERT(cfg.leeway == 30);
+	TEST_ASSERT(cfg.verify_cache_size == 10000);
 	TEST_ASSERT(cfg.auth_fail_limit == 20);
 	TEST_ASSERT(cfg.auth_fail_window == 60);
 	TEST_ASSERT(cfg.n_trusted_proxies == 0);
@@ -1085,6 +1086,8 @@ static const struct int_setting {
 	    offsetof(struct config, verify_grace), K_INT },
 	{ "--leeway", "TOKEND_LEEWAY", 0, 3600,
 	    offsetof(struct config, leeway), K_INT },
+	{ "--verify-cache-size", "TOKEND_VERIFY_CACHE_SIZE", 0, 1000000,
+	    offsetof(struct config, verify_cache_size), K_INT },
 	{ "--auth-fail-limit", "TOKEND_AUTH_FAIL_LIMIT", 0, 1000000,
 	    offsetof(struct config, auth_fail_limit), K_INT },
 	{ "--auth-fail-window", "TOKEND_AUTH_FAIL_WINDOW", 1, 86400,
@@ -1523,7 +1526,7 @@ test_config_markdown(void)
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 30);
+	TEST_ASSERT(rows == 2 + 31);
 }
 
 static void
