@@ -98,6 +98,7 @@ struct config {
 	size_t			 n_trusted_proxies;
 	enum log_level		 log_level;
 	int			 shutdown_timeout;	/* seconds, drain bound */
+	int			 metrics_max_clients;	/* client_id labels */
 };
 
 enum config_result {

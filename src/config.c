@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "util.h"
 
 #define QUOTE_MAX		 80	/* a quoted value in an error */
@@ -201,6 +202,11 @@ static const struct setting settings[] = {
 	{ "shutdown-timeout", "TOKEND_SHUTDOWN_TIMEOUT", "SECONDS", "10", NULL,
 	    parse_int, OFF(shutdown_timeout), 1, 3600, 0,
 	    "how long SIGTERM waits for in-flight requests" },
+	{ "metrics-max-clients", "TOKEND_METRICS_MAX_CLIENTS", "N", "100",
+	    NULL, parse_int, OFF(metrics_max_clients), 0,
+	    METRICS_MAX_CLIENTS_MAX, 0,
+	    "distinct client_id labels of /metrics per worker; others count"
+	    " as other" },
 };
 
 #define OPT_HELP	'h'

@@ -72,6 +72,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -119,6 +120,7 @@ struct store {
 	struct event		*probe_deadline_ev;
 
 	struct store_stats	 stats;
+	struct metrics_shard	*metrics;	/* the worker's, or NULL */
 };
 
 /* One queued command; hiredis owns it from queueing to cmd_cb(). */
@@ -126,6 +128,7 @@ struct cmd {
 	struct store		*store;
 	store_cb		 cb;
 	void			*arg;
+	uint64_t		 start_usec;	/* queued at */
 	struct event		*timer;		/* the command's deadline */
 	bool			 done;		/* user callback already ran */
 };
@@ -275,6 +278,7 @@ go_down(struct store *s, const char *fmt, ...)
 	was_up = s->state == STORE_UP;
 	if (was_up && s->channel == NULL)
 		atomic_fetch_sub(&up_count, 1);
+	metrics_store_state(s->metrics, false, false);
 	s->state = STORE_DISCONNECTED;
 	s->failed = true;
 	evtimer_del(s->connect_ev);
@@ -321,6 +325,7 @@ go_up(struct store *s)
 	set_reason(s, "connected");
 	if (s->ever_up)
 		s->stats.reconnects++;
+	metrics_store_state(s->metrics, true, s->ever_up);
 	s->ever_up = true;
 
 	log_target(s, target, sizeof(target));
@@ -749,6 +754,7 @@ store_close(struct store *s)
 	enter(s);
 	if (s->state == STORE_UP && s->channel == NULL)
 		atomic_fetch_sub(&up_count, 1);
+	metrics_store_state(s->metrics, false, false);
 	s->state = STORE_CLOSED;
 	set_reason(s, "closed");
 	evtimer_del(s->retry_ev);
@@ -795,6 +801,7 @@ cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
 	struct store	*s = cmd->store;
 	store_cb	 cb = cmd->cb;
 	void		*arg = cmd->arg;
+	uint64_t	 start_usec = cmd->start_usec;
 	bool		 done = cmd->done;
 
 	enter(s);
@@ -806,8 +813,10 @@ cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
 		if (ac == s->ac)
 			go_down(s, "connection lost: %s", link_errstr(ac));
 		cb(STORE_ERR_DOWN, NULL, arg);
-	} else
+	} else {
+		metrics_store_command(s->metrics, now_usec() - start_usec);
 		cb(STORE_OK, r, arg);
+	}
 out:
 	leave(s);
 }
@@ -830,6 +839,7 @@ cmd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	enter(s);
 	cmd->done = true;
 	s->stats.timeouts++;
+	metrics_store_timeout(s->metrics);
 	if (ac != NULL)
 		go_down(s, "command timed out");
 	cmd->cb(STORE_ERR_TIMEOUT, NULL, cmd->arg);
@@ -852,6 +862,7 @@ store_command_argv(struct store *s, store_cb cb, void *arg, int argc,
 	cmd->store = s;
 	cmd->cb = cb;
 	cmd->arg = arg;
+	cmd->start_usec = now_usec();
 	if ((cmd->timer = evtimer_new(s->base, cmd_deadline_cb, cmd)) == NULL) {
 		free(cmd);
 		return -1;
@@ -916,6 +927,13 @@ const char *
 store_reason(const struct store *s)
 {
 	return s->reason;
+}
+
+void
+store_set_metrics(struct store *s, struct metrics_shard *m)
+{
+	s->metrics = m;
+	metrics_store_state(m, s->state == STORE_UP, false);
 }
 
 void

@@ -1378,7 +1378,7 @@ test_config_markdown(void)
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 28);
+	TEST_ASSERT(rows == 2 + 29);
 }
 
 static void
