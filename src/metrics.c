@@ -600,7 +600,8 @@ render_clients(struct metrics_text *t, const struct worker *peers, int n)
 			strmap_put(map, c->id, (void *)(uintptr_t)nsums, NULL);
 		}
 	}
-	qsort(sums, nsums, sizeof(*sums), client_sum_cmp);
+	if (nsums > 1)
+		qsort(sums, nsums, sizeof(*sums), client_sum_cmp);
 	for (i = 0; i < nsums; i++) {
 		l.value = sums[i].id;
 		metrics_text_int(t, "tokend_tokens_issued_total", &l, 1,
