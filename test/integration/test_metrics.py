@@ -38,6 +38,9 @@ Expected:
   clients A, B, C, C, A -> A 2, B 1, other 2, and no label for C.
 - metrics_rate_limited (--auth-fail-limit 2): 2 wrong secrets then a third
   attempt -> 429; auth_failures + 2, auth_rate_limited + 1.
+- metrics_key_reloads: SIGHUP with a good signing key ->
+  tokend_key_reloads_total{result="ok"} + 1; the key file replaced by
+  garbage, SIGHUP -> {result="failed"} + 1.
 - metrics_store_down (--workers 2): Redis killed -> tokend_store_up 0 for
   both workers within 3 s; restarted -> 1 again within 7 s, and
   tokend_store_reconnects_total grew by exactly 2 (one per worker).
@@ -47,6 +50,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -292,6 +296,7 @@ def key(name, **labels):
     return (name, frozenset(labels.items()))
 
 
+
 @scenario("metrics_counts")
 def metrics_counts(ctx):
     t = start_instance(ctx, "metrics", tls=False, workers=2)
@@ -510,3 +515,25 @@ def metrics_store_down(ctx):
     # The scrape works whatever the store does, and the gauge of each
     # worker is its own link's.
     check(os.path.exists(t.logfile), "no log")
+
+
+@scenario("metrics_key_reloads")
+def metrics_key_reloads(ctx):
+    keyfile = os.path.join(ctx.tmp, "metrics-reload-%s.pem" % uid("k")[-8:])
+    shutil.copyfile(ctx.pki.signing_key, keyfile)
+    t = start_instance(ctx, "metrics-reload", tls=False, workers=2,
+                       signing_key=keyfile)
+    R = "tokend_key_reloads_total"
+    before, _ = scrape(ctx, t)
+    since = t.log_offset()
+    t.signal(signal.SIGHUP)
+    t.wait_log(r"event=reload\b", since)
+    before = deltas_reached(ctx, t, before, {key(R, result="ok"): 1,
+                                             key(R, result="failed"): 0})[0]
+    with open(keyfile, "w") as f:
+        f.write("not a key\n")
+    since = t.log_offset()
+    t.signal(signal.SIGHUP)
+    t.wait_log(r"event=reload_failed\b", since)
+    deltas_reached(ctx, t, before, {key(R, result="ok"): 0,
+                                    key(R, result="failed"): 1})
