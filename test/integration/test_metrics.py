@@ -519,7 +519,8 @@ def metrics_store_down(ctx):
 
 @scenario("metrics_key_reloads")
 def metrics_key_reloads(ctx):
-    keyfile = os.path.join(ctx.tmp, "metrics-reload-%s.pem" % uid("k")[-8:])
+    keyfile = os.path.join(ctx.tmp, "metrics-reload-%s.pem"
+                           % uid("k")[-8:])
     shutil.copyfile(ctx.pki.signing_key, keyfile)
     t = start_instance(ctx, "metrics-reload", tls=False, workers=2,
                        signing_key=keyfile)

@@ -85,7 +85,8 @@ test_metrics_histogram(void)
 	TEST_ASSERT(has_line(t.buf,
 	    "h_seconds_bucket{endpoint=\"/verify\",le=\"+Inf\"} 10"));
 	TEST_ASSERT(has_line(t.buf, "h_seconds_sum{endpoint=\"/verify\"} 1.5"));
-	TEST_ASSERT(has_line(t.buf, "h_seconds_count{endpoint=\"/verify\"} 10"));
+	TEST_ASSERT(has_line(t.buf,
+	    "h_seconds_count{endpoint=\"/verify\"} 10"));
 	/* Buckets come in increasing order, +Inf last, before _sum. */
 	TEST_ASSERT(strstr(t.buf, "le=\"0.001\"") < strstr(t.buf,
 	    "le=\"0.01\""));
