@@ -292,6 +292,20 @@ def deltas_reached(ctx, t, before, expected, timeout=3.0):
     return after, text
 
 
+def wait_views_current(ctx, t, workers, timeout=5.0):
+    """Scrape until every worker's view has synced; that scrape."""
+    want = {str(w): 1 for w in range(workers)}
+    t0 = time.monotonic()
+    while True:
+        s, _ = scrape(ctx, t)
+        if by_worker(s, "tokend_view_current") == want:
+            return s
+        if time.monotonic() - t0 > timeout:
+            fail("tokend_view_current not 1 on every worker within %.1f s:"
+                 " %s" % (timeout, by_worker(s, "tokend_view_current")))
+        time.sleep(0.05)
+
+
 def key(name, **labels):
     return (name, frozenset(labels.items()))
 
@@ -308,7 +322,8 @@ def metrics_counts(ctx):
     check_eq(r.header("Content-Type"), CONTENT_TYPE, "HEAD Content-Type")
     check_eq(r.body, b"", "HEAD /metrics body")
 
-    before, text = scrape(ctx, t)
+    # A worker's view starts empty and fills at its first sync.
+    before = wait_views_current(ctx, t, 2)
     check_eq(get(before, "tokend_build_info", version="0.1.0"), 1,
              "tokend_build_info")
     check_eq(by_worker(before, "tokend_store_up"), {"0": 1, "1": 1},
