@@ -100,7 +100,8 @@ void	 client_auth_reply_invalid(struct request *req, int flags);
  */
 void	 client_auth_reply_limited(struct request *req, int flags);
 
-/* Log one failed authentication (client_id truncated and quoted). */
+/* Log and count one failed authentication (client_id truncated and
+   quoted) that never reached client_auth_verify(). */
 void	 client_auth_log_failure(const struct request *req,
 	    const char *client_id, const char *reason);
 

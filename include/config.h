@@ -128,6 +128,7 @@ struct config {
 	char			*user;			/* --user; NULL: none */
 	uid_t			 user_uid;		/* of --user */
 	gid_t			 user_gid;		/* its primary group */
+	int			 metrics_max_clients;	/* client_id labels */
 };
 
 enum config_result {

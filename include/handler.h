@@ -14,6 +14,7 @@ typedef void (*handler_fn)(struct request *);
 void	 handler_healthz(struct request *);
 void	 handler_readyz(struct request *);
 void	 handler_index(struct request *);
+void	 handler_metrics(struct request *);
 
 /* handler_token.c */
 void	 handler_token(struct request *);

@@ -29,6 +29,9 @@ void	 reply_error(struct request *, int status, const char *error,
 	    const char *description, int flags);
 /* An HTML page (only "/" uses it). body is copied. */
 void	 reply_html(struct request *, int status, const char *body);
+/* A body of another type (/metrics' text format). body is copied. */
+void	 reply_text(struct request *, int status, const char *content_type,
+	    const char *body, size_t len, int flags);
 /* Add a response header before replying. */
 void	 reply_header(struct request *, const char *name, const char *value);
 

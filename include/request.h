@@ -31,6 +31,7 @@ struct request {
 	const char		*method;	/* "GET", ... */
 	uint64_t		 start_usec;
 	int			 status;	/* set by reply.c */
+	int			 endpoint;	/* router_endpoint(path) */
 	bool			 gone;		/* client disconnected */
 	bool			 replied;
 	unsigned		 refs;

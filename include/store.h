@@ -196,4 +196,12 @@ struct store_stats {
 };
 void		 store_get_stats(const struct store *, struct store_stats *);
 
+/*
+ * Report this store's state, reconnects, timeouts and command latencies
+ * to m (a worker's metrics shard, borrowed; NULL stops it). Only for a
+ * command store, on its worker's thread.
+ */
+struct metrics_shard;
+void		 store_set_metrics(struct store *, struct metrics_shard *);
+
 #endif

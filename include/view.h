@@ -117,6 +117,14 @@ struct view_stats {
 void		 view_get_stats(const struct view *, struct view_stats *);
 
 /*
+ * Report the view's size, last full re-read and whether it is in sync
+ * (grace not counted) to m (a worker's metrics shard, borrowed; NULL
+ * stops it) whenever they change. On the worker's thread.
+ */
+struct metrics_shard;
+void		 view_set_metrics(struct view *, struct metrics_shard *);
+
+/*
  * The client record in an HGETALL reply (valid only inside the store
  * callback), or NULL for a missing key or a record that does not decode
  * (logged as event=client_record_invalid). The caller owns the result:

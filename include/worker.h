@@ -22,6 +22,8 @@
 
 #include <openssl/ssl.h>
 
+#include "metrics.h"
+
 struct config;
 struct conn;
 struct event;
@@ -72,6 +74,11 @@ struct worker {
 	bool				 draining;
 	struct event			*drain_ev;
 	int				 n_workers;
+	const struct worker		*peers;		/* all n_workers,
+							   this one included */
+
+	/* Written by this worker's thread only; read by any (metrics.h). */
+	struct metrics_shard		 metrics;
 };
 
 /*

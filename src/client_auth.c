@@ -32,6 +32,7 @@
 #include "client_record.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "reply.h"
 #include "request.h"
@@ -213,6 +214,10 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 {
 	struct request	*req = op->req;
 
+	if (result == CLIENT_AUTH_INVALID)
+		metrics_auth_failure(&req->worker->metrics);
+	else if (result == CLIENT_AUTH_LIMITED)
+		metrics_auth_rate_limited(&req->worker->metrics);
 	client_creds_finish(&op->creds);
 	op->cb(req, result, rec, op->arg);
 	free(op);
@@ -445,5 +450,6 @@ void
 client_auth_log_failure(const struct request *req, const char *client_id,
     const char *reason)
 {
+	metrics_auth_failure(&req->worker->metrics);
 	log_failure(req, client_id, reason, -1, -1);
 }

@@ -25,6 +25,7 @@
 #include "handler.h"
 #include "issue.h"
 #include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "reply.h"
 #include "request.h"
@@ -82,6 +83,7 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	log_info("event=token_issued client_id=%s jti=%s expires_in=%ld "
 	    "via=authorize request_id=%s", rec->id, t.jti, t.expires_in,
 	    req->request_id);
+	metrics_token_issued(&req->worker->metrics, rec->id);
 	reply_json(req, 200, obj, REPLY_NO_STORE);
 	issued_finish(&t);
 out:

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "handler.h"
 #include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "reply.h"
 #include "request.h"
@@ -289,6 +290,8 @@ op_authenticated(struct request *req, enum client_auth_result result,
 	if (req->gone)
 		goto out;
 	verify_token(req->worker, op->token, op->token_len, &v);
+	if (op->kind == OP_INTROSPECT)
+		metrics_verify_failure(&req->worker->metrics, &v);
 	if (v.result == VERIFY_UNAVAILABLE) {
 		handler_unavailable(req, OP_FLAGS);
 		goto out;

@@ -26,6 +26,7 @@
 
 #include "handler.h"
 #include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "reply.h"
 #include "request.h"
@@ -172,6 +173,7 @@ handler_verify(struct request *req)
 	}
 
 	verify_token(req->worker, token, len, &v);
+	metrics_verify_failure(&req->worker->metrics, &v);
 	if (v.result == VERIFY_UNAVAILABLE) {
 		verify_error(req, 503, "temporarily_unavailable",
 		    "the revocation state cannot be read", NULL);

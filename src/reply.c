@@ -131,6 +131,13 @@ reply_html(struct request *req, int status, const char *body)
 }
 
 void
+reply_text(struct request *req, int status, const char *content_type,
+    const char *body, size_t len, int flags)
+{
+	send_body(req, status, content_type, body, len, flags);
+}
+
+void
 reply_header(struct request *req, const char *name, const char *value)
 {
 	if (req->gone || req->ev == NULL)

@@ -22,6 +22,7 @@
 #include "client_addr.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
@@ -84,6 +85,8 @@ request_complete(struct evhttp_request *ev, void *arg)
 
 	(void)ev;
 	access_log(req, false);
+	metrics_request(&req->worker->metrics, req->endpoint, req->status,
+	    now_usec() - req->start_usec);
 	req->ev = NULL;
 	if (req->conn != NULL)
 		conn_request_finished(req->conn);
@@ -102,6 +105,8 @@ request_client_gone(struct request *req)
 	if (req->status == 0)
 		req->status = 499;
 	access_log(req, true);
+	metrics_request(&req->worker->metrics, req->endpoint, req->status,
+	    now_usec() - req->start_usec);
 	req->path = "-";	/* it lived in evhttp's request */
 	worker_request_done(req->worker);
 	request_release(req);
@@ -162,6 +167,7 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	req->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (req->path == NULL || req->path[0] == '\0')
 		req->path = "/";
+	req->endpoint = router_endpoint(req->path);
 
 	evcon = evhttp_request_get_connection(ev);
 	evhttp_connection_get_peer(evcon, &addr, &req->peer_port);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "handler.h"
+#include "metrics.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
@@ -33,7 +34,39 @@ static const struct route routes[] = {
 	{ "GET",	"/.well-known/jwks.json", handler_jwks },
 	{ "GET",	"/.well-known/oauth-authorization-server",
 	    handler_metadata },
+	{ "GET",	"/metrics",	handler_metrics },
 };
+
+/* The last endpoint slot is "other". */
+_Static_assert(nitems(routes) < METRICS_ENDPOINTS, "too many routes");
+
+/*
+ * A path's endpoint number is the index of its first row, so that the
+ * metrics label is the route's path, bounded by the table.
+ */
+int
+router_endpoint(const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(routes); i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+router_endpoint_name(int endpoint)
+{
+	size_t	 i;
+
+	if (endpoint < 0 || (size_t)endpoint >= nitems(routes))
+		return NULL;
+	for (i = 0; i < (size_t)endpoint; i++)
+		if (strcmp(routes[i].path, routes[endpoint].path) == 0)
+			return NULL;
+	return routes[endpoint].path;
+}
 
 void
 router_route(struct request *req)

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -88,6 +89,7 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
 	struct server	*s;
 	int		 i, fd;
 
+	metrics_process_start();
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
 	s->ssl_ctx = ssl_ctx;
@@ -105,6 +107,7 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
 			goto fail;
 		}
 		s->n_init = i + 1;
+		s->workers[i].peers = s->workers;
 	}
 	return s;
 fail:
@@ -150,6 +153,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if ((keys = keyset_load(s->cfg, err, sizeof(err))) == NULL) {
 		log_warnx("event=reload_failed what=keys err=%s "
 		    "kept=previous", err);
+		metrics_key_reload(false);
 		return;
 	}
 	if (!s->cfg->plain_http && (ctx = tls_ctx_new(s->cfg->tls_cert,
@@ -157,6 +161,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		log_warnx("event=reload_failed what=tls err=%s "
 		    "kept=previous", err);
 		keyset_unref(keys);
+		metrics_key_reload(false);
 		return;
 	}
 	for (i = 0; i < s->n_workers; i++)
@@ -169,6 +174,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	s->keys = keys;
 	log_info("event=reload what=%s kid=%s", ctx != NULL ? "keys,tls" :
 	    "keys", key_kid(keyset_signing_key(keys)));
+	metrics_key_reload(true);
 }
 
 int

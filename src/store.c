@@ -72,6 +72,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -144,6 +145,7 @@ struct store {
 	bool			 m_fresh;	/* announced since last used */
 
 	struct store_stats	 stats;
+	struct metrics_shard	*metrics;	/* the worker's, or NULL */
 };
 
 /* One queued command; hiredis owns it from queueing to cmd_cb(). */
@@ -151,6 +153,7 @@ struct cmd {
 	struct store		*store;
 	store_cb		 cb;
 	void			*arg;
+	uint64_t		 start_usec;	/* queued at */
 	struct event		*timer;		/* the command's deadline */
 	bool			 done;		/* user callback already ran */
 };
@@ -305,6 +308,7 @@ go_down(struct store *s, const char *fmt, ...)
 	was_up = s->state == STORE_UP;
 	if (was_up && s->channel == NULL)
 		atomic_fetch_sub(&up_count, 1);
+	metrics_store_state(s->metrics, false, false);
 	s->state = STORE_DISCONNECTED;
 	s->failed = true;
 	evtimer_del(s->connect_ev);
@@ -350,6 +354,7 @@ go_up(struct store *s)
 	set_reason(s, "connected");
 	if (s->ever_up)
 		s->stats.reconnects++;
+	metrics_store_state(s->metrics, true, s->ever_up);
 	s->ever_up = true;
 
 	log_target(s, target, sizeof(target));
@@ -1169,6 +1174,7 @@ store_close(struct store *s)
 	enter(s);
 	if (s->state == STORE_UP && s->channel == NULL)
 		atomic_fetch_sub(&up_count, 1);
+	metrics_store_state(s->metrics, false, false);
 	s->state = STORE_CLOSED;
 	set_reason(s, "closed");
 	evtimer_del(s->retry_ev);
@@ -1226,6 +1232,7 @@ cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
 	struct store	*s = cmd->store;
 	store_cb	 cb = cmd->cb;
 	void		*arg = cmd->arg;
+	uint64_t	 start_usec = cmd->start_usec;
 	bool		 done = cmd->done;
 
 	enter(s);
@@ -1247,6 +1254,7 @@ cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
 		go_down(s, "master demoted: READONLY");
 		free_link(s, ac);
 	}
+	metrics_store_command(s->metrics, now_usec() - start_usec);
 	cb(STORE_OK, r, arg);
 out:
 	leave(s);
@@ -1270,6 +1278,7 @@ cmd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	enter(s);
 	cmd->done = true;
 	s->stats.timeouts++;
+	metrics_store_timeout(s->metrics);
 	if (ac != NULL)
 		go_down(s, "command timed out");
 	cmd->cb(STORE_ERR_TIMEOUT, NULL, cmd->arg);
@@ -1292,6 +1301,7 @@ command_queue(struct store *s, int deadline_ms, store_cb cb, void *arg,
 	cmd->store = s;
 	cmd->cb = cb;
 	cmd->arg = arg;
+	cmd->start_usec = now_usec();
 	if ((cmd->timer = evtimer_new(s->base, cmd_deadline_cb, cmd)) == NULL) {
 		free(cmd);
 		return -1;
@@ -1397,6 +1407,13 @@ const char *
 store_reason(const struct store *s)
 {
 	return s->reason;
+}
+
+void
+store_set_metrics(struct store *s, struct metrics_shard *m)
+{
+	s->metrics = m;
+	metrics_store_state(m, s->state == STORE_UP, false);
 }
 
 void

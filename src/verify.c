@@ -35,12 +35,10 @@ verify_token(struct worker *w, const char *jws, size_t len,
 	if (cacheable &&
 	    (out->claims = tcache_lookup(w->tcache, &key, now)) != NULL) {
 		out->verdict = TOKEN_OK;
-		if (log_enabled(LOG_LEVEL_DEBUG)) {
-			char	 q[64];
-
+		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("event=verify_cache_hit worker=%d jti=%s",
-			    w->id, log_quote(q, sizeof(q), out->claims->jti));
-		}
+			    w->id, out->claims->jti != NULL ?
+			    out->claims->jti : "");
 	} else {
 		memset(&rules, 0, sizeof(rules));
 		rules.issuer = cfg->issuer;

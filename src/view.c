@@ -50,6 +50,7 @@
 #include "client_record.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "strmap.h"
 #include "util.h"
@@ -121,6 +122,7 @@ struct view {
 
 	int64_t			 last_sync;
 	uint64_t		 syncs;
+	struct metrics_shard	*metrics;	/* the worker's, or NULL */
 };
 
 /*
@@ -130,6 +132,14 @@ struct view {
 static _Atomic bool	 problem_reported;
 
 static void	 sync_start(struct view *);
+
+/* Tell the worker's metrics what the view holds now. */
+static void
+publish(const struct view *v)
+{
+	metrics_view(v->metrics, strmap_count(v->clients),
+	    strmap_count(v->revoked), v->last_sync, v->trusted);
+}
 
 static char *
 concat(const char *a, const char *b)
@@ -349,6 +359,7 @@ trust_lost(struct view *v, const char *why)
 		return;
 	v->trusted = false;
 	v->lost_at = time(NULL);
+	publish(v);
 	report_problem("view_stale", why);
 }
 
@@ -414,6 +425,7 @@ sync_done(struct view *v)
 	v->syncs++;
 	v->retry_ms = RETRY_MIN_MS;
 	atomic_store(&problem_reported, false);
+	publish(v);
 	log_info("event=view_synced clients=%zu revoked=%zu ms=%" PRIu64,
 	    strmap_count(v->clients), strmap_count(v->revoked), ms);
 }
@@ -665,6 +677,8 @@ op_cb(enum store_status status, const struct redisReply *r, void *arg)
 		break;
 	}
 out:
+	if (v != NULL)
+		publish(v);
 	op_free(op);
 }
 
@@ -773,6 +787,7 @@ prune_cb(evutil_socket_t fd, short what, void *arg)
 	while (strmap_next(v->revoked, &pos, &key, &value))
 		if (!revocation_matters(v, *(int64_t *)value, now))
 			free(strmap_remove_at(v->revoked, pos));
+	publish(v);
 	evtimer_add(v->prune_ev, &tv);
 }
 
@@ -820,6 +835,7 @@ view_close(struct view *v)
 		return;
 	v->closed = true;
 	v->trusted = false;
+	publish(v);
 	sync_abandon(v);
 	evtimer_del(v->retry_ev);
 	evtimer_del(v->prune_ev);
@@ -903,6 +919,14 @@ view_add_revocation(struct view *v, const char *jti, int64_t exp)
 	revoked_add(v, v->revoked, jti, exp, now);
 	if (v->sync != NULL)
 		revoked_add(v, v->sync->revoked, jti, exp, now);
+	publish(v);
+}
+
+void
+view_set_metrics(struct view *v, struct metrics_shard *m)
+{
+	v->metrics = m;
+	publish(v);
 }
 
 void

@@ -500,6 +500,8 @@ worker_init(struct worker *w, int id, int n_workers,
 	w->cfg = cfg;
 	w->listen_fd = listen_fd;
 	w->open_conns = open_conns;
+	w->peers = w;		/* server.c points it at the whole array */
+	metrics_shard_init(&w->metrics, (size_t)cfg->metrics_max_clients);
 	w->pipe_fd[0] = w->pipe_fd[1] = -1;
 	pthread_mutex_init(&w->mbox_lock, NULL);
 	if (ssl_ctx != NULL) {
@@ -547,8 +549,10 @@ worker_init(struct worker *w, int id, int n_workers,
 	}
 	w->listen_fd = -1;	/* evhttp owns it now */
 	w->store = store_new(w->base, cfg, n_workers);
+	store_set_metrics(w->store, &w->metrics);
 	w->view = view_new(w->base, cfg, w->store, n_workers);
 	w->tcache = tcache_new((size_t)cfg->verify_cache_size, cfg->leeway);
+	view_set_metrics(w->view, &w->metrics);
 	return 0;
 }
 
@@ -608,6 +612,7 @@ worker_finish(struct worker *w)
 	keyset_unref(w->mbox_keys);
 	keyset_unref(w->keys);
 	free(w->conns.buckets);
+	metrics_shard_finish(&w->metrics);
 	pthread_mutex_destroy(&w->mbox_lock);
 	memset(w, 0, sizeof(*w));
 }

@@ -1526,7 +1526,7 @@ test_config_markdown(void)
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 31);
+	TEST_ASSERT(rows == 2 + 32);
 }
 
 static void
