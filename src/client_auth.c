@@ -5,7 +5,10 @@
  *
  * Success path: the view is current, the source address is not locked,
  * the view has the client, enabled, and the secret matches its hash: the
- * callback runs at once, with no Redis command.
+ * callback runs at once, with no Redis command. While the view is not
+ * current (its first read after start, a re-read after a reconnect), the
+ * record and the address counter are read from Redis in one script
+ * (lookup_script), as before the view; without Redis, 503.
  *
  * Uniform failure path: every other case (no record in the view, a wrong
  * secret, a disabled client) reads the record with one HGETALL (a client
@@ -122,6 +125,7 @@ struct auth_op {
 	client_auth_cb		 cb;
 	void			*arg;
 	const char		*reason;	/* of a failure */
+	bool			 counter;	/* the reply is lookup_script's */
 };
 
 /*
@@ -159,6 +163,18 @@ decode_dummy_record(void)
 	    vlens, &rec, NULL, 0) == 0)
 		client_record_free(rec);
 }
+
+/*
+ * The lookup while the view is not current, with the limit on: KEYS[1]
+ * the client record, KEYS[2] the address counter, ARGV[1] the limit.
+ * Returns {record, count, 0}, or {0, count, pttl} without reading the
+ * record when count >= limit.
+ */
+static const char lookup_script[] =
+    "local n = tonumber(redis.call('GET', KEYS[2])) or 0 "
+    "if n >= tonumber(ARGV[1]) then "
+    "return {0, n, redis.call('PTTL', KEYS[2])} end "
+    "return {redis.call('HGETALL', KEYS[1]), n, 0}";
 
 /*
  * A failure: INCR the address and client counters (KEYS[1], KEYS[2]),
@@ -309,21 +325,46 @@ auth_failed(struct auth_op *op)
 	}
 }
 
-/* The record read from Redis (the view missed or said no). */
+/*
+ * The record read from Redis: the view missed or said no (HGETALL), or
+ * was not current (lookup_script, or HGETALL with the limit off).
+ */
 static void
 auth_looked_up(enum store_status status, const struct redisReply *reply,
     void *arg)
 {
 	struct auth_op		*op = arg;
 	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+	const struct redisReply	*record = reply;
 	struct client_record	*rec = NULL;
+	long long		 pttl;
 	bool			 match;
 
 	if (status != STORE_OK || store_reply_is_error(reply)) {
 		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	if (!req->gone && (rec = view_decode_record(op->creds.id, reply)) ==
+	if (op->counter) {
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+		    reply->element[1]->type != REDIS_REPLY_INTEGER ||
+		    reply->element[2]->type != REDIS_REPLY_INTEGER) {
+			auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+			return;
+		}
+		if (reply->element[0]->type == REDIS_REPLY_INTEGER) {
+			/* Over the limit: no record, no secret check. */
+			pttl = reply->element[2]->integer;
+			req->retry_after = pttl > 0 ? (int)((pttl + 999) /
+			    1000) : cfg->auth_fail_window;
+			if (req->retry_after < 1)
+				req->retry_after = 1;
+			auth_done(op, CLIENT_AUTH_LIMITED, NULL);
+			return;
+		}
+		record = reply->element[0];
+	}
+	if (!req->gone && (rec = view_decode_record(op->creds.id, record)) ==
 	    NULL)
 		decode_dummy_record();
 	/* One hash check on every path; decide only afterwards. */
@@ -360,19 +401,25 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	const struct config		*cfg = w->cfg;
 	const struct client_record	*rec;
 	struct auth_op			*op;
-	const char			*argv[2];
-	char				*key;
+	const char			*argv[6];
+	char				*key, *ipkey = NULL, limit[16];
 	int64_t				 left;
-	bool				 match;
-	int				 rc;
+	bool				 match, counter = false;
+	int				 argc, rc;
 
-	/*
-	 * A view that is not current may lack a change (a rotated secret,
-	 * a disable, a lock), and the store is needed to count failures:
-	 * without both, 503 (also under --verify-grace).
-	 */
-	if (!view_is_trusted(w->view) || !store_is_up(w->store))
+	/* Failures are counted in Redis: without it, 503. */
+	if (!store_is_up(w->store))
 		return -1;
+	/*
+	 * A view that is not current (the first read after start, or a
+	 * re-read after a reconnect, not finished) may lack a change (a
+	 * rotated secret, a disable, a lock): read everything from Redis,
+	 * the record and the address counter in one round trip.
+	 */
+	if (!view_is_trusted(w->view)) {
+		counter = cfg->auth_fail_limit > 0;
+		goto redis;
+	}
 	/* Over the limit: no record, no secret check. */
 	if (cfg->auth_fail_limit > 0 &&
 	    (left = view_lock_remaining(w->view, req->client)) > 0) {
@@ -400,6 +447,7 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 		return 0;
 	}
 
+redis:
 	key = authfail_key(cfg->prefix, CLIENT_RECORD_KEY, creds->id);
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
@@ -407,11 +455,27 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	memset(creds, 0, sizeof(*creds));
 	op->cb = cb;
 	op->arg = arg;
-	argv[0] = "HGETALL";
-	argv[1] = key;
+	op->counter = counter;
+	if (counter) {
+		ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
+		snprintf(limit, sizeof(limit), "%d", cfg->auth_fail_limit);
+		argv[0] = "EVAL";
+		argv[1] = lookup_script;
+		argv[2] = "2";
+		argv[3] = key;
+		argv[4] = ipkey;
+		argv[5] = limit;
+		argc = 6;
+	} else {
+		argv[0] = "HGETALL";
+		argv[1] = key;
+		argc = 2;
+	}
 	request_hold(req);
-	rc = store_command_argv(w->store, auth_looked_up, op, 2, argv, NULL);
+	rc = store_command_argv(w->store, auth_looked_up, op, argc, argv,
+	    NULL);
 	free(key);
+	free(ipkey);
 	if (rc == -1) {
 		/* Give the credentials back so the caller's cleanup frees them. */
 		*creds = op->creds;

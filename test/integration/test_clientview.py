@@ -5,11 +5,11 @@ Redis (the miss path); admin changes reach every instance within 1 s; a
 brute-force lock reaches every instance without a read on the success
 path.
 
-Setup: plain-HTTP instances (--workers 2) on the harness's Redis, each
-scenario under a --prefix of its own; clients made with
-scripts/tokend-client under that prefix. Redis commands are counted with
-INFO commandstats (the scenarios run one at a time; the other instances
-still alive only PING).
+Setup: plain-HTTP instances (--workers 2), each scenario under a --prefix
+of its own; clients made with scripts/tokend-client under that prefix.
+The scenarios that count Redis commands (INFO commandstats) run a
+redis-server of their own, so that only their instances talk to it; a
+count "of no command" allows PING and INFO (the link probes, the count).
 
 Expected:
 - clientview_no_redis_command: a client added before the instance starts;
@@ -41,21 +41,57 @@ Expected:
 import hashlib
 import hmac
 import os
+import subprocess
 import time
 
 from jwt_helpers import (NO_LIMIT, Admin, Jws, authorize, get_token,
-                         redis_cli, start_instance, token_request, uid,
+                         start_instance, token_request, uid,
                          wait_for)
-from tokend_harness import check, check_eq, expect_json_error, scenario, short
+import tokend_harness as H
+from tokend_harness import (check, check_eq, child_env, expect_json_error,
+                            scenario, short)
 
 PROPAGATION = 1.0       # the contract: every instance within 1 s
 IDLE = {"ping", "info"}
 
 
-def commandstats(ctx):
-    """{command: calls} from INFO commandstats."""
+class Private:
+    """A redis-server of the scenario's own, with an Admin on it."""
+
+    def __init__(self, ctx, prefix):
+        self.ctx = ctx
+        self.prefix = prefix
+        self.redis = H.Redis(ctx)
+        self.redis.start()
+        self.url = "redis://127.0.0.1:%d" % self.redis.port
+        self.admin = Admin(ctx, prefix=prefix)
+        self.admin.env["TOKEND_REDIS"] = self.url
+        self.insts = []
+
+    def cli(self, *args):
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p",
+                            str(self.redis.port)] + list(args),
+                           capture_output=True, timeout=30, env=child_env())
+        check_eq(r.returncode, 0, "redis-cli %s exit status" % args[0])
+        return r.stdout.decode("utf-8", "replace")
+
+    def instance(self, name, extra=()):
+        t = start_instance(self.ctx, name, tls=False, workers=2,
+                           args=["--prefix", self.prefix] + list(extra),
+                           replace={"--redis": self.url})
+        self.insts.append(t)
+        return t
+
+    def close(self):
+        for t in self.insts:
+            t.stop()
+        self.redis.shutdown()
+
+
+def commandstats(p):
+    """{command: calls} from INFO commandstats of Private p."""
     out = {}
-    for line in redis_cli(ctx, "INFO", "commandstats").splitlines():
+    for line in p.cli("INFO", "commandstats").splitlines():
         line = line.strip()
         if not line.startswith("cmdstat_"):
             continue
@@ -88,6 +124,20 @@ def wait_token(t, cid, secret, what):
     wait_for(ok, 5.0, what)
 
 
+def wait_ready(*insts):
+    """Until /readyz (the views current) is 200 on 6 new connections in a
+    row at each instance, so that both workers have read theirs."""
+    def ok():
+        for t in insts:
+            for i in range(6):
+                r = t.request("GET", "/readyz")
+                if r.status != 200:
+                    return False, "%s: %d %s" % (t.name, r.status,
+                                                 short(r.body))
+        return True, None
+    wait_for(ok, 5.0, "views read at start")
+
+
 def many_tokens(t, cid, secret, n, what, scope=None):
     conn = t.connection()
     try:
@@ -104,16 +154,23 @@ def many_tokens(t, cid, secret, n, what, scope=None):
 
 @scenario("clientview_no_redis_command", timeout=60)
 def no_redis_command(ctx):
-    prefix = uid("cv") + ":"
-    admin = Admin(ctx, prefix=prefix)
+    p = Private(ctx, uid("cv") + ":")
+    try:
+        no_redis_command_in(ctx, p)
+    finally:
+        p.close()
+
+
+def no_redis_command_in(ctx, p):
     cid = uid("it-cv")
-    secret = admin.add(cid, "--scopes", "read write")
-    t = instance(ctx, "cv-norc", prefix)
+    secret = p.admin.add(cid, "--scopes", "read write")
+    t = p.instance("cv-norc")
     wait_token(t, cid, secret, "first token")
+    wait_ready(t)
     # Every worker's view must have it: a few new connections first.
     for i in range(4):
         get_token(t, cid, secret)
-    before = commandstats(ctx)
+    before = commandstats(p)
     t0 = time.monotonic()
     many_tokens(t, cid, secret, 200, "known client", scope="read")
     dt = time.monotonic() - t0
@@ -127,7 +184,7 @@ def no_redis_command(ctx):
                      "/authorize token's client_id")
     finally:
         conn.close()
-    d = delta(before, commandstats(ctx))
+    d = delta(before, commandstats(p))
     ctx.vlog("200 tokens in %.2f s; Redis commands meanwhile: %r" % (dt, d))
     check_eq(d, {}, "Redis commands during 200 /oauth/token + 50 "
              "/authorize for a known client")
@@ -135,14 +192,22 @@ def no_redis_command(ctx):
 
 @scenario("clientview_miss_path", timeout=60)
 def miss_path(ctx):
-    prefix = uid("cv") + ":"
-    admin = Admin(ctx, prefix=prefix)
+    p = Private(ctx, uid("cv") + ":")
+    try:
+        miss_path_in(ctx, p)
+    finally:
+        p.close()
+
+
+def miss_path_in(ctx, p):
+    prefix, admin = p.prefix, p.admin
     seed = uid("it-cv-seed")
     seed_secret = admin.add(seed)
-    a = instance(ctx, "cv-miss-a", prefix, NO_LIMIT)
-    b = instance(ctx, "cv-miss-b", prefix, NO_LIMIT)
+    a = p.instance("cv-miss-a", NO_LIMIT)
+    b = p.instance("cv-miss-b", NO_LIMIT)
     wait_token(a, seed, seed_secret, "A ready")
     wait_token(b, seed, seed_secret, "B ready")
+    wait_ready(a, b)
 
     # A record the view cannot know: written, not announced.
     cid = uid("it-cv-quiet")
@@ -150,23 +215,23 @@ def miss_path(ctx):
     salt = os.urandom(16)
     h = "hmac-sha256:%s:%s" % (salt.hex(), hmac.new(
         salt, secret.encode(), hashlib.sha256).hexdigest())
-    redis_cli(ctx, "HSET", prefix + "client:" + cid, "secret", h,
-              "scopes", "read", "created_at", "1700000000")
-    redis_cli(ctx, "SADD", prefix + "clients", cid)
-    before = commandstats(ctx)
+    p.cli("HSET", prefix + "client:" + cid, "secret", h,
+          "scopes", "read", "created_at", "1700000000")
+    p.cli("SADD", prefix + "clients", cid)
+    before = commandstats(p)
     r = token_request(a, client=(cid, secret))
     check_eq(r.status, 200, "unannounced client at A (body %s)"
              % short(r.body))
-    d = delta(before, commandstats(ctx))
+    d = delta(before, commandstats(p))
     check_eq(d, {"hgetall": 1}, "commands for the miss (record read once)")
 
     # Announced: from the view from then on.
-    redis_cli(ctx, "PUBLISH", prefix + "events", "client " + cid)
+    p.cli("PUBLISH", prefix + "events", "client " + cid)
     time.sleep(PROPAGATION)
-    before = commandstats(ctx)
+    before = commandstats(p)
     many_tokens(a, cid, secret, 100, "announced client at A")
     many_tokens(b, cid, secret, 100, "announced client at B")
-    check_eq(delta(before, commandstats(ctx)), {},
+    check_eq(delta(before, commandstats(p)), {},
              "commands for 200 tokens of the announced client")
 
     # The admin script announces by itself; the token works at once.
@@ -177,10 +242,10 @@ def miss_path(ctx):
         check_eq(r.status, 200, "new client at %s at once (body %s)"
                  % (t.name, short(r.body)))
     time.sleep(PROPAGATION)
-    before = commandstats(ctx)
+    before = commandstats(p)
     many_tokens(a, cid2, secret2, 100, "new client at A")
     many_tokens(b, cid2, secret2, 100, "new client at B")
-    check_eq(delta(before, commandstats(ctx)), {},
+    check_eq(delta(before, commandstats(p)), {},
              "commands for 200 tokens of the new client")
 
 
@@ -253,16 +318,23 @@ def admin_changes(ctx):
 
 @scenario("clientview_lock_everywhere", timeout=60)
 def lock_everywhere(ctx):
-    prefix = uid("cv") + ":"
+    p = Private(ctx, uid("cv") + ":")
+    try:
+        lock_everywhere_in(ctx, p)
+    finally:
+        p.close()
+
+
+def lock_everywhere_in(ctx, p):
     extra = ["--auth-fail-limit", "3", "--auth-fail-window", "4",
              "--trusted-proxies", "127.0.0.1"]
-    admin = Admin(ctx, prefix=prefix)
     cid = uid("it-cv-lock")
-    secret = admin.add(cid)
-    a = instance(ctx, "cv-lock-a", prefix, extra)
-    b = instance(ctx, "cv-lock-b", prefix, extra)
+    secret = p.admin.add(cid)
+    a = p.instance("cv-lock-a", extra)
+    b = p.instance("cv-lock-b", extra)
     wait_token(a, cid, secret, "A ready")
     wait_token(b, cid, secret, "B ready")
+    wait_ready(a, b)
 
     def attempt(t, s, addr):
         return token_request(t, client=(cid, s),
@@ -272,12 +344,12 @@ def lock_everywhere(ctx):
         r = attempt(a, "w" * 40, "10.5.5.5")
         expect_json_error(r, 401, "failure %d" % (n + 1), "invalid_client")
     now_ms = time.time() * 1000
-    out = redis_cli(ctx, "ZSCORE", prefix + "locked", "10.5.5.5").strip()
+    out = p.cli("ZSCORE", p.prefix + "locked", "10.5.5.5").strip()
     check(out != "", "10.5.5.5 not in P locked")
     left = float(out) - now_ms
     check(2500 < left <= 4100, "lock of 10.5.5.5 ends in %.0f ms, want "
           "about 4000" % left)
-    before = commandstats(ctx)
+    before = commandstats(p)
     ra = 0
     for t in (a, b, a, b):
         r = attempt(t, secret, "10.5.5.5")
@@ -287,7 +359,7 @@ def lock_everywhere(ctx):
         check(v is not None and v.isdigit() and 1 <= int(v) <= 4,
               "Retry-After %r" % v)
         ra = max(ra, int(v))
-    check_eq(delta(before, commandstats(ctx)), {},
+    check_eq(delta(before, commandstats(p)), {},
              "Redis commands for four 429s")
     r = attempt(b, secret, "10.6.6.6")
     check_eq(r.status, 200, "another address at B (body %s)" % short(r.body))
