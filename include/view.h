@@ -29,7 +29,8 @@
  *	P locked	ZSET of source addresses locked out by the brute-force
  *			limit (client_auth.h), scored by the unix time in
  *			milliseconds when the lock ends; members whose score
- *			has passed are stale (the writer trims them)
+ *			has passed are stale (the writer trims them; the
+ *			set expires with its last lock)
  * and the messages "revoke JTI EXP" (VIEW_EVENT_REVOKE) and "lock ADDR
  * UNTIL" (VIEW_EVENT_LOCK, UNTIL in unix milliseconds) on P events; a
  * writer sets the key before it publishes. The sync reads P locked after

@@ -182,7 +182,8 @@ static const char lookup_script[] =
  * if it somehow has none). When the address count has reached the limit
  * (ARGV[2]), the address (ARGV[3]) is locked until its counter expires:
  * added to P locked (KEYS[3], scored by that time in unix ms, after
- * trimming locks that are over) and announced on P events (KEYS[4]) as
+ * trimming locks that are over; the set expires with its last lock) and
+ * announced on P events (KEYS[4]) as
  * "lock ADDR UNTIL", for every instance's view. Returns {ip count, client
  * count, UNTIL or 0}.
  */
@@ -202,6 +203,8 @@ static const char fail_script[] =
     "r[3] = now + pttl "
     "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) "
     "redis.call('ZADD', KEYS[3], r[3], ARGV[3]) "
+    "if redis.call('PTTL', KEYS[3]) < pttl then "
+    "redis.call('PEXPIRE', KEYS[3], pttl) end "
     "redis.call('PUBLISH', KEYS[4], "
     "string.format('lock %s %.0f', ARGV[3], r[3])) end end "
     "return r";

@@ -32,10 +32,10 @@ Expected:
 - clientview_lock_everywhere: --auth-fail-limit 3 --auth-fail-window 4,
   --trusted-proxies 127.0.0.1, addresses from X-Forwarded-For. 3 wrong
   secrets from 10.5.5.5 at A: P locked holds 10.5.5.5 scored by the
-  unlock time (now + about 4 s); the right secret from 10.5.5.5 at A and
-  at B: 429 with Retry-After 1..4, and these 429s run no Redis command;
-  10.6.6.6 still gets 200 at B. After Retry-After, 200 again from
-  10.5.5.5 at both.
+  unlock time (now + about 4 s), the set expiring then; the right secret
+  from 10.5.5.5 at A and at B: 429 with Retry-After 1..4, and these 429s
+  run no Redis command; 10.6.6.6 still gets 200 at B. After Retry-After,
+  P locked is gone and 10.5.5.5 gets 200 again at both.
 """
 
 import hashlib
@@ -349,6 +349,8 @@ def lock_everywhere_in(ctx, p):
     left = float(out) - now_ms
     check(2500 < left <= 4100, "lock of 10.5.5.5 ends in %.0f ms, want "
           "about 4000" % left)
+    pttl = int(p.cli("PTTL", p.prefix + "locked").strip())
+    check(0 < pttl <= 4000, "P locked expires in %d ms" % pttl)
     before = commandstats(p)
     ra = 0
     for t in (a, b, a, b):
@@ -364,6 +366,8 @@ def lock_everywhere_in(ctx, p):
     r = attempt(b, secret, "10.6.6.6")
     check_eq(r.status, 200, "another address at B (body %s)" % short(r.body))
     time.sleep(ra + 0.3)
+    check_eq(p.cli("EXISTS", p.prefix + "locked").strip(), "0",
+             "P locked after its last lock ended")
     for t in (a, b):
         r = attempt(t, secret, "10.5.5.5")
         check_eq(r.status, 200, "after the lock at %s (body %s)"
