@@ -183,9 +183,8 @@ static const char lookup_script[] =
  * (ARGV[2]), the address (ARGV[3]) is locked until its counter expires:
  * added to P locked (KEYS[3], scored by that time in unix ms, after
  * trimming locks that are over; the set expires with its last lock) and
- * announced on P events (KEYS[4]) as
- * "lock ADDR UNTIL", for every instance's view. Returns {ip count, client
- * count, UNTIL or 0}.
+ * announced on P events (KEYS[4]) as "lock ADDR UNTIL", for every
+ * instance's view. Returns {ip count, client count, UNTIL or 0}.
  */
 static const char fail_script[] =
     "local r = {} "
