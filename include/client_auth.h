@@ -5,16 +5,20 @@
  * Two steps. client_auth_extract() finds the credentials in the request:
  * HTTP Basic (client_secret_basic) or client_id + client_secret in the
  * body (client_secret_post); both at once is invalid_request. Then
- * client_auth_verify() reads the client record from Redis (never blocking
- * the loop) and checks the secret against its salted hash in constant
- * time. An unknown client, a disabled client, a malformed record and a
- * wrong secret all take the same path (the hash check runs against a
- * dummy hash when there is no record) and get the same answer.
+ * client_auth_verify() checks the secret against the salted hash in the
+ * client's record in constant time: the record in the worker's view
+ * (view.h) when the view has it and the secret matches, with no Redis
+ * command; else the record read from Redis (never blocking the loop). An
+ * unknown client, a disabled client, a malformed record and a wrong
+ * secret all take the same path (the hash checks run against a dummy hash
+ * when there is no record) and get the same answer.
  *
  * Brute-force limit: failed verifications are counted in Redis per source
- * address (req->client) and per client_id within --auth-fail-window; once
- * the address count has reached --auth-fail-limit, verification answers
- * CLIENT_AUTH_LIMITED without checking the secret until the window ends.
+ * address (req->client) and per client_id within --auth-fail-window; the
+ * failure that brings the address count to --auth-fail-limit locks the
+ * address (P locked, and "lock ADDR UNTIL" on P events: view.h) until the
+ * window ends, and meanwhile verification answers CLIENT_AUTH_LIMITED
+ * from the view without checking the secret.
  */
 #ifndef TOKEND_CLIENT_AUTH_H
 #define TOKEND_CLIENT_AUTH_H
@@ -64,16 +68,23 @@ enum client_auth_result {
 
 /*
  * Called once with the outcome. On CLIENT_AUTH_OK, rec is the client's
- * record and belongs to the callee (client_record_free); otherwise NULL.
- * The request may be gone (req->gone): replies are then dropped anyway.
+ * record, borrowed: valid only during the call (copy what outlives it);
+ * otherwise NULL. The request may be gone (req->gone): replies are then
+ * dropped anyway.
  */
 typedef void (*client_auth_cb)(struct request *req,
-    enum client_auth_result result, struct client_record *rec, void *arg);
+    enum client_auth_result result, const struct client_record *rec,
+    void *arg);
 
 /*
  * Start verifying creds (taken over, wiped when done). Holds req until the
  * callback has run. Returns -1 without calling cb when the store is not
- * up (answer 503 at once); 0 when cb will be called later.
+ * up (answer 503 at once). Returns 0 when cb has been called or will be:
+ * from inside this call when the worker's current view decides (success,
+ * or a locked address), else from a store callback later. While the view
+ * is not current (view_is_trusted: the first read after start, or a
+ * re-read after a reconnect, not finished) everything is read from
+ * Redis: the record and the address counter in one script.
  */
 int	 client_auth_verify(struct request *req, struct client_creds *creds,
 	    client_auth_cb cb, void *arg);

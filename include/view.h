@@ -26,8 +26,19 @@
  * The redis layout read here is client_record.h's, plus
  *	P revoked:JTI	STRING, the token's exp (decimal unix seconds),
  *			expiring when it no longer matters
- * and the messages "revoke JTI EXP" on P events (VIEW_EVENT_REVOKE); a
- * writer sets the key before it publishes.
+ *	P locked	ZSET of source addresses locked out by the brute-force
+ *			limit (client_auth.h), scored by the unix time in
+ *			milliseconds when the lock ends; members whose score
+ *			has passed are stale (the writer trims them; the
+ *			set expires with its last lock)
+ * and the messages "revoke JTI EXP" (VIEW_EVENT_REVOKE) and "lock ADDR
+ * UNTIL" (VIEW_EVENT_LOCK, UNTIL in unix milliseconds) on P events; a
+ * writer sets the key before it publishes. The sync reads P locked after
+ * the revocations; a lock is dropped from the view once UNTIL has passed.
+ *
+ * Issuing (client_auth.c) also reads the view: the full decoded record
+ * of every client (secret hash included: client_record_free() wipes it
+ * when a record is replaced or dropped) and the locked addresses.
  *
  * Not thread safe: one view per worker, used only on that worker's loop.
  */
@@ -47,6 +58,9 @@ struct view;
 
 #define VIEW_EVENT_REVOKE	"revoke "	/* + "JTI EXP" */
 #define VIEW_JTI_MAX		256		/* bytes */
+#define VIEW_EVENT_LOCK		"lock "		/* + "ADDR UNTIL" */
+#define VIEW_LOCKED_KEY		"locked"	/* P locked */
+#define VIEW_ADDR_MAX		63		/* bytes of a locked ADDR */
 
 /*
  * Create the view of one worker and start filling it. cmd is the worker's
@@ -82,6 +96,14 @@ void		 view_free(struct view *);
 bool		 view_is_current(const struct view *, time_t now);
 
 /*
+ * Whether the view is current without --verify-grace: a full re-read has
+ * completed since the subscription last came up and nothing was missed
+ * since. Issuing trusts the view only then (the store must be reachable
+ * to issue at all).
+ */
+bool		 view_is_trusted(const struct view *);
+
+/*
  * Why the view is (not) current: "current", "connecting", "syncing",
  * "store unreachable", "closed". Static string.
  */
@@ -107,9 +129,30 @@ bool		 view_jti_revoked(const struct view *, const char *jti,
 void		 view_add_revocation(struct view *, const char *jti,
 		    int64_t exp);
 
+/*
+ * Milliseconds left on the brute-force lock of source address addr
+ * (client_auth.h), or 0 when it is not locked (never, or the lock has
+ * ended: the entry is then dropped).
+ */
+int64_t		 view_lock_remaining(struct view *, const char *addr);
+
+/*
+ * This instance locked addr until until_ms (unix milliseconds): record it
+ * now. The caller also adds it to P locked and publishes "lock ADDR
+ * UNTIL" (one script), so that the other instances learn it. An addr
+ * longer than VIEW_ADDR_MAX, empty or with a blank, or a lock already
+ * over, is ignored; an existing lock is only ever extended.
+ */
+void		 view_add_lock(struct view *, const char *addr,
+		    int64_t until_ms);
+
+/* Wall-clock unix milliseconds, the unit of locks. */
+int64_t		 view_now_ms(void);
+
 struct view_stats {
 	size_t		 clients;	/* records in the view */
 	size_t		 revoked;	/* revocations in the view */
+	size_t		 locked;	/* locked addresses in the view */
 	int64_t		 last_sync;	/* unix seconds; 0: never */
 	uint64_t	 syncs;		/* completed full re-reads */
 	bool		 current;	/* view_is_current(now) */

@@ -1,27 +1,37 @@
 /*
  * client_auth: extract client credentials from a request and verify them
- * against the client record in Redis.
+ * against the client record: the worker's view (view.h) first, Redis when
+ * the view cannot say yes.
  *
- * Uniform failure path: whatever the reason (no record, a record that does
- * not decode, a disabled client, a wrong secret), the secret is hashed and
- * compared once, against the record's hash or a dummy one, and only then is
- * the outcome decided, so the time taken does not tell the reasons apart.
- * The lookup is one HGETALL; Redis answers an unknown key with an empty
- * array as fast as a known one.
+ * Success path: the view is current, the source address is not locked,
+ * the view has the client, enabled, and the secret matches its hash: the
+ * callback runs at once, with no Redis command. While the view is not
+ * current (its first read after start, a re-read after a reconnect), the
+ * record and the address counter are read from Redis in one script
+ * (lookup_script), as before the view; without Redis, 503.
+ *
+ * Uniform failure path: every other case (no record in the view, a wrong
+ * secret, a disabled client) reads the record with one HGETALL (a client
+ * added or rotated a moment ago is thereby found before the view hears of
+ * it) and checks the secret again; without a record a dummy record is
+ * decoded and the dummy hash checked. So an unknown client, a disabled one
+ * and a wrong secret each cost two hash checks, one HGETALL, one decode
+ * and the failure count, and the time taken does not tell them apart.
+ * Redis answers an unknown key with an empty array as fast as a known one.
  *
  * Brute-force limit (RFC 6749 2.3.1; --auth-fail-limit, --auth-fail-window):
  * a failed verification increments two fixed-window counters in Redis,
  * P authfail:ip:ADDR (the request's source address, request.h) and
  * P authfail:client:ID, in one script that also gives each its expiry on
  * the first increment; the callback runs once they are written (or the
- * store failed, which is ignored), so the next attempt from anywhere sees
- * the count. The lookup then reads the address counter in the same round
- * trip as the record (one script instead of the HGETALL): once it has
- * reached the limit, the answer is CLIENT_AUTH_LIMITED with the counter's
- * remaining lifetime, and the record is not read nor the secret checked.
- * The client counter is only logged, never consulted. A success resets
- * nothing. With --auth-fail-limit 0 none of this runs: a plain HGETALL and
- * no writes.
+ * store failed, which is ignored). When the address count reaches the
+ * limit, the same script adds ADDR to P locked (until its counter expires)
+ * and publishes "lock ADDR UNTIL" on P events: every view learns it (this
+ * worker's at once, from the script's reply), and client_auth_verify()
+ * answers CLIENT_AUTH_LIMITED from the view, before any secret check,
+ * until the lock ends. The client counter is only logged, never
+ * consulted. A success resets nothing. With --auth-fail-limit 0 none of
+ * this runs: nothing is counted and nothing written.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -116,6 +126,7 @@ struct auth_op {
 	client_auth_cb		 cb;
 	void			*arg;
 	const char		*reason;	/* of a failure */
+	bool			 counter;	/* the reply is lookup_script's */
 };
 
 /*
@@ -155,9 +166,10 @@ decode_dummy_record(void)
 }
 
 /*
- * The lookup with the limit on: KEYS[1] the client record, KEYS[2] the
- * address counter, ARGV[1] the limit. Returns {record, count, 0}, or
- * {0, count, pttl} without reading the record when count >= limit.
+ * The lookup while the view is not current, with the limit on: KEYS[1]
+ * the client record, KEYS[2] the address counter, ARGV[1] the limit.
+ * Returns {record, count, 0}, or {0, count, pttl} without reading the
+ * record when count >= limit.
  */
 static const char lookup_script[] =
     "local n = tonumber(redis.call('GET', KEYS[2])) or 0 "
@@ -166,16 +178,35 @@ static const char lookup_script[] =
     "return {redis.call('HGETALL', KEYS[1]), n, 0}";
 
 /*
- * A failure: INCR every key, giving it the window (ARGV[1]) as expiry on
- * its first increment (or if it somehow has none). Returns the counts.
+ * A failure: INCR the address and client counters (KEYS[1], KEYS[2]),
+ * giving each the window (ARGV[1]) as expiry on its first increment (or
+ * if it somehow has none). When the address count has reached the limit
+ * (ARGV[2]), the address (ARGV[3]) is locked until its counter expires:
+ * added to P locked (KEYS[3], scored by that time in unix ms, after
+ * trimming locks that are over; the set expires with its last lock) and
+ * announced on P events (KEYS[4]) as "lock ADDR UNTIL", for every
+ * instance's view. Returns {ip count, client count, UNTIL or 0}.
  */
 static const char fail_script[] =
     "local r = {} "
-    "for i, k in ipairs(KEYS) do "
-    "local n = redis.call('INCR', k) "
-    "if n == 1 or redis.call('TTL', k) < 0 then "
-    "redis.call('EXPIRE', k, ARGV[1]) end "
+    "for i = 1, 2 do "
+    "local n = redis.call('INCR', KEYS[i]) "
+    "if n == 1 or redis.call('TTL', KEYS[i]) < 0 then "
+    "redis.call('EXPIRE', KEYS[i], ARGV[1]) end "
     "r[i] = n end "
+    "r[3] = 0 "
+    "if r[1] >= tonumber(ARGV[2]) then "
+    "local pttl = redis.call('PTTL', KEYS[1]) "
+    "if pttl > 0 then "
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "r[3] = now + pttl "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) "
+    "redis.call('ZADD', KEYS[3], r[3], ARGV[3]) "
+    "if redis.call('PTTL', KEYS[3]) < pttl then "
+    "redis.call('PEXPIRE', KEYS[3], pttl) end "
+    "redis.call('PUBLISH', KEYS[4], "
+    "string.format('lock %s %.0f', ARGV[3], r[3])) end end "
     "return r";
 
 /* P + infix + rest, allocated. */
@@ -208,9 +239,10 @@ log_failure(const struct request *req, const char *client_id,
 		    req->request_id);
 }
 
+/* Answer: cb with rec borrowed; then op is freed and req released. */
 static void
 auth_done(struct auth_op *op, enum client_auth_result result,
-    struct client_record *rec)
+    const struct client_record *rec)
 {
 	struct request	*req = op->req;
 
@@ -235,11 +267,19 @@ auth_counted(enum store_status status, const struct redisReply *reply,
 
 	/* Store errors are ignored: the failure is answered all the same. */
 	if (status == STORE_OK && reply->type == REDIS_REPLY_ARRAY &&
-	    reply->elements == 2 &&
+	    reply->elements == 3 &&
 	    reply->element[0]->type == REDIS_REPLY_INTEGER &&
-	    reply->element[1]->type == REDIS_REPLY_INTEGER) {
+	    reply->element[1]->type == REDIS_REPLY_INTEGER &&
+	    reply->element[2]->type == REDIS_REPLY_INTEGER) {
 		ip = reply->element[0]->integer;
 		client = reply->element[1]->integer;
+		/*
+		 * Locked: this worker knows at once; the others (and the
+		 * other instances) from the "lock" message.
+		 */
+		if (reply->element[2]->integer > 0)
+			view_add_lock(req->worker->view, req->client,
+			    reply->element[2]->integer);
 	}
 	log_failure(req, op->creds.id, op->reason, ip, client);
 	/* Exactly one failure reaches the limit in a window: log it once. */
@@ -256,8 +296,9 @@ auth_failed(struct auth_op *op)
 {
 	struct request		*req = op->req;
 	const struct config	*cfg = req->worker->cfg;
-	const char		*argv[6];
-	char			*ipkey, *clkey, window[16];
+	const char		*argv[10];
+	char			*ipkey, *clkey, *lockkey, *chan;
+	char			 window[16], limit[16];
 	int			 rc;
 
 	if (cfg->auth_fail_limit == 0 || req->gone) {
@@ -269,23 +310,36 @@ auth_failed(struct auth_op *op)
 	}
 	ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
 	clkey = authfail_key(cfg->prefix, AUTHFAIL_CLIENT, op->creds.id);
+	lockkey = authfail_key(cfg->prefix, VIEW_LOCKED_KEY, "");
+	chan = authfail_key(cfg->prefix, CLIENT_RECORD_CHANNEL, "");
 	snprintf(window, sizeof(window), "%d", cfg->auth_fail_window);
+	snprintf(limit, sizeof(limit), "%d", cfg->auth_fail_limit);
 	argv[0] = "EVAL";
 	argv[1] = fail_script;
-	argv[2] = "2";
+	argv[2] = "4";
 	argv[3] = ipkey;
 	argv[4] = clkey;
-	argv[5] = window;
-	rc = store_command_argv(req->worker->store, auth_counted, op, 6,
+	argv[5] = lockkey;
+	argv[6] = chan;
+	argv[7] = window;
+	argv[8] = limit;
+	argv[9] = req->client;
+	rc = store_command_argv(req->worker->store, auth_counted, op, 10,
 	    argv, NULL);
 	free(ipkey);
 	free(clkey);
+	free(lockkey);
+	free(chan);
 	if (rc == -1) {
 		log_failure(req, op->creds.id, op->reason, -1, -1);
 		auth_done(op, CLIENT_AUTH_INVALID, NULL);
 	}
 }
 
+/*
+ * The record read from Redis: the view missed or said no (HGETALL), or
+ * was not current (lookup_script, or HGETALL with the limit off).
+ */
 static void
 auth_looked_up(enum store_status status, const struct redisReply *reply,
     void *arg)
@@ -293,8 +347,8 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 	struct auth_op		*op = arg;
 	struct request		*req = op->req;
 	const struct config	*cfg = req->worker->cfg;
-	struct client_record	*rec = NULL;
 	const struct redisReply	*record = reply;
+	struct client_record	*rec = NULL;
 	long long		 pttl;
 	bool			 match;
 
@@ -302,7 +356,7 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	if (cfg->auth_fail_limit > 0) {
+	if (op->counter) {
 		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
 		    reply->element[1]->type != REDIS_REPLY_INTEGER ||
 		    reply->element[2]->type != REDIS_REPLY_INTEGER) {
@@ -329,6 +383,7 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 	    secret_dummy_hash(), op->creds.secret, op->creds.secret_len);
 	if (match && rec != NULL && !rec->disabled) {
 		auth_done(op, CLIENT_AUTH_OK, rec);
+		client_record_free(rec);
 		return;
 	}
 	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
@@ -337,25 +392,86 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 	auth_failed(op);
 }
 
+/* Answer at once, from inside client_auth_verify(). */
+static void
+answer_now(struct request *req, struct client_creds *creds,
+    client_auth_cb cb, void *arg, enum client_auth_result result,
+    const struct client_record *rec)
+{
+	if (result == CLIENT_AUTH_INVALID)
+		metrics_auth_failure(&req->worker->metrics);
+	else if (result == CLIENT_AUTH_LIMITED)
+		metrics_auth_rate_limited(&req->worker->metrics);
+	client_creds_finish(creds);
+	request_hold(req);
+	cb(req, result, rec, arg);
+	request_release(req);
+}
+
 int
 client_auth_verify(struct request *req, struct client_creds *creds,
     client_auth_cb cb, void *arg)
 {
-	const struct config	*cfg = req->worker->cfg;
-	struct auth_op		*op;
-	const char		*argv[6];
-	char			*key, *ipkey = NULL, limit[16];
-	int			 argc, rc;
+	struct worker			*w = req->worker;
+	const struct config		*cfg = w->cfg;
+	const struct client_record	*rec;
+	struct auth_op			*op;
+	const char			*argv[6];
+	char				*key, *ipkey = NULL, limit[16];
+	int64_t				 left;
+	bool				 match, counter = false;
+	int				 argc, rc;
 
-	key = authfail_key(cfg->prefix, "client:", creds->id);
+	/* Failures are counted in Redis: without it, 503. */
+	if (!store_is_up(w->store))
+		return -1;
+	/*
+	 * A view that is not current (the first read after start, or a
+	 * re-read after a reconnect, not finished) may lack a change (a
+	 * rotated secret, a disable, a lock): read everything from Redis,
+	 * the record and the address counter in one round trip.
+	 */
+	if (!view_is_trusted(w->view)) {
+		counter = cfg->auth_fail_limit > 0;
+		goto redis;
+	}
+	/* Over the limit: no record, no secret check. */
+	if (cfg->auth_fail_limit > 0 &&
+	    (left = view_lock_remaining(w->view, req->client)) > 0) {
+		req->retry_after = left > (int64_t)cfg->auth_fail_window * 1000 ?
+		    cfg->auth_fail_window : (int)((left + 999) / 1000);
+		if (req->retry_after < 1)
+			req->retry_after = 1;
+		answer_now(req, creds, cb, arg, CLIENT_AUTH_LIMITED, NULL);
+		return 0;
+	}
+	/*
+	 * The view's record: a match on an enabled client is answered at
+	 * once, with no Redis command. Anything else (no record, a wrong
+	 * secret, disabled) reads the record from Redis and checks again,
+	 * so that every failure (unknown, disabled, wrong secret) costs one
+	 * hash check, one HGETALL, one decode and one more hash check, and
+	 * a change the view has not heard of yet (a new client, a rotated
+	 * secret) counts as soon as Redis has it.
+	 */
+	rec = view_client(w->view, creds->id);
+	match = secret_hash_check(rec != NULL ? rec->secret_hash :
+	    secret_dummy_hash(), creds->secret, creds->secret_len);
+	if (match && rec != NULL && !rec->disabled) {
+		answer_now(req, creds, cb, arg, CLIENT_AUTH_OK, rec);
+		return 0;
+	}
+
+redis:
+	key = authfail_key(cfg->prefix, CLIENT_RECORD_KEY, creds->id);
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
 	op->cb = cb;
 	op->arg = arg;
-	if (cfg->auth_fail_limit > 0) {
-		/* The record and the address counter in one round trip. */
+	op->counter = counter;
+	if (counter) {
 		ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
 		snprintf(limit, sizeof(limit), "%d", cfg->auth_fail_limit);
 		argv[0] = "EVAL";
@@ -371,8 +487,8 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 		argc = 2;
 	}
 	request_hold(req);
-	rc = store_command_argv(req->worker->store, auth_looked_up, op, argc,
-	    argv, NULL);
+	rc = store_command_argv(w->store, auth_looked_up, op, argc, argv,
+	    NULL);
 	free(key);
 	free(ipkey);
 	if (rc == -1) {

@@ -50,7 +50,7 @@ legacy_error(struct request *req, int status, const char *error)
 
 static void
 authorize_authenticated(struct request *req, enum client_auth_result result,
-    struct client_record *rec, void *arg)
+    const struct client_record *rec, void *arg)
 {
 	struct issued		 t;
 	struct json_object	*obj;
@@ -69,11 +69,11 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 		return;
 	}
 	if (req->gone)
-		goto out;
+		return;
 	if (issue_token(req->worker->cfg, req->worker->keys, rec, NULL,
 	    &t) != ISSUE_OK) {
 		legacy_error(req, 500, "server_error");
-		goto out;
+		return;
 	}
 	obj = json_object_new_object();
 	json_object_object_add(obj, "success", json_object_new_boolean(1));
@@ -86,8 +86,6 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	metrics_token_issued(&req->worker->metrics, rec->id);
 	reply_json(req, 200, obj, REPLY_NO_STORE);
 	issued_finish(&t);
-out:
-	client_record_free(rec);
 }
 
 static bool

@@ -268,7 +268,7 @@ revoke_answer(struct request *req, const struct client_record *caller,
 
 static void
 op_authenticated(struct request *req, enum client_auth_result result,
-    struct client_record *caller, void *arg)
+    const struct client_record *caller, void *arg)
 {
 	struct token_op		*op = arg;
 	struct verify_outcome	 v;
@@ -302,7 +302,6 @@ op_authenticated(struct request *req, enum client_auth_result result,
 		revoke_answer(req, caller, &v);
 out:
 	verify_outcome_finish(&v);
-	client_record_free(caller);
 	op_free(op);
 }
 

@@ -53,7 +53,7 @@ handler_unavailable(struct request *req, int flags)
 
 static void
 token_authenticated(struct request *req, enum client_auth_result result,
-    struct client_record *rec, void *arg)
+    const struct client_record *rec, void *arg)
 {
 	struct token_op		*op = arg;
 	struct issued		 t;
@@ -103,7 +103,6 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	reply_json(req, 200, obj, TOKEN_FLAGS);
 	issued_finish(&t);
 out:
-	client_record_free(rec);
 	free(op->scope);
 	free(op);
 }

@@ -10,7 +10,8 @@
  * P clients; HGETALL each member, SYNC_WINDOW at a time (each command
  * has its own deadline, so a burst of thousands could outrun it); then
  * SCAN P revoked:* COUNT 1000 with one MGET per batch until the cursor is
- * 0. All of it goes into new maps, swapped in at the end. Any failure
+ * 0; then ZRANGEBYSCORE P locked (now +inf WITHSCORES for the locked
+ * addresses. All of it goes into new maps, swapped in at the end. Any failure
  * abandons the sync and retries it after a backoff (sooner when the
  * command store comes back up).
  *
@@ -68,6 +69,7 @@ enum op_kind {
 	OP_RECORD,		/* sync: HGETALL P client:ID */
 	OP_SCAN,		/* sync: SCAN cursor MATCH P revoked:* */
 	OP_MGET,		/* sync: MGET of one SCAN batch */
+	OP_LOCKS,		/* sync: ZRANGEBYSCORE P locked */
 	OP_REFRESH,		/* "client ID": HGETALL P client:ID */
 };
 
@@ -86,6 +88,7 @@ struct sync {
 	uint64_t		 t0;		/* now_usec() at start */
 	struct strmap		*clients;
 	struct strmap		*revoked;
+	struct strmap		*locked;
 	char		       **ids;		/* SMEMBERS */
 	size_t			 nids;
 	size_t			 next_id;	/* next HGETALL to send */
@@ -103,9 +106,11 @@ struct view {
 	char			*revoked_key;	/* P revoked: */
 	size_t			 revoked_plen;	/* its length */
 	char			*revoked_match;	/* the same as a glob, + "*" */
+	char			*locked_key;	/* P locked */
 
 	struct strmap		*clients;	/* id -> client_record */
 	struct strmap		*revoked;	/* jti -> int64_t exp */
+	struct strmap		*locked;	/* addr -> int64_t until, ms */
 
 	bool			 trusted;
 	bool			 ever_synced;
@@ -230,6 +235,41 @@ valid_jti(const char *s, size_t len)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
 			return false;
 	return true;
+}
+
+int64_t
+view_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A source address as client_auth keys it: printable, no blank. */
+static bool
+valid_addr(const char *s, size_t len)
+{
+	return len <= VIEW_ADDR_MAX && valid_jti(s, len);
+}
+
+/* Lock addr until until_ms in m, or extend its lock; never shorten. */
+static void
+locked_add(struct strmap *m, const char *addr, int64_t until_ms,
+    int64_t now_ms)
+{
+	int64_t	*box;
+
+	if (until_ms <= now_ms)
+		return;
+	if ((box = strmap_get(m, addr)) != NULL) {
+		if (until_ms > *box)
+			*box = until_ms;
+		return;
+	}
+	box = xmalloc(sizeof(*box));
+	*box = until_ms;
+	strmap_put(m, addr, box, NULL);
 }
 
 /* A decimal int64, all of s[0..len). */
@@ -375,6 +415,7 @@ sync_abandon(struct view *v)
 	v->sync = NULL;
 	strmap_free(s->clients, record_free);
 	strmap_free(s->revoked, free);
+	strmap_free(s->locked, free);
 	for (i = 0; i < s->nids; i++)
 		free(s->ids[i]);
 	free(s->ids);
@@ -413,9 +454,11 @@ sync_done(struct view *v)
 
 	strmap_free(v->clients, record_free);
 	strmap_free(v->revoked, free);
+	strmap_free(v->locked, free);
 	v->clients = s->clients;
 	v->revoked = s->revoked;
-	s->clients = s->revoked = NULL;
+	v->locked = s->locked;
+	s->clients = s->revoked = s->locked = NULL;
 	sync_abandon(v);
 
 	v->trusted = true;
@@ -426,8 +469,26 @@ sync_done(struct view *v)
 	v->retry_ms = RETRY_MIN_MS;
 	atomic_store(&problem_reported, false);
 	publish(v);
-	log_info("event=view_synced clients=%zu revoked=%zu ms=%" PRIu64,
-	    strmap_count(v->clients), strmap_count(v->revoked), ms);
+	log_info("event=view_synced clients=%zu revoked=%zu locked=%zu ms=%"
+	    PRIu64, strmap_count(v->clients), strmap_count(v->revoked),
+	    strmap_count(v->locked), ms);
+}
+
+/* The last step of a sync: the addresses locked from now on. */
+static void
+locks_send(struct view *v)
+{
+	const char	*argv[5];
+	char		 min[32];
+
+	snprintf(min, sizeof(min), "(%" PRId64, view_now_ms());
+	argv[0] = "ZRANGEBYSCORE";
+	argv[1] = v->locked_key;
+	argv[2] = min;
+	argv[3] = "+inf";
+	argv[4] = "WITHSCORES";
+	if (op_send(v, op_new(v, OP_LOCKS), 5, argv, NULL) == -1)
+		sync_failed(v, "store unreachable");
 }
 
 static void
@@ -484,6 +545,7 @@ sync_start(struct view *v)
 	s->t0 = now_usec();
 	s->clients = strmap_new();
 	s->revoked = strmap_new();
+	s->locked = strmap_new();
 	v->sync = s;
 	argv[0] = "SMEMBERS";
 	argv[1] = v->clients_key;
@@ -564,7 +626,7 @@ on_scan(struct view *v, const struct redisReply *r)
 	if (op->njtis == 0) {
 		op_free(op);
 		if (strcmp(s->cursor, "0") == 0)
-			sync_done(v);
+			locks_send(v);
 		else
 			scan_send(v);
 	} else if (op_send(v, op, 1 + (int)op->njtis, argv, NULL) == -1)
@@ -598,9 +660,42 @@ on_mget(struct view *v, struct op *op, const struct redisReply *r)
 		revoked_add(v, s->revoked, op->jtis[i], exp, now);
 	}
 	if (strcmp(s->cursor, "0") == 0)
-		sync_done(v);
+		locks_send(v);
 	else
 		scan_send(v);
+}
+
+/* ZRANGEBYSCORE ... WITHSCORES: member, score, member, score, ... */
+static void
+on_locks(struct view *v, const struct redisReply *r)
+{
+	int64_t		 now_ms = view_now_ms();
+	size_t		 i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
+		sync_failed(v, "unexpected ZRANGEBYSCORE reply");
+		return;
+	}
+	for (i = 0; i < r->elements; i += 2) {
+		const redisReply	*m = r->element[i];
+		const redisReply	*sc = r->element[i + 1];
+		char			 buf[32], *end, addr[VIEW_ADDR_MAX + 1];
+		double			 d;
+
+		if (m->type != REDIS_REPLY_STRING ||
+		    sc->type != REDIS_REPLY_STRING ||
+		    !valid_addr(m->str, m->len) || sc->len >= sizeof(buf))
+			continue;
+		memcpy(buf, sc->str, sc->len);
+		buf[sc->len] = '\0';
+		d = strtod(buf, &end);
+		if (*end != '\0' || !(d > 0 && d < 9e15))
+			continue;
+		memcpy(addr, m->str, m->len);
+		addr[m->len] = '\0';
+		locked_add(v->sync->locked, addr, (int64_t)d, now_ms);
+	}
+	sync_done(v);
 }
 
 /* A "client ID" re-read came back. */
@@ -673,6 +768,9 @@ op_cb(enum store_status status, const struct redisReply *r, void *arg)
 	case OP_MGET:
 		on_mget(v, op, r);
 		break;
+	case OP_LOCKS:
+		on_locks(v, r);
+		break;
 	case OP_REFRESH:
 		break;
 	}
@@ -690,6 +788,7 @@ on_message(const char *msg, size_t len, void *arg)
 	struct view	*v = arg;
 	const size_t	 clen = sizeof(CLIENT_RECORD_EVENT) - 1;
 	const size_t	 rlen = sizeof(VIEW_EVENT_REVOKE) - 1;
+	const size_t	 llen = sizeof(VIEW_EVENT_LOCK) - 1;
 	char		 buf[VIEW_JTI_MAX + 1];
 
 	if (v->closed)
@@ -719,6 +818,21 @@ on_message(const char *msg, size_t len, void *arg)
 			memcpy(buf, jti, jlen);
 			buf[jlen] = '\0';
 			view_add_revocation(v, buf, exp);
+			return;
+		}
+	}
+	if (len > llen && memcmp(msg, VIEW_EVENT_LOCK, llen) == 0) {
+		const char	*addr = msg + llen, *sp;
+		size_t		 rest = len - llen, alen;
+		int64_t		 until;
+
+		sp = memchr(addr, ' ', rest);
+		if (sp != NULL && (alen = (size_t)(sp - addr)) > 0 &&
+		    valid_addr(addr, alen) &&
+		    parse_int64(sp + 1, rest - alen - 1, &until)) {
+			memcpy(buf, addr, alen);
+			buf[alen] = '\0';
+			view_add_lock(v, buf, until);
 			return;
 		}
 	}
@@ -778,6 +892,7 @@ prune_cb(evutil_socket_t fd, short what, void *arg)
 	struct view	*v = arg;
 	struct timeval	 tv = { PRUNE_INTERVAL_S, 0 };
 	time_t		 now = time(NULL);
+	int64_t		 now_ms = view_now_ms();
 	const char	*key;
 	void		*value;
 	size_t		 pos = 0;
@@ -787,6 +902,10 @@ prune_cb(evutil_socket_t fd, short what, void *arg)
 	while (strmap_next(v->revoked, &pos, &key, &value))
 		if (!revocation_matters(v, *(int64_t *)value, now))
 			free(strmap_remove_at(v->revoked, pos));
+	pos = 0;
+	while (strmap_next(v->locked, &pos, &key, &value))
+		if (*(int64_t *)value <= now_ms)
+			free(strmap_remove_at(v->locked, pos));
 	publish(v);
 	evtimer_add(v->prune_ev, &tv);
 }
@@ -810,8 +929,10 @@ view_new(struct event_base *base, const struct config *cfg,
 	v->revoked_key = concat(cfg->prefix, CLIENT_RECORD_REVOKED);
 	v->revoked_plen = strlen(v->revoked_key);
 	v->revoked_match = glob_escaped(cfg->prefix, CLIENT_RECORD_REVOKED "*");
+	v->locked_key = concat(cfg->prefix, VIEW_LOCKED_KEY);
 	v->clients = strmap_new();
 	v->revoked = strmap_new();
+	v->locked = strmap_new();
 	v->retry_ms = RETRY_MIN_MS;
 	LIST_INIT(&v->ops);
 	v->retry_ev = evtimer_new(base, retry_cb, v);
@@ -861,10 +982,12 @@ view_free(struct view *v)
 	event_free(v->prune_ev);
 	strmap_free(v->clients, record_free);
 	strmap_free(v->revoked, free);
+	strmap_free(v->locked, free);
 	free(v->client_prefix);
 	free(v->clients_key);
 	free(v->revoked_key);
 	free(v->revoked_match);
+	free(v->locked_key);
 	free(v);
 }
 
@@ -879,6 +1002,12 @@ view_is_current(const struct view *v, time_t now)
 	return v->ever_synced && v->lost_at != 0 &&
 	    v->cfg->verify_grace > 0 &&
 	    now - v->lost_at <= (time_t)v->cfg->verify_grace;
+}
+
+bool
+view_is_trusted(const struct view *v)
+{
+	return !v->closed && v->trusted;
 }
 
 const char *
@@ -929,12 +1058,40 @@ view_set_metrics(struct view *v, struct metrics_shard *m)
 	publish(v);
 }
 
+int64_t
+view_lock_remaining(struct view *v, const char *addr)
+{
+	int64_t		*until;
+	int64_t		 now_ms;
+
+	if ((until = strmap_get(v->locked, addr)) == NULL)
+		return 0;
+	now_ms = view_now_ms();
+	if (*until > now_ms)
+		return *until - now_ms;
+	free(strmap_remove(v->locked, addr));
+	return 0;
+}
+
+void
+view_add_lock(struct view *v, const char *addr, int64_t until_ms)
+{
+	int64_t	 now_ms = view_now_ms();
+
+	if (!valid_addr(addr, strlen(addr)))
+		return;
+	locked_add(v->locked, addr, until_ms, now_ms);
+	if (v->sync != NULL)
+		locked_add(v->sync->locked, addr, until_ms, now_ms);
+}
+
 void
 view_get_stats(const struct view *v, struct view_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->clients = strmap_count(v->clients);
 	st->revoked = strmap_count(v->revoked);
+	st->locked = strmap_count(v->locked);
 	st->last_sync = v->last_sync;
 	st->syncs = v->syncs;
 	st->current = view_is_current(v, time(NULL));

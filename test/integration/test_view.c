@@ -13,7 +13,11 @@
  * 1 s, a removed client disappears, a change written while their
  * subscriptions were down is picked up by the re-read after they
  * reconnect, a stalled Redis makes them not current (fail closed) within
- * about 2 s, and --verify-grace keeps the last state for its time.
+ * about 2 s, and --verify-grace keeps the last state for its time. For
+ * issuing: each view holds the whole decoded record (secret hash, scopes,
+ * audience, ttl, claims, flags), replaced on "client ID" (a rotated secret,
+ * a disable); and the brute-force locks of P locked (read at start, added
+ * by "lock ADDR UNTIL", dropped once over).
  *
  * The Redis is shared with the rest of the suite, so the test uses db 10
  * and keys under "tokend-test-view:", kills only connections of its own db
@@ -36,9 +40,12 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include <json-c/json.h>
+
 #include "client_record.h"
 #include "config.h"
 #include "log.h"
+#include "secret.h"
 #include "store.h"
 #include "util.h"
 #include "view.h"
@@ -215,13 +222,13 @@ static const struct reply *
 cmd(const char *first, ...)
 {
 	static struct reply	 rep;
-	const char		*argv[16];
+	const char		*argv[32];
 	va_list			 ap;
 	int			 argc = 0;
 
 	argv[argc++] = first;
 	va_start(ap, first);
-	while (argc < 16 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+	while (argc < 32 && (argv[argc] = va_arg(ap, const char *)) != NULL)
 		argc++;
 	va_end(ap);
 	memset(&rep, 0, sizeof(rep));
@@ -808,6 +815,196 @@ out:
 	return ok;
 }
 
+/* Client "c" with every field set; secret hash h. */
+static bool
+seed_full_client(const char *h)
+{
+	return cmd("HSET", P "client:c", "secret", h, "scopes", "read write",
+	    "audience", "urn:api", "ttl", "900", "claims",
+	    "{\"tenant\":\"x\"}", "disabled", "0", "revoked_before", "0",
+	    "introspect", "1", "created_at", "1700000000", "updated_at",
+	    "1700000001", NULL) != NULL &&
+	    cmd("SADD", P "clients", "c", NULL) != NULL;
+}
+
+struct want_hash {
+	const struct inst	*in;
+	const char		*id;
+	const char		*hash;		/* NULL: no record */
+	bool			 disabled;
+};
+
+static bool
+pred_hash(const void *arg)
+{
+	const struct want_hash	*w = arg;
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		const struct client_record	*rec;
+
+		rec = view_client(w->in[i].view, w->id);
+		if (w->hash == NULL) {
+			if (rec != NULL)
+				return false;
+			continue;
+		}
+		if (rec == NULL || strcmp(rec->secret_hash, w->hash) != 0 ||
+		    rec->disabled != w->disabled)
+			return false;
+	}
+	return true;
+}
+
+struct want_lock {
+	struct inst		*in;
+	const char		*addr;
+};
+
+static bool
+pred_locked(const void *arg)
+{
+	const struct want_lock	*w = arg;
+
+	return view_lock_remaining(w->in[0].view, w->addr) > 0 &&
+	    view_lock_remaining(w->in[1].view, w->addr) > 0;
+}
+
+/*
+ * 8: for issuing: the whole record in both views, a rotated secret and a
+ * disable (published) replace it within 1 s at both, a removal drops it;
+ * locks from P locked at start (not the one already over), from "lock
+ * ADDR UNTIL" within 1 s, from view_add_lock() here only; junk lock
+ * messages ignored; a lock ends on time.
+ */
+static bool
+s_issuing(char *detail, size_t dlen)
+{
+	struct config		 cfg;
+	struct inst		 in[2];
+	struct want_hash	 wh = { in, "c", NULL, false };
+	struct want_lock	 wl = { in, "10.0.0.3" };
+	struct view_stats	 st;
+	struct json_object	*v;
+	char			 h1[SECRET_HASH_SIZE], h2[SECRET_HASH_SIZE];
+	char			 msg[128], until[32], past[32];
+	int64_t			 now_ms, left;
+	uint64_t		 t0;
+	bool			 ok = false;
+	double			 ms_rotate, ms_lock;
+
+	memset(in, 0, sizeof(in));
+	if (make_config(&cfg, 0) == -1)
+		return false;
+	CHECK(seed_base());
+	CHECK(secret_hash_new("first-secret-first-secret-first-s", 33, h1,
+	    sizeof(h1)) == 0);
+	CHECK(secret_hash_new("second-secret-second-secret-secon", 33, h2,
+	    sizeof(h2)) == 0);
+	CHECK(seed_full_client(h1));
+	now_ms = view_now_ms();
+	snprintf(until, sizeof(until), "%lld", (long long)now_ms + 20000);
+	snprintf(past, sizeof(past), "%lld", (long long)now_ms - 1000);
+	CHECK(cmd("ZADD", P "locked", until, "10.0.0.1", past, "10.0.0.2",
+	    NULL) != NULL);
+	inst_start(&in[0], &cfg);
+	inst_start(&in[1], &cfg);
+	CHECK(wait_until(pred_current, in, 3000));
+	for (int i = 0; i < 2; i++) {
+		const struct client_record	*rec;
+
+		CHECK(view_is_trusted(in[i].view));
+		CHECK((rec = view_client(in[i].view, "c")) != NULL);
+		CHECK(strcmp(rec->secret_hash, h1) == 0);
+		CHECK(secret_hash_check(rec->secret_hash,
+		    "first-secret-first-secret-first-s", 33));
+		CHECK(scope_contains(&rec->scopes, "read") &&
+		    scope_contains(&rec->scopes, "write") &&
+		    !scope_contains(&rec->scopes, "admin"));
+		CHECK(rec->audience != NULL &&
+		    strcmp(rec->audience, "urn:api") == 0);
+		CHECK(rec->ttl == 900 && !rec->disabled && rec->introspect);
+		CHECK(rec->created_at == 1700000000 &&
+		    rec->updated_at == 1700000001);
+		CHECK(rec->claims != NULL &&
+		    json_object_object_get_ex(rec->claims, "tenant", &v) &&
+		    strcmp(json_object_get_string(v), "x") == 0);
+		left = view_lock_remaining(in[i].view, "10.0.0.1");
+		CHECK(left > 15000 && left <= 20000);
+		CHECK(view_lock_remaining(in[i].view, "10.0.0.2") == 0);
+		CHECK(view_lock_remaining(in[i].view, "10.9.9.9") == 0);
+		view_get_stats(in[i].view, &st);
+		CHECK(st.clients == 3 && st.locked == 1);
+	}
+
+	/* rotate: a new hash, published: both within 1 s. */
+	CHECK(cmd("HSET", P "client:c", "secret", h2, NULL) != NULL);
+	t0 = now_usec();
+	CHECK(publish("client c"));
+	wh.hash = h2;
+	CHECK(wait_until(pred_hash, &wh, 1000));
+	ms_rotate = ms_since(t0);
+	CHECK(!secret_hash_check(view_client(in[1].view, "c")->secret_hash,
+	    "first-secret-first-secret-first-s", 33));
+	/* disable */
+	CHECK(cmd("HSET", P "client:c", "disabled", "1", NULL) != NULL);
+	CHECK(publish("client c"));
+	wh.disabled = true;
+	CHECK(wait_until(pred_hash, &wh, 1000));
+	/* remove */
+	CHECK(cmd("DEL", P "client:c", NULL) != NULL);
+	CHECK(cmd("SREM", P "clients", "c", NULL) != NULL);
+	CHECK(publish("client c"));
+	wh.hash = NULL;
+	CHECK(wait_until(pred_hash, &wh, 1000));
+
+	/* A lock published once reaches both. */
+	snprintf(msg, sizeof(msg), "lock 10.0.0.3 %lld",
+	    (long long)view_now_ms() + 3000);
+	t0 = now_usec();
+	CHECK(publish(msg));
+	CHECK(wait_until(pred_locked, &wl, 1000));
+	ms_lock = ms_since(t0);
+	left = view_lock_remaining(in[0].view, "10.0.0.3");
+	CHECK(left > 1500 && left <= 3000);
+	/* Junk: ignored; a lock already over: ignored. */
+	CHECK(publish("lock"));
+	CHECK(publish("lock 10.0.0.5"));
+	CHECK(publish("lock 10.0.0.5 soon"));
+	CHECK(publish("lock  12345678901234"));
+	snprintf(msg, sizeof(msg), "lock 10.0.0.6 %lld",
+	    (long long)view_now_ms() - 10);
+	CHECK(publish(msg));
+	/* Short: over after 400 ms. */
+	snprintf(msg, sizeof(msg), "lock 10.0.0.4 %lld",
+	    (long long)view_now_ms() + 300);
+	CHECK(publish(msg));
+	wl.addr = "10.0.0.4";
+	CHECK(wait_until(pred_locked, &wl, 1000));
+	pump(400);
+	CHECK(view_lock_remaining(in[0].view, "10.0.0.4") == 0);
+	CHECK(view_lock_remaining(in[1].view, "10.0.0.4") == 0);
+	CHECK(view_lock_remaining(in[1].view, "10.0.0.5") == 0);
+	CHECK(view_lock_remaining(in[1].view, "10.0.0.6") == 0);
+	/* A local lock: here at once, not there; never shortened. */
+	view_add_lock(in[0].view, "10.0.0.7", view_now_ms() + 5000);
+	view_add_lock(in[0].view, "10.0.0.7", view_now_ms() + 1000);
+	view_add_lock(in[0].view, "bad addr", view_now_ms() + 5000);
+	CHECK(view_lock_remaining(in[0].view, "10.0.0.7") > 4000);
+	CHECK(view_lock_remaining(in[1].view, "10.0.0.7") == 0);
+	CHECK(view_lock_remaining(in[0].view, "bad addr") == 0);
+	view_get_stats(in[1].view, &st);
+	CHECK(st.locked == 2 && pred_current(in));
+	snprintf(detail, dlen, "rotated secret at both in %.1f ms, lock in "
+	    "%.1f ms", ms_rotate, ms_lock);
+	ok = true;
+out:
+	inst_stop(&in[0]);
+	inst_stop(&in[1]);
+	config_done(&cfg);
+	return ok;
+}
+
 static void
 usage(void)
 {
@@ -836,6 +1033,7 @@ main(int argc, char *argv[])
 		{ "SIGSTOP: fail closed, then current again", s_sigstop },
 		{ "verify_grace=2", s_grace },
 		{ "free at every stage", s_free },
+		{ "records and locks for issuing", s_issuing },
 	};
 	struct config	 cfg;
 	char		 detail[512];
