@@ -80,6 +80,8 @@ struct metrics_shard {
 	metrics_counter		 verify_failures[METRICS_REASONS];
 	metrics_counter		 auth_failures;
 	metrics_counter		 auth_rate_limited;
+	metrics_counter		 verify_cache_hits;
+	metrics_counter		 verify_cache_misses;
 	struct metrics_hist	 store_latency;
 	metrics_counter		 store_timeouts;
 	metrics_counter		 store_reconnects;
@@ -135,6 +137,8 @@ void	 metrics_verify_failure(struct metrics_shard *,
 	    const struct verify_outcome *);
 void	 metrics_auth_failure(struct metrics_shard *);
 void	 metrics_auth_rate_limited(struct metrics_shard *);
+/* A lookup in the verified-token cache (only when the cache is on). */
+void	 metrics_verify_cache(struct metrics_shard *, bool hit);
 /* A Redis command answered after usec; or its deadline passed. */
 void	 metrics_store_command(struct metrics_shard *, uint64_t usec);
 void	 metrics_store_timeout(struct metrics_shard *);

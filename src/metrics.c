@@ -189,6 +189,14 @@ metrics_auth_rate_limited(struct metrics_shard *m)
 }
 
 void
+metrics_verify_cache(struct metrics_shard *m, bool hit)
+{
+	if (m != NULL)
+		metrics_inc(hit ? &m->verify_cache_hits :
+		    &m->verify_cache_misses);
+}
+
+void
 metrics_store_command(struct metrics_shard *m, uint64_t usec)
 {
 	if (m != NULL)
@@ -669,6 +677,17 @@ render_auth(struct metrics_text *t, const struct worker *peers, int n)
 	metrics_text_int(t, "tokend_auth_rate_limited_total", NULL, 0,
 	    sum_at(peers, n, offsetof(struct metrics_shard,
 	    auth_rate_limited)));
+	metrics_text_family(t, "tokend_verify_cache_hits_total", "counter",
+	    "Tokens found in the verified-token cache (signature not checked "
+	    "again; revocation still checked)");
+	metrics_text_int(t, "tokend_verify_cache_hits_total", NULL, 0,
+	    sum_at(peers, n, offsetof(struct metrics_shard,
+	    verify_cache_hits)));
+	metrics_text_family(t, "tokend_verify_cache_misses_total", "counter",
+	    "Tokens not in the verified-token cache (fully verified)");
+	metrics_text_int(t, "tokend_verify_cache_misses_total", NULL, 0,
+	    sum_at(peers, n, offsetof(struct metrics_shard,
+	    verify_cache_misses)));
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "client_record.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "tcache.h"
 #include "verify.h"
 #include "view.h"
@@ -32,8 +33,11 @@ verify_token(struct worker *w, const char *jws, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	cacheable = tcache_key(w->tcache, jws, len, &key);
-	if (cacheable &&
-	    (out->claims = tcache_lookup(w->tcache, &key, now)) != NULL) {
+	if (cacheable) {
+		out->claims = tcache_lookup(w->tcache, &key, now);
+		metrics_verify_cache(&w->metrics, out->claims != NULL);
+	}
+	if (out->claims != NULL) {
 		out->verdict = TOKEN_OK;
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("event=verify_cache_hit worker=%d jti=%s",

@@ -473,6 +473,24 @@ def metrics_client_cap(ctx):
              "client_id labels with --metrics-max-clients 2")
 
 
+@scenario("metrics_verify_cache")
+def metrics_verify_cache(ctx):
+    # One worker, so one cache: the first /verify of a token misses and
+    # fills it, the next two hit.
+    t = start_instance(ctx, "metrics-vc", tls=False, workers=1)
+    admin = Admin(ctx)
+    cid = uid("vc")
+    secret = admin.add(cid)
+    _, tok = get_token(t, cid, secret)
+    before, _ = scrape(ctx, t)
+    for _ in range(3):
+        check_eq(verify_request(t, tok).status, 200, "/verify")
+    deltas_reached(ctx, t, before, {
+        key("tokend_verify_cache_hits_total"): 2,
+        key("tokend_verify_cache_misses_total"): 1,
+    })
+
+
 @scenario("metrics_rate_limited")
 def metrics_rate_limited(ctx):
     prefix = "mrl%s:" % uid("x")[-8:]
