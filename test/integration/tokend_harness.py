@@ -183,12 +183,16 @@ def kill_hard(proc):
 # Redis
 
 class Redis:
-    def __init__(self, ctx):
+    def __init__(self, ctx, name="redis", args=()):
+        """args: more redis-server options (later ones win), e.g. a
+        --dir of its own and --appendonly yes for a server whose data
+        survives a SIGKILL."""
         self.ctx = ctx
         self.port = free_port()
         self.proc = None
         self.stopped = False          # SIGSTOPped
-        self.logfile = os.path.join(ctx.tmp, "redis.log")
+        self.logfile = os.path.join(ctx.tmp, name + ".log")
+        self.args = list(args)
 
     @property
     def pid(self):
@@ -204,7 +208,7 @@ class Redis:
                 ["redis-server", "--port", str(self.port),
                  "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                  "--dir", self.ctx.tmp, "--daemonize", "no",
-                 "--logfile", ""],
+                 "--logfile", ""] + self.args,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=child_env())
             self.stopped = False
