@@ -19,6 +19,11 @@
  * - A failed connect gets only the connect callback (ac->err still 0 there;
  *   the text is in ac->c.errstr), then hiredis frees the context.
  * - There is no command timeout, so each command has its own evtimer.
+ * - A command is written on the loop's next turn (the adapter's write
+ *   event) and its reply read on a turn after that. When one turn takes
+ *   longer than a deadline (a burst of TLS handshakes on a busy machine),
+ *   the deadline passes although Redis answered at once; so every deadline
+ *   waits one more turn first (deadline_grace()).
  * - redisAsyncConnect() resolves a host name with a blocking getaddrinfo();
  *   use an address or a name from /etc/hosts where that matters.
  * - A SUBSCRIBE's callback is kept by hiredis (ac->sub.channels) and runs
@@ -97,6 +102,7 @@ struct store {
 
 	struct event		*retry_ev;	/* backoff wait */
 	struct event		*connect_ev;	/* connect + handshake deadline */
+	bool			 connect_grace;	/* deadline_grace() given */
 	int			 backoff_ms;	/* next wait, before jitter */
 	uint64_t		 rng;
 	unsigned		 attempts;
@@ -117,6 +123,7 @@ struct store {
 	int			 sub_pending;	/* SUBSCRIBEs unconfirmed */
 	struct event		*probe_ev;	/* every PROBE_INTERVAL_MS */
 	struct event		*probe_deadline_ev;
+	bool			 probe_grace;	/* deadline_grace() given */
 
 	struct store_stats	 stats;
 };
@@ -128,6 +135,7 @@ struct cmd {
 	void			*arg;
 	struct event		*timer;		/* the command's deadline */
 	bool			 done;		/* user callback already ran */
+	bool			 grace;		/* deadline_grace() given */
 };
 
 /*
@@ -185,6 +193,27 @@ static int
 command_timeout_ms(const struct store *s)
 {
 	return s->cfg->redis_timeout_ms > 0 ? s->cfg->redis_timeout_ms : 1000;
+}
+
+/*
+ * A deadline just passed. The first time, re-arm it to run again right
+ * after the loop's next poll: libevent runs the I/O callbacks that poll
+ * activated before the timers that expired, so a reply waiting in the
+ * socket (or arriving while an overlong turn ran) is read first and the
+ * deadline is freed unfired. Only a Redis that still said nothing then
+ * fails: a stalled one is detected one loop turn later than the deadline.
+ * Returns true when the deadline was put off.
+ */
+static bool
+deadline_grace(struct event *ev, bool *given)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (*given)
+		return false;
+	*given = true;
+	evtimer_add(ev, &now);
+	return true;
 }
 
 /* xorshift64: only for jitter, so workers do not retry in lockstep. */
@@ -438,6 +467,7 @@ probe_cb(evutil_socket_t fd, short what, void *arg)
 			goto out;
 		}
 		tv = ms_to_tv(command_timeout_ms(s));
+		s->probe_grace = false;
 		evtimer_add(s->probe_deadline_ev, &tv);
 	}
 	tv = ms_to_tv(PROBE_INTERVAL_MS);
@@ -455,6 +485,9 @@ probe_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->state == STORE_UP && ac != NULL && s->sub_pending > 0 &&
+	    deadline_grace(s->probe_deadline_ev, &s->probe_grace))
+		return;
 	enter(s);
 	if (s->state == STORE_UP && ac != NULL && s->sub_pending > 0) {
 		s->stats.timeouts++;
@@ -596,6 +629,9 @@ connect_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->state == STORE_CONNECTING && ac != NULL &&
+	    deadline_grace(s->connect_ev, &s->connect_grace))
+		return;
 	enter(s);
 	if (s->state == STORE_CONNECTING && ac != NULL) {
 		if (ac->c.flags & REDIS_CONNECTED)
@@ -665,6 +701,7 @@ connect_attempt(struct store *s)
 	if (ms < CONNECT_MIN_MS)
 		ms = CONNECT_MIN_MS;
 	tv = ms_to_tv(ms);
+	s->connect_grace = false;
 	evtimer_add(s->connect_ev, &tv);
 }
 
@@ -827,6 +864,8 @@ cmd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->ac != NULL && deadline_grace(cmd->timer, &cmd->grace))
+		return;
 	enter(s);
 	cmd->done = true;
 	s->stats.timeouts++;
