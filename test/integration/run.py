@@ -14,8 +14,9 @@ file and runs the scenarios they register, one at a time, each under a hard
 timeout. Prints one line per scenario (PASS / FAIL / SKIP) and finally
 "N passed, M failed[, K skipped]". After the scenarios, every log line any
 tokend wrote is searched for the client secrets and tokens the run
-recorded (one "no-secrets-in-logs" case) and for sanitizer reports. Exit status: 0 when nothing failed, 1
-otherwise, 77 (meson's "skipped") when redis-server or openssl is missing.
+recorded (one "no-secrets-in-logs" case) and for sanitizer reports. Exit
+status: 0 when nothing failed, 1 otherwise, 77 (meson's "skipped") when
+redis-server or openssl is missing.
 Python 3 standard library only.
 """
 

@@ -60,9 +60,10 @@ import subprocess
 import threading
 import time
 
-from jwt_helpers import NO_LIMIT, Admin, basic, get_token, uid
-from tokend_harness import (Redis, check, check_eq, fail, scenario, scaled,
-                            short, skip, tls_client_hello, wait_closed)
+from jwt_helpers import (NO_LIMIT, Admin, basic, get_token, token_request,
+                         uid)
+from tokend_harness import (Redis, check, check_eq, fail, scenario, short,
+                            skip, tls_client_hello, wait_closed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "survival.lua")
@@ -383,7 +384,6 @@ def redis_fault(ctx, kind):
         recovered = None
         while time.monotonic() - back < RECOVER_MAX + 5:
             try:
-                from jwt_helpers import token_request
                 rr = token_request(t, client=(cid, secret), timeout=2)
                 if rr.status == 200:
                     recovered = time.monotonic() - back

@@ -32,7 +32,6 @@ import http.client
 import json
 import os
 import re
-import shlex
 import signal
 import socket
 import ssl
