@@ -24,6 +24,11 @@
  *   longer than a deadline (a burst of TLS handshakes on a busy machine),
  *   the deadline passes although Redis answered at once; so every deadline
  *   waits one more turn first (deadline_grace()).
+ * - redisAsyncHandleRead() reads at most 16 KiB (redisBufferRead), and the
+ *   libevent adapter calls it once per turn: with hundreds of commands
+ *   pipelined per turn, replies piled up in the socket until their
+ *   deadlines passed. read_cb() replaces the adapter's read callback and
+ *   reads on while the socket holds more.
  * - redisAsyncConnect() resolves a host name with a blocking getaddrinfo();
  *   use an address or a name from /etc/hosts where that matters.
  * - A SUBSCRIBE's callback is kept by hiredis (ac->sub.channels) and runs
@@ -64,6 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
@@ -214,6 +220,35 @@ deadline_grace(struct event *ev, bool *given)
 	*given = true;
 	evtimer_add(ev, &now);
 	return true;
+}
+
+/*
+ * The read event of a link (in place of the libevent adapter's): replies
+ * until the socket is empty, at most READS_PER_TURN reads of 16 KiB, so a
+ * busy link is not held to 16 KiB per loop turn. Reads stop when the
+ * context is no longer the live link: a dropped one is detached before it
+ * is freed, so after that it must not be touched. enter() keeps the store
+ * while its last context goes.
+ */
+#define READS_PER_TURN	64
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	redisLibeventEvents	*e = arg;
+	redisAsyncContext	*ac = e->context;
+	struct store		*s = ac->data;
+	int			 i, avail;
+
+	(void)what;
+	enter(s);
+	for (i = 0; i < READS_PER_TURN; i++) {
+		redisAsyncHandleRead(ac);
+		if (s->ac != ac || ioctl(fd, FIONREAD, &avail) == -1 ||
+		    avail <= 0)
+			break;
+	}
+	leave(s);
 }
 
 /* xorshift64: only for jitter, so workers do not retry in lockstep. */
@@ -661,6 +696,7 @@ connect_attempt(struct store *s)
 {
 	const struct redis_url	*u = &s->cfg->redis;
 	redisAsyncContext	*ac;
+	redisLibeventEvents	*ev;
 	struct timeval		 tv;
 	char			 err[128];
 	int			 ms;
@@ -691,6 +727,10 @@ connect_attempt(struct store *s)
 		return;
 	}
 	ac->data = s;
+	ev = ac->ev.data;
+	event_del(ev->rev);
+	event_assign(ev->rev, s->base, ac->c.fd, EV_READ, read_cb, ev);
+	event_add(ev->rev, NULL);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	s->ac = ac;
