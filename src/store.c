@@ -19,6 +19,16 @@
  * - A failed connect gets only the connect callback (ac->err still 0 there;
  *   the text is in ac->c.errstr), then hiredis frees the context.
  * - There is no command timeout, so each command has its own evtimer.
+ * - A command is written on the loop's next turn (the adapter's write
+ *   event) and its reply read on a turn after that. When one turn takes
+ *   longer than a deadline (a burst of TLS handshakes on a busy machine),
+ *   the deadline passes although Redis answered at once; so every deadline
+ *   waits one more turn first (deadline_grace()).
+ * - redisAsyncHandleRead() reads at most 16 KiB (redisBufferRead), and the
+ *   libevent adapter calls it once per turn: with hundreds of commands
+ *   pipelined per turn, replies piled up in the socket until their
+ *   deadlines passed. read_cb() replaces the adapter's read callback and
+ *   reads on while the socket holds more.
  * - redisAsyncConnect() resolves a host name with a blocking getaddrinfo();
  *   use an address or a name from /etc/hosts where that matters.
  * - A SUBSCRIBE's callback is kept by hiredis (ac->sub.channels) and runs
@@ -59,6 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
@@ -106,6 +117,7 @@ struct store {
 
 	struct event		*retry_ev;	/* backoff wait */
 	struct event		*connect_ev;	/* connect + handshake deadline */
+	bool			 connect_grace;	/* deadline_grace() given */
 	int			 backoff_ms;	/* next wait, before jitter */
 	uint64_t		 rng;
 	unsigned		 attempts;
@@ -126,6 +138,7 @@ struct store {
 	int			 sub_pending;	/* SUBSCRIBEs unconfirmed */
 	struct event		*probe_ev;	/* every PROBE_INTERVAL_MS */
 	struct event		*probe_deadline_ev;
+	bool			 probe_grace;	/* deadline_grace() given */
 
 	/*
 	 * Sentinel mode (cfg->redis.kind == REDIS_SENTINEL): where the
@@ -156,6 +169,7 @@ struct cmd {
 	uint64_t		 start_usec;	/* queued at */
 	struct event		*timer;		/* the command's deadline */
 	bool			 done;		/* user callback already ran */
+	bool			 grace;		/* deadline_grace() given */
 };
 
 /*
@@ -215,6 +229,56 @@ static int
 command_timeout_ms(const struct store *s)
 {
 	return s->cfg->redis_timeout_ms > 0 ? s->cfg->redis_timeout_ms : 1000;
+}
+
+/*
+ * A deadline just passed. The first time, re-arm it to run again right
+ * after the loop's next poll: libevent runs the I/O callbacks that poll
+ * activated before the timers that expired, so a reply waiting in the
+ * socket (or arriving while an overlong turn ran) is read first and the
+ * deadline is freed unfired. Only a Redis that still said nothing then
+ * fails: a stalled one is detected one loop turn later than the deadline.
+ * Returns true when the deadline was put off.
+ */
+static bool
+deadline_grace(struct event *ev, bool *given)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (*given)
+		return false;
+	*given = true;
+	evtimer_add(ev, &now);
+	return true;
+}
+
+/*
+ * The read event of a link (in place of the libevent adapter's): replies
+ * until the socket is empty, at most READS_PER_TURN reads of 16 KiB, so a
+ * busy link is not held to 16 KiB per loop turn. Reads stop when the
+ * context is no longer the live link: a dropped one is detached before it
+ * is freed, so after that it must not be touched. enter() keeps the store
+ * while its last context goes.
+ */
+#define READS_PER_TURN	64
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	redisLibeventEvents	*e = arg;
+	redisAsyncContext	*ac = e->context;
+	struct store		*s = ac->data;
+	int			 i, avail;
+
+	(void)what;
+	enter(s);
+	for (i = 0; i < READS_PER_TURN; i++) {
+		redisAsyncHandleRead(ac);
+		if (s->ac != ac || ioctl(fd, FIONREAD, &avail) == -1 ||
+		    avail <= 0)
+			break;
+	}
+	leave(s);
 }
 
 /* xorshift64: only for jitter, so workers do not retry in lockstep. */
@@ -472,6 +536,7 @@ probe_cb(evutil_socket_t fd, short what, void *arg)
 			goto out;
 		}
 		tv = ms_to_tv(command_timeout_ms(s));
+		s->probe_grace = false;
 		evtimer_add(s->probe_deadline_ev, &tv);
 	}
 	tv = ms_to_tv(PROBE_INTERVAL_MS);
@@ -489,6 +554,9 @@ probe_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->state == STORE_UP && ac != NULL && s->sub_pending > 0 &&
+	    deadline_grace(s->probe_deadline_ev, &s->probe_grace))
+		return;
 	enter(s);
 	if (s->state == STORE_UP && ac != NULL && s->sub_pending > 0) {
 		s->stats.timeouts++;
@@ -645,6 +713,9 @@ connect_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->state == STORE_CONNECTING && ac != NULL &&
+	    deadline_grace(s->connect_ev, &s->connect_grace))
+		return;
 	enter(s);
 	if (s->state == STORE_CONNECTING && ac != NULL) {
 		if (ac->c.flags & REDIS_CONNECTED)
@@ -1042,6 +1113,7 @@ master_connect(struct store *s)
 {
 	const struct redis_url	*u = &s->cfg->redis;
 	redisAsyncContext	*ac;
+	redisLibeventEvents	*ev;
 	struct timeval		 tv;
 	char			 err[128];
 	int			 ms;
@@ -1069,6 +1141,10 @@ master_connect(struct store *s)
 		return;
 	}
 	ac->data = s;
+	ev = ac->ev.data;
+	event_del(ev->rev);
+	event_assign(ev->rev, s->base, ac->c.fd, EV_READ, read_cb, ev);
+	event_add(ev->rev, NULL);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	s->ac = ac;
@@ -1079,6 +1155,7 @@ master_connect(struct store *s)
 	if (ms < CONNECT_MIN_MS)
 		ms = CONNECT_MIN_MS;
 	tv = ms_to_tv(ms);
+	s->connect_grace = false;
 	evtimer_add(s->connect_ev, &tv);
 }
 
@@ -1275,6 +1352,8 @@ cmd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->ac != NULL && deadline_grace(cmd->timer, &cmd->grace))
+		return;
 	enter(s);
 	cmd->done = true;
 	s->stats.timeouts++;

@@ -82,6 +82,7 @@ class Admin:
     def add(self, client_id, *opts, secret=None):
         """Create a client; returns its secret (given or generated)."""
         if secret is not None:
+            self.ctx.sensitive.secret(secret, "tokend-client --secret-stdin")
             self.run("add", client_id, "--secret-stdin", *opts,
                      stdin=secret + "\n")
             return secret
@@ -89,6 +90,7 @@ class Admin:
         out = r.stdout.decode().splitlines()
         check(len(out) == 1 and len(out[0]) >= 32,
               "tokend-client add printed %r" % short(r.stdout))
+        self.ctx.sensitive.secret(out[0], "tokend-client add")
         return out[0]
 
     def set(self, client_id, *opts):
@@ -99,6 +101,7 @@ class Admin:
         out = r.stdout.decode().splitlines()
         check(len(out) == 1 and len(out[0]) >= 32,
               "tokend-client rotate printed %r" % short(r.stdout))
+        self.ctx.sensitive.secret(out[0], "tokend-client rotate")
         return out[0]
 
     def disable(self, client_id):

@@ -5,20 +5,25 @@ Integration test runner for tokend.
     run.py --tokend build/tokend --test-store build/test/test_store \
            --test-view build/test/test_view \
            --jwt-check build/test/jwt_check --source-root . \
-           [-k SUBSTRING] [-v]
+           [-k SUBSTRING] [-v] [--asan] \
+           [--tokend-wrapper "valgrind ..." --timeout-scale 10]
 
 Starts redis-server (persistence off, free port) in a temporary directory,
 makes a test PKI with the openssl CLI, imports every test_*.py next to this
 file and runs the scenarios they register, one at a time, each under a hard
 timeout. Prints one line per scenario (PASS / FAIL / SKIP) and finally
-"N passed, M failed[, K skipped]". Exit status: 0 when nothing failed, 1
-otherwise, 77 (meson's "skipped") when redis-server or openssl is missing.
+"N passed, M failed[, K skipped]". After the scenarios, every log line any
+tokend wrote is searched for the client secrets and tokens the run
+recorded (one "no-secrets-in-logs" case) and for sanitizer reports. Exit
+status: 0 when nothing failed, 1 otherwise, 77 (meson's "skipped") when
+redis-server or openssl is missing.
 Python 3 standard library only.
 """
 
 import argparse
 import importlib
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -49,7 +54,25 @@ def parse_args(argv):
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("--keep-tmp", action="store_true",
                    help="keep the temporary directory (logs) afterwards")
+    p.add_argument("--tokend-wrapper", default="",
+                   help="a command line to run every tokend under, e.g. "
+                        "\"valgrind --error-exitcode=99\" (shell-split)")
+    p.add_argument("--timeout-scale", type=float, default=None,
+                   help="multiply the harness's deadlines (default 1, "
+                        "or 20 with --tokend-wrapper)")
+    p.add_argument("--asan", action="store_true",
+                   help="tokend is an ASan build (detected from the binary "
+                        "anyway); scenarios may shorten load runs")
     return p.parse_args(argv)
+
+
+def is_asan_build(path):
+    """True when the binary links AddressSanitizer's runtime."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
 
 
 def load_scenarios():
@@ -76,7 +99,7 @@ def run_one(ctx, sc):
     status, reason = "PASS", ""
     t0 = time.monotonic()
     signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(sc.timeout)
+    signal.alarm(int(H.scaled(sc.timeout)))
     try:
         try:
             sc.fn(ctx)
@@ -99,7 +122,7 @@ def run_one(ctx, sc):
                                if u not in ctx.used[:i]]:
             print("#   log of %s (%s): %s" % (t.name, t.logfile,
                                                t.log_tail(12)))
-    signal.alarm(30)
+    signal.alarm(int(H.scaled(90)))
     try:
         problem = ctx.cleanup_scenario()
     except H.ScenarioTimeout:
@@ -110,6 +133,39 @@ def run_one(ctx, sc):
         status, reason = "FAIL", "cleanup: " + problem
     ctx.vlog("%s took %.1f s" % (sc.name, time.monotonic() - t0))
     return status, reason
+
+
+def scan_logs(ctx):
+    """Every log of every tokend of the run: no recorded client secret,
+    no issued token or its signature, no sanitizer report. Returns
+    ("PASS"|"FAIL", text)."""
+    for t in ctx.instances():
+        if t.running():
+            t.kill()
+    sens = ctx.sensitive
+    problems = []
+    lines = 0
+    for path in sorted(ctx.logfiles):
+        problems += sens.scan(path)
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            continue
+        lines += text.count("\n")
+        report = H.sanitizer_report(text, os.path.basename(path))
+        if report:
+            problems.append(report)
+    summary = ("%d log files, %d lines; %d secrets, %d tokens looked for"
+               % (len(ctx.logfiles), lines, len(sens.secrets),
+                  len(sens.tokens)))
+    if problems:
+        return "FAIL", ": %s: %s%s" % (summary, "; ".join(problems[:10]),
+                                       " (and %d more)" % (len(problems) - 10)
+                                       if len(problems) > 10 else "")
+    if not ctx.verbose:
+        return "PASS", ""
+    return "PASS", " (%s)" % summary
 
 
 def main(argv):
@@ -137,6 +193,12 @@ def main(argv):
                          else None)
     ctx.test_view_bin = (os.path.abspath(args.test_view) if args.test_view
                          else None)
+    ctx.wrapper = shlex.split(args.tokend_wrapper)
+    H.TIMEOUT_SCALE = (args.timeout_scale if args.timeout_scale is not None
+                       else 20.0 if ctx.wrapper else 1.0)
+    ctx.asan = args.asan or is_asan_build(ctx.tokend_bin)
+    if ctx.asan:
+        ctx.vlog("tokend is an ASan build")
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     t_start = time.monotonic()
     try:
@@ -160,17 +222,24 @@ def main(argv):
             label = "shutdown[%s]" % name
             try:
                 signal.signal(signal.SIGALRM, on_alarm)
-                signal.alarm(30)
+                signal.alarm(int(H.scaled(30)))
                 try:
                     t.stop(expect_status=0)
                 finally:
                     signal.alarm(0)
+                report = t.sanitizer_report()
+                if report:
+                    raise H.TestFailure(report)
                 counts["PASS"] += 1
                 print("PASS %s" % label)
             except (H.TestFailure, H.ScenarioTimeout) as e:
                 counts["FAIL"] += 1
                 print("FAIL %s: %s" % (label, one_line(e) or "timeout"))
         ctx.shared.clear()
+
+        status, reason = scan_logs(ctx)
+        counts[status] += 1
+        print("%s no-secrets-in-logs%s" % (status, reason))
     finally:
         ctx.teardown()
         ctx.vlog("total %.1f s" % (time.monotonic() - t_start))

@@ -15,8 +15,19 @@ only).
 - Tokend: one tokend process: start, readiness, signals, log access.
 - HTTP: http.client over TLS trusting the test CA, and raw sockets for
   traffic http.client cannot produce.
+- Sanitizers: every tokend still running at the end of its scenario is
+  stopped with SIGTERM (so LeakSanitizer, or valgrind, runs at exit) and
+  must exit 0; any AddressSanitizer, LeakSanitizer or UBSan report in an
+  instance's log fails the scenario (SIGKILLed instances are exempt from
+  the clean exit, not from the log check).
+- Sensitive values: every client secret the suite sends or creates and
+  every token tokend issues is recorded (Sensitive); run.py greps every
+  line tokend logged for them at the end of the run.
+- --tokend-wrapper (run.py): a command line tokend runs under (valgrind),
+  with every deadline of the harness multiplied by --timeout-scale.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -27,6 +38,15 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.parse
+
+# Multiplies the harness's own deadlines (start, stop, requests, log waits,
+# scenario timeouts) when tokend runs under a slow wrapper (valgrind).
+TIMEOUT_SCALE = 1.0
+
+
+def scaled(seconds):
+    return seconds * TIMEOUT_SCALE
 
 # ---------------------------------------------------------------------------
 # Scenario registry and assertions
@@ -162,12 +182,16 @@ def kill_hard(proc):
 # Redis
 
 class Redis:
-    def __init__(self, ctx):
+    def __init__(self, ctx, name="redis", args=()):
+        """args: more redis-server options (later ones win), e.g. a
+        --dir of its own and --appendonly yes for a server whose data
+        survives a SIGKILL."""
         self.ctx = ctx
         self.port = free_port()
         self.proc = None
         self.stopped = False          # SIGSTOPped
-        self.logfile = os.path.join(ctx.tmp, "redis.log")
+        self.logfile = os.path.join(ctx.tmp, name + ".log")
+        self.args = list(args)
 
     @property
     def pid(self):
@@ -183,7 +207,7 @@ class Redis:
                 ["redis-server", "--port", str(self.port),
                  "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                  "--dir", self.ctx.tmp, "--daemonize", "no",
-                 "--logfile", ""],
+                 "--logfile", ""] + self.args,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=child_env())
             self.stopped = False
@@ -511,6 +535,160 @@ def wait_closed(sock, timeout, drain=True):
 
 
 # ---------------------------------------------------------------------------
+# Sanitizer reports and sensitive values in tokend's logs
+
+SANITIZER_RX = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
+                          r"runtime error:")
+
+
+def sanitizer_report(text, what, lines=6):
+    """'what: sanitizer report: FIRST LINES' if text holds an ASan, LSan or
+    UBSan report, else None."""
+    m = SANITIZER_RX.search(text)
+    if m is None:
+        return None
+    start = text.rfind("\n", 0, m.start()) + 1
+    first = [ln for ln in text[start:].splitlines() if ln.strip()][:lines]
+    return "%s: sanitizer report: %s" % (what, " | ".join(first))
+
+
+# Shorter values are not looked for: a one-letter "wrong secret" would
+# match every log line. Every secret tokend-client makes has 43 characters
+# and --secret-stdin demands 32.
+SECRET_MIN_LEN = 8
+
+# A token's signature is at least 43 Base64url characters (HS256: 32
+# bytes; ES256: 64; RS256: 256 and more); its first 43 characters name it.
+SIG_PREFIX = 43
+B64URL_RUN = re.compile(r"[A-Za-z0-9_-]{%d,}" % SIG_PREFIX)
+JWS_RX = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+class Sensitive:
+    """
+    Every client secret the suite creates or sends and every token tokend
+    issued, so that run.py can make sure no log line carries one.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.secrets = {}         # value -> where it came from
+        self.tokens = set()
+        self.sigs = {}            # first SIG_PREFIX chars of a signature
+
+    def secret(self, value, origin):
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if not isinstance(value, str):
+            return
+        value = value.strip("\r\n")
+        if len(value) < SECRET_MIN_LEN:
+            return
+        with self.lock:
+            self.secrets.setdefault(value, origin)
+
+    def token(self, value):
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        if not isinstance(value, str) or value.count(".") != 2:
+            return
+        sig = value.rsplit(".", 1)[1]
+        with self.lock:
+            self.tokens.add(value)
+            if len(sig) >= SIG_PREFIX:
+                self.sigs[sig[:SIG_PREFIX]] = sig
+
+    def from_basic(self, value):
+        """An Authorization header value: the secret of Basic credentials
+        (as sent and form-decoded)."""
+        if not isinstance(value, str) or not value[:6].lower() == "basic ":
+            return
+        try:
+            raw = base64.b64decode(value[6:].strip(), validate=False)
+        except (ValueError, TypeError):
+            return
+        _, sep, secret = raw.partition(b":")
+        if sep:
+            self.secret(secret, "Basic credentials")
+            self.secret(urllib.parse.unquote_plus(
+                secret.decode("utf-8", "replace")), "Basic credentials")
+
+    def from_body(self, body):
+        if body is None:
+            return
+        if isinstance(body, str):
+            body = body.encode("utf-8", "replace")
+        if not isinstance(body, (bytes, bytearray)):
+            return
+        text = bytes(body).decode("utf-8", "replace")
+        if text.lstrip().startswith("{"):
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict):
+                self.secret(obj.get("client_secret"), "JSON client_secret")
+        for m in re.finditer(r"(?:^|&)client_secret=([^&]*)", text):
+            self.secret(m.group(1), "form client_secret")
+            self.secret(urllib.parse.unquote_plus(m.group(1)),
+                        "form client_secret")
+
+    def from_request(self, headers, body):
+        for k, v in (headers or {}).items():
+            if k.lower() == "authorization":
+                self.from_basic(v)
+        self.from_body(body)
+
+    def from_raw(self, data):
+        """Raw request bytes: Basic headers and form bodies in them."""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "replace")
+        text = bytes(data).decode("iso-8859-1")
+        for m in re.finditer(r"(?im)^authorization:[ \t]*(.*?)\r?$", text):
+            self.from_basic(m.group(1))
+        head, _, body = text.partition("\r\n\r\n")
+        self.from_body(body.encode("iso-8859-1"))
+
+    def from_response(self, resp):
+        if isinstance(resp.json, dict):
+            for k in ("access_token", "token"):
+                self.token(resp.json.get(k))
+
+    def scan(self, path):
+        """Problems of one log file: a list of 'file:line: what'."""
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return []
+        name = os.path.basename(path)
+        found = []
+
+        def where(pos):
+            return "%s:%d" % (name, text.count("\n", 0, pos) + 1)
+        with self.lock:
+            secrets = dict(self.secrets)
+            sigs = dict(self.sigs)
+            tokens = set(self.tokens)
+        for value, origin in secrets.items():
+            pos = text.find(value)
+            if pos >= 0:
+                found.append("%s: a client secret (%s, %d chars)"
+                             % (where(pos), origin, len(value)))
+        for m in JWS_RX.finditer(text):
+            if m.group(0) in tokens:
+                found.append("%s: a whole token" % where(m.start()))
+        for m in B64URL_RUN.finditer(text):
+            run = m.group(0)
+            for i in range(len(run) - SIG_PREFIX + 1):
+                sig = sigs.get(run[i:i + SIG_PREFIX])
+                if sig is not None and sig in run:
+                    found.append("%s: a token's signature" % where(m.start()))
+                    break
+        return found
+
+
+# ---------------------------------------------------------------------------
 # tokend
 
 class Tokend:
@@ -546,14 +724,28 @@ class Tokend:
         self.logfile = os.path.join(ctx.tmp, "tokend-%s-%d.log"
                                     % (name, self.port))
         self.proc = None
+        self.killed = False       # SIGKILLed at least once: no clean exit
         self.ssl_ctx = ctx.pki.client_context() if tls else None
+        ctx.logfiles.add(self.logfile)
 
     # -- life cycle --
 
     def start(self, timeout=10.0):
+        timeout = scaled(timeout)
         self.ctx.vlog("start %s: %s" % (self.name, " ".join(self.argv[1:])))
+        for i, a in enumerate(self.argv[:-1]):
+            if a == "--hs256-secret-file":
+                try:
+                    with open(self.argv[i + 1], "rb") as f:
+                        self.ctx.sensitive.secret(f.read(),
+                                                  "--hs256-secret-file")
+                except OSError:
+                    pass
         self.log_fh = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log_fh,
+        # The process is the wrapper's (valgrind runs tokend in its own
+        # process), so signals and the exit status are tokend's.
+        self.proc = subprocess.Popen(self.ctx.wrapper + self.argv,
+                                     stdout=self.log_fh,
                                      stderr=self.log_fh,
                                      stdin=subprocess.DEVNULL, env=self.env)
         self.log_fh.close()
@@ -583,9 +775,14 @@ class Tokend:
 
     def stop(self, expect_status=0, timeout=12.0):
         """SIGTERM, wait, and check the exit status."""
+        timeout = scaled(timeout)
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGCONT)
+            except ProcessLookupError:
+                pass
             self.proc.send_signal(signal.SIGTERM)
         st = wait_exit(self.proc, timeout)
         if st is None:
@@ -598,7 +795,39 @@ class Tokend:
         return st
 
     def kill(self):
+        if self.running():
+            self.killed = True
         kill_hard(self.proc)
+
+    def finish(self):
+        """
+        End of a scenario: SIGTERM if still running (exit 0 expected, so
+        LeakSanitizer or valgrind reports at exit), then the sanitizer
+        check of the log. Returns a failure text or None.
+        """
+        problems = []
+        if self.running():
+            try:
+                self.stop(expect_status=0, timeout=15.0)
+            except TestFailure as e:
+                problems.append(str(e))
+        report = self.sanitizer_report()
+        if report:
+            problems.append(report)
+        return "; ".join(problems) or None
+
+    def sanitizer_report(self):
+        """The first lines of a sanitizer report in the log, or None."""
+        return sanitizer_report(self.log_text(), "tokend %s (%s)"
+                                % (self.name, self.logfile))
+
+    def rss_kib(self):
+        """VmRSS of the process in KiB (from /proc/PID/status)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        fail("no VmRSS in /proc/%d/status" % self.proc.pid)
 
     def healthy(self):
         if not self.running():
@@ -611,6 +840,7 @@ class Tokend:
     # -- HTTP --
 
     def connection(self, timeout=5.0, ssl_ctx=None):
+        timeout = scaled(timeout)
         if self.tls:
             return http.client.HTTPSConnection(
                 self.host, self.port, timeout=timeout,
@@ -627,6 +857,7 @@ class Tokend:
         own = conn is None
         if own:
             conn = self.connection(timeout=timeout)
+        self.ctx.sensitive.from_request(headers, body)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
@@ -634,6 +865,7 @@ class Tokend:
             resp = Response(r.status, r.getheaders(), data,
                             "HTTP/1.%d" % (r.version - 10))
             resp.will_close = r.will_close
+            self.ctx.sensitive.from_response(resp)
             return resp
         finally:
             if own:
@@ -643,7 +875,7 @@ class Tokend:
         """A connected socket; TLS (handshake done) when the instance is."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         s = socket.socket(family, socket.SOCK_STREAM)
-        s.settimeout(timeout)
+        s.settimeout(scaled(timeout))
         s.connect((self.host, self.port))
         if tls if tls is not None else self.tls:
             c = ssl_ctx or self.ssl_ctx
@@ -654,12 +886,16 @@ class Tokend:
     def raw_exchange(self, data, timeout=5.0, sock=None):
         """Send raw bytes, read one response: (Response or None, closed)."""
         s = sock or self.raw_socket(timeout=timeout)
+        self.ctx.sensitive.from_raw(data)
         try:
             try:
                 s.sendall(data)
             except (ConnectionError, ssl.SSLError, OSError):
                 pass          # the server may answer and close mid-send
-            return recv_response(s, timeout)
+            r, closed = recv_response(s, scaled(timeout))
+            if r is not None:
+                self.ctx.sensitive.from_response(r)
+            return r, closed
         finally:
             if sock is None:
                 s.close()
@@ -693,7 +929,7 @@ class Tokend:
 
     def wait_log(self, pattern, since=0, timeout=5.0):
         """The first log line matching pattern after offset, or fail."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             found = self.log_lines(pattern, since)
             if found:
@@ -729,6 +965,10 @@ class Context:
         self.lock = threading.Lock()
         self.current = None
         self.used = []            # shared instances the scenario used
+        self.wrapper = []         # run.py --tokend-wrapper, split
+        self.asan = False         # the tokend binary is an ASan build
+        self.logfiles = set()     # every tokend log of the run
+        self.sensitive = Sensitive()
 
     def vlog(self, msg):
         if self.verbose:
@@ -793,8 +1033,13 @@ class Context:
             except OSError:
                 pass
         for t in self.scoped:
-            if t.running():
-                t.kill()
+            problem = t.finish()
+            if problem:
+                problems.append(problem)
+        for t in set(self.used) - set(self.scoped):
+            problem = t.sanitizer_report()
+            if problem:
+                problems.append(problem)
         self.scoped = []
         self.used = []
         for p in self.procs:
