@@ -51,8 +51,8 @@ def raise_nofile(need):
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
-        raise SystemExit("bench-connections: RLIMIT_NOFILE is %d, %d "
-                         "connections need more (ulimit -Hn)" % (soft, need))
+        raise RuntimeError("RLIMIT_NOFILE is %d, %d connections need more "
+                           "(ulimit -Hn)" % (soft, need))
 
 
 def rss_kib(pid):
@@ -324,8 +324,12 @@ def main(argv):
     a = p.parse_args(argv)
     log = (lambda m: print("bench-connections: " + m, file=sys.stderr,
                            flush=True)) if a.verbose else None
-    r = run(a.host, a.port, a.pid, a.n, a.cafile, a.path, a.hold,
-            a.in_flight, log=log)
+    try:
+        r = run(a.host, a.port, a.pid, a.n, a.cafile, a.path, a.hold,
+                a.in_flight, log=log)
+    except RuntimeError as e:
+        print("bench-connections: %s" % e, file=sys.stderr)
+        return 2
     if a.json:
         print(json.dumps(r, sort_keys=True))
     else:

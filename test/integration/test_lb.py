@@ -15,7 +15,8 @@ Expected:
 - lb_spread_revoke:
   - every placeholder occurs in the example file;
   - 12 tokens issued through nginx: all 200, and every instance issued
-    some (its access log has POST /oauth/token lines): the load is spread;
+    some (its access log has a POST /oauth/token line within 2 s): the
+    load is spread;
   - a token issued through nginx and one issued at each instance directly
     verify at every instance directly (200, same claims) and through
     nginx, and introspect active at every instance;
@@ -213,10 +214,10 @@ def lb_spread_revoke(ctx):
         for _ in range(12):
             tokens.append(get_token(front, *creds)[1])
         for t, off in zip(insts, offsets):
+            # The access line may follow the answer by a moment.
+            t.wait_log(r'path="/oauth/token"', off, timeout=2.0)
             n = len(t.log_lines(r'path="/oauth/token"', off))
             ctx.vlog("%s issued %d of 12 through nginx" % (t.name, n))
-            check(n >= 1, "%s issued none of 12 tokens through nginx"
-                  % t.name)
         mine = [tokens[0]] + [get_token(t, *creds)[1] for t in insts]
         tokens += mine[1:]
         for tok in mine:
