@@ -24,3 +24,29 @@ function request()
 	end
 	return verify_req
 end
+
+-- Answers other than 2xx, counted by status and the start of the body,
+-- printed after the BENCH line as "BENCH_NON2XX count status body".
+local threads = {}
+non2xx = {}
+
+function setup(thread)
+	table.insert(threads, thread)
+end
+
+function response(status, headers, body)
+	if status >= 300 then
+		local k = status .. " " .. string.sub(body or "", 1, 80)
+		non2xx[k] = (non2xx[k] or 0) + 1
+	end
+end
+
+local report = done
+function done(summary, latency, requests)
+	report(summary, latency, requests)
+	for _, t in ipairs(threads) do
+		for k, n in pairs(t:get("non2xx")) do
+			io.write(string.format("BENCH_NON2XX %d %s\n", n, k))
+		end
+	end
+end
