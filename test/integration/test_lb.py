@@ -215,8 +215,8 @@ def lb_spread_revoke(ctx):
             tokens.append(get_token(front, *creds)[1])
         for t, off in zip(insts, offsets):
             # The access line may follow the answer by a moment.
-            t.wait_log(r'path="/oauth/token"', off, timeout=2.0)
-            n = len(t.log_lines(r'path="/oauth/token"', off))
+            t.wait_log(r'path="?/oauth/token"?(\s|$)', off, timeout=2.0)
+            n = len(t.log_lines(r'path="?/oauth/token"?(\s|$)', off))
             ctx.vlog("%s issued %d of 12 through nginx" % (t.name, n))
         mine = [tokens[0]] + [get_token(t, *creds)[1] for t in insts]
         tokens += mine[1:]
