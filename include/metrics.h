@@ -85,11 +85,11 @@ struct metrics_shard {
 	struct metrics_hist	 store_latency;
 	metrics_counter		 store_timeouts;
 	metrics_counter		 store_reconnects;
-	_Atomic int		 store_up;		/* 0 / 1 */
+	_Atomic int64_t		 store_up;		/* 0 / 1 */
 	_Atomic int64_t		 view_clients;
 	_Atomic int64_t		 view_revoked;
 	_Atomic int64_t		 view_last_sync;	/* unix s; 0 never */
-	_Atomic int		 view_current;		/* 0 / 1 */
+	_Atomic int64_t		 view_current;		/* 0 / 1 */
 
 	/* Tokens issued, by client_id; entries [0, n_clients) are live. */
 	struct metrics_client	*clients;		/* cap entries */

@@ -690,6 +690,26 @@ render_auth(struct metrics_text *t, const struct worker *peers, int n)
 	    verify_cache_misses)));
 }
 
+/* A gauge per worker, labelled worker="N", from an int64 of its shard. */
+static void
+per_worker_gauge(struct metrics_text *t, const struct worker *peers, int n,
+    const char *name, const char *help, size_t off)
+{
+	struct metrics_label	 l = { "worker", NULL };
+	char			 id[16];
+	int			 k;
+
+	metrics_text_family(t, name, "gauge", help);
+	for (k = 0; k < n; k++) {
+		snprintf(id, sizeof(id), "%d", k);
+		l.value = id;
+		metrics_text_int(t, name, &l, 1, (uint64_t)atomic_load_explicit(
+		    (const _Atomic int64_t *)(const void *)
+		    ((const char *)&peers[k].metrics + off),
+		    memory_order_relaxed));
+	}
+}
+
 static void
 render_store(struct metrics_text *t, const struct worker *peers, int n,
     time_t now)
@@ -702,15 +722,9 @@ render_store(struct metrics_text *t, const struct worker *peers, int n,
 	int64_t			 last;
 	int			 k;
 
-	metrics_text_family(t, "tokend_store_up", "gauge",
-	    "1 while the worker's Redis command link is up, else 0");
-	for (k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "%d", k);
-		l.value = id;
-		metrics_text_int(t, "tokend_store_up", &l, 1,
-		    (uint64_t)atomic_load_explicit(&peers[k].metrics.store_up,
-		    memory_order_relaxed));
-	}
+	per_worker_gauge(t, peers, n, "tokend_store_up",
+	    "1 while the worker's Redis command link is up, else 0",
+	    offsetof(struct metrics_shard, store_up));
 	metrics_text_family(t, "tokend_store_reconnects_total", "counter",
 	    "Times a worker's Redis command link came back up after a loss");
 	metrics_text_int(t, "tokend_store_reconnects_total", NULL, 0,
@@ -728,33 +742,15 @@ render_store(struct metrics_text *t, const struct worker *peers, int n,
 	metrics_text_histogram(t, "tokend_store_command_duration_seconds",
 	    NULL, 0, bounds, METRICS_STORE_BUCKETS, counts, sum);
 
-	metrics_text_family(t, "tokend_view_clients", "gauge",
-	    "Client records in the worker's view of the store");
-	for (k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "%d", k);
-		l.value = id;
-		metrics_text_int(t, "tokend_view_clients", &l, 1, (uint64_t)
-		    atomic_load_explicit(&peers[k].metrics.view_clients,
-		    memory_order_relaxed));
-	}
-	metrics_text_family(t, "tokend_view_revoked", "gauge",
-	    "Revoked jtis in the worker's view that still matter");
-	for (k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "%d", k);
-		l.value = id;
-		metrics_text_int(t, "tokend_view_revoked", &l, 1, (uint64_t)
-		    atomic_load_explicit(&peers[k].metrics.view_revoked,
-		    memory_order_relaxed));
-	}
-	metrics_text_family(t, "tokend_view_current", "gauge",
-	    "1 while the worker's view may be trusted for verification");
-	for (k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "%d", k);
-		l.value = id;
-		metrics_text_int(t, "tokend_view_current", &l, 1, (uint64_t)
-		    atomic_load_explicit(&peers[k].metrics.view_current,
-		    memory_order_relaxed));
-	}
+	per_worker_gauge(t, peers, n, "tokend_view_clients",
+	    "Client records in the worker's view of the store",
+	    offsetof(struct metrics_shard, view_clients));
+	per_worker_gauge(t, peers, n, "tokend_view_revoked",
+	    "Revoked jtis in the worker's view that still matter",
+	    offsetof(struct metrics_shard, view_revoked));
+	per_worker_gauge(t, peers, n, "tokend_view_current",
+	    "1 while the worker's view may be trusted for verification",
+	    offsetof(struct metrics_shard, view_current));
 	metrics_text_family(t, "tokend_view_last_sync_age_seconds", "gauge",
 	    "Seconds since the worker's view last completed a full re-read "
 	    "(absent until the first)");
