@@ -52,39 +52,18 @@ from jwt_helpers import (NO_LIMIT, Admin, Jws, check_no_token_in,
                          start_instance, token_request, uid,
                          verify_request)
 import tokend_harness as H
-from tokend_harness import (check, check_eq, child_env, fail, free_port,
-                            port_listening, scenario, short, skip)
+from tokend_harness import (NGINX, check, check_eq, child_env, fail,
+                            free_port, nginx_main, port_listening,
+                            scenario, short, skip)
 
-NGINX = "/usr/sbin/nginx"
 EXAMPLE = os.path.join("docs", "nginx-lb.conf")
 ISSUER = "https://tokend.test"
 PROPAGATION = 1.0
 FAIL_BUDGET = 20
 
-NGINX_MAIN = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{
-    worker_connections 512;
-}}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-
-{example}
-}}
-"""
-
 
 def lb_config(ctx, d, example_text, ports, port):
-    """The example with its placeholders replaced, in NGINX_MAIN."""
+    """The example with its placeholders replaced, in nginx_main()."""
     subs = [("tokend%d.internal:2600" % (k + 1), "127.0.0.1:%d" % p)
             for k, p in enumerate(ports)]
     subs += [
@@ -98,7 +77,7 @@ def lb_config(ctx, d, example_text, ports, port):
     for old, new in subs:
         check(old in text, "%s lacks the placeholder %r" % (EXAMPLE, old))
         text = text.replace(old, new)
-    return NGINX_MAIN.format(dir=d, example=text)
+    return nginx_main(d, text, connections=512)
 
 
 class Front:

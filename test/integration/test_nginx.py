@@ -9,7 +9,7 @@ tokend.internal -> localhost, /etc/tokend/ca.pem -> the test CA,
 upstream_app -> a Python http.server thread here that echoes each
 request's method, path, headers and body as JSON, 443 and
 /etc/nginx/tls/api.{pem,key} -> a free port and the harness's second
-server certificate), inside the http block of NGINX_MAIN (temporary
+server certificate), inside the http block of nginx_main() (temporary
 paths, logs and pid under a scratch directory). nginx runs in the
 foreground as one process (master_process off). A scenario-scoped tokend
 (TLS, --auth-fail-limit 0). Clients: R ("read"), A ("read admin"), N (no
@@ -51,37 +51,15 @@ from jwt_helpers import (NO_LIMIT, Admin, Forger, Jws, b64url,
                          get_token, issuer_of, revoke, scratch_dir,
                          start_instance, uid)
 import tokend_harness as H
-from tokend_harness import (check, check_eq, child_env, fail, free_port,
-                            port_listening, scenario, short, skip)
+from tokend_harness import (NGINX, check, check_eq, child_env, fail,
+                            free_port, nginx_main, port_listening,
+                            scenario, short, skip)
 
-NGINX = "/usr/sbin/nginx"
 EXAMPLE = os.path.join("docs", "nginx-auth-request.conf")
-
-# The main configuration around the example (which goes in {example}).
-NGINX_MAIN = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{
-    worker_connections 64;
-}}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-
-{example}
-}}
-"""
 
 
 def nginx_config(ctx, d, example_text, tokend_port, app_port, port):
-    """The example with its placeholders replaced, in NGINX_MAIN."""
+    """The example with its placeholders replaced, in nginx_main()."""
     subs = [
         ("tokend.internal:2600", "127.0.0.1:%d" % tokend_port),
         ("tokend.internal", "localhost"),
@@ -95,7 +73,7 @@ def nginx_config(ctx, d, example_text, tokend_port, app_port, port):
     for old, new in subs:
         check(old in text, "%s lacks the placeholder %r" % (EXAMPLE, old))
         text = text.replace(old, new)
-    return NGINX_MAIN.format(dir=d, example=text)
+    return nginx_main(d, text, connections=64)
 
 
 class App:

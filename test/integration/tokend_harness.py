@@ -1092,3 +1092,35 @@ def tls_client_hello(server_hostname="localhost"):
     except ssl.SSLWantReadError:
         pass
     return out.read()
+
+
+# nginx, for the scenarios that put it in front of tokend: the main
+# configuration around an example of docs/ (which goes in the http block).
+NGINX = "/usr/sbin/nginx"
+
+_NGINX_MAIN = """\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{
+    worker_connections {connections};
+}}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+
+{example}
+}}
+"""
+
+
+def nginx_main(d, example, connections=64):
+    """A whole nginx.conf running in directory d around example."""
+    return _NGINX_MAIN.format(dir=d, example=example,
+                              connections=connections)
