@@ -48,6 +48,29 @@ bool		 secret_hash_check(const char *stored, const char *secret,
 		    size_t len);
 
 /*
+ * HMAC-SHA256 of n bytes of msg under keylen bytes of key into out.
+ * Same result as OpenSSL's HMAC(EVP_sha256(), ...), without its
+ * per-call algorithm fetches. Returns 0, or -1 on an OpenSSL failure.
+ */
+#define SECRET_HMAC_LEN		32
+int		 secret_hmac_sha256(const void *key, size_t keylen,
+		    const void *msg, size_t n,
+		    unsigned char out[SECRET_HMAC_LEN]);
+
+/*
+ * The same in two steps, for a key used again and again: an HMAC-SHA256
+ * context keyed once (OpenSSL's EVP_MAC_CTX; NULL on failure; the caller
+ * owns it and frees it with secret_hmac_free), then any number of
+ * secret_hmac_keyed() calls on it, from any thread (it is only copied).
+ */
+struct evp_mac_ctx_st;
+struct evp_mac_ctx_st *secret_hmac_new(const void *key, size_t keylen);
+int		 secret_hmac_keyed(const struct evp_mac_ctx_st *keyed,
+		    const void *msg, size_t n,
+		    unsigned char out[SECRET_HMAC_LEN]);
+void		 secret_hmac_free(struct evp_mac_ctx_st *);
+
+/*
  * A fixed, well-formed hash whose secret nobody knows. When the client is
  * unknown or disabled, check the presented secret against it (and then
  * fail), so that unknown, disabled and wrong-secret take the same path

@@ -13,13 +13,17 @@
  * Left to others: wiping the presented secret (its owner does, with
  * secret_wipe()), and deciding what a failure answers (client_auth.c).
  *
- * Pure module: OpenSSL only; no state, so it is thread-safe.
+ * Pure module: OpenSSL only. Its one piece of state, the HMAC template
+ * below, is made once (pthread_once) and only read afterwards, so it is
+ * thread-safe.
  */
+#include <pthread.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "secret.h"
@@ -97,19 +101,113 @@ hash_parse(const char *stored, unsigned char salt[SECRET_SALT_BYTES],
 	return 0;
 }
 
+/*
+ * OpenSSL 3's one-shot HMAC() fetches the MAC and the digest by name on
+ * every call, which costs more than the hashing itself (about 20,000
+ * instructions for a short message). The template is an HMAC-SHA256
+ * context set up once, keyed with a placeholder; each call copies it and
+ * keys the copy. Never freed (static storage, reachable).
+ */
+static EVP_MAC_CTX	*hmac_template;
+static pthread_once_t	 hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+hmac_template_init(void)
+{
+	static const unsigned char	 placeholder[DIGEST_BYTES];
+	OSSL_PARAM			 params[2];
+	EVP_MAC				*mac;
+	EVP_MAC_CTX			*ctx = NULL;
+
+	if ((mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL)) == NULL)
+		return;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(ctx, placeholder, sizeof(placeholder), params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	EVP_MAC_free(mac);		/* ctx holds its own reference */
+	hmac_template = ctx;
+}
+
+/* Feed msg to a keyed ctx and take the MAC. */
+static int
+hmac_finish(EVP_MAC_CTX *ctx, const void *msg, size_t n,
+    unsigned char out[SECRET_HMAC_LEN])
+{
+	size_t	 outlen = 0;
+
+	/* EVP_MAC_update() wants a valid pointer even for no bytes. */
+	if (EVP_MAC_update(ctx, msg != NULL ? msg : "", n) != 1 ||
+	    EVP_MAC_final(ctx, out, &outlen, SECRET_HMAC_LEN) != 1 ||
+	    outlen != SECRET_HMAC_LEN)
+		return -1;
+	return 0;
+}
+
+struct evp_mac_ctx_st *
+secret_hmac_new(const void *key, size_t keylen)
+{
+	EVP_MAC_CTX	*ctx;
+
+	if (pthread_once(&hmac_once, hmac_template_init) != 0 ||
+	    hmac_template == NULL ||
+	    (ctx = EVP_MAC_CTX_dup(hmac_template)) == NULL)
+		return NULL;
+	if (EVP_MAC_init(ctx, key != NULL ? key : "", keylen, NULL) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+secret_hmac_sha256(const void *key, size_t keylen, const void *msg,
+    size_t n, unsigned char out[SECRET_HMAC_LEN])
+{
+	EVP_MAC_CTX	*ctx;
+	int		 rc;
+
+	if ((ctx = secret_hmac_new(key, keylen)) == NULL)
+		return -1;
+	rc = hmac_finish(ctx, msg, n, out);
+	EVP_MAC_CTX_free(ctx);		/* wipes the keyed state */
+	return rc;
+}
+
+int
+secret_hmac_keyed(const struct evp_mac_ctx_st *keyed, const void *msg,
+    size_t n, unsigned char out[SECRET_HMAC_LEN])
+{
+	EVP_MAC_CTX	*ctx;
+	int		 rc;
+
+	if ((ctx = EVP_MAC_CTX_dup(keyed)) == NULL)
+		return -1;
+	rc = hmac_finish(ctx, msg, n, out);
+	EVP_MAC_CTX_free(ctx);
+	return rc;
+}
+
+void
+secret_hmac_free(struct evp_mac_ctx_st *ctx)
+{
+	EVP_MAC_CTX_free(ctx);
+}
+
 /* HMAC-SHA256 of the secret under the salt, as 64 hex digits (no NUL). */
 static int
 digest_hex(const unsigned char salt[SECRET_SALT_BYTES], const char *secret,
     size_t len, char out[DIGEST_HEX_LEN])
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	unsigned char	 md[SECRET_HMAC_LEN];
 	int		 rc = -1;
 
-	/* HMAC() wants a valid pointer even for an empty message. */
-	if (HMAC(EVP_sha256(), salt, SECRET_SALT_BYTES,
-	    (const unsigned char *)(secret != NULL ? secret : ""), len, md,
-	    &mdlen) == NULL || mdlen != DIGEST_BYTES)
+	if (secret_hmac_sha256(salt, SECRET_SALT_BYTES, secret, len,
+	    md) == -1)
 		goto out;
 	hex_encode(md, DIGEST_BYTES, out);
 	rc = 0;
