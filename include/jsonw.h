@@ -34,6 +34,8 @@ char	*jsonw_take(struct jsonw *, size_t *len);
 
 /* n bytes as they are: punctuation, or JSON text made elsewhere. */
 void	 jsonw_raw(struct jsonw *, const char *s, size_t n);
+/* A string literal's bytes as they are. */
+#define jsonw_lit(w, lit)	jsonw_raw((w), (lit), sizeof(lit) - 1)
 /* s as a JSON string, quoted and escaped. */
 void	 jsonw_str(struct jsonw *, const char *s);
 void	 jsonw_int(struct jsonw *, int64_t);

@@ -10,6 +10,8 @@
 #include <json-c/json.h>
 
 #include "jsonw.h"
+#include "reply.h"
+#include "sjson.h"
 #include "util.h"
 #include "test.h"
 
@@ -98,9 +100,46 @@ test_empty_object(void)
 	TEST_ASSERT(w.buf == NULL);
 }
 
+/* reply_put_json() writes what json-c writes, for any claims set. */
+static void
+test_reply_put_json(void)
+{
+	static const char *const docs[] = {
+		"{}",
+		"{\"iss\":\"https://a.example/x\",\"exp\":1700000000,"
+		    "\"iat\":-5,\"aud\":[\"a\",\"b\",1,null,true],"
+		    "\"n\":null,\"f\":1.5,\"e\":1e3,\"t\":true,"
+		    "\"big\":18446744073709551615,"
+		    "\"min\":-9223372036854775808,"
+		    "\"max\":9223372036854775807,"
+		    "\"o\":{\"k\":{\"q\\\"\":\"\\u0001\\n\\/\"},\"z\":[]},"
+		    "\"u\":\"caf\\u00e9 \\ud83d\\ude00\"}",
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(docs); i++) {
+		struct json_object	*o = sjson_parse(docs[i],
+		    strlen(docs[i]), 16);
+		struct jsonw		 w;
+		char			*want;
+
+		TEST_ASSERT(o != NULL);
+		want = xstrdup(json_object_to_json_string_ext(o, FLAGS));
+		jsonw_init(&w, 0);
+		reply_put_json(&w, o);
+		if (strcmp(w.buf, want) != 0)
+			fprintf(stderr, "put %s\njson-c %s\n", w.buf, want);
+		TEST_ASSERT(strcmp(w.buf, want) == 0);
+		jsonw_free(&w);
+		free(want);
+		json_object_put(o);
+	}
+}
+
 int
 main(void)
 {
+	test_run(test_reply_put_json);
 	test_run(test_strings_as_json_c);
 	test_run(test_object_as_json_c);
 	test_run(test_empty_object);
