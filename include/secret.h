@@ -71,6 +71,21 @@ int		 secret_hmac_keyed(const struct evp_mac_ctx_st *keyed,
 void		 secret_hmac_free(struct evp_mac_ctx_st *);
 
 /*
+ * The same check with the stored hash parsed and keyed once: a client
+ * record keeps a struct secret_key next to its hash (the caller owns it;
+ * secret_key_free wipes it). secret_key_new never fails on a malformed
+ * hash (that key never matches); NULL only on an OpenSSL failure.
+ * secret_key_check(NULL, ...) checks against the dummy hash's key (made
+ * once) and is false, with the same work as for a real key, as
+ * secret_hash_check() does with secret_dummy_hash().
+ */
+struct secret_key;
+struct secret_key *secret_key_new(const char *stored);
+void		 secret_key_free(struct secret_key *);
+bool		 secret_key_check(const struct secret_key *,
+		    const char *secret, size_t len);
+
+/*
  * A fixed, well-formed hash whose secret nobody knows. When the client is
  * unknown or disabled, check the presented secret against it (and then
  * fail), so that unknown, disabled and wrong-secret take the same path

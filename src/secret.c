@@ -272,6 +272,84 @@ secret_hash_check(const char *stored, const char *secret, size_t len)
 	return well_formed & same & (len > 0);
 }
 
+/*
+ * A stored hash parsed and keyed once (a client record keeps one), so a
+ * check is one copy of the keyed context, the secret's bytes and the
+ * comparison: the salt's two key blocks are not hashed again per call.
+ * A malformed hash takes the dummy's salt and digest and never matches,
+ * as in secret_hash_check().
+ */
+struct secret_key {
+	EVP_MAC_CTX	*mac;			/* keyed with the salt */
+	char		 digest[DIGEST_HEX_LEN];
+	bool		 well_formed;
+};
+
+static struct secret_key	*dummy_key;
+static pthread_once_t		 dummy_once = PTHREAD_ONCE_INIT;
+
+struct secret_key *
+secret_key_new(const char *stored)
+{
+	struct secret_key	*k;
+	unsigned char		 salt[SECRET_SALT_BYTES];
+	const char		*want = NULL;
+
+	k = xcalloc(1, sizeof(*k));
+	k->well_formed = stored != NULL && hash_parse(stored, salt,
+	    &want) == 0;
+	if ((!k->well_formed && hash_parse(dummy_hash, salt, &want) == -1) ||
+	    (k->mac = secret_hmac_new(salt, sizeof(salt))) == NULL) {
+		secret_wipe(salt, sizeof(salt));
+		free(k);
+		return NULL;
+	}
+	memcpy(k->digest, want, DIGEST_HEX_LEN);
+	secret_wipe(salt, sizeof(salt));
+	return k;
+}
+
+void
+secret_key_free(struct secret_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_MAC_CTX_free(k->mac);
+	secret_wipe(k, sizeof(*k));
+	free(k);
+}
+
+static void
+dummy_key_init(void)
+{
+	dummy_key = secret_key_new(dummy_hash);
+}
+
+bool
+secret_key_check(const struct secret_key *k, const char *secret, size_t len)
+{
+	unsigned char	 md[SECRET_HMAC_LEN];
+	char		 computed[DIGEST_HEX_LEN];
+	bool		 known = k != NULL, same;
+
+	if (secret == NULL)
+		len = 0;
+	if (k == NULL) {
+		if (pthread_once(&dummy_once, dummy_key_init) != 0 ||
+		    (k = dummy_key) == NULL)
+			return false;
+	}
+	if (secret_hmac_keyed(k->mac, secret, len, md) == -1) {
+		secret_wipe(md, sizeof(md));
+		return false;
+	}
+	hex_encode(md, sizeof(md), computed);
+	same = CRYPTO_memcmp(computed, k->digest, DIGEST_HEX_LEN) == 0;
+	secret_wipe(md, sizeof(md));
+	secret_wipe(computed, sizeof(computed));
+	return known & k->well_formed & same & (len > 0);
+}
+
 const char *
 secret_dummy_hash(void)
 {
