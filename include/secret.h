@@ -49,8 +49,9 @@ bool		 secret_hash_check(const char *stored, const char *secret,
 
 /*
  * HMAC-SHA256 of n bytes of msg under keylen bytes of key into out.
- * Same result as OpenSSL's HMAC(EVP_sha256(), ...), without its
- * per-call algorithm fetches. Returns 0, or -1 on an OpenSSL failure.
+ * Same result as OpenSSL's HMAC(EVP_sha256(), ...) (RFC 2104; the unit
+ * test compares them), without its per-call algorithm fetches.
+ * Returns 0, or -1 on an OpenSSL failure.
  */
 #define SECRET_HMAC_LEN		32
 int		 secret_hmac_sha256(const void *key, size_t keylen,
@@ -58,17 +59,17 @@ int		 secret_hmac_sha256(const void *key, size_t keylen,
 		    unsigned char out[SECRET_HMAC_LEN]);
 
 /*
- * The same in two steps, for a key used again and again: an HMAC-SHA256
- * context keyed once (OpenSSL's EVP_MAC_CTX; NULL on failure; the caller
- * owns it and frees it with secret_hmac_free), then any number of
+ * The same in two steps, for a key used again and again: the key
+ * absorbed once (NULL on an OpenSSL failure; the caller owns it and frees
+ * it with secret_hmac_free, which wipes it), then any number of
  * secret_hmac_keyed() calls on it, from any thread (it is only copied).
  */
-struct evp_mac_ctx_st;
-struct evp_mac_ctx_st *secret_hmac_new(const void *key, size_t keylen);
-int		 secret_hmac_keyed(const struct evp_mac_ctx_st *keyed,
+struct secret_hmac;
+struct secret_hmac *secret_hmac_new(const void *key, size_t keylen);
+int		 secret_hmac_keyed(const struct secret_hmac *,
 		    const void *msg, size_t n,
 		    unsigned char out[SECRET_HMAC_LEN]);
-void		 secret_hmac_free(struct evp_mac_ctx_st *);
+void		 secret_hmac_free(struct secret_hmac *);
 
 /*
  * The same check with the stored hash parsed and keyed once: a client

@@ -68,14 +68,14 @@ struct key {
 	unsigned char	*secret;	/* HS256; owned, wiped on free */
 	size_t		 secretlen;
 	/*
-	 * Set up once at load, copied per call (EVP_PKEY_CTX_dup,
-	 * EVP_MAC_CTX_dup only read them, so workers share them): making
+	 * Set up once at load, copied per call (EVP_PKEY_CTX_dup and
+	 * secret_hmac_keyed only read them, so workers share them): making
 	 * them anew per call (EVP_DigestSignInit, HMAC()) fetched the
 	 * algorithms by name and cost some 20,000 instructions a call.
 	 */
 	EVP_PKEY_CTX	*sign_ctx;	/* ES256, RS256 that can sign */
 	EVP_PKEY_CTX	*verify_ctx;	/* ES256, RS256 */
-	EVP_MAC_CTX	*hmac;		/* HS256, keyed with secret */
+	struct secret_hmac *hmac;	/* HS256, keyed with secret */
 	char		*jwk;		/* public JWK; NULL for HS256 */
 };
 

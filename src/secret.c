@@ -13,17 +13,15 @@
  * Left to others: wiping the presented secret (its owner does, with
  * secret_wipe()), and deciding what a failure answers (client_auth.c).
  *
- * Pure module: OpenSSL only. Its one piece of state, the HMAC template
- * below, is made once (pthread_once) and only read afterwards, so it is
- * thread-safe.
+ * Pure module: OpenSSL only. Its state (the SHA-256 digest fetched once,
+ * the dummy hash's key) is made once (pthread_once) and only read
+ * afterwards, so it is thread-safe.
  */
 #include <pthread.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "secret.h"
@@ -102,100 +100,123 @@ hash_parse(const char *stored, unsigned char salt[SECRET_SALT_BYTES],
 }
 
 /*
- * OpenSSL 3's one-shot HMAC() fetches the MAC and the digest by name on
- * every call, which costs more than the hashing itself (about 20,000
- * instructions for a short message). The template is an HMAC-SHA256
- * context set up once, keyed with a placeholder; each call copies it and
- * keys the copy. Never freed (static storage, reachable).
+ * HMAC-SHA256 (RFC 2104) on OpenSSL's SHA-256. OpenSSL 3's one-shot
+ * HMAC() fetches the MAC and the digest by name on every call, and even a
+ * copied EVP_MAC_CTX makes and frees four digest contexts per MAC, which
+ * together cost more than the hashing of a short message. Here a key is
+ * absorbed once into two SHA-256 states, K ^ ipad and K ^ opad; a MAC
+ * copies each state once: H((K ^ opad) || H((K ^ ipad) || msg)).
+ * The digest is fetched once (pthread_once) and never freed.
  */
-static EVP_MAC_CTX	*hmac_template;
-static pthread_once_t	 hmac_once = PTHREAD_ONCE_INIT;
+#define HMAC_BLOCK	64		/* SHA-256's block size */
+
+struct secret_hmac {
+	EVP_MD_CTX	*inner;		/* SHA-256 after K ^ ipad */
+	EVP_MD_CTX	*outer;		/* SHA-256 after K ^ opad */
+};
+
+static EVP_MD		*sha256_md;
+static pthread_once_t	 sha256_once = PTHREAD_ONCE_INIT;
 
 static void
-hmac_template_init(void)
+sha256_init(void)
 {
-	static const unsigned char	 placeholder[DIGEST_BYTES];
-	OSSL_PARAM			 params[2];
-	EVP_MAC				*mac;
-	EVP_MAC_CTX			*ctx = NULL;
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
-	if ((mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL)) == NULL)
-		return;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)(uintptr_t)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_init(ctx, placeholder, sizeof(placeholder), params) != 1) {
-		EVP_MAC_CTX_free(ctx);
+static EVP_MD_CTX *
+padded_state(const unsigned char k[HMAC_BLOCK], unsigned char pad)
+{
+	unsigned char	 block[HMAC_BLOCK];
+	EVP_MD_CTX	*ctx;
+	size_t		 i;
+
+	for (i = 0; i < HMAC_BLOCK; i++)
+		block[i] = k[i] ^ pad;
+	if ((ctx = EVP_MD_CTX_new()) != NULL &&
+	    (EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, block, sizeof(block)) != 1)) {
+		EVP_MD_CTX_free(ctx);
 		ctx = NULL;
 	}
-	EVP_MAC_free(mac);		/* ctx holds its own reference */
-	hmac_template = ctx;
+	secret_wipe(block, sizeof(block));
+	return ctx;
 }
 
-/* Feed msg to a keyed ctx and take the MAC. */
-static int
-hmac_finish(EVP_MAC_CTX *ctx, const void *msg, size_t n,
-    unsigned char out[SECRET_HMAC_LEN])
-{
-	size_t	 outlen = 0;
-
-	/* EVP_MAC_update() wants a valid pointer even for no bytes. */
-	if (EVP_MAC_update(ctx, msg != NULL ? msg : "", n) != 1 ||
-	    EVP_MAC_final(ctx, out, &outlen, SECRET_HMAC_LEN) != 1 ||
-	    outlen != SECRET_HMAC_LEN)
-		return -1;
-	return 0;
-}
-
-struct evp_mac_ctx_st *
+struct secret_hmac *
 secret_hmac_new(const void *key, size_t keylen)
 {
-	EVP_MAC_CTX	*ctx;
+	struct secret_hmac	*h;
+	unsigned char		 k[HMAC_BLOCK];
+	unsigned int		 n;
 
-	if (pthread_once(&hmac_once, hmac_template_init) != 0 ||
-	    hmac_template == NULL ||
-	    (ctx = EVP_MAC_CTX_dup(hmac_template)) == NULL)
+	if (pthread_once(&sha256_once, sha256_init) != 0 || sha256_md == NULL)
 		return NULL;
-	if (EVP_MAC_init(ctx, key != NULL ? key : "", keylen, NULL) != 1) {
-		EVP_MAC_CTX_free(ctx);
+	/* RFC 2104 2: a key longer than a block is hashed first. */
+	memset(k, 0, sizeof(k));
+	if (keylen > HMAC_BLOCK) {
+		if (EVP_Digest(key, keylen, k, &n, sha256_md, NULL) != 1)
+			return NULL;
+	} else if (keylen > 0)
+		memcpy(k, key, keylen);
+	h = xcalloc(1, sizeof(*h));
+	h->inner = padded_state(k, 0x36);
+	h->outer = padded_state(k, 0x5c);
+	secret_wipe(k, sizeof(k));
+	if (h->inner == NULL || h->outer == NULL) {
+		secret_hmac_free(h);
 		return NULL;
 	}
-	return ctx;
+	return h;
+}
+
+void
+secret_hmac_free(struct secret_hmac *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->inner);	/* OpenSSL wipes the states */
+	EVP_MD_CTX_free(h->outer);
+	free(h);
+}
+
+int
+secret_hmac_keyed(const struct secret_hmac *h, const void *msg, size_t n,
+    unsigned char out[SECRET_HMAC_LEN])
+{
+	unsigned char	 ih[SECRET_HMAC_LEN];
+	unsigned int	 len = 0, olen = 0;
+	EVP_MD_CTX	*ctx;
+	int		 rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	/* EVP_DigestUpdate() wants a valid pointer even for no bytes. */
+	if (EVP_MD_CTX_copy_ex(ctx, h->inner) == 1 &&
+	    EVP_DigestUpdate(ctx, msg != NULL ? msg : "", n) == 1 &&
+	    EVP_DigestFinal_ex(ctx, ih, &len) == 1 && len == sizeof(ih) &&
+	    EVP_MD_CTX_copy_ex(ctx, h->outer) == 1 &&
+	    EVP_DigestUpdate(ctx, ih, sizeof(ih)) == 1 &&
+	    EVP_DigestFinal_ex(ctx, out, &olen) == 1 &&
+	    olen == SECRET_HMAC_LEN)
+		rc = 0;
+	secret_wipe(ih, sizeof(ih));
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 int
 secret_hmac_sha256(const void *key, size_t keylen, const void *msg,
     size_t n, unsigned char out[SECRET_HMAC_LEN])
 {
-	EVP_MAC_CTX	*ctx;
-	int		 rc;
+	struct secret_hmac	*h;
+	int			 rc;
 
-	if ((ctx = secret_hmac_new(key, keylen)) == NULL)
+	if ((h = secret_hmac_new(key, keylen)) == NULL)
 		return -1;
-	rc = hmac_finish(ctx, msg, n, out);
-	EVP_MAC_CTX_free(ctx);		/* wipes the keyed state */
+	rc = secret_hmac_keyed(h, msg, n, out);
+	secret_hmac_free(h);
 	return rc;
-}
-
-int
-secret_hmac_keyed(const struct evp_mac_ctx_st *keyed, const void *msg,
-    size_t n, unsigned char out[SECRET_HMAC_LEN])
-{
-	EVP_MAC_CTX	*ctx;
-	int		 rc;
-
-	if ((ctx = EVP_MAC_CTX_dup(keyed)) == NULL)
-		return -1;
-	rc = hmac_finish(ctx, msg, n, out);
-	EVP_MAC_CTX_free(ctx);
-	return rc;
-}
-
-void
-secret_hmac_free(struct evp_mac_ctx_st *ctx)
-{
-	EVP_MAC_CTX_free(ctx);
 }
 
 /* HMAC-SHA256 of the secret under the salt, as 64 hex digits (no NUL). */
@@ -280,7 +301,7 @@ secret_hash_check(const char *stored, const char *secret, size_t len)
  * as in secret_hash_check().
  */
 struct secret_key {
-	EVP_MAC_CTX	*mac;			/* keyed with the salt */
+	struct secret_hmac *mac;		/* keyed with the salt */
 	char		 digest[DIGEST_HEX_LEN];
 	bool		 well_formed;
 };
@@ -314,7 +335,7 @@ secret_key_free(struct secret_key *k)
 {
 	if (k == NULL)
 		return;
-	EVP_MAC_CTX_free(k->mac);
+	secret_hmac_free(k->mac);
 	secret_wipe(k, sizeof(*k));
 	free(k);
 }

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "secret.h"
 #include "test.h"
 
@@ -193,6 +196,31 @@ test_secret_dummy_hash(void)
 	TEST_ASSERT(strspn(d + 45, "0123456789abcdef") == 64);
 }
 
+/* secret_hmac_sha256() is OpenSSL's HMAC(): keys around the block size */
+static void
+test_secret_hmac_as_openssl(void)
+{
+	static const size_t	 keylens[] = { 0, 1, 16, 32, 63, 64, 65, 200 };
+	static const size_t	 msglens[] = { 0, 1, 55, 56, 64, 300, 1000 };
+	unsigned char		 key[200], msg[1000], a[32], b[EVP_MAX_MD_SIZE];
+	unsigned int		 blen;
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 13 + 5);
+	for (i = 0; i < sizeof(keylens) / sizeof(keylens[0]); i++) {
+		for (j = 0; j < sizeof(msglens) / sizeof(msglens[0]); j++) {
+			TEST_ASSERT(secret_hmac_sha256(key, keylens[i], msg,
+			    msglens[j], a) == 0);
+			TEST_ASSERT(HMAC(EVP_sha256(), key, (int)keylens[i],
+			    msg, msglens[j], b, &blen) != NULL);
+			TEST_ASSERT(blen == 32 && memcmp(a, b, 32) == 0);
+		}
+	}
+}
+
 static void
 test_secret_key_dummy(void)
 {
@@ -206,6 +234,7 @@ int
 main(void)
 {
 	test_run(test_secret_key_dummy);
+	test_run(test_secret_hmac_as_openssl);
 	test_run(test_secret_known_answer);
 	test_run(test_secret_wrong_secret);
 	test_run(test_secret_empty_secret);
