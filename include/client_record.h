@@ -53,6 +53,8 @@ struct client_record {
 	char			*id;
 	/* the stored hash, as is: secret_hash_check() judges it; wiped */
 	char			*secret_hash;
+	/* secret_hash parsed and keyed once (secret.h); never NULL */
+	struct secret_key	*secret_key;
 	struct scope_set	 scopes;
 	char			*audience;	/* NULL: --default-audience */
 	long			 ttl;		/* 0: --token-ttl */

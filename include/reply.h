@@ -21,6 +21,15 @@ enum reply_flags {
 /* Reply with obj serialized; takes ownership of obj (json_object_put). */
 void	 reply_json(struct request *, int status, struct json_object *obj,
 	    int flags);
+/*
+ * Append v to w as json-c would write it (PLAIN, NOSLASHESCAPE), objects
+ * member by member, strings and integers by hand (jsonw.h), anything
+ * else through json-c. Cheaper than json-c for a claims set. v is only
+ * read, except that json-c keeps the text of a value it writes inside
+ * that value: not for objects shared between threads.
+ */
+struct jsonw;
+void	 reply_put_json(struct jsonw *w, struct json_object *v);
 /* Reply with an already serialized JSON document (copied). */
 void	 reply_raw_json(struct request *, int status, const char *json,
 	    size_t len, int flags);

@@ -48,6 +48,45 @@ bool		 secret_hash_check(const char *stored, const char *secret,
 		    size_t len);
 
 /*
+ * HMAC-SHA256 of n bytes of msg under keylen bytes of key into out.
+ * Same result as OpenSSL's HMAC(EVP_sha256(), ...) (RFC 2104; the unit
+ * test compares them), without its per-call algorithm fetches.
+ * Returns 0, or -1 on an OpenSSL failure.
+ */
+#define SECRET_HMAC_LEN		32
+int		 secret_hmac_sha256(const void *key, size_t keylen,
+		    const void *msg, size_t n,
+		    unsigned char out[SECRET_HMAC_LEN]);
+
+/*
+ * The same in two steps, for a key used again and again: the key
+ * absorbed once (NULL on an OpenSSL failure; the caller owns it and frees
+ * it with secret_hmac_free, which wipes it), then any number of
+ * secret_hmac_keyed() calls on it, from any thread (it is only copied).
+ */
+struct secret_hmac;
+struct secret_hmac *secret_hmac_new(const void *key, size_t keylen);
+int		 secret_hmac_keyed(const struct secret_hmac *,
+		    const void *msg, size_t n,
+		    unsigned char out[SECRET_HMAC_LEN]);
+void		 secret_hmac_free(struct secret_hmac *);
+
+/*
+ * The same check with the stored hash parsed and keyed once: a client
+ * record keeps a struct secret_key next to its hash (the caller owns it;
+ * secret_key_free wipes it). secret_key_new never fails on a malformed
+ * hash (that key never matches); NULL only on an OpenSSL failure.
+ * secret_key_check(NULL, ...) checks against the dummy hash's key (made
+ * once) and is false, with the same work as for a real key, as
+ * secret_hash_check() does with secret_dummy_hash().
+ */
+struct secret_key;
+struct secret_key *secret_key_new(const char *stored);
+void		 secret_key_free(struct secret_key *);
+bool		 secret_key_check(const struct secret_key *,
+		    const char *secret, size_t len);
+
+/*
  * A fixed, well-formed hash whose secret nobody knows. When the client is
  * unknown or disabled, check the presented secret against it (and then
  * fail), so that unknown, disabled and wrong-secret take the same path

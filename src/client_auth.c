@@ -379,8 +379,8 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 	    NULL)
 		decode_dummy_record();
 	/* One hash check on every path; decide only afterwards. */
-	match = secret_hash_check(rec != NULL ? rec->secret_hash :
-	    secret_dummy_hash(), op->creds.secret, op->creds.secret_len);
+	match = secret_key_check(rec != NULL ? rec->secret_key : NULL,
+	    op->creds.secret, op->creds.secret_len);
 	if (match && rec != NULL && !rec->disabled) {
 		auth_done(op, CLIENT_AUTH_OK, rec);
 		client_record_free(rec);
@@ -455,8 +455,8 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	 * secret) counts as soon as Redis has it.
 	 */
 	rec = view_client(w->view, creds->id);
-	match = secret_hash_check(rec != NULL ? rec->secret_hash :
-	    secret_dummy_hash(), creds->secret, creds->secret_len);
+	match = secret_key_check(rec != NULL ? rec->secret_key : NULL,
+	    creds->secret, creds->secret_len);
 	if (match && rec != NULL && !rec->disabled) {
 		answer_now(req, creds, cb, arg, CLIENT_AUTH_OK, rec);
 		return 0;

@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "client_record.h"
+#include "secret.h"
 #include "sjson.h"
 #include "util.h"
 
@@ -343,6 +344,10 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 		errbuf_set(errbuf, errlen, "secret: missing");
 		goto out;
 	}
+	if ((rec->secret_key = secret_key_new(rec->secret_hash)) == NULL) {
+		errbuf_set(errbuf, errlen, "secret: HMAC-SHA256 unavailable");
+		goto out;
+	}
 	*out = rec;
 	rec = NULL;
 	rc = 0;
@@ -358,6 +363,7 @@ client_record_free(struct client_record *rec)
 		return;
 	free(rec->id);
 	secret_free_str(rec->secret_hash);
+	secret_key_free(rec->secret_key);
 	scope_set_finish(&rec->scopes);
 	free(rec->audience);
 	json_object_put(rec->claims);

@@ -41,19 +41,21 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "b64url.h"
 #include "keys.h"
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
 #define KEY_FILE_MAX	(64 * 1024)	/* a PEM key or a secret file */
 #define REASON_MAX	256
 #define P256_COORD_LEN	32
 #define THUMBPRINT_LEN	43		/* b64url of 32 bytes */
+#define SHA256_LEN	32
 
 struct key {
 	enum key_alg	 alg;
@@ -65,6 +67,15 @@ struct key {
 	EVP_MD		*md;		/* SHA-256, fetched once */
 	unsigned char	*secret;	/* HS256; owned, wiped on free */
 	size_t		 secretlen;
+	/*
+	 * Set up once at load, copied per call (EVP_PKEY_CTX_dup and
+	 * secret_hmac_keyed only read them, so workers share them): making
+	 * them anew per call (EVP_DigestSignInit, HMAC()) fetched the
+	 * algorithms by name and cost some 20,000 instructions a call.
+	 */
+	EVP_PKEY_CTX	*sign_ctx;	/* ES256, RS256 that can sign */
+	EVP_PKEY_CTX	*verify_ctx;	/* ES256, RS256 */
+	struct secret_hmac *hmac;	/* HS256, keyed with secret */
 	char		*jwk;		/* public JWK; NULL for HS256 */
 };
 
@@ -168,6 +179,9 @@ key_free(struct key *k)
 	if (k == NULL)
 		return;
 	free(k->kid);
+	EVP_PKEY_CTX_free(k->sign_ctx);
+	EVP_PKEY_CTX_free(k->verify_ctx);
+	secret_hmac_free(k->hmac);
 	EVP_PKEY_free(k->pkey);
 	EVP_MD_free(k->md);
 	if (k->secret != NULL) {
@@ -482,6 +496,29 @@ fetch_sha256(void)
 	return md;
 }
 
+/*
+ * A context for the public-key operation op (EVP_PKEY_OP_SIGN or _VERIFY)
+ * of k on a SHA-256 digest: the padding of RS256 is PKCS #1 v1.5, and the
+ * digest type makes the provider check the digest's length.
+ */
+static EVP_PKEY_CTX *
+pkey_op_ctx(const struct key *k, int op)
+{
+	EVP_PKEY_CTX	*ctx;
+
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL)
+		return NULL;
+	if ((op == EVP_PKEY_OP_SIGN ? EVP_PKEY_sign_init(ctx) :
+	    EVP_PKEY_verify_init(ctx)) != 1 ||
+	    (k->alg == KEY_ALG_RS256 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, k->md) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 /* Load one PEM key file: the signing key, or a retired one. */
 static struct key *
 key_load_pem(const char *path, bool retired, char *reason, size_t rlen)
@@ -514,6 +551,13 @@ key_load_pem(const char *path, bool retired, char *reason, size_t rlen)
 	k->can_sign = !retired;
 	if ((k->md = fetch_sha256()) == NULL) {
 		snprintf(reason, rlen, "SHA-256 unavailable");
+		goto out;
+	}
+	if ((k->verify_ctx = pkey_op_ctx(k, EVP_PKEY_OP_VERIFY)) == NULL ||
+	    (k->can_sign &&
+	    (k->sign_ctx = pkey_op_ctx(k, EVP_PKEY_OP_SIGN)) == NULL)) {
+		ERR_clear_error();
+		snprintf(reason, rlen, "cannot set up the key for signing");
 		goto out;
 	}
 	if (key_describe(k, reason, rlen) == -1)
@@ -567,6 +611,11 @@ key_load_hs256(const char *path, const char *kid, char *reason, size_t rlen)
 	k->kidlen = strlen(k->kid);
 	if ((k->md = fetch_sha256()) == NULL) {
 		snprintf(reason, rlen, "SHA-256 unavailable");
+		goto out;
+	}
+	if ((k->hmac = secret_hmac_new(k->secret, k->secretlen)) == NULL) {
+		ERR_clear_error();
+		snprintf(reason, rlen, "HMAC-SHA256 unavailable");
 		goto out;
 	}
 	ret = k;
@@ -744,10 +793,18 @@ static int
 hs256(const struct key *k, const void *msg, size_t n,
     unsigned char mac[KEY_HS256_SIG_LEN])
 {
+	return secret_hmac_keyed(k->hmac, msg, n, mac);
+}
+
+/* The SHA-256 digest a signature of msg covers. */
+static int
+sha256(const struct key *k, const void *msg, size_t n,
+    unsigned char dgst[SHA256_LEN])
+{
 	unsigned int	 len = 0;
 
-	if (HMAC(k->md, k->secret, (int)k->secretlen, msg, n, mac,
-	    &len) == NULL || len != KEY_HS256_SIG_LEN)
+	if (EVP_Digest(msg, n, dgst, &len, k->md, NULL) != 1 ||
+	    len != SHA256_LEN)
 		return -1;
 	return 0;
 }
@@ -756,10 +813,10 @@ int
 key_sign(const struct key *k, const void *msg, size_t n, unsigned char *sig,
     size_t *siglen)
 {
-	EVP_MD_CTX	*ctx = NULL;
+	EVP_PKEY_CTX	*ctx = NULL;
 	ECDSA_SIG	*es = NULL;
 	const BIGNUM	*r, *s;
-	unsigned char	 der[KEY_SIG_MAX];
+	unsigned char	 der[KEY_SIG_MAX], dgst[SHA256_LEN];
 	const unsigned char *p;
 	size_t		 len;
 	int		 rc = -1;
@@ -777,18 +834,18 @@ key_sign(const struct key *k, const void *msg, size_t n, unsigned char *sig,
 		*siglen = KEY_HS256_SIG_LEN;
 		return 0;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, k->md, NULL, k->pkey) != 1)
+	if (sha256(k, msg, n, dgst) == -1 ||
+	    (ctx = EVP_PKEY_CTX_dup(k->sign_ctx)) == NULL)
 		goto fail;
 	if (k->alg == KEY_ALG_RS256) {
 		len = KEY_SIG_MAX;
-		if (EVP_DigestSign(ctx, sig, &len, msg, n) != 1 ||
+		if (EVP_PKEY_sign(ctx, sig, &len, dgst, sizeof(dgst)) != 1 ||
 		    len != k->siglen)
 			goto fail;
 	} else {
 		/* RFC 7518 3.4: the JWS form is R || S, 32 bytes each */
 		len = sizeof(der);
-		if (EVP_DigestSign(ctx, der, &len, msg, n) != 1)
+		if (EVP_PKEY_sign(ctx, der, &len, dgst, sizeof(dgst)) != 1)
 			goto fail;
 		p = der;
 		if ((es = d2i_ECDSA_SIG(NULL, &p, (long)len)) == NULL)
@@ -807,7 +864,7 @@ fail:
 	log_ossl("sign_failed", k);
 out:
 	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(ctx);
 	return rc;
 }
 
@@ -825,10 +882,11 @@ int
 key_verify(const struct key *k, const void *msg, size_t n,
     const unsigned char *sig, size_t siglen)
 {
-	EVP_MD_CTX	*ctx = NULL;
+	EVP_PKEY_CTX	*ctx = NULL;
 	ECDSA_SIG	*es = NULL;
 	BIGNUM		*r = NULL, *s = NULL;
 	unsigned char	 mac[KEY_HS256_SIG_LEN], der[KEY_SIG_MAX], *p;
+	unsigned char	 dgst[SHA256_LEN];
 	int		 len, rc = -1;
 
 	if (siglen != k->siglen)
@@ -842,13 +900,13 @@ key_verify(const struct key *k, const void *msg, size_t n,
 		secret_wipe(mac, sizeof(mac));
 		return rc;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(ctx, NULL, k->md, NULL, k->pkey) != 1) {
+	if (sha256(k, msg, n, dgst) == -1 ||
+	    (ctx = EVP_PKEY_CTX_dup(k->verify_ctx)) == NULL) {
 		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
 	if (k->alg == KEY_ALG_RS256) {
-		if (EVP_DigestVerify(ctx, sig, siglen, msg, n) == 1)
+		if (EVP_PKEY_verify(ctx, sig, siglen, dgst, sizeof(dgst)) == 1)
 			rc = 0;
 		goto out;
 	}
@@ -871,7 +929,7 @@ key_verify(const struct key *k, const void *msg, size_t n,
 		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
-	if (EVP_DigestVerify(ctx, der, (size_t)len, msg, n) == 1)
+	if (EVP_PKEY_verify(ctx, der, (size_t)len, dgst, sizeof(dgst)) == 1)
 		rc = 0;
 out:
 	/* a failed verification leaves errors behind; drop them */
@@ -879,6 +937,6 @@ out:
 	BN_free(s);
 	BN_free(r);
 	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(ctx);
 	return rc;
 }

@@ -281,6 +281,28 @@ add_field(struct fields *fs, const char *key, size_t start, bool num)
 }
 
 /*
+ * v in base 10 or 16 (lowercase), after a '-' if neg, into num (at least
+ * 24 bytes, not NUL-terminated); returns the length. What snprintf's
+ * %lld, %llu and %llx write, without their cost on every log line.
+ */
+static int
+format_u64(char *num, uint64_t v, unsigned base, bool neg)
+{
+	char	 tmp[24], *e = tmp + sizeof(tmp), *b = e;
+	int	 n;
+
+	do {
+		*--b = hex[v % base];
+		v /= base;
+	} while (v != 0);
+	if (neg)
+		*--b = '-';
+	n = (int)(e - b);
+	memcpy(num, b, (size_t)n);
+	return n;
+}
+
+/*
  * One conversion at *pp (just after the '%'): take its argument from ap
  * and append it to the scratch. Returns 1 for an integer conversion, 0 for
  * any other, -1 for one this parser does not know (the arguments can no
@@ -364,7 +386,8 @@ convert(struct fields *fs, const char **pp, va_list *ap)
 			v = (signed char)v;
 		else if (lmod == L_H)
 			v = (short)v;
-		n = snprintf(num, sizeof(num), "%lld", v);
+		n = format_u64(num, v < 0 ? (uint64_t)0 - (uint64_t)v :
+		    (uint64_t)v, 10, v < 0);
 		break;
 	}
 	case 'u':
@@ -384,8 +407,7 @@ convert(struct fields *fs, const char **pp, va_list *ap)
 			v = (unsigned char)v;
 		else if (lmod == L_H)
 			v = (unsigned short)v;
-		n = *p == 'u' ? snprintf(num, sizeof(num), "%llu", v) :
-		    snprintf(num, sizeof(num), "%llx", v);
+		n = format_u64(num, v, *p == 'u' ? 10 : 16, false);
 		break;
 	}
 	default:
@@ -521,17 +543,44 @@ log_sformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
 	return n;
 }
 
+/*
+ * The time as RFC 3339 UTC with milliseconds. The part up to the seconds
+ * changes once a second: each thread keeps it and formats only the
+ * milliseconds (gmtime_r and snprintf on every line cost more than the
+ * rest of an access-log line).
+ */
 static void
 timestamp(char *ts, size_t len)
 {
-	struct timespec	 now;
-	struct tm	 tm;
+	static _Thread_local time_t	 cached_sec = -1;
+	static _Thread_local char	 cached[40];	/* "...T12:34:56." */
+	static _Thread_local size_t	 cached_len;
+	struct timespec			 now;
+	struct tm			 tm;
+	long				 ms;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	snprintf(ts, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (now.tv_nsec / 1000000) % 1000);
+	if (now.tv_sec != cached_sec) {
+		gmtime_r(&now.tv_sec, &tm);
+		cached_len = (size_t)snprintf(cached, sizeof(cached),
+		    "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		if (cached_len >= sizeof(cached))
+			cached_len = sizeof(cached) - 1;
+		cached_sec = now.tv_sec;
+	}
+	if (len < cached_len + 5) {
+		ts[0] = '\0';
+		return;
+	}
+	ms = (now.tv_nsec / 1000000) % 1000;
+	memcpy(ts, cached, cached_len);
+	ts[cached_len] = (char)('0' + ms / 100);
+	ts[cached_len + 1] = (char)('0' + ms / 10 % 10);
+	ts[cached_len + 2] = (char)('0' + ms % 10);
+	ts[cached_len + 3] = 'Z';
+	ts[cached_len + 4] = '\0';
 }
 
 static void

@@ -13,6 +13,7 @@
  * other error and keeps libevent's "close the connection" behaviour.
  * Every reply, libevent's refusals included, carries X-Request-Id.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 
+#include "jsonw.h"
 #include "log.h"
 #include "reply.h"
 #include "reqid.h"
@@ -95,6 +97,46 @@ reply_json(struct request *req, int status, struct json_object *obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	send_body(req, status, "application/json", text, len, flags);
 	json_object_put(obj);
+}
+
+void
+reply_put_json(struct jsonw *w, struct json_object *v)
+{
+	struct json_object_iterator	 it, end;
+	const char			*text;
+	size_t				 len;
+	int64_t				 i;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		jsonw_begin(w);
+		it = json_object_iter_begin(v);
+		end = json_object_iter_end(v);
+		while (!json_object_iter_equal(&it, &end)) {
+			jsonw_key(w, json_object_iter_peek_name(&it));
+			reply_put_json(w, json_object_iter_peek_value(&it));
+			json_object_iter_next(&it);
+		}
+		jsonw_end(w);
+		return;
+	case json_type_string:
+		/* sjson_parse() refuses \u0000: no NUL inside */
+		jsonw_str(w, json_object_get_string(v));
+		return;
+	case json_type_int:
+		/* the ends of the range may be a clamped uint64: json-c's */
+		i = json_object_get_int64(v);
+		if (i != INT64_MAX && i != INT64_MIN) {
+			jsonw_int(w, i);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	text = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	jsonw_raw(w, text, len);
 }
 
 void

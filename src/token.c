@@ -29,10 +29,12 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
 #include "b64url.h"
+#include "jsonw.h"
 #include "keys.h"
 #include "log.h"
 #include "sjson.h"
@@ -87,19 +89,6 @@ unconst(const struct json_object *o)
 	return (struct json_object *)(uintptr_t)o;
 }
 
-/* Add name: val to obj, taking val; -1 if val is NULL or json-c fails. */
-static int
-add(struct json_object *obj, const char *name, struct json_object *val)
-{
-	if (val == NULL)
-		return -1;
-	if (json_object_object_add(obj, name, val) != 0) {
-		json_object_put(val);
-		return -1;
-	}
-	return 0;
-}
-
 static bool
 is_registered(const char *name)
 {
@@ -111,32 +100,25 @@ is_registered(const char *name)
 	return false;
 }
 
-static struct json_object *
-build_payload(const struct token_params *p, const char *jti)
+/*
+ * The client's own claims as JSON members ("a":1,"b":2, no braces), the
+ * registered ones left out; appended to w after a ','. Deep copies first:
+ * json-c keeps an object's text inside the object, so serializing the
+ * shared one would write to it. -1 if json-c fails.
+ */
+static int
+put_extra_claims(struct jsonw *w, const struct json_object *extra)
 {
-	struct json_object		*pl, *copy, *val;
+	struct json_object		*obj, *copy, *val;
 	struct json_object_iterator	 it, end;
-	const char			*name;
+	const char			*name, *text;
+	size_t				 len;
+	int				 rc = -1;
 
-	if ((pl = json_object_new_object()) == NULL)
-		return NULL;
-	if (add(pl, "iss", json_object_new_string(p->issuer)) == -1 ||
-	    add(pl, "sub", json_object_new_string(p->client_id)) == -1 ||
-	    add(pl, "aud", json_object_new_string(p->audience)) == -1 ||
-	    add(pl, "exp", json_object_new_int64((int64_t)p->iat +
-	    p->ttl)) == -1 ||
-	    add(pl, "iat", json_object_new_int64((int64_t)p->iat)) == -1 ||
-	    add(pl, "jti", json_object_new_string(jti)) == -1 ||
-	    add(pl, "client_id", json_object_new_string(p->client_id)) == -1)
-		goto fail;
-	/* RFC 9068 2.2.3: scope only when there is one */
-	if (p->scope != NULL && p->scope[0] != '\0' &&
-	    add(pl, "scope", json_object_new_string(p->scope)) == -1)
-		goto fail;
-	if (p->extra_claims == NULL)
-		return pl;
-	it = json_object_iter_begin(unconst(p->extra_claims));
-	end = json_object_iter_end(unconst(p->extra_claims));
+	if ((obj = json_object_new_object()) == NULL)
+		return -1;
+	it = json_object_iter_begin(unconst(extra));
+	end = json_object_iter_end(unconst(extra));
 	while (!json_object_iter_equal(&it, &end)) {
 		name = json_object_iter_peek_name(&it);
 		if (!is_registered(name)) {
@@ -144,32 +126,116 @@ build_payload(const struct token_params *p, const char *jti)
 			copy = NULL;
 			if ((val = json_object_iter_peek_value(&it)) != NULL &&
 			    json_object_deep_copy(val, &copy, NULL) != 0)
-				goto fail;
-			if (json_object_object_add(pl, name, copy) != 0) {
+				goto out;
+			if (json_object_object_add(obj, name, copy) != 0) {
 				json_object_put(copy);
-				goto fail;
+				goto out;
 			}
 		}
 		json_object_iter_next(&it);
 	}
-	return pl;
-fail:
-	json_object_put(pl);
-	return NULL;
+	if (json_object_object_length(obj) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((text = json_object_to_json_string_length(obj,
+	    JSON_TO_STRING_FLAGS, &len)) == NULL || len < 2)
+		goto out;
+	jsonw_raw(w, ",", 1);
+	jsonw_raw(w, text + 1, len - 2);
+	rc = 0;
+out:
+	json_object_put(obj);
+	return rc;
+}
+
+/*
+ * The header and the claims, written by hand (jsonw.h escapes strings as
+ * json-c does): building them as json-c objects and serializing them cost
+ * more than an HS256 signature. Same members, same order as before.
+ */
+static void
+put_header(struct jsonw *w, const struct key *key, const char *typ)
+{
+	jsonw_begin(w);
+	jsonw_key(w, "alg");
+	jsonw_str(w, key_alg_name(key_alg(key)));
+	jsonw_key(w, "typ");
+	jsonw_str(w, typ);
+	jsonw_key(w, "kid");
+	jsonw_str(w, key_kid(key));
+	jsonw_end(w);
+}
+
+static int
+put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
+{
+	jsonw_begin(w);
+	jsonw_key(w, "iss");
+	jsonw_str(w, p->issuer);
+	jsonw_key(w, "sub");
+	jsonw_str(w, p->client_id);
+	jsonw_key(w, "aud");
+	jsonw_str(w, p->audience);
+	jsonw_key(w, "exp");
+	jsonw_int(w, (int64_t)p->iat + p->ttl);
+	jsonw_key(w, "iat");
+	jsonw_int(w, (int64_t)p->iat);
+	jsonw_key(w, "jti");
+	jsonw_str(w, jti);
+	jsonw_key(w, "client_id");
+	jsonw_str(w, p->client_id);
+	/* RFC 9068 2.2.3: scope only when there is one */
+	if (p->scope != NULL && p->scope[0] != '\0') {
+		jsonw_key(w, "scope");
+		jsonw_str(w, p->scope);
+	}
+	if (p->extra_claims != NULL &&
+	    put_extra_claims(w, p->extra_claims) == -1)
+		return -1;
+	jsonw_end(w);
+	return 0;
+}
+
+/*
+ * TOKEN_JTI_BYTES random bytes for a jti. RAND_bytes() costs about as
+ * much per call as for a few hundred bytes, so each thread takes 64 jtis'
+ * worth at once and hands them out in turn; a byte handed out is wiped
+ * from the pool. The jti is public (it is in the token), unpredictable
+ * and unique: the bytes come from the same generator as before.
+ */
+#define JTI_POOL	(64 * TOKEN_JTI_BYTES)
+
+static int
+jti_random(unsigned char out[TOKEN_JTI_BYTES])
+{
+	static _Thread_local unsigned char	 pool[JTI_POOL];
+	static _Thread_local size_t		 left;
+
+	if (left < TOKEN_JTI_BYTES) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			return -1;
+		left = sizeof(pool);
+	}
+	left -= TOKEN_JTI_BYTES;
+	memcpy(out, pool + left, TOKEN_JTI_BYTES);
+	OPENSSL_cleanse(pool + left, TOKEN_JTI_BYTES);
+	return 0;
 }
 
 int
 token_issue(const struct key *key, const struct token_params *p,
     char **jws, char jti_out[TOKEN_JTI_LEN + 1])
 {
-	struct json_object	*hdr = NULL, *pl = NULL;
+	struct jsonw		 hdr, pl;
 	unsigned char		 rnd[TOKEN_JTI_BYTES], sig[KEY_SIG_MAX];
 	char			 jti[TOKEN_JTI_LEN + 1], *buf = NULL;
-	const char		*htxt, *ptxt;
-	size_t			 hlen, plen, siglen, cap, off;
+	size_t			 siglen, cap, off;
 	int			 rc = -1;
 
 	*jws = NULL;
+	jsonw_init(&hdr, 128);
+	jsonw_init(&pl, 512);
 	if (p->issuer == NULL || p->issuer[0] == '\0' ||
 	    p->client_id == NULL || p->client_id[0] == '\0' ||
 	    p->audience == NULL || p->audience[0] == '\0' ||
@@ -181,33 +247,26 @@ token_issue(const struct key *key, const struct token_params *p,
 		goto out;
 	}
 	/* RFC 9068 2.2 and RFC 7519 4.1.7: 128 bits, not a UUIDv4's 122 */
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (jti_random(rnd) == -1) {
 		ERR_clear_error();
 		log_warnx("event=token_issue_failed kid=\"%s\" "
 		    "err=\"RAND_bytes failed\"", key_kid(key));
 		goto out;
 	}
 	b64url_encode(jti, rnd, sizeof(rnd));
-	if ((hdr = json_object_new_object()) == NULL ||
-	    add(hdr, "alg", json_object_new_string(
-	    key_alg_name(key_alg(key)))) == -1 ||
-	    add(hdr, "typ", json_object_new_string(p->typ)) == -1 ||
-	    add(hdr, "kid", json_object_new_string(key_kid(key))) == -1 ||
-	    (pl = build_payload(p, jti)) == NULL ||
-	    (htxt = json_object_to_json_string_length(hdr,
-	    JSON_TO_STRING_FLAGS, &hlen)) == NULL ||
-	    (ptxt = json_object_to_json_string_length(pl,
-	    JSON_TO_STRING_FLAGS, &plen)) == NULL) {
+	put_header(&hdr, key, p->typ);
+	if (put_payload(&pl, p, jti) == -1) {
 		log_warnx("event=token_issue_failed kid=\"%s\" "
 		    "err=\"json-c failed\"", key_kid(key));
 		goto out;
 	}
-	cap = b64url_encoded_len(hlen) + b64url_encoded_len(plen) +
+	cap = b64url_encoded_len(hdr.len) + b64url_encoded_len(pl.len) +
 	    b64url_encoded_len(KEY_SIG_MAX) + 3;
 	buf = xmalloc(cap);
-	off = b64url_encode(buf, (const unsigned char *)htxt, hlen);
+	off = b64url_encode(buf, (const unsigned char *)hdr.buf, hdr.len);
 	buf[off++] = '.';
-	off += b64url_encode(buf + off, (const unsigned char *)ptxt, plen);
+	off += b64url_encode(buf + off, (const unsigned char *)pl.buf,
+	    pl.len);
 	if (key_sign(key, buf, off, sig, &siglen) == -1)
 		goto out;		/* logged */
 	buf[off++] = '.';
@@ -218,8 +277,8 @@ token_issue(const struct key *key, const struct token_params *p,
 	rc = 0;
 out:
 	free(buf);
-	json_object_put(pl);
-	json_object_put(hdr);
+	jsonw_free(&pl);
+	jsonw_free(&hdr);
 	return rc;
 }
 

@@ -3,7 +3,12 @@
  * the openssl CLI, as scripts/tokend-client does), and every way a stored
  * hash or a presented secret can be wrong.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "secret.h"
 #include "test.h"
@@ -23,10 +28,30 @@
 			"07eff8b326b7798c9ccfcbdbe579489a" \
 			"c785a7995a04618b1a2813c26744777d"
 
+/*
+ * secret_hash_check(), and secret_key_check() with the hash keyed once
+ * (what a client record keeps): every verdict must be the same.
+ */
+static bool
+check_n(const char *stored, const char *secret, size_t len)
+{
+	struct secret_key	*k = secret_key_new(stored);
+	bool			 a, b;
+
+	a = secret_hash_check(stored, secret, len);
+	b = k != NULL && secret_key_check(k, secret, len);
+	secret_key_free(k);
+	if (k == NULL || a != b) {
+		fprintf(stderr, "secret_key_check disagrees\n");
+		abort();
+	}
+	return a;
+}
+
 static bool
 check(const char *stored, const char *secret)
 {
-	return secret_hash_check(stored, secret, strlen(secret));
+	return check_n(stored, secret, strlen(secret));
 }
 
 static void
@@ -44,7 +69,7 @@ test_secret_wrong_secret(void)
 	TEST_ASSERT(!check(KAT_HASH, KAT_SECRET "4"));
 	TEST_ASSERT(!check(KAT_HASH, "Correct horse battery staple 0123"));
 	/* a NUL byte is part of the secret, not its end */
-	TEST_ASSERT(!secret_hash_check(KAT_HASH, KAT_SECRET "\0x",
+	TEST_ASSERT(!check_n(KAT_HASH, KAT_SECRET "\0x",
 	    sizeof(KAT_SECRET "\0x") - 1));
 }
 
@@ -52,9 +77,9 @@ static void
 test_secret_empty_secret(void)
 {
 	/* even a hash of the empty secret never accepts it */
-	TEST_ASSERT(!secret_hash_check(EMPTY_HASH, "", 0));
-	TEST_ASSERT(!secret_hash_check(EMPTY_HASH, NULL, 0));
-	TEST_ASSERT(!secret_hash_check(KAT_HASH, "", 0));
+	TEST_ASSERT(!check_n(EMPTY_HASH, "", 0));
+	TEST_ASSERT(!check_n(EMPTY_HASH, NULL, 0));
+	TEST_ASSERT(!check_n(KAT_HASH, "", 0));
 }
 
 static void
@@ -135,8 +160,8 @@ test_secret_hash_new_round_trip(void)
 	TEST_ASSERT(check(b, KAT_SECRET));
 	/* binary secrets are fine */
 	TEST_ASSERT(secret_hash_new("a\0b", 3, a, sizeof(a)) == 0);
-	TEST_ASSERT(secret_hash_check(a, "a\0b", 3));
-	TEST_ASSERT(!secret_hash_check(a, "a", 1));
+	TEST_ASSERT(check_n(a, "a\0b", 3));
+	TEST_ASSERT(!check_n(a, "a", 1));
 }
 
 static void
@@ -171,9 +196,45 @@ test_secret_dummy_hash(void)
 	TEST_ASSERT(strspn(d + 45, "0123456789abcdef") == 64);
 }
 
+/* secret_hmac_sha256() is OpenSSL's HMAC(): keys around the block size */
+static void
+test_secret_hmac_as_openssl(void)
+{
+	static const size_t	 keylens[] = { 0, 1, 16, 32, 63, 64, 65, 200 };
+	static const size_t	 msglens[] = { 0, 1, 55, 56, 64, 300, 1000 };
+	unsigned char		 key[200], msg[1000], a[32], b[EVP_MAX_MD_SIZE];
+	unsigned int		 blen;
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 13 + 5);
+	for (i = 0; i < sizeof(keylens) / sizeof(keylens[0]); i++) {
+		for (j = 0; j < sizeof(msglens) / sizeof(msglens[0]); j++) {
+			TEST_ASSERT(secret_hmac_sha256(key, keylens[i], msg,
+			    msglens[j], a) == 0);
+			TEST_ASSERT(HMAC(EVP_sha256(), key, (int)keylens[i],
+			    msg, msglens[j], b, &blen) != NULL);
+			TEST_ASSERT(blen == 32 && memcmp(a, b, 32) == 0);
+		}
+	}
+}
+
+static void
+test_secret_key_dummy(void)
+{
+	/* NULL: the dummy's key, never a match, not even its own secret */
+	TEST_ASSERT(!secret_key_check(NULL, KAT_SECRET, strlen(KAT_SECRET)));
+	TEST_ASSERT(!secret_key_check(NULL, "", 0));
+	TEST_ASSERT(!secret_key_check(NULL, NULL, 0));
+}
+
 int
 main(void)
 {
+	test_run(test_secret_key_dummy);
+	test_run(test_secret_hmac_as_openssl);
 	test_run(test_secret_known_answer);
 	test_run(test_secret_wrong_secret);
 	test_run(test_secret_empty_secret);
