@@ -45,6 +45,8 @@
 #ifndef TOKEND_VIEW_H
 #define TOKEND_VIEW_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,6 +147,30 @@ int64_t		 view_lock_remaining(struct view *, const char *addr);
  */
 void		 view_add_lock(struct view *, const char *addr,
 		    int64_t until_ms);
+
+/*
+ * Locks shared by the views of one process (its workers). A lock one
+ * worker makes (view_add_lock) is in every sibling's table before the
+ * answer that made it leaves, so the next attempt from that address is
+ * refused whichever worker takes it; pub/sub carries it to the other
+ * instances. The request path reads one atomic (the epoch) and takes the
+ * mutex only when a lock was added since the view last looked. Zero it
+ * and initialise mu (VIEW_LOCK_SHARE_INIT) before use; it outlives the
+ * views that use it.
+ */
+#define VIEW_LOCK_SHARE_SLOTS	256	/* locks added between two looks */
+struct view_lock_share {
+	pthread_mutex_t		 mu;
+	_Atomic uint64_t	 epoch;		/* locks ever added */
+	struct {
+		char		 addr[VIEW_ADDR_MAX + 1];
+		int64_t		 until_ms;
+	}			 ring[VIEW_LOCK_SHARE_SLOTS];
+};
+#define VIEW_LOCK_SHARE_INIT	{ .mu = PTHREAD_MUTEX_INITIALIZER }
+
+/* Share locks with the other views using share (borrowed; NULL: none). */
+void		 view_set_lock_share(struct view *, struct view_lock_share *);
 
 /* Wall-clock unix milliseconds, the unit of locks. */
 int64_t		 view_now_ms(void);

@@ -111,6 +111,8 @@ struct view {
 	struct strmap		*clients;	/* id -> client_record */
 	struct strmap		*revoked;	/* jti -> int64_t exp */
 	struct strmap		*locked;	/* addr -> int64_t until, ms */
+	struct view_lock_share	*share;		/* borrowed, or NULL */
+	uint64_t		 share_seen;	/* its epoch last looked at */
 
 	bool			 trusted;
 	bool			 ever_synced;
@@ -252,6 +254,8 @@ valid_addr(const char *s, size_t len)
 {
 	return len <= VIEW_ADDR_MAX && valid_jti(s, len);
 }
+
+static void	lock_add(struct view *, const char *, int64_t, bool);
 
 /* Lock addr until until_ms in m, or extend its lock; never shorten. */
 static void
@@ -832,7 +836,7 @@ on_message(const char *msg, size_t len, void *arg)
 		    parse_int64(sp + 1, rest - alen - 1, &until)) {
 			memcpy(buf, addr, alen);
 			buf[alen] = '\0';
-			view_add_lock(v, buf, until);
+			lock_add(v, buf, until, false);
 			return;
 		}
 	}
@@ -1058,12 +1062,49 @@ view_set_metrics(struct view *v, struct metrics_shard *m)
 	publish(v);
 }
 
+void
+view_set_lock_share(struct view *v, struct view_lock_share *share)
+{
+	v->share = share;
+	v->share_seen = share != NULL ?
+	    atomic_load_explicit(&share->epoch, memory_order_acquire) : 0;
+}
+
+/* Copy the locks siblings added since the last look into our table. */
+static void
+share_pull(struct view *v)
+{
+	struct view_lock_share	*sh = v->share;
+	uint64_t		 e, i;
+	int64_t			 now_ms;
+
+	if (sh == NULL || atomic_load_explicit(&sh->epoch,
+	    memory_order_acquire) == v->share_seen)
+		return;
+	now_ms = view_now_ms();
+	pthread_mutex_lock(&sh->mu);
+	e = atomic_load_explicit(&sh->epoch, memory_order_relaxed);
+	i = e - v->share_seen > VIEW_LOCK_SHARE_SLOTS ?
+	    e - VIEW_LOCK_SHARE_SLOTS : v->share_seen;
+	for (; i < e; i++) {
+		locked_add(v->locked, sh->ring[i % VIEW_LOCK_SHARE_SLOTS].addr,
+		    sh->ring[i % VIEW_LOCK_SHARE_SLOTS].until_ms, now_ms);
+		if (v->sync != NULL)
+			locked_add(v->sync->locked,
+			    sh->ring[i % VIEW_LOCK_SHARE_SLOTS].addr,
+			    sh->ring[i % VIEW_LOCK_SHARE_SLOTS].until_ms, now_ms);
+	}
+	v->share_seen = e;
+	pthread_mutex_unlock(&sh->mu);
+}
+
 int64_t
 view_lock_remaining(struct view *v, const char *addr)
 {
 	int64_t		*until;
 	int64_t		 now_ms;
 
+	share_pull(v);
 	if ((until = strmap_get(v->locked, addr)) == NULL)
 		return 0;
 	now_ms = view_now_ms();
@@ -1073,8 +1114,9 @@ view_lock_remaining(struct view *v, const char *addr)
 	return 0;
 }
 
-void
-view_add_lock(struct view *v, const char *addr, int64_t until_ms)
+/* Lock addr until until_ms here; with share, in the sibling views too. */
+static void
+lock_add(struct view *v, const char *addr, int64_t until_ms, bool share)
 {
 	int64_t	 now_ms = view_now_ms();
 
@@ -1083,6 +1125,24 @@ view_add_lock(struct view *v, const char *addr, int64_t until_ms)
 	locked_add(v->locked, addr, until_ms, now_ms);
 	if (v->sync != NULL)
 		locked_add(v->sync->locked, addr, until_ms, now_ms);
+	if (share && v->share != NULL && until_ms > now_ms) {
+		struct view_lock_share	*sh = v->share;
+		uint64_t		 e;
+
+		pthread_mutex_lock(&sh->mu);
+		e = atomic_load_explicit(&sh->epoch, memory_order_relaxed);
+		snprintf(sh->ring[e % VIEW_LOCK_SHARE_SLOTS].addr,
+		    sizeof(sh->ring[0].addr), "%s", addr);
+		sh->ring[e % VIEW_LOCK_SHARE_SLOTS].until_ms = until_ms;
+		atomic_store_explicit(&sh->epoch, e + 1, memory_order_release);
+		pthread_mutex_unlock(&sh->mu);
+	}
+}
+
+void
+view_add_lock(struct view *v, const char *addr, int64_t until_ms)
+{
+	lock_add(v, addr, until_ms, true);
 }
 
 void
