@@ -52,10 +52,10 @@ access_log(const struct request *req, bool gone)
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	log_info("event=access method=%s path=%s status=%d dur_us=%llu "
-	    "client=%s worker=%d client_gone=%d request_id=%s", req->method,
-	    req->path, req->status,
-	    (unsigned long long)(now_usec() - req->start_usec), req->peer,
-	    req->worker->id, gone ? 1 : 0, req->request_id);
+	    "client=%s peer=%s worker=%d client_gone=%d request_id=%s",
+	    req->method, req->path, req->status,
+	    (unsigned long long)(now_usec() - req->start_usec), req->client,
+	    req->peer, req->worker->id, gone ? 1 : 0, req->request_id);
 }
 
 static void

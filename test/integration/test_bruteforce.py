@@ -161,6 +161,10 @@ def lockout(ctx):
                b.log_lines(r"event=auth_rate_limited client=10\.1\.1\.1 ",
                            off_b))
     check_eq(len(limited), 1, "auth_rate_limited lines for 10.1.1.1")
+    # The access log names the source address, and the proxy as the peer.
+    check(a.log_lines(r"event=access .*client=10\.1\.1\.1 "
+                      r"peer=127\.0\.0\.1 ", off_a),
+          "no access line with client=10.1.1.1 peer=127.0.0.1")
     # After the window every address is let in again.
     time.sleep(retry + 0.5)
     for i, path in enumerate(PATHS):
