@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap;
 
@@ -64,5 +65,8 @@ bool		 strmap_next(const struct strmap *, size_t *pos,
  * return its value. Safe during iteration.
  */
 void		*strmap_remove_at(struct strmap *, size_t pos);
+
+/* The FNV-1a hash of s, the one the map uses. */
+uint64_t	 strmap_hash(const char *s);
 
 #endif

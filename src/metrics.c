@@ -111,18 +111,6 @@ metrics_request(struct metrics_shard *m, int endpoint, int code,
 	    usec);
 }
 
-static size_t
-client_hash(const char *s)
-{
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)h;
-}
-
 void
 metrics_token_issued(struct metrics_shard *m, const char *client_id)
 {
@@ -135,7 +123,7 @@ metrics_token_issued(struct metrics_shard *m, const char *client_id)
 		metrics_inc(&m->issued_other);
 		return;
 	}
-	for (slot = client_hash(client_id) & m->index_mask;
+	for (slot = (size_t)strmap_hash(client_id) & m->index_mask;
 	    (i = m->index[slot]) != -1; slot = (slot + 1) & m->index_mask) {
 		if (strcmp(m->clients[i].id, client_id) == 0) {
 			metrics_inc(&m->clients[i].issued);

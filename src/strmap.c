@@ -45,8 +45,8 @@ is_live(const struct slot *sl)
 	return sl->key != NULL && sl->key != tombstone;
 }
 
-static uint64_t
-hash_str(const char *s)
+uint64_t
+strmap_hash(const char *s)
 {
 	uint64_t	 h = 0xcbf29ce484222325ULL;
 
@@ -133,7 +133,7 @@ rehash(struct strmap *m)
 void *
 strmap_get(const struct strmap *m, const char *key)
 {
-	const struct slot	*sl = find(m, key, hash_str(key));
+	const struct slot	*sl = find(m, key, strmap_hash(key));
 
 	return sl != NULL ? sl->value : NULL;
 }
@@ -141,14 +141,14 @@ strmap_get(const struct strmap *m, const char *key)
 bool
 strmap_has(const struct strmap *m, const char *key)
 {
-	return find(m, key, hash_str(key)) != NULL;
+	return find(m, key, strmap_hash(key)) != NULL;
 }
 
 void *
 strmap_put(struct strmap *m, const char *key, void *value, bool *replaced)
 {
 	struct slot	*sl, *dst = NULL;
-	uint64_t	 h = hash_str(key);
+	uint64_t	 h = strmap_hash(key);
 	size_t		 mask, i;
 	void		*old;
 
@@ -200,7 +200,7 @@ remove_slot(struct strmap *m, struct slot *sl)
 void *
 strmap_remove(struct strmap *m, const char *key)
 {
-	struct slot	*sl = find(m, key, hash_str(key));
+	struct slot	*sl = find(m, key, strmap_hash(key));
 
 	return sl != NULL ? remove_slot(m, sl) : NULL;
 }
