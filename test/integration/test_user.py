@@ -212,8 +212,11 @@ def user_not_root(ctx):
         with open(sf, "wb") as f:
             f.write(os.urandom(24).hex().encode())
         os.chmod(sf, 0o644)
+        # The build tree may be where nobody cannot enter (a checkout
+        # under /root): nobody runs a copy of the binary.
+        binary = d.copy(ctx.tokend_bin, "tokend", mode=0o755)
         port = free_port()
-        base = [ctx.tokend_bin, "--listen", "127.0.0.1:%d" % port,
+        base = [binary, "--listen", "127.0.0.1:%d" % port,
                 "--redis", "redis://127.0.0.1:%d" % ctx.redis.port,
                 "--plain-http", "--hs256-secret-file", sf, "--workers", "1"]
         r = run_tokend(base + ["--user", "root"], **as_nobody)
