@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 static _Atomic int	 current_level = LOG_LEVEL_INFO;
 static _Atomic int	 current_format = LOG_FORMAT_KV;
 static atomic_ulong	 dropped;	/* lines lost to a full pipe */
+static atomic_bool	 torn;		/* a line was cut short: end it first */
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
@@ -497,8 +499,10 @@ log_vformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
 	ok = parse_format(&fs, keys, sizeof(keys), fmt, &aq);
 	va_end(aq);
 	if (fs.n == 0 || strcmp(fs.f[0].key, "event") != 0) {
-		if (fs.n == LOG_FIELDS_MAX)
-			fs.n--;
+		if (fs.n == LOG_FIELDS_MAX) {
+			fs.n--;		/* the last field is lost: say so */
+			fs.overflow = true;
+		}
 		memmove(&fs.f[1], &fs.f[0], fs.n * sizeof(fs.f[0]));
 		fs.f[0].key = "event";
 		fs.f[0].val = "unnamed";
@@ -521,7 +525,8 @@ log_vformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
 		add_field(&fs, "err", start, false);
 	}
 	if (fs.overflow) {
-		fs.n--;
+		if (fs.n == LOG_FIELDS_MAX)
+			fs.n--;
 		start = fs.used;
 		scratch_add(&fs, "1", 1);
 		add_field(&fs, "truncated", start, true);
@@ -583,6 +588,36 @@ timestamp(char *ts, size_t len)
 	ts[cached_len + 4] = '\0';
 }
 
+/*
+ * Write one line. A full pipe refuses it whole (lines are shorter than
+ * PIPE_BUF); a stream socket (journald's stderr) may take only part of it.
+ * Either way the line counts as dropped, and after a part the next write
+ * starts with the newline that ends the cut line, so that no two lines are
+ * ever glued together. Returns false when the line was not written whole.
+ */
+static bool
+emit(const char *line, size_t len)
+{
+	struct iovec	 iov[2];
+	bool		 cut;
+	ssize_t		 n;
+
+	cut = atomic_exchange(&torn, false);
+	iov[0].iov_base = (void *)(uintptr_t)"\n";
+	iov[0].iov_len = cut ? 1 : 0;
+	iov[1].iov_base = (void *)(uintptr_t)line;
+	iov[1].iov_len = len;
+	n = writev(STDERR_FILENO, iov, 2);
+	if (n == (ssize_t)(iov[0].iov_len + len))
+		return true;
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+		return false;		/* stderr is gone: nothing to count */
+	if (n > (ssize_t)iov[0].iov_len || (cut && n <= 0))
+		atomic_store(&torn, true);
+	atomic_fetch_add(&dropped, 1);
+	return false;
+}
+
 static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
@@ -595,20 +630,17 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	timestamp(ts, sizeof(ts));
 	len = log_vformat(line, sizeof(line), format, ts, level, errnum, fmt,
 	    ap);
-	/* One write per line; a line a full pipe refuses is counted, not
-	 * waited for (log_init). */
-	if (write(STDERR_FILENO, line, len) == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			atomic_fetch_add(&dropped, 1);
+	/* One write per line; a line a full pipe or socket refuses is
+	 * counted, not waited for (log_init). */
+	if (!emit(line, len))
 		return;
-	}
 	if (atomic_load_explicit(&dropped, memory_order_relaxed) > 0) {
 		unsigned long	 lost = atomic_exchange(&dropped, 0);
 
 		len = log_sformat(line, sizeof(line), format, ts,
 		    LOG_LEVEL_WARN, "event=log_dropped lines=%lu", lost);
-		if (write(STDERR_FILENO, line, len) == -1)
-			atomic_fetch_add(&dropped, lost);
+		if (!emit(line, len))
+			atomic_fetch_add(&dropped, lost - 1);
 	}
 }
 

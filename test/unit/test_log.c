@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -365,6 +369,86 @@ test_log_many_fields(void)
 	    "gg=33");
 	TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
 	TEST_ASSERT(strstr(keys, " dd truncated") != NULL);
+	/* Exactly LOG_FIELDS_MAX fields, no event first: event=unnamed takes
+	   a slot, and the field it pushes out is not lost silently. */
+	fmt_line(LOG_FORMAT_KV, "a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 "
+	    "j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 r=18 s=19 t=20 u=21 "
+	    "v=22 w=23 x=24 y=25 z=26 aa=27 bb=28 cc=29 dd=30 ee=31 ff=32");
+	TEST_ASSERT(kv_keys(line, keys, sizeof(keys)) == 0);
+	TEST_ASSERT(strncmp(keys, "ts level event a b ", 19) == 0);
+	TEST_ASSERT(strstr(keys, " truncated") != NULL);
+}
+
+/*
+ * stderr a stream socket nobody reads for a while:
+ * writes that only partly fit must never glue two lines together. Every
+ * line read back holds at most one "ts=", and the whole lines are intact.
+ */
+static void
+test_log_stream_socket(void)
+{
+	static char	 got[1 << 20];
+	char		 pad[1500];
+	size_t		 have = 0;
+	ssize_t		 n;
+	int		 sv[2], saved, snd = 4096, k, whole = 0;
+	char		*ln, *next;
+
+	/*
+	 * TCP over loopback with small buffers: it takes part of a write
+	 * when only part fits (a Unix stream socket, journald's, rarely
+	 * does for lines this short, but may for longer ones).
+	 */
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	int			 lfd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	TEST_ASSERT((lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	TEST_ASSERT(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	TEST_ASSERT(listen(lfd, 1) == 0);
+	TEST_ASSERT(getsockname(lfd, (struct sockaddr *)&sin, &slen) == 0);
+	TEST_ASSERT((sv[0] = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	TEST_ASSERT(connect(sv[0], (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	TEST_ASSERT((sv[1] = accept(lfd, NULL, NULL)) != -1);
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &snd, sizeof(snd));
+	close(lfd);
+	TEST_ASSERT((saved = dup(STDERR_FILENO)) != -1);
+	TEST_ASSERT(dup2(sv[0], STDERR_FILENO) != -1);
+	log_init();		/* non-blocking, as for journald */
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	for (k = 0; k < 400; k++) {
+		log_warnx("event=stream_test k=%d pad=%s", k, pad);
+		if (k % 50 == 49)	/* the reader catches up now and then */
+			while ((n = recv(sv[1], got + have, sizeof(got) - have
+			    - 1, MSG_DONTWAIT)) > 0)
+				have += (size_t)n;
+	}
+	log_warnx("event=stream_test k=last");
+	while ((n = recv(sv[1], got + have, sizeof(got) - have - 1,
+	    MSG_DONTWAIT)) > 0)
+		have += (size_t)n;
+	TEST_ASSERT(dup2(saved, STDERR_FILENO) != -1);
+	close(saved);
+	close(sv[0]);
+	close(sv[1]);
+	got[have] = '\0';
+	for (ln = got; *ln != '\0'; ln = next) {
+		next = strchr(ln, '\n');
+		TEST_ASSERT(next != NULL);
+		*next++ = '\0';
+		if (*ln == '\0')
+			continue;
+		TEST_ASSERT(strncmp(ln, "ts=", 3) == 0);
+		TEST_ASSERT(strstr(ln + 3, "ts=") == NULL);
+		if (strstr(ln, pad) != NULL)
+			whole++;
+	}
+	TEST_ASSERT(whole > 0);
 }
 
 int
@@ -380,5 +464,6 @@ main(void)
 	test_run(test_log_format_line);
 	test_run(test_log_truncation);
 	test_run(test_log_many_fields);
+	test_run(test_log_stream_socket);
 	return test_summary();
 }
