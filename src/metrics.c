@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client_record.h"
 #include "config.h"
 #include "metrics.h"
 #include "router.h"
@@ -32,6 +33,9 @@
 
 _Static_assert(METRICS_HTTP_BUCKETS <= METRICS_HIST_MAX, "histogram size");
 _Static_assert(METRICS_STORE_BUCKETS <= METRICS_HIST_MAX, "histogram size");
+/* metrics.h spells the id's size as a number: keep it CLIENT_ID_MAX + 1. */
+_Static_assert(sizeof(((struct metrics_client *)0)->id) == CLIENT_ID_MAX + 1,
+    "metrics_client.id holds any client id");
 
 /* Sub-millisecond (HTTP/1.1 keep-alive, HS256) to seconds (a stalled
    Redis behind --redis-timeout, a slow client). */
@@ -273,6 +277,9 @@ static void
 text_add(struct metrics_text *t, const char *s, size_t n)
 {
 	if (t->len + n + 1 > t->size) {
+		/* size is 0 after metrics_text_take()/_finish() */
+		if (t->size == 0)
+			t->size = 4096;
 		while (t->len + n + 1 > t->size)
 			t->size *= 2;
 		t->buf = xrealloc(t->buf, t->size);

@@ -155,8 +155,10 @@ secret_hmac_new(const void *key, size_t keylen)
 	/* RFC 2104 2: a key longer than a block is hashed first. */
 	memset(k, 0, sizeof(k));
 	if (keylen > HMAC_BLOCK) {
-		if (EVP_Digest(key, keylen, k, &n, sha256_md, NULL) != 1)
+		if (EVP_Digest(key, keylen, k, &n, sha256_md, NULL) != 1) {
+			secret_wipe(k, sizeof(k));	/* may hold part */
 			return NULL;
+		}
 	} else if (keylen > 0)
 		memcpy(k, key, keylen);
 	h = xcalloc(1, sizeof(*h));

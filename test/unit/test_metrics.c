@@ -120,6 +120,11 @@ test_metrics_double(void)
 	s = metrics_text_take(&t, &len);
 	TEST_ASSERT(t.buf == NULL && len == strlen(s));
 	free(s);
+	/* An emptied text takes more: it grows from nothing (no hang). */
+	metrics_text_int(&t, "again", NULL, 0, 7);
+	TEST_ASSERT(t.buf != NULL && strcmp(t.buf, "again 7\n") == 0);
+	TEST_ASSERT(t.len == strlen(t.buf));
+	metrics_text_finish(&t);
 }
 
 static void
