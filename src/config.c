@@ -1009,8 +1009,10 @@ parse_authority(const char *s, struct redis_url *url, const char **hosts,
 	end = s + strcspn(s, "/");
 	if (memchr(s, '@', (size_t)(end - s)) == NULL &&
 	    strchr(end, '@') != NULL) {
-		errbuf_set(errbuf, errlen, "a '/' in the user or password must "
-		    "be %%-encoded");
+		errbuf_set(errbuf, errlen, "%s must be %%-encoded",
+		    url->kind == REDIS_SENTINEL ? "a '/' in the user or "
+		    "password, or an '@' in sentinel_password," : "a '/' in "
+		    "the user or password");
 		return -1;
 	}
 	/* userinfo cannot hold a raw '/', so the last '@' before it ends it */
@@ -1128,8 +1130,12 @@ parse_redis_sentinel(const char *s, struct redis_url *url, char *errbuf,
 				return -1;
 			}
 			if (pct_decode(q + 18, (size_t)(amp - q - 18),
-			    &url->sentinel_password, errbuf, errlen) == -1)
+			    &url->sentinel_password, errbuf, errlen) == -1) {
+				/* pct_decode names the user or password */
+				errbuf_set(errbuf, errlen, "bad %%-escape or "
+				    "%%00 in sentinel_password");
 				return -1;
+			}
 		} else {
 			errbuf_set(errbuf, errlen, "unknown or repeated query "
 			    "parameter (only db=N and sentinel_password=P)");

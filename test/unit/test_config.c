@@ -779,9 +779,13 @@ test_config_redis_url_sentinel(void)
 	expect_bad_url("sentinel://h/m?db=1&", "unknown");
 	expect_bad_url("sentinel://h/m?sentinel_password=", "empty sentinel");
 	expect_bad_url("sentinel://h/m?sentinel_password=SECRET%zz",
-	    "%-escape");
+	    "bad %-escape or %00 in sentinel_password");
+	expect_bad_url("sentinel://h/m?sentinel_password=SECRET%00",
+	    "bad %-escape or %00 in sentinel_password");
 	expect_bad_url("sentinel://SECRET@h/m", "without ':'");
-	expect_bad_url("sentinel://:SEC/RET@h/m", NULL);
+	expect_bad_url("sentinel://:SEC/RET@h/m", "must be %-encoded");
+	expect_bad_url("sentinel://h/m?sentinel_password=SEC@RET",
+	    "an '@' in sentinel_password");
 	expect_bad_url("sentinel://:SECRET@h_x/m", "bad host");
 	expect_bad_url("sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/m",
 	    "more than 16");
@@ -1094,6 +1098,8 @@ static const struct int_setting {
 	    offsetof(struct config, auth_fail_window), K_INT },
 	{ "--shutdown-timeout", "TOKEND_SHUTDOWN_TIMEOUT", 1, 3600,
 	    offsetof(struct config, shutdown_timeout), K_INT },
+	{ "--metrics-max-clients", "TOKEND_METRICS_MAX_CLIENTS", 0, 10000,
+	    offsetof(struct config, metrics_max_clients), K_INT },
 };
 
 static long long
