@@ -63,6 +63,8 @@ struct view;
 #define VIEW_EVENT_LOCK		"lock "		/* + "ADDR UNTIL" */
 #define VIEW_LOCKED_KEY		"locked"	/* P locked */
 #define VIEW_ADDR_MAX		63		/* bytes of a locked ADDR */
+/* The longest lock kept: the longest --auth-fail-window (86400 s). */
+#define VIEW_LOCK_MAX_MS	(86400LL * 1000)
 
 /*
  * Create the view of one worker and start filling it. cmd is the worker's
@@ -143,7 +145,9 @@ int64_t		 view_lock_remaining(struct view *, const char *addr);
  * now. The caller also adds it to P locked and publishes "lock ADDR
  * UNTIL" (one script), so that the other instances learn it. An addr
  * longer than VIEW_ADDR_MAX, empty or with a blank, or a lock already
- * over, is ignored; an existing lock is only ever extended.
+ * over, is ignored; an existing lock is only ever extended. A lock is kept
+ * for at most VIEW_LOCK_MAX_MS from now, whatever until_ms (or a "lock"
+ * message, or P locked) says.
  */
 void		 view_add_lock(struct view *, const char *addr,
 		    int64_t until_ms);

@@ -364,10 +364,14 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 			return;
 		}
 		if (reply->element[0]->type == REDIS_REPLY_INTEGER) {
-			/* Over the limit: no record, no secret check. */
+			/*
+			 * Over the limit: no record, no secret check. As from
+			 * the view, Retry-After is never past the window.
+			 */
 			pttl = reply->element[2]->integer;
-			req->retry_after = pttl > 0 ? (int)((pttl + 999) /
-			    1000) : cfg->auth_fail_window;
+			req->retry_after = pttl > 0 && pttl <=
+			    (long long)cfg->auth_fail_window * 1000 ?
+			    (int)((pttl + 999) / 1000) : cfg->auth_fail_window;
 			if (req->retry_after < 1)
 				req->retry_after = 1;
 			auth_done(op, CLIENT_AUTH_LIMITED, NULL);

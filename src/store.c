@@ -756,9 +756,10 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
  * to the new address at once. Any other loss of the master link runs the
  * whole discovery again (a missed switch message is caught that way), as
  * does a -READONLY reply (cmd_cb). When the watch is lost while the master
- * link is up, the watch is set up again on the next sentinel after a
- * backoff (s_retry_ev), and if that sentinel names another master, the
- * store follows it.
+ * link is up (or is being connected to an announced master: then once it
+ * is up), the watch is set up again on the next sentinel after a backoff
+ * (s_retry_ev), and if that sentinel names another master, the store
+ * follows it.
  */
 
 /* Detach and free the sentinel link, if any. */
@@ -1084,6 +1085,15 @@ s_retry_cb(evutil_socket_t fd, short what, void *arg)
 	/* Only a store that is up needs a watch of its own making. */
 	if (s->state == STORE_UP && s->sac == NULL)
 		discover_start(s, true);
+	else if (s->state == STORE_CONNECTING && s->sac == NULL) {
+		/*
+		 * Connecting to an announced master (follow_master(), no
+		 * discovery to bring a watch): look again once it is up.
+		 */
+		struct timeval	 tv = ms_to_tv(s->s_backoff_ms);
+
+		evtimer_add(s->s_retry_ev, &tv);
+	}
 	leave(s);
 }
 

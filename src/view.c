@@ -257,7 +257,11 @@ valid_addr(const char *s, size_t len)
 
 static void	lock_add(struct view *, const char *, int64_t, bool);
 
-/* Lock addr until until_ms in m, or extend its lock; never shorten. */
+/*
+ * Lock addr until until_ms in m, or extend its lock; never shorten. An end
+ * further than VIEW_LOCK_MAX_MS away (no counter lives that long: a bogus
+ * message, a corrupt P locked) is cut to that.
+ */
 static void
 locked_add(struct strmap *m, const char *addr, int64_t until_ms,
     int64_t now_ms)
@@ -266,6 +270,8 @@ locked_add(struct strmap *m, const char *addr, int64_t until_ms,
 
 	if (until_ms <= now_ms)
 		return;
+	if (until_ms - now_ms > VIEW_LOCK_MAX_MS)
+		until_ms = now_ms + VIEW_LOCK_MAX_MS;
 	if ((box = strmap_get(m, addr)) != NULL) {
 		if (until_ms > *box)
 			*box = until_ms;

@@ -995,6 +995,12 @@ s_issuing(char *detail, size_t dlen)
 	CHECK(view_lock_remaining(in[0].view, "bad addr") == 0);
 	view_get_stats(in[1].view, &st);
 	CHECK(st.locked == 2 && pred_current(in));
+	/* An absurd end (a bogus message): kept VIEW_LOCK_MAX_MS at most. */
+	CHECK(publish("lock 10.0.0.9 9000000000000000000"));
+	wl.addr = "10.0.0.9";
+	CHECK(wait_until(pred_locked, &wl, 1000));
+	left = view_lock_remaining(in[1].view, "10.0.0.9");
+	CHECK(left > VIEW_LOCK_MAX_MS - 60000 && left <= VIEW_LOCK_MAX_MS);
 	/*
 	 * Sibling views (the workers of one process) sharing locks: a lock
 	 * made at one is at the other before any message, and the ring
