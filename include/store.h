@@ -30,13 +30,13 @@
  * changes are logged at debug level only: the command stores report
  * outages, once per process.
  *
- * With a sentinel:// URL (issue 7.2) every store, subscribers included,
- * finds the master through the sentinels before each connect, checks with
- * ROLE that it is one, and watches +switch-master on a sentinel: a
- * failover drops the link and connects to the new master at once (the
- * state callback sees the store leave and re-enter STORE_UP). A -READONLY
- * reply, i.e. a demoted master, drops the link too and asks the sentinels
- * again. Backoff is capped at 1 s in this mode.
+ * With a sentinel:// URL every store, subscribers included, follows a
+ * master it finds through Redis Sentinel (sentinel.h): it asks the
+ * sentinels before each connect, checks with ROLE that it reached a
+ * master, and a failover drops the link and connects to the new master at
+ * once (the state callback sees the store leave and re-enter STORE_UP). A
+ * -READONLY reply, i.e. a demoted master, drops the link too and asks the
+ * sentinels again. Backoff is capped at 1 s in this mode.
  *
  * Not thread safe: a store belongs to one worker and is used only from that
  * worker's loop.

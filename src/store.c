@@ -76,14 +76,16 @@
 #include <hiredis/async.h>
 
 /*
- * Header-only, with static functions: include it here and nowhere else.
- * It compiles clean at our warning level (gcc 12, clang 14), so no pragma.
+ * Header-only, with static functions: only the link layer includes it
+ * (here and sentinel.c). It compiles clean at our warning level (gcc 12,
+ * clang 14), so no pragma.
  */
 #include <hiredis/adapters/libevent.h>
 
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "sentinel.h"
 #include "store.h"
 #include "util.h"
 
@@ -92,14 +94,6 @@
 #define CONNECT_MIN_MS		1000	/* floor for connect + handshake */
 #define HANDSHAKE_MAX		3	/* AUTH, SELECT, PING */
 #define PROBE_INTERVAL_MS	1000	/* a subscriber's liveness probe */
-#define SENTINEL_BACKOFF_MAX_MS	1000	/* cap while following a master */
-
-/* The sentinel link of a store in sentinel mode. */
-enum sentinel_state {
-	SENTINEL_IDLE = 0,	/* no link */
-	SENTINEL_QUERY,		/* connect, AUTH, get-master-addr-by-name */
-	SENTINEL_WATCH,		/* subscribed to +switch-master */
-};
 
 struct store {
 	struct event_base	*base;
@@ -141,21 +135,12 @@ struct store {
 	bool			 probe_grace;	/* deadline_grace() given */
 
 	/*
-	 * Sentinel mode (cfg->redis.kind == REDIS_SENTINEL): where the
-	 * master is, and the sentinel link that told us and now watches
-	 * for +switch-master.
+	 * Sentinel mode (cfg->redis.kind == REDIS_SENTINEL): finds the
+	 * master and watches it move. m_fresh: a SENTINEL_MOVED named the
+	 * master, so the next attempt connects without asking.
 	 */
-	redisAsyncContext	*sac;		/* sentinel link or NULL */
-	enum sentinel_state	 s_state;
-	bool			 s_rewatch;	/* query only to watch again */
-	size_t			 s_idx;		/* the sentinel asked last */
-	size_t			 s_tried;	/* failed in this round */
-	int			 s_backoff_ms;
-	struct event		*s_deadline_ev;	/* connect + query deadline */
-	struct event		*s_retry_ev;	/* watch again after a loss */
-	char			 m_host[64];	/* the master, as announced */
-	uint16_t		 m_port;
-	bool			 m_fresh;	/* announced since last used */
+	struct sentinel		*sentinel;	/* owned, or NULL */
+	bool			 m_fresh;
 
 	struct store_stats	 stats;
 	struct metrics_shard	*metrics;	/* the worker's, or NULL */
@@ -184,7 +169,6 @@ static _Atomic bool	 ever_connected;
 static void	 connect_attempt(struct store *);
 static void	 destroy(struct store *);
 static void	 sub_cb(redisAsyncContext *, void *, void *);
-static void	 discover_start(struct store *, bool rewatch);
 static void	 master_connect(struct store *);
 
 static void
@@ -300,7 +284,7 @@ backoff_next(struct store *s)
 {
 	int	 step = s->backoff_ms;
 	int	 jitter = step / 5;
-	int	 max = s->cfg->redis.kind == REDIS_SENTINEL ?
+	int	 max = s->sentinel != NULL ?
 		    SENTINEL_BACKOFF_MAX_MS : BACKOFF_MAX_MS;
 
 	s->backoff_ms = step * 2 > max ? max : step * 2;
@@ -320,14 +304,17 @@ static void
 log_target(const struct store *s, char *dst, size_t dstlen)
 {
 	const struct redis_url	*u = &s->cfg->redis;
+	uint16_t		 m_port;
+	const char		*m_host;
 
 	/* The logger quotes it. */
 	if (u->kind == REDIS_UNIX)
 		snprintf(dst, dstlen, "unix:%s", u->path);
-	else if (u->kind == REDIS_SENTINEL)
+	else if (s->sentinel != NULL) {
+		m_host = sentinel_master(s->sentinel, &m_port);
 		snprintf(dst, dstlen, "sentinel:%s@%s:%u", u->master_name,
-		    s->m_host, (unsigned)s->m_port);
-	else
+		    m_host, (unsigned)m_port);
+	} else
 		snprintf(dst, dstlen, "%s:%u", u->host, (unsigned)u->port);
 }
 
@@ -595,10 +582,12 @@ handshake_cb(redisAsyncContext *ac, void *r, void *privdata)
 		goto out;
 	}
 	/* A stale sentinel answer must not send our writes to a replica. */
-	if (strcmp(step, "role") == 0 && (reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements < 1 || !reply_is(reply->element[0], "master"))) {
-		go_down(s, "role: %s:%u is not a master", s->m_host,
-		    (unsigned)s->m_port);
+	if (strcmp(step, "role") == 0 && !sentinel_role_is_master(reply)) {
+		uint16_t	 m_port;
+		const char	*m_host = sentinel_master(s->sentinel, &m_port);
+
+		go_down(s, "role: %s:%u is not a master", m_host,
+		    (unsigned)m_port);
 		free_link(s, ac);
 		goto out;
 	}
@@ -670,7 +659,7 @@ connect_cb(const redisAsyncContext *cac, int status)
 			goto fail;
 	}
 	/* In sentinel mode ROLE is the ping, and checks what we reached. */
-	if (u->kind == REDIS_SENTINEL) {
+	if (s->sentinel != NULL) {
 		argv[0] = "ROLE";
 		if (handshake_send(s, "role", 1, argv) == -1)
 			goto fail;
@@ -741,54 +730,36 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * ---- Sentinel mode ----
+ * ---- Sentinel mode (sentinel.h) ----
  *
- * Discovery asks the sentinels in the URL's order, starting with the one
- * that answered last: connect, AUTH (with ?sentinel_password=), then
- * SENTINEL get-master-addr-by-name, all within --redis-timeout. A sentinel
- * that fails, times out or does not know the master is skipped for the
- * next. The one that answers keeps its link and SUBSCRIBEs to
- * +switch-master on it (the "watch"); the store then connects to the
- * announced address, and its handshake asks ROLE: anything but a master
- * ends the attempt, and the next attempt asks the sentinels again.
- *
- * A +switch-master naming our master drops the master link and connects
- * to the new address at once. Any other loss of the master link runs the
- * whole discovery again (a missed switch message is caught that way), as
- * does a -READONLY reply (cmd_cb). When the watch is lost while the master
- * link is up (or is being connected to an announced master: then once it
- * is up), the watch is set up again on the next sentinel after a backoff
- * (s_retry_ev), and if that sentinel names another master, the store
- * follows it.
+ * The sentinel asks the master link's state, and tells where the master
+ * is. Both run from the sentinel's callbacks (or, SENTINEL_NONE, from
+ * inside sentinel_discover() in connect_attempt()).
  */
-
-/* Detach and free the sentinel link, if any. */
-static void
-sentinel_drop(struct store *s)
+static enum sentinel_link
+master_link(void *arg)
 {
-	redisAsyncContext	*sac = s->sac;
+	const struct store	*s = arg;
 
-	s->sac = NULL;
-	s->s_state = SENTINEL_IDLE;
-	evtimer_del(s->s_deadline_ev);
-	if (sac != NULL)
-		free_link(s, sac);
+	if (s->state == STORE_UP)
+		return SENTINEL_LINK_UP;
+	if (s->state == STORE_CONNECTING)
+		return s->ac == NULL ? SENTINEL_LINK_WAITING :
+		    SENTINEL_LINK_CONNECTING;
+	return SENTINEL_LINK_IDLE;
 }
 
-/* Switch the master link to host:port now (a failover, a stale answer). */
+/* Switch the master link to the announced master now. */
 static void
-follow_master(struct store *s, const char *host, uint16_t port,
-    const char *why)
+follow_master(struct store *s, const char *why)
 {
 	redisAsyncContext	*ac = s->ac;
+	uint16_t		 m_port;
+	const char		*m_host = sentinel_master(s->sentinel, &m_port);
 
-	snprintf(s->m_host, sizeof(s->m_host), "%s", host);
-	s->m_port = port;
-	log_info("event=store_master_switch why=%s master=\"%s:%u\"", why,
-	    s->m_host, (unsigned)port);
 	if (s->state == STORE_UP || s->state == STORE_CONNECTING) {
-		go_down(s, "%s: master now %s:%u", why, s->m_host,
-		    (unsigned)port);
+		go_down(s, "%s: master now %s:%u", why, m_host,
+		    (unsigned)m_port);
 		if (ac != NULL)
 			free_link(s, ac);
 	}
@@ -800,299 +771,22 @@ follow_master(struct store *s, const char *host, uint16_t port,
 	connect_attempt(s);
 }
 
-static void	 sentinel_try(struct store *);
-
-/*
- * The sentinel asked last failed: ask the next one, or, once all failed
- * in this round, give up until the next attempt.
- */
 static void
-sentinel_next(struct store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sentinel_next(struct store *s, const char *fmt, ...)
-{
-	const struct redis_url	*u = &s->cfg->redis;
-	struct timeval		 tv;
-	va_list			 ap;
-	char			 why[200];
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	log_debug("event=store_sentinel_failed sentinel=\"%s:%u\" err=\"%s\"",
-	    u->sentinels[s->s_idx].host,
-	    (unsigned)u->sentinels[s->s_idx].port, why);
-	sentinel_drop(s);
-	s->s_idx = (s->s_idx + 1) % u->n_sentinels;
-	if (++s->s_tried < u->n_sentinels) {
-		sentinel_try(s);
-		return;
-	}
-	if (!s->s_rewatch) {
-		if (s->state == STORE_CONNECTING && s->ac == NULL)
-			go_down(s, "sentinel: no sentinel answered (last: %s)",
-			    why);
-		return;
-	}
-	/* Watching again failed everywhere: back off, then try again. */
-	tv = ms_to_tv(s->s_backoff_ms);
-	s->s_backoff_ms = s->s_backoff_ms * 2 > SENTINEL_BACKOFF_MAX_MS ?
-	    SENTINEL_BACKOFF_MAX_MS : s->s_backoff_ms * 2;
-	evtimer_add(s->s_retry_ev, &tv);
-}
-
-/* Everything the watch brings: confirmations, messages, NULL at the end. */
-static void
-s_watch_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct store		*s = privdata;
-	const redisReply	*reply = r, *kind, *payload;
-	const char		*name = s->cfg->redis.master_name;
-	char			 msg[300], *f[5], *save, *p;
-	long			 port;
-	int			 n;
-
-	enter(s);
-	if (ac != s->sac)
-		goto out;
-	if (reply == NULL) {
-		/* hiredis drops the link; the disconnect callback follows. */
-		goto out;
-	}
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
-	    (kind = reply->element[0])->type != REDIS_REPLY_STRING ||
-	    !reply_is(kind, "message"))
-		goto out;
-	payload = reply->element[2];
-	if (payload->type != REDIS_REPLY_STRING ||
-	    payload->len >= sizeof(msg))
-		goto out;
-	/* "name oldip oldport newip newport" */
-	memcpy(msg, payload->str, payload->len);
-	msg[payload->len] = '\0';
-	for (n = 0, p = strtok_r(msg, " ", &save); p != NULL && n < 5;
-	    p = strtok_r(NULL, " ", &save))
-		f[n++] = p;
-	if (n != 5 || strcmp(f[0], name) != 0)
-		goto out;
-	port = strtol(f[4], &p, 10);
-	if (*p != '\0' || port < 1 || port > 65535 ||
-	    strlen(f[3]) >= sizeof(s->m_host))
-		goto out;
-	follow_master(s, f[3], (uint16_t)port, "switch-master");
-out:
-	leave(s);
-}
-
-static void
-s_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct store		*s = privdata;
-	const redisReply	*reply = r;
-
-	enter(s);
-	if (ac == s->sac && reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		sentinel_next(s, "auth: %.*s", (int)reply->len, reply->str);
-	leave(s);
-}
-
-/* The answer to SENTINEL get-master-addr-by-name: [ip, port] or nil. */
-static void
-s_query_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct store		*s = privdata;
-	const redisReply	*reply = r;
-	const char		*argv[2] = { "SUBSCRIBE", "+switch-master" };
-	char			 host[64], buf[8];
-	long			 port;
-	char			*end;
-	bool			 same;
-
-	enter(s);
-	if (ac != s->sac || s->s_state != SENTINEL_QUERY)
-		goto out;
-	if (reply == NULL)
-		goto out;	/* the disconnect callback moves on */
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    reply->element[1]->type != REDIS_REPLY_STRING ||
-	    reply->element[0]->len == 0 ||
-	    reply->element[0]->len >= sizeof(host) ||
-	    reply->element[1]->len == 0 ||
-	    reply->element[1]->len >= sizeof(buf)) {
-		sentinel_next(s, "master unknown to this sentinel");
-		goto out;
-	}
-	memcpy(host, reply->element[0]->str, reply->element[0]->len);
-	host[reply->element[0]->len] = '\0';
-	memcpy(buf, reply->element[1]->str, reply->element[1]->len);
-	buf[reply->element[1]->len] = '\0';
-	port = strtol(buf, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65535) {
-		sentinel_next(s, "bad master address");
-		goto out;
-	}
-	evtimer_del(s->s_deadline_ev);
-	if (redisAsyncCommandArgv(ac, s_watch_cb, s, 2, argv,
-	    NULL) != REDIS_OK) {
-		sentinel_next(s, "subscribe: cannot queue command");
-		goto out;
-	}
-	s->s_state = SENTINEL_WATCH;
-	s->s_backoff_ms = BACKOFF_MIN_MS;
-	same = strcmp(host, s->m_host) == 0 && port == s->m_port;
-	if (!s->s_rewatch) {
-		/* An attempt waits for this answer (connect_attempt()). */
-		snprintf(s->m_host, sizeof(s->m_host), "%s", host);
-		s->m_port = (uint16_t)port;
-		if (s->state == STORE_CONNECTING && s->ac == NULL)
-			master_connect(s);
-	} else if (!same && (s->state == STORE_UP ||
-	    s->state == STORE_CONNECTING))
-		follow_master(s, host, (uint16_t)port, "sentinel");
-out:
-	leave(s);
-}
-
-static void
-s_connect_cb(const redisAsyncContext *cac, int status)
-{
-	struct store		*s = cac->data;
-	const struct redis_url	*u = &s->cfg->redis;
-	const char		*argv[3];
-	redisAsyncContext	*sac = s->sac;
-
-	enter(s);
-	if (cac != sac)
-		goto out;
-	if (status != REDIS_OK) {
-		/* hiredis frees the context after us. */
-		s->links--;
-		s->sac = NULL;
-		sentinel_next(s, "connect: %s", link_errstr(cac));
-		goto out;
-	}
-	/* Failures to queue are left to the deadline (no free from here). */
-	if (u->sentinel_password != NULL) {
-		argv[0] = "AUTH";
-		argv[1] = u->sentinel_password;
-		(void)redisAsyncCommandArgv(sac, s_auth_cb, s, 2, argv, NULL);
-	}
-	argv[0] = "SENTINEL";
-	argv[1] = "get-master-addr-by-name";
-	argv[2] = u->master_name;
-	(void)redisAsyncCommandArgv(sac, s_query_cb, s, 3, argv, NULL);
-out:
-	leave(s);
-}
-
-static void
-s_disconnect_cb(const redisAsyncContext *cac, int status)
-{
-	struct store	*s = cac->data;
-	struct timeval	 tv;
-
-	(void)status;
-	enter(s);
-	s->links--;
-	if (cac != s->sac)
-		goto out;
-	s->sac = NULL;
-	if (s->s_state == SENTINEL_QUERY) {
-		sentinel_next(s, "connection lost: %s", link_errstr(cac));
-		goto out;
-	}
-	/* The watch is gone: watch again, from the next sentinel. */
-	s->s_state = SENTINEL_IDLE;
-	log_debug("event=store_sentinel_lost err=\"%s\"", link_errstr(cac));
-	s->s_idx = (s->s_idx + 1) % s->cfg->redis.n_sentinels;
-	tv = ms_to_tv(s->s_backoff_ms);
-	evtimer_add(s->s_retry_ev, &tv);
-out:
-	leave(s);
-}
-
-static void
-s_deadline_cb(evutil_socket_t fd, short what, void *arg)
+master_event(enum sentinel_event event, const char *why, void *arg)
 {
 	struct store	*s = arg;
 
-	(void)fd;
-	(void)what;
 	enter(s);
-	if (s->sac != NULL && s->s_state == SENTINEL_QUERY) {
-		s->stats.timeouts++;
-		sentinel_next(s, "timed out");
-	}
-	leave(s);
-}
-
-/* Connect to sentinel s_idx and ask it; the callbacks take it from here. */
-static void
-sentinel_try(struct store *s)
-{
-	const struct redis_hostport	*h = &s->cfg->redis.sentinels[s->s_idx];
-	redisAsyncContext		*sac;
-	struct timeval			 tv;
-
-	sac = redisAsyncConnect(h->host, h->port);
-	if (sac == NULL) {
-		sentinel_next(s, "connect: out of memory");
-		return;
-	}
-	if (sac->err != 0 || redisLibeventAttach(sac, s->base) != REDIS_OK) {
-		char	 err[128];
-
-		snprintf(err, sizeof(err), "%s", link_errstr(sac));
-		redisAsyncFree(sac);
-		sentinel_next(s, "connect: %s", err);
-		return;
-	}
-	sac->data = s;
-	redisAsyncSetConnectCallback(sac, s_connect_cb);
-	redisAsyncSetDisconnectCallback(sac, s_disconnect_cb);
-	s->sac = sac;
-	s->links++;
-	s->s_state = SENTINEL_QUERY;
-	tv = ms_to_tv(command_timeout_ms(s));
-	evtimer_add(s->s_deadline_ev, &tv);
-}
-
-/*
- * Start a round of discovery from the sentinel that answered last. With
- * rewatch, the master link is left alone unless the answer differs.
- */
-static void
-discover_start(struct store *s, bool rewatch)
-{
-	sentinel_drop(s);
-	evtimer_del(s->s_retry_ev);
-	s->s_rewatch = rewatch;
-	s->s_tried = 0;
-	sentinel_try(s);
-}
-
-static void
-s_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct store	*s = arg;
-
-	(void)fd;
-	(void)what;
-	enter(s);
-	/* Only a store that is up needs a watch of its own making. */
-	if (s->state == STORE_UP && s->sac == NULL)
-		discover_start(s, true);
-	else if (s->state == STORE_CONNECTING && s->sac == NULL) {
-		/*
-		 * Connecting to an announced master (follow_master(), no
-		 * discovery to bring a watch): look again once it is up.
-		 */
-		struct timeval	 tv = ms_to_tv(s->s_backoff_ms);
-
-		evtimer_add(s->s_retry_ev, &tv);
+	switch (event) {
+	case SENTINEL_FOUND:
+		master_connect(s);
+		break;
+	case SENTINEL_NONE:
+		go_down(s, "sentinel: no sentinel answered (last: %s)", why);
+		break;
+	case SENTINEL_MOVED:
+		follow_master(s, why);
+		break;
 	}
 	leave(s);
 }
@@ -1110,8 +804,8 @@ connect_attempt(struct store *s)
 	 * In sentinel mode every attempt asks the sentinels first, unless a
 	 * +switch-master just told us where the master is.
 	 */
-	if (s->cfg->redis.kind == REDIS_SENTINEL && !s->m_fresh) {
-		discover_start(s, false);
+	if (s->sentinel != NULL && !s->m_fresh) {
+		sentinel_discover(s->sentinel);
 		return;
 	}
 	master_connect(s);
@@ -1131,9 +825,12 @@ master_connect(struct store *s)
 	s->m_fresh = false;
 	if (u->kind == REDIS_UNIX)
 		ac = redisAsyncConnectUnix(u->path);
-	else if (u->kind == REDIS_SENTINEL)
-		ac = redisAsyncConnect(s->m_host, s->m_port);
-	else
+	else if (s->sentinel != NULL) {
+		uint16_t	 m_port;
+		const char	*m_host = sentinel_master(s->sentinel, &m_port);
+
+		ac = redisAsyncConnect(m_host, m_port);
+	} else
 		ac = redisAsyncConnect(u->host, u->port);
 	if (ac == NULL) {
 		go_down(s, "connect: out of memory");
@@ -1185,13 +882,9 @@ store_alloc(struct event_base *base, const struct config *cfg, int n_workers)
 	s->connect_ev = evtimer_new(base, connect_deadline_cb, s);
 	if (s->retry_ev == NULL || s->connect_ev == NULL)
 		fatalx(1, "store: out of memory");
-	if (cfg->redis.kind == REDIS_SENTINEL) {
-		s->s_backoff_ms = BACKOFF_MIN_MS;
-		s->s_deadline_ev = evtimer_new(base, s_deadline_cb, s);
-		s->s_retry_ev = evtimer_new(base, s_retry_cb, s);
-		if (s->s_deadline_ev == NULL || s->s_retry_ev == NULL)
-			fatalx(1, "store: out of memory");
-	}
+	if (cfg->redis.kind == REDIS_SENTINEL)
+		s->sentinel = sentinel_new(base, &cfg->redis,
+		    command_timeout_ms(s), master_link, master_event, s);
 	set_reason(s, "connecting");
 	return s;
 }
@@ -1243,10 +936,7 @@ destroy(struct store *s)
 		event_free(s->probe_ev);
 	if (s->probe_deadline_ev != NULL)
 		event_free(s->probe_deadline_ev);
-	if (s->s_deadline_ev != NULL)
-		event_free(s->s_deadline_ev);
-	if (s->s_retry_ev != NULL)
-		event_free(s->s_retry_ev);
+	sentinel_free(s->sentinel);
 	free(s->channel);
 	free(s);
 }
@@ -1275,10 +965,7 @@ store_close(struct store *s)
 		/* Pending commands get STORE_ERR_DOWN from in here. */
 		free_link(s, ac);
 	}
-	if (s->cfg->redis.kind == REDIS_SENTINEL) {
-		evtimer_del(s->s_retry_ev);
-		sentinel_drop(s);
-	}
+	sentinel_close(s->sentinel);
 	leave(s);
 }
 
@@ -1291,13 +978,6 @@ store_free(struct store *s)
 	store_close(s);
 	s->free_pending = true;
 	leave(s);
-}
-
-static bool
-is_readonly(const redisReply *r)
-{
-	return r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
-	    strncmp(r->str, "READONLY", 8) == 0;
 }
 
 static void
@@ -1335,9 +1015,10 @@ cmd_cb(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	/*
 	 * A write to a demoted master: whoever we talk to is a replica now.
-	 * Drop the link (after this callback) and ask the sentinels again.
+	 * Drop the link (after this callback) and, in sentinel mode, ask
+	 * the sentinels again (any mode: a replica takes no writes).
 	 */
-	if (ac == s->ac && is_readonly(r)) {
+	if (ac == s->ac && sentinel_reply_is_demotion(r)) {
 		go_down(s, "master demoted: READONLY");
 		free_link(s, ac);
 	}
@@ -1509,4 +1190,7 @@ void
 store_get_stats(const struct store *s, struct store_stats *out)
 {
 	*out = s->stats;
+	/* A sentinel's query deadline counts as one of the store's. */
+	if (s->sentinel != NULL)
+		out->timeouts += sentinel_timeouts(s->sentinel);
 }
