@@ -324,7 +324,8 @@ strmap_next(const struct strmap *m, size_t *pos, const char **key,
 			return true;
 		}
 	}
-	*pos = m->nslots;
+	/* Past the last slot: strmap_remove_at() finds nothing there. */
+	*pos = m->nslots + 1;
 	return false;
 }
 
