@@ -1,6 +1,8 @@
 /*
  * metrics: the counters behind GET /metrics and the Prometheus text
- * exposition format 0.0.4 they are written in.
+ * exposition format 0.0.4 they are written in. A leaf: it includes
+ * nothing of ours above the helpers, names no route, verdict or worker,
+ * and renders what it is handed.
  *
  * Two halves.
  *
@@ -17,15 +19,25 @@
  * writer makes them cumulative and derives _count from the buckets, so a
  * scrape that races a writer still shows +Inf == _count.
  *
+ * Verification failures by reason. A reason is a caller's string (its
+ * verdict's stable name); each shard keeps an append-only table of at
+ * most METRICS_REASONS of them, in the order they first failed there.
+ * The scrape is handed the full list of reasons and writes each one,
+ * zero included, in that order.
+ *
  * Tokens issued by client. Each shard has an append-only table of at most
- * --metrics-max-clients client ids: a worker admits a new id only while
- * its own table is below the cap; every later new id counts on that
- * worker under client_id="other". Entries are never removed, so a label,
- * once shown, stays and its counter never goes back. The exposition sums
- * the workers' tables by id, so it has at most cap x workers labels (cap,
- * when the same clients reach every worker); an id first seen by a worker
- * whose table is full counts as "other" there and under its own label on
- * the workers that admitted it.
+ * max_clients client ids (the caller's bound, --metrics-max-clients): a
+ * worker admits a new id only while its own table is below the cap; every
+ * later new id counts on that worker under client_id="other". Entries are
+ * never removed, so a label, once shown, stays and its counter never goes
+ * back. The exposition sums the workers' tables by id, so it has at most
+ * cap x workers labels (cap, when the same clients reach every worker); an
+ * id first seen by a worker whose table is full counts as "other" there
+ * and under its own label on the workers that admitted it.
+ *
+ * The scrape (metrics_render) is handed the shards and the label tables
+ * (endpoint names, reasons) and the process values it shows (open
+ * connections, version, the time) by its caller, the /metrics handler.
  *
  * The exposition writer (metrics_text_*) is pure: a growing buffer, the
  * escaping rules and the histogram layout, unit tested on its own.
@@ -38,26 +50,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "token.h"
-#include "verify.h"
-
-struct worker;
-
 /* Upper bounds of the request latency buckets, seconds (+Inf implied). */
 #define METRICS_HTTP_BUCKETS	14
 /* Upper bounds of the Redis command latency buckets, seconds. */
 #define METRICS_STORE_BUCKETS	13
 #define METRICS_HIST_MAX	14	/* the larger of the two */
 
-/* Endpoint slots: the router's rows (router_endpoint) plus "other". */
+/* Endpoint slots: the caller's endpoint numbers, then "other". */
 #define METRICS_ENDPOINTS	32
 /* Status codes 100..599 are counted exactly; anything else as 0. */
 #define METRICS_CODE_MIN	100
 #define METRICS_CODES		500
 
-/* The verification failure reasons: token verdicts, then verify's. */
-#define METRICS_REASONS		(TOKEN_NOT_YET_VALID + 1 + \
-				    VERIFY_UNAVAILABLE + 1)
+/* Distinct verification failure reasons a shard counts. */
+#define METRICS_REASONS		32
 
 /* --metrics-max-clients bounds. */
 #define METRICS_MAX_CLIENTS_MAX	10000
@@ -69,15 +75,26 @@ struct metrics_hist {
 	metrics_counter	 sum_usec;
 };
 
+/* The longest client id with a label of its own; a longer one counts as
+   "other". */
+#define METRICS_CLIENT_ID_MAX	128	/* bytes */
+
 struct metrics_client {
-	char		 id[129];	/* CLIENT_ID_MAX + 1 */
+	char		 id[METRICS_CLIENT_ID_MAX + 1];
 	metrics_counter	 issued;
+};
+
+struct metrics_reason {
+	const char	*name;		/* the caller's static string */
+	metrics_counter	 count;
 };
 
 struct metrics_shard {
 	metrics_counter		 requests[METRICS_ENDPOINTS][METRICS_CODES + 1];
 	struct metrics_hist	 latency[METRICS_ENDPOINTS];
-	metrics_counter		 verify_failures[METRICS_REASONS];
+	/* Failures by reason; entries [0, n_reasons) are live. */
+	struct metrics_reason	 verify_failures[METRICS_REASONS];
+	_Atomic size_t		 n_reasons;		/* release/acquire */
 	metrics_counter		 auth_failures;
 	metrics_counter		 auth_rate_limited;
 	metrics_counter		 verify_cache_hits;
@@ -101,9 +118,10 @@ struct metrics_shard {
 };
 
 /*
- * A shard with room for max_clients client labels (0..
- * METRICS_MAX_CLIENTS_MAX). The caller embeds it; metrics_shard_finish
- * releases what it allocated. Main thread, before the worker starts.
+ * A shard with room for max_clients client labels (the caller's bound:
+ * --metrics-max-clients, range-checked by config). The caller embeds it;
+ * metrics_shard_finish releases what it allocated. Main thread, before
+ * the worker starts.
  */
 void	 metrics_shard_init(struct metrics_shard *, size_t max_clients);
 void	 metrics_shard_finish(struct metrics_shard *);
@@ -127,14 +145,20 @@ metrics_add(metrics_counter *c, uint64_t n)
  * The hooks. Each is called only by the shard's own worker thread, and
  * each accepts a NULL shard (a store or view made by a test has none).
  */
-/* A request answered (or abandoned, code 499), endpoint from
-   router_endpoint(), duration in microseconds. */
+/* A request answered (or abandoned, code 499), endpoint a number
+   0 .. METRICS_ENDPOINTS - 2 (router_endpoint(); anything else counts as
+   "other"), duration in microseconds. */
 void	 metrics_request(struct metrics_shard *, int endpoint, int code,
 	    uint64_t usec);
 void	 metrics_token_issued(struct metrics_shard *, const char *client_id);
-/* A failed verification at /verify or /oauth/introspect. */
-void	 metrics_verify_failure(struct metrics_shard *,
-	    const struct verify_outcome *);
+/*
+ * A failed verification at /verify or /oauth/introspect, by reason: a
+ * static string (kept by pointer, not copied), the outcome's stable name
+ * (verify_reason()). Only failures are counted: the caller does not call
+ * this on success. A reason beyond the METRICS_REASONS a shard holds is
+ * dropped.
+ */
+void	 metrics_verify_failure(struct metrics_shard *, const char *reason);
 void	 metrics_auth_failure(struct metrics_shard *);
 void	 metrics_auth_rate_limited(struct metrics_shard *);
 /* A lookup in the verified-token cache (only when the cache is on). */
@@ -155,11 +179,39 @@ void	 metrics_key_reload(bool ok);
 void	 metrics_process_start(void);
 
 /*
- * The whole exposition, as seen from worker w (which reads its peers'
- * shards, w->peers[0 .. w->n_workers)). Returns a NUL-terminated text the
- * caller owns (free) and its length. Never blocks; called on w's loop.
+ * What a scrape shows, gathered by its caller; every pointer is borrowed
+ * for the call.
  */
-char	*metrics_render(const struct worker *w, size_t *len);
+struct metrics_scrape {
+	/* Every worker's shard, worker k's at [k] (its worker="k" label). */
+	const struct metrics_shard *const *shards;
+	size_t			 nshards;
+	/*
+	 * The endpoint label of endpoint number e < nendpoints (at most
+	 * METRICS_ENDPOINTS - 1), or NULL when e has no series of its own
+	 * (not a route, or a route's second row). The last slot is "other".
+	 */
+	const char *const	*endpoints;
+	size_t			 nendpoints;
+	/*
+	 * Every verification failure reason, in the order written; each
+	 * is written, zero included. A reason counted but not listed is
+	 * not shown.
+	 */
+	const char *const	*reasons;
+	size_t			 nreasons;
+	uint64_t		 open_connections;	/* all workers */
+	const char		*version;	/* tokend_build_info's label */
+	int64_t			 now;		/* unix seconds */
+};
+
+/*
+ * The whole exposition of s: the sums over s->shards, the per-worker
+ * gauges, and the process-wide values. Returns a NUL-terminated text the
+ * caller owns (free) and its length. Never blocks; may be called from any
+ * thread while the shards' writers run.
+ */
+char	*metrics_render(const struct metrics_scrape *s, size_t *len);
 
 /* ---- the exposition writer (pure) ---- */
 

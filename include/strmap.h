@@ -10,7 +10,8 @@
  * iterating is safe: removal never moves entries. Inserting while
  * iterating is not: it may rehash.
  *
- * Pure module; not thread safe.
+ * Pure module apart from the hash key (strmap_hash); a map is not thread
+ * safe.
  */
 #ifndef TOKEND_STRMAP_H
 #define TOKEND_STRMAP_H
@@ -66,7 +67,11 @@ bool		 strmap_next(const struct strmap *, size_t *pos,
  */
 void		*strmap_remove_at(struct strmap *, size_t pos);
 
-/* The FNV-1a hash of s, the one the map uses. */
+/*
+ * The hash of s the map uses: SipHash-1-3 under a key drawn at random
+ * once per process (on the first call), so the same for every thread and
+ * map of the process and unknown outside it. Callable from any thread.
+ */
 uint64_t	 strmap_hash(const char *s);
 
 #endif

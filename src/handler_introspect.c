@@ -289,8 +289,9 @@ op_authenticated(struct request *req, enum client_auth_result result,
 	if (req->gone)
 		goto out;
 	verify_token(req->worker, op->token, op->token_len, &v);
-	if (op->kind == OP_INTROSPECT)
-		metrics_verify_failure(&req->worker->metrics, &v);
+	if (op->kind == OP_INTROSPECT && v.result != VERIFY_OK)
+		metrics_verify_failure(&req->worker->metrics,
+		    verify_reason(&v));
 	if (v.result == VERIFY_UNAVAILABLE) {
 		handler_unavailable(req, OP_FLAGS);
 		goto out;

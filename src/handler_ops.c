@@ -10,22 +10,37 @@
  *   GET /metrics  the Prometheus text exposition (format 0.0.4) of every
  *                 worker's counters, summed (metrics.c). Built in memory
  *                 from relaxed atomic loads: a few KB, no lock, no I/O.
+ *                 This handler gathers what metrics renders: the workers'
+ *                 shards, the endpoint labels (router.c), the verification
+ *                 failure reasons (token.c, verify.c), the open connection
+ *                 count, the version and the time.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
+#include "client_record.h"
 #include "config.h"
 #include "handler.h"
 #include "metrics.h"
 #include "reply.h"
 #include "request.h"
+#include "router.h"
 #include "store.h"
+#include "token.h"
+#include "util.h"
+#include "verify.h"
 #include "view.h"
 #include "worker.h"
+
+/* Every valid client id can have a tokend_tokens_issued_total label. */
+_Static_assert(METRICS_CLIENT_ID_MAX >= CLIENT_ID_MAX,
+    "metrics_client.id holds any client id");
 
 void
 handler_healthz(struct request *req)
@@ -122,13 +137,65 @@ handler_index(struct request *req)
 	reply_html(req, 200, index_page);
 }
 
+/* verify_reasons() fills this many; a shard can count as many. */
+_Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN <=
+    METRICS_REASONS, "METRICS_REASONS holds every verify_reason()");
+
+/*
+ * The labels of tokend_verify_failures_total, in the order they are
+ * written: every token verdict but TOKEN_OK, then verify's own results
+ * after VERIFY_BAD_TOKEN. Each is the stable name the handlers count the
+ * failure under (verify_reason()). Returns how many.
+ */
+static size_t
+verify_reasons(const char *out[METRICS_REASONS])
+{
+	struct verify_outcome	 v = { .result = VERIFY_BAD_TOKEN };
+	size_t			 n = 0;
+	int			 i;
+
+	for (i = TOKEN_OK + 1; i <= TOKEN_NOT_YET_VALID; i++) {
+		v.verdict = (enum token_verdict)i;
+		out[n++] = verify_reason(&v);
+	}
+	v.verdict = TOKEN_OK;
+	for (i = VERIFY_BAD_TOKEN + 1; i <= VERIFY_UNAVAILABLE; i++) {
+		v.result = (enum verify_result)i;
+		out[n++] = verify_reason(&v);
+	}
+	return n;
+}
+
 void
 handler_metrics(struct request *req)
 {
-	char	*text;
-	size_t	 len;
+	const struct worker		*w = req->worker;
+	const struct metrics_shard	**shards;
+	const char			*endpoints[METRICS_ENDPOINTS - 1];
+	const char			*reasons[METRICS_REASONS];
+	struct metrics_scrape		 s;
+	char				*text;
+	size_t				 len, e;
+	int				 k;
 
-	text = metrics_render(req->worker, &len);
+	shards = xcalloc((size_t)w->n_workers, sizeof(*shards));
+	for (k = 0; k < w->n_workers; k++)
+		shards[k] = &w->peers[k].metrics;
+	for (e = 0; e < METRICS_ENDPOINTS - 1; e++)
+		endpoints[e] = router_endpoint_name((int)e);
+	memset(&s, 0, sizeof(s));
+	s.shards = shards;
+	s.nshards = (size_t)w->n_workers;
+	s.endpoints = endpoints;
+	s.nendpoints = METRICS_ENDPOINTS - 1;
+	s.reasons = reasons;
+	s.nreasons = verify_reasons(reasons);
+	s.open_connections = (uint64_t)atomic_load_explicit(w->open_conns,
+	    memory_order_relaxed);
+	s.version = TOKEND_VERSION_STRING;
+	s.now = (int64_t)time(NULL);
+	text = metrics_render(&s, &len);
+	free(shards);
 	reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 	    len, REPLY_NO_STORE);
 	free(text);

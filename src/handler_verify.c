@@ -174,7 +174,9 @@ handler_verify(struct request *req)
 	}
 
 	verify_token(req->worker, token, len, &v);
-	metrics_verify_failure(&req->worker->metrics, &v);
+	if (v.result != VERIFY_OK)
+		metrics_verify_failure(&req->worker->metrics,
+		    verify_reason(&v));
 	if (v.result == VERIFY_UNAVAILABLE) {
 		verify_error(req, 503, "temporarily_unavailable",
 		    "the revocation state cannot be read", NULL);

@@ -11,11 +11,17 @@
  *   table, is append-only: the writer fills entry n, then publishes n + 1
  *   with a release store; readers load the count with acquire and read
  *   only entries below it, whose ids never change again.
+ * - So is a shard's reason table: entry n's name is set before n + 1 is
+ *   published, and never changes again.
  * - The exposition has no duplicate series: every family is written once,
- *   endpoints and reasons come from fixed tables, client ids are merged
- *   across workers before they are written.
+ *   endpoints and reasons come from the caller's tables (one series per
+ *   entry), client ids are merged across workers before they are written.
+ * - Nothing here includes a module of ours above the helpers (util,
+ *   strmap): what a scrape shows beyond the shards is its argument.
  * Leaves to others: which endpoint a path is (router.c), what a verdict is
- * called (token.c, verify.c), serving the text (handler_ops.c).
+ * called (token.c, verify.c), gathering the shards and label tables and
+ * serving the text (handler_ops.c), the --metrics-max-clients bound
+ * (config.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,19 +29,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "client_record.h"
-#include "config.h"
 #include "metrics.h"
-#include "router.h"
 #include "strmap.h"
 #include "util.h"
-#include "worker.h"
 
 _Static_assert(METRICS_HTTP_BUCKETS <= METRICS_HIST_MAX, "histogram size");
 _Static_assert(METRICS_STORE_BUCKETS <= METRICS_HIST_MAX, "histogram size");
-/* metrics.h spells the id's size as a number: keep it CLIENT_ID_MAX + 1. */
-_Static_assert(sizeof(((struct metrics_client *)0)->id) == CLIENT_ID_MAX + 1,
-    "metrics_client.id holds any client id");
 
 /* Sub-millisecond (HTTP/1.1 keep-alive, HS256) to seconds (a stalled
    Redis behind --redis-timeout, a slow client). */
@@ -62,8 +61,9 @@ metrics_shard_init(struct metrics_shard *m, size_t max_clients)
 	size_t	 n = 1, i;
 
 	memset(m, 0, sizeof(*m));
-	if (max_clients > METRICS_MAX_CLIENTS_MAX)
-		max_clients = METRICS_MAX_CLIENTS_MAX;
+	/* The index holds int32_t entry numbers in 2 x cap slots. */
+	if (max_clients > INT32_MAX / 4)
+		max_clients = INT32_MAX / 4;
 	m->cap = max_clients;
 	if (max_clients == 0)
 		return;
@@ -146,24 +146,33 @@ metrics_token_issued(struct metrics_shard *m, const char *client_id)
 	atomic_store_explicit(&m->n_clients, n + 1, memory_order_release);
 }
 
-static size_t
-reason_slot(const struct verify_outcome *v)
-{
-	if (v->result == VERIFY_BAD_TOKEN)
-		return (size_t)v->verdict;
-	return TOKEN_NOT_YET_VALID + 1 + (size_t)v->result;
-}
-
+/*
+ * A failure path only: a scan of at most METRICS_REASONS names, the
+ * pointer compared first (callers pass the same static strings).
+ */
 void
-metrics_verify_failure(struct metrics_shard *m,
-    const struct verify_outcome *v)
+metrics_verify_failure(struct metrics_shard *m, const char *reason)
 {
-	size_t	 r;
+	struct metrics_reason	*r;
+	size_t			 n, i;
 
-	if (m == NULL || v->result == VERIFY_OK)
+	if (m == NULL)
 		return;
-	if ((r = reason_slot(v)) < METRICS_REASONS)
-		metrics_inc(&m->verify_failures[r]);
+	n = atomic_load_explicit(&m->n_reasons, memory_order_relaxed);
+	for (i = 0; i < n; i++) {
+		r = &m->verify_failures[i];
+		if (r->name == reason || strcmp(r->name, reason) == 0) {
+			metrics_inc(&r->count);
+			return;
+		}
+	}
+	if (n == METRICS_REASONS)
+		return;
+	/* Fill the entry, then publish it: readers stop at n_reasons. */
+	r = &m->verify_failures[n];
+	r->name = reason;
+	atomic_store_explicit(&r->count, 1, memory_order_relaxed);
+	atomic_store_explicit(&m->n_reasons, n + 1, memory_order_release);
 }
 
 void
@@ -453,19 +462,18 @@ load(const metrics_counter *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* Sum of every worker's histogram h (at offset off in the shard). */
+/* Sum of every shard's histogram h (at offset off in the shard). */
 static void
-hist_sum(const struct worker *peers, int n, size_t off, size_t nbounds,
-    uint64_t *total, uint64_t *counts, double *sum)
+hist_sum(const struct metrics_shard *const *shards, size_t n, size_t off,
+    size_t nbounds, uint64_t *total, uint64_t *counts, double *sum)
 {
 	uint64_t	 usec = 0;
-	size_t		 i;
-	int		 k;
+	size_t		 i, k;
 
 	memset(counts, 0, (nbounds + 1) * sizeof(*counts));
 	for (k = 0; k < n; k++) {
 		const struct metrics_hist *h = (const struct metrics_hist *)
-		    (const void *)((const char *)&peers[k].metrics + off);
+		    (const void *)((const char *)shards[k] + off);
 
 		for (i = 0; i <= nbounds; i++)
 			counts[i] += load(&h->bucket[i]);
@@ -486,30 +494,33 @@ bounds_seconds(const uint64_t *usec, size_t n, double *out)
 		out[i] = (double)usec[i] / 1e6;
 }
 
+/* The label of endpoint slot e, or NULL when it has no series. */
 static const char *
-endpoint_name(size_t e)
+endpoint_name(const struct metrics_scrape *s, size_t e)
 {
 	if (e == METRICS_ENDPOINTS - 1)
 		return "other";
-	return router_endpoint_name((int)e);
+	if (e >= s->nendpoints)
+		return NULL;
+	return s->endpoints[e];
 }
 
 static void
-render_requests(struct metrics_text *t, const struct worker *peers, int n)
+render_requests(struct metrics_text *t, const struct metrics_scrape *s)
 {
+	const struct metrics_shard *const *shards = s->shards;
 	struct metrics_label	 l[2];
 	double			 bounds[METRICS_HTTP_BUCKETS];
 	uint64_t		 counts[METRICS_HIST_MAX + 1], total;
 	char			 code[8];
 	double			 sum;
-	size_t			 e, c;
-	int			 k;
+	size_t			 e, c, k, n = s->nshards;
 
 	metrics_text_family(t, "tokend_http_requests_total", "counter",
 	    "HTTP requests answered, by endpoint (the route, or other) and "
 	    "status code (499: the client went away first)");
 	for (e = 0; e < METRICS_ENDPOINTS; e++) {
-		if ((l[0].value = endpoint_name(e)) == NULL)
+		if ((l[0].value = endpoint_name(s, e)) == NULL)
 			continue;
 		l[0].name = "endpoint";
 		l[1].name = "code";
@@ -517,7 +528,7 @@ render_requests(struct metrics_text *t, const struct worker *peers, int n)
 			uint64_t	 v = 0;
 
 			for (k = 0; k < n; k++)
-				v += load(&peers[k].metrics.requests[e][c]);
+				v += load(&shards[k]->requests[e][c]);
 			if (v == 0)
 				continue;
 			snprintf(code, sizeof(code), "%zu", c == 0 ? 0 :
@@ -533,10 +544,10 @@ render_requests(struct metrics_text *t, const struct worker *peers, int n)
 	    "handed to the connection, by endpoint");
 	bounds_seconds(http_bounds_usec, METRICS_HTTP_BUCKETS, bounds);
 	for (e = 0; e < METRICS_ENDPOINTS; e++) {
-		if ((l[0].value = endpoint_name(e)) == NULL)
+		if ((l[0].value = endpoint_name(s, e)) == NULL)
 			continue;
 		l[0].name = "endpoint";
-		hist_sum(peers, n, offsetof(struct metrics_shard, latency) +
+		hist_sum(shards, n, offsetof(struct metrics_shard, latency) +
 		    e * sizeof(struct metrics_hist), METRICS_HTTP_BUCKETS,
 		    &total, counts, &sum);
 		/* An endpoint appears once it has been asked: a few KB. */
@@ -561,22 +572,21 @@ client_sum_cmp(const void *a, const void *b)
 }
 
 static void
-render_clients(struct metrics_text *t, const struct worker *peers, int n)
+render_clients(struct metrics_text *t, const struct metrics_scrape *s)
 {
 	struct strmap		*map = strmap_new();
 	struct client_sum	*sums = NULL;
 	struct metrics_label	 l = { "client_id", NULL };
-	size_t			 nsums = 0, cap = 0, i, nc;
+	size_t			 nsums = 0, cap = 0, i, nc, k;
 	uint64_t		 other = 0;
 	void			*val;
-	int			 k;
 
 	metrics_text_family(t, "tokend_tokens_issued_total", "counter",
 	    "Tokens issued (/oauth/token and /authorize), by client_id; "
 	    "each worker labels at most --metrics-max-clients ids, the rest "
 	    "count as other");
-	for (k = 0; k < n; k++) {
-		const struct metrics_shard *m = &peers[k].metrics;
+	for (k = 0; k < s->nshards; k++) {
+		const struct metrics_shard *m = s->shards[k];
 
 		other += load(&m->issued_other);
 		nc = atomic_load_explicit(&m->n_clients, memory_order_acquire);
@@ -616,35 +626,39 @@ render_clients(struct metrics_text *t, const struct worker *peers, int n)
 	strmap_free(map, NULL);
 }
 
-static const char *
-reason_name(size_t r)
-{
-	struct verify_outcome	 v;
-
-	memset(&v, 0, sizeof(v));
-	if (r <= TOKEN_NOT_YET_VALID) {
-		v.result = VERIFY_BAD_TOKEN;
-		v.verdict = (enum token_verdict)r;
-	} else
-		v.result = (enum verify_result)(r - TOKEN_NOT_YET_VALID - 1);
-	return verify_reason(&v);
-}
-
-/* The sum over workers of the counter at offset off in the shard. */
+/* The sum over shards of the failures counted under reason. */
 static uint64_t
-sum_at(const struct worker *peers, int n, size_t off)
+sum_reason(const struct metrics_scrape *s, const char *reason)
 {
 	uint64_t	 v = 0;
-	int		 k;
+	size_t		 i, k, nr;
 
-	for (k = 0; k < n; k++)
+	for (k = 0; k < s->nshards; k++) {
+		const struct metrics_shard *m = s->shards[k];
+
+		nr = atomic_load_explicit(&m->n_reasons, memory_order_acquire);
+		for (i = 0; i < nr; i++)
+			if (strcmp(m->verify_failures[i].name, reason) == 0)
+				v += load(&m->verify_failures[i].count);
+	}
+	return v;
+}
+
+/* The sum over shards of the counter at offset off in the shard. */
+static uint64_t
+sum_at(const struct metrics_scrape *s, size_t off)
+{
+	uint64_t	 v = 0;
+	size_t		 k;
+
+	for (k = 0; k < s->nshards; k++)
 		v += load((const metrics_counter *)(const void *)
-		    ((const char *)&peers[k].metrics + off));
+		    ((const char *)s->shards[k] + off));
 	return v;
 }
 
 static void
-render_auth(struct metrics_text *t, const struct worker *peers, int n)
+render_auth(struct metrics_text *t, const struct metrics_scrape *s)
 {
 	struct metrics_label	 l = { "reason", NULL };
 	size_t			 r;
@@ -653,124 +667,121 @@ render_auth(struct metrics_text *t, const struct worker *peers, int n)
 	    "Tokens rejected at /verify and /oauth/introspect, by reason "
 	    "(the verdict)");
 	/* Every reason, zero included, so that rates start at the start. */
-	for (r = 1; r < METRICS_REASONS; r++) {
-		if (r == TOKEN_NOT_YET_VALID + 1 + VERIFY_OK ||
-		    r == TOKEN_NOT_YET_VALID + 1 + VERIFY_BAD_TOKEN)
-			continue;
-		l.value = reason_name(r);
+	for (r = 0; r < s->nreasons; r++) {
+		l.value = s->reasons[r];
 		metrics_text_int(t, "tokend_verify_failures_total", &l, 1,
-		    sum_at(peers, n, offsetof(struct metrics_shard,
-		    verify_failures) + r * sizeof(metrics_counter)));
+		    sum_reason(s, s->reasons[r]));
 	}
 	metrics_text_family(t, "tokend_auth_failures_total", "counter",
 	    "Failed client authentications (unknown client, wrong secret, "
 	    "disabled client, missing or malformed credentials)");
 	metrics_text_int(t, "tokend_auth_failures_total", NULL, 0,
-	    sum_at(peers, n, offsetof(struct metrics_shard, auth_failures)));
+	    sum_at(s, offsetof(struct metrics_shard, auth_failures)));
 	metrics_text_family(t, "tokend_auth_rate_limited_total", "counter",
 	    "Client authentications refused with 429 by --auth-fail-limit");
 	metrics_text_int(t, "tokend_auth_rate_limited_total", NULL, 0,
-	    sum_at(peers, n, offsetof(struct metrics_shard,
-	    auth_rate_limited)));
+	    sum_at(s, offsetof(struct metrics_shard, auth_rate_limited)));
 	metrics_text_family(t, "tokend_verify_cache_hits_total", "counter",
 	    "Tokens found in the verified-token cache (signature not checked "
 	    "again; revocation still checked)");
 	metrics_text_int(t, "tokend_verify_cache_hits_total", NULL, 0,
-	    sum_at(peers, n, offsetof(struct metrics_shard,
-	    verify_cache_hits)));
+	    sum_at(s, offsetof(struct metrics_shard, verify_cache_hits)));
 	metrics_text_family(t, "tokend_verify_cache_misses_total", "counter",
 	    "Tokens not in the verified-token cache (fully verified)");
 	metrics_text_int(t, "tokend_verify_cache_misses_total", NULL, 0,
-	    sum_at(peers, n, offsetof(struct metrics_shard,
-	    verify_cache_misses)));
+	    sum_at(s, offsetof(struct metrics_shard, verify_cache_misses)));
+}
+
+/* An int64 gauge of shard k, at offset off. */
+static int64_t
+gauge_at(const struct metrics_scrape *s, size_t k, size_t off)
+{
+	return atomic_load_explicit((const _Atomic int64_t *)(const void *)
+	    ((const char *)s->shards[k] + off), memory_order_relaxed);
 }
 
 /* A gauge per worker, labelled worker="N", from an int64 of its shard. */
 static void
-per_worker_gauge(struct metrics_text *t, const struct worker *peers, int n,
+per_worker_gauge(struct metrics_text *t, const struct metrics_scrape *s,
     const char *name, const char *help, size_t off)
 {
 	struct metrics_label	 l = { "worker", NULL };
-	char			 id[16];
-	int			 k;
+	char			 id[24];
+	size_t			 k;
 
 	metrics_text_family(t, name, "gauge", help);
-	for (k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "%d", k);
+	for (k = 0; k < s->nshards; k++) {
+		snprintf(id, sizeof(id), "%zu", k);
 		l.value = id;
-		metrics_text_int(t, name, &l, 1, (uint64_t)atomic_load_explicit(
-		    (const _Atomic int64_t *)(const void *)
-		    ((const char *)&peers[k].metrics + off),
-		    memory_order_relaxed));
+		metrics_text_int(t, name, &l, 1, (uint64_t)gauge_at(s, k,
+		    off));
 	}
 }
 
 static void
-render_store(struct metrics_text *t, const struct worker *peers, int n,
-    time_t now)
+render_store(struct metrics_text *t, const struct metrics_scrape *s)
 {
 	struct metrics_label	 l = { "worker", NULL };
 	double			 bounds[METRICS_STORE_BUCKETS];
 	uint64_t		 counts[METRICS_HIST_MAX + 1], total;
-	char			 id[16];
+	char			 id[24];
 	double			 sum;
 	int64_t			 last;
-	int			 k;
+	size_t			 k;
 
-	per_worker_gauge(t, peers, n, "tokend_store_up",
+	per_worker_gauge(t, s, "tokend_store_up",
 	    "1 while the worker's Redis command link is up, else 0",
 	    offsetof(struct metrics_shard, store_up));
 	metrics_text_family(t, "tokend_store_reconnects_total", "counter",
 	    "Times a worker's Redis command link came back up after a loss");
 	metrics_text_int(t, "tokend_store_reconnects_total", NULL, 0,
-	    sum_at(peers, n, offsetof(struct metrics_shard,
-	    store_reconnects)));
+	    sum_at(s, offsetof(struct metrics_shard, store_reconnects)));
 	metrics_text_family(t, "tokend_store_timeouts_total", "counter",
 	    "Redis commands whose --redis-timeout deadline passed");
 	metrics_text_int(t, "tokend_store_timeouts_total", NULL, 0,
-	    sum_at(peers, n, offsetof(struct metrics_shard, store_timeouts)));
+	    sum_at(s, offsetof(struct metrics_shard, store_timeouts)));
 	metrics_text_family(t, "tokend_store_command_duration_seconds",
 	    "histogram", "Time from a Redis command queued to its reply");
 	bounds_seconds(store_bounds_usec, METRICS_STORE_BUCKETS, bounds);
-	hist_sum(peers, n, offsetof(struct metrics_shard, store_latency),
-	    METRICS_STORE_BUCKETS, &total, counts, &sum);
+	hist_sum(s->shards, s->nshards, offsetof(struct metrics_shard,
+	    store_latency), METRICS_STORE_BUCKETS, &total, counts, &sum);
 	metrics_text_histogram(t, "tokend_store_command_duration_seconds",
 	    NULL, 0, bounds, METRICS_STORE_BUCKETS, counts, sum);
 
-	per_worker_gauge(t, peers, n, "tokend_view_clients",
+	per_worker_gauge(t, s, "tokend_view_clients",
 	    "Client records in the worker's view of the store",
 	    offsetof(struct metrics_shard, view_clients));
-	per_worker_gauge(t, peers, n, "tokend_view_revoked",
+	per_worker_gauge(t, s, "tokend_view_revoked",
 	    "Revoked jtis in the worker's view that still matter",
 	    offsetof(struct metrics_shard, view_revoked));
-	per_worker_gauge(t, peers, n, "tokend_view_current",
+	per_worker_gauge(t, s, "tokend_view_current",
 	    "1 while the worker's view may be trusted for verification",
 	    offsetof(struct metrics_shard, view_current));
 	metrics_text_family(t, "tokend_view_last_sync_age_seconds", "gauge",
 	    "Seconds since the worker's view last completed a full re-read "
 	    "(absent until the first)");
-	for (k = 0; k < n; k++) {
-		last = atomic_load_explicit(&peers[k].metrics.view_last_sync,
-		    memory_order_relaxed);
+	for (k = 0; k < s->nshards; k++) {
+		last = gauge_at(s, k, offsetof(struct metrics_shard,
+		    view_last_sync));
 		if (last == 0)
 			continue;
-		snprintf(id, sizeof(id), "%d", k);
+		snprintf(id, sizeof(id), "%zu", k);
 		l.value = id;
 		metrics_text_int(t, "tokend_view_last_sync_age_seconds", &l, 1,
-		    now > last ? (uint64_t)(now - last) : 0);
+		    s->now > last ? (uint64_t)(s->now - last) : 0);
 	}
 }
 
 static void
-render_process(struct metrics_text *t, const struct worker *w)
+render_process(struct metrics_text *t, const struct metrics_scrape *s)
 {
 	struct metrics_label	 l = { "result", NULL };
-	struct metrics_label	 v = { "version", TOKEND_VERSION_STRING };
+	struct metrics_label	 v = { "version", s->version };
 
 	metrics_text_family(t, "tokend_open_connections", "gauge",
 	    "Open client connections, all workers");
-	metrics_text_int(t, "tokend_open_connections", NULL, 0, (uint64_t)
-	    atomic_load_explicit(w->open_conns, memory_order_relaxed));
+	metrics_text_int(t, "tokend_open_connections", NULL, 0,
+	    s->open_connections);
 	metrics_text_family(t, "tokend_key_reloads_total", "counter",
 	    "SIGHUP reloads of keys and certificate, by result");
 	l.value = "ok";
@@ -789,22 +800,19 @@ render_process(struct metrics_text *t, const struct worker *w)
 	    memory_order_relaxed) / 1e6);
 	metrics_text_family(t, "tokend_workers", "gauge",
 	    "Worker threads");
-	metrics_text_int(t, "tokend_workers", NULL, 0,
-	    (uint64_t)w->n_workers);
+	metrics_text_int(t, "tokend_workers", NULL, 0, (uint64_t)s->nshards);
 }
 
 char *
-metrics_render(const struct worker *w, size_t *len)
+metrics_render(const struct metrics_scrape *s, size_t *len)
 {
 	struct metrics_text	 t;
-	const struct worker	*peers = w->peers;
-	int			 n = w->n_workers;
 
 	metrics_text_init(&t);
-	render_requests(&t, peers, n);
-	render_clients(&t, peers, n);
-	render_auth(&t, peers, n);
-	render_store(&t, peers, n, time(NULL));
-	render_process(&t, w);
+	render_requests(&t, s);
+	render_clients(&t, s);
+	render_auth(&t, s);
+	render_store(&t, s);
+	render_process(&t, s);
 	return metrics_text_take(&t, len);
 }

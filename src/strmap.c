@@ -7,17 +7,30 @@
  * need, which may be smaller) when live entries plus tombstones would pass
  * 3/4 of it; after a rebuild it is at most half full.
  *
- * The hash is FNV-1a finished with murmur3's fmix64, so that the low bits
- * the table uses depend on every byte. Keys here are our own token ids and
- * admin-chosen client ids, not attacker-chosen strings, so no keyed hash.
+ * Some keys are chosen by whoever sends us requests: the view's lock table
+ * is keyed by the source addresses of clients that failed to authenticate
+ * (an IPv6 client picks its address from its whole prefix), beside client
+ * ids (chosen by the admin) and jtis (of tokens we signed). With a hash
+ * anyone can compute, such a client could pick addresses that share a
+ * table slot and make every probe sequence long. So the hash is keyed:
+ * SipHash-1-3 with a key drawn from getrandom() once per process, on the
+ * first hash. Nobody outside knows the key, so nobody can aim keys at a
+ * slot; the order of entries differs from one run to the next.
  *
  * Invariants: nslots is 0 or a power of two >= MIN_SLOTS; count + tombs <
  * nslots; an empty slot has key NULL, a tombstone key == tombstone.
  */
+#include <sys/random.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "strmap.h"
 #include "util.h"
@@ -45,21 +58,107 @@ is_live(const struct slot *sl)
 	return sl->key != NULL && sl->key != tombstone;
 }
 
+/* ---- the hash: SipHash-1-3, keyed once per process ---- */
+
+#define ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+/* The little-endian 64-bit word at p. */
+static uint64_t
+le64(const unsigned char *p)
+{
+	uint64_t	 w;
+
+	memcpy(&w, p, sizeof(w));
+	return le64toh(w);
+}
+
+/* The same of the last n < 8 bytes, zero-padded. */
+static uint64_t
+le64_tail(const unsigned char *p, size_t n)
+{
+	unsigned char	 b[8] = { 0 };
+
+	memcpy(b, p, n);
+	return le64(b);
+}
+
+/* SipHash-1-3 of p[0 .. len) under k (one compression round per word,
+   three finalization rounds). */
+static uint64_t
+siphash13(const uint64_t k[2], const unsigned char *p, size_t len)
+{
+	uint64_t	 v0 = k[0] ^ 0x736f6d6570736575ULL;
+	uint64_t	 v1 = k[1] ^ 0x646f72616e646f6dULL;
+	uint64_t	 v2 = k[0] ^ 0x6c7967656e657261ULL;
+	uint64_t	 v3 = k[1] ^ 0x7465646279746573ULL;
+	uint64_t	 m;
+	size_t		 left = len;
+
+	for (; left >= 8; p += 8, left -= 8) {
+		m = le64(p);
+		v3 ^= m;
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	m = le64_tail(p, left) | (uint64_t)(len & 0xff) << 56;
+	v3 ^= m;
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= m;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t		 hash_key[2];
+static pthread_once_t	 hash_key_once = PTHREAD_ONCE_INIT;
+
+static void
+hash_key_init(void)
+{
+	unsigned char	 k[16] = { 0 };
+	size_t		 got = 0, i;
+	ssize_t		 n;
+
+	while (got < sizeof(k)) {
+		if ((n = getrandom(k + got, sizeof(k) - got, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)n;
+	}
+	if (got < sizeof(k)) {
+		struct timespec	 ts;
+		uint64_t	 v;
+
+		/* No getrandom (a very old kernel, a syscall filter): the
+		   clock, the pid and a stack address, which a client
+		   cannot read either. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
+		    (uint64_t)ts.tv_sec << 20 ^ (uint64_t)getpid() << 40 ^
+		    (uint64_t)(uintptr_t)&ts;
+		for (i = 0; i < sizeof(k); i++)
+			k[i] ^= (unsigned char)(v >> (i % 8 * 8)) ^
+			    (unsigned char)i;
+	}
+	hash_key[0] = le64(k);
+	hash_key[1] = le64(k + 8);
+}
+
 uint64_t
 strmap_hash(const char *s)
 {
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	pthread_once(&hash_key_once, hash_key_init);
+	return siphash13(hash_key, (const unsigned char *)s, strlen(s));
 }
 
 struct strmap *
@@ -225,7 +324,8 @@ strmap_next(const struct strmap *m, size_t *pos, const char **key,
 			return true;
 		}
 	}
-	*pos = m->nslots;
+	/* Past the last slot: strmap_remove_at() finds nothing there. */
+	*pos = m->nslots + 1;
 	return false;
 }
 

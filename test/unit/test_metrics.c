@@ -1,7 +1,8 @@
 /*
  * test_metrics: the Prometheus exposition writer (escaping, HELP/TYPE,
- * cumulative buckets ending in +Inf, _sum and _count) and a shard's
- * client table (the cap, "other", no duplicates).
+ * cumulative buckets ending in +Inf, _sum and _count), a shard's client
+ * table (the cap, "other", no duplicates) and reason table, and a whole
+ * scrape of hand-made shards with the caller's label tables.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,19 @@ has_line(const char *text, const char *line)
 		p++;
 	}
 	return false;
+}
+
+static size_t
+count(const char *text, const char *s)
+{
+	size_t		 n = 0;
+	const char	*p = text;
+
+	while ((p = strstr(p, s)) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
 }
 
 static void
@@ -212,6 +226,141 @@ test_metrics_request_slots(void)
 	free(m);
 }
 
+static void
+test_metrics_verify_failure(void)
+{
+	static char		 names[METRICS_REASONS][8];
+	struct metrics_shard	*m = calloc(1, sizeof(*m));
+	char			 copy[16], name[16];
+	int			 i;
+
+	TEST_ASSERT(m != NULL);
+	metrics_shard_init(m, 0);
+	metrics_verify_failure(m, "expired");
+	metrics_verify_failure(m, "revoked");
+	/* The same text at another address is the same reason. */
+	snprintf(copy, sizeof(copy), "%s", "expired");
+	metrics_verify_failure(m, copy);
+	metrics_verify_failure(NULL, "expired");	/* no shard: nothing */
+	TEST_ASSERT(atomic_load(&m->n_reasons) == 2);
+	TEST_ASSERT(strcmp(m->verify_failures[0].name, "expired") == 0);
+	TEST_ASSERT(atomic_load(&m->verify_failures[0].count) == 2);
+	TEST_ASSERT(strcmp(m->verify_failures[1].name, "revoked") == 0);
+	TEST_ASSERT(atomic_load(&m->verify_failures[1].count) == 1);
+	metrics_shard_finish(m);
+
+	/* A full table drops a new reason and still counts the old ones. */
+	metrics_shard_init(m, 0);
+	for (i = 0; i < METRICS_REASONS; i++) {
+		snprintf(names[i], sizeof(names[i]), "r%d", i);
+		metrics_verify_failure(m, names[i]);
+	}
+	snprintf(name, sizeof(name), "one_more");
+	metrics_verify_failure(m, name);
+	metrics_verify_failure(m, "r0");
+	TEST_ASSERT(atomic_load(&m->n_reasons) == METRICS_REASONS);
+	TEST_ASSERT(atomic_load(&m->verify_failures[0].count) == 2);
+	metrics_shard_finish(m);
+	free(m);
+}
+
+static void
+test_metrics_render(void)
+{
+	struct metrics_shard	*m = calloc(2, sizeof(*m));
+	const struct metrics_shard *shards[2] = { &m[0], &m[1] };
+	const char		*endpoints[3] = { "/a", NULL, "/c" };
+	const char		*reasons[3] = { "r1", "r2", "r3" };
+	struct metrics_scrape	 s;
+	size_t			 len;
+	char			*text;
+
+	TEST_ASSERT(m != NULL);
+	metrics_shard_init(&m[0], 2);
+	metrics_shard_init(&m[1], 2);
+	metrics_request(&m[0], 0, 200, 100);
+	metrics_request(&m[1], 0, 200, 100);
+	metrics_request(&m[0], 1, 200, 100);	/* no label: not shown */
+	metrics_request(&m[1], 2, 401, 100);
+	metrics_request(&m[0], 5, 200, 100);	/* beyond the table */
+	metrics_request(&m[1], -1, 404, 100);	/* other */
+	metrics_token_issued(&m[0], "b");
+	metrics_token_issued(&m[0], "a");
+	metrics_token_issued(&m[0], "x");	/* over the cap: other */
+	metrics_token_issued(&m[1], "b");
+	metrics_token_issued(&m[1], "other");	/* joins other */
+	metrics_verify_failure(&m[0], "r3");
+	metrics_verify_failure(&m[0], "r1");
+	metrics_verify_failure(&m[1], "r1");
+	metrics_verify_failure(&m[1], "unlisted");
+	metrics_store_state(&m[0], true, false);
+	metrics_view(&m[0], 5, 1, 1000 - 7, true);
+	metrics_view(&m[1], 6, 0, 0, false);	/* never synced: no age */
+
+	memset(&s, 0, sizeof(s));
+	s.shards = shards;
+	s.nshards = 2;
+	s.endpoints = endpoints;
+	s.nendpoints = 3;
+	s.reasons = reasons;
+	s.nreasons = 3;
+	s.open_connections = 4;
+	s.version = "9.9.9";
+	s.now = 1000;
+	text = metrics_render(&s, &len);
+	TEST_ASSERT(text != NULL && strlen(text) == len);
+	TEST_ASSERT(has_line(text,
+	    "tokend_http_requests_total{endpoint=\"/a\",code=\"200\"} 2"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_http_requests_total{endpoint=\"/c\",code=\"401\"} 1"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_http_requests_total{endpoint=\"other\",code=\"404\"} 1"));
+	/* Slot 1 has no label, slot 5 is beyond the table: 3 series. */
+	TEST_ASSERT(count(text, "tokend_http_requests_total{") == 3);
+	TEST_ASSERT(has_line(text, "tokend_http_request_duration_seconds_"
+	    "count{endpoint=\"/a\"} 2"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_tokens_issued_total{client_id=\"a\"} 1"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_tokens_issued_total{client_id=\"b\"} 2"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_tokens_issued_total{client_id=\"other\"} 2"));
+	TEST_ASSERT(strstr(text, "client_id=\"x\"") == NULL);
+	/* Every listed reason, in order, zero included; no other. */
+	TEST_ASSERT(has_line(text,
+	    "tokend_verify_failures_total{reason=\"r1\"} 2"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_verify_failures_total{reason=\"r2\"} 0"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_verify_failures_total{reason=\"r3\"} 1"));
+	TEST_ASSERT(strstr(text, "reason=\"r1\"") <
+	    strstr(text, "reason=\"r2\""));
+	TEST_ASSERT(strstr(text, "reason=\"r2\"") <
+	    strstr(text, "reason=\"r3\""));
+	TEST_ASSERT(strstr(text, "unlisted") == NULL);
+	TEST_ASSERT(has_line(text, "tokend_store_up{worker=\"0\"} 1"));
+	TEST_ASSERT(has_line(text, "tokend_store_up{worker=\"1\"} 0"));
+	TEST_ASSERT(has_line(text, "tokend_view_clients{worker=\"1\"} 6"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_view_last_sync_age_seconds{worker=\"0\"} 7"));
+	TEST_ASSERT(strstr(text,
+	    "tokend_view_last_sync_age_seconds{worker=\"1\"}") == NULL);
+	TEST_ASSERT(has_line(text, "tokend_open_connections 4"));
+	TEST_ASSERT(has_line(text, "tokend_build_info{version=\"9.9.9\"} 1"));
+	TEST_ASSERT(has_line(text, "tokend_workers 2"));
+	free(text);
+
+	/* A sync stamped after now reads as age 0, not a wrapped value. */
+	s.now = 900;
+	text = metrics_render(&s, &len);
+	TEST_ASSERT(has_line(text,
+	    "tokend_view_last_sync_age_seconds{worker=\"0\"} 0"));
+	free(text);
+	metrics_shard_finish(&m[0]);
+	metrics_shard_finish(&m[1]);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -222,5 +371,7 @@ main(void)
 	test_run(test_metrics_grows);
 	test_run(test_metrics_client_cap);
 	test_run(test_metrics_request_slots);
+	test_run(test_metrics_verify_failure);
+	test_run(test_metrics_render);
 	return test_summary();
 }
