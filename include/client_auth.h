@@ -25,37 +25,19 @@
 
 #include <stddef.h>
 
+#include "client_creds.h"
+
 struct client_record;
 struct params;
 struct request;
 
-enum client_auth_method {
-	CLIENT_AUTH_BASIC = 0,
-	CLIENT_AUTH_POST,
-};
-
-struct client_creds {
-	enum client_auth_method	 method;
-	char			*id;		/* owned */
-	char			*secret;	/* owned, wiped */
-	size_t			 secret_len;
-};
-
-enum client_creds_result {
-	CREDS_OK = 0,
-	CREDS_NONE,		/* no credentials: invalid_client */
-	CREDS_BOTH,		/* Basic and body at once: invalid_request */
-	CREDS_MALFORMED,	/* bad Basic header or values: invalid_client */
-	CREDS_INCOMPLETE,	/* client_id without secret etc.: invalid_client */
-};
-
 /*
- * Find the credentials of req. params is the parsed body (may be NULL).
- * On CREDS_OK the caller owns creds' strings: client_creds_finish().
+ * client_creds_extract() on req's Authorization header. params is the
+ * parsed body (may be NULL). On CREDS_OK the caller owns creds' strings:
+ * client_creds_finish().
  */
 enum client_creds_result client_auth_extract(const struct request *req,
 	    const struct params *params, struct client_creds *creds);
-void	 client_creds_finish(struct client_creds *);
 
 enum client_auth_result {
 	CLIENT_AUTH_OK = 0,

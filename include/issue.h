@@ -5,6 +5,8 @@
 #ifndef TOKEND_ISSUE_H
 #define TOKEND_ISSUE_H
 
+#include <time.h>
+
 #include "token.h"
 
 struct client_record;
@@ -25,15 +27,19 @@ enum issue_result {
 };
 
 /*
- * Issue a token for rec. requested is the request's scope parameter, or
- * NULL for all of the client's allowed scopes (RFC 6749 3.3 lets the
- * server choose the default; every allowed scope is what the original
- * service's users expect). On ISSUE_OK the caller owns *out's strings:
- * issued_finish().
+ * Issue a token for rec at now (unix seconds: its iat; exp is now + the
+ * record's ttl, or --token-ttl). requested is the request's scope
+ * parameter, or NULL for all of the client's allowed scopes (RFC 6749 3.3
+ * lets the server choose the default; every allowed scope is what the
+ * original service's users expect). cfg, keys and rec are borrowed for
+ * the call. On ISSUE_OK the caller owns *out's strings: issued_finish();
+ * on any other result *out holds nothing. Reads no clock and no store, so
+ * it may be called from any callback.
  */
 enum issue_result issue_token(const struct config *cfg,
 	    const struct keyset *keys, const struct client_record *rec,
-	    const char *requested, struct issued *out);
-void	 issued_finish(struct issued *);
+	    const char *requested, time_t now, struct issued *out);
+/* Free *t's strings and zero it; a zeroed struct issued is fine. */
+void	 issued_finish(struct issued *t);
 
 #endif

@@ -1,12 +1,44 @@
 /*
  * router: (method, path) -> handler. Unknown path -> 404, a known path with
  * another method -> 405 with Allow. HEAD is served wherever GET is.
+ *
+ * router_match() is the table lookup alone (pure, unit tested);
+ * router_route() answers a request with it. The route table names every
+ * handler, so this header takes handler_fn from handler.h: the router is
+ * the one piece of the transport that knows the handlers.
  */
 #ifndef TOKEND_ROUTER_H
 #define TOKEND_ROUTER_H
 
+#include <stddef.h>
+
+#include "handler.h"
+
 struct request;
 
+/* Room for any Allow value the route table gives, NUL included. */
+#define ROUTER_ALLOW_MAX	128
+
+enum router_match {
+	ROUTER_FOUND = 0,
+	ROUTER_NOT_FOUND,	/* no route has the path: 404 */
+	ROUTER_BAD_METHOD,	/* the path is routed for other methods: 405 */
+};
+
+/*
+ * Look up (method, path) in the route table; HEAD matches a GET route.
+ * ROUTER_FOUND sets *fn to the route's handler. ROUTER_BAD_METHOD fills
+ * allow (ROUTER_ALLOW_MAX bytes) with the path's methods for the Allow
+ * header, in table order, HEAD after GET ("GET, HEAD, POST").
+ * ROUTER_NOT_FOUND touches neither. Pure: callable from anywhere.
+ */
+enum router_match router_match(const char *method, const char *path,
+	    handler_fn *fn, char allow[ROUTER_ALLOW_MAX]);
+
+/*
+ * Answer req: its handler when router_match() finds one, else 404, or
+ * 405 with Allow. On the worker's loop.
+ */
 void	 router_route(struct request *);
 
 /*

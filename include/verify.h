@@ -5,14 +5,27 @@
  * against this worker's view of the store: the jti revoked, the client
  * removed, or the client disabled at or after the token's iat. No Redis
  * round trip: the view is kept current by pub/sub (view.c).
+ *
+ * Three layers, so that every rule can be tested without a loop or a
+ * store: verify_rules() is the revocation rules, a pure function of the
+ * claims and of what the view says about them (struct verify_facts);
+ * verify_run() is the whole pipeline, verified-token cache included, over
+ * any source of those facts; verify_token() is verify_run() with a
+ * worker's keys, settings, cache, counters and view. Time is always a
+ * parameter: nothing here reads the clock.
  */
 #ifndef TOKEND_VERIFY_H
 #define TOKEND_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "token.h"
 
+struct client_record;
+struct metrics_shard;
+struct tcache;
 struct worker;
 
 enum verify_result {
@@ -28,28 +41,98 @@ enum verify_result {
 struct verify_outcome {
 	enum verify_result	 result;
 	enum token_verdict	 verdict;	/* TOKEN_OK unless BAD_TOKEN */
-	struct token_claims	*claims;	/* owned; set unless BAD_TOKEN
-						   or UNAVAILABLE */
+	struct token_claims	*claims;	/* owned; NULL exactly when
+						   BAD_TOKEN (UNAVAILABLE
+						   and the other refusals
+						   carry the claims) */
 };
 
 /*
- * Verify jws (len bytes) with w's keys, settings and view. On return the
- * caller owns out->claims (verify_outcome_finish). Even when the view is
- * not current the token is checked first, so that a forged token is told
- * apart from an unavailable store in the logs. A token in w's
- * verified-token cache (tcache.h) skips token_verify() but not its exp
- * check, and never the revocation rules; a token that passes everything
- * is added to it.
+ * What the store says about one token that token_verify() accepted, as
+ * the worker's view knows it at the moment of verifying: everything the
+ * revocation rules read besides the claims.
+ */
+struct verify_facts {
+	bool				 current;	/* view_is_current() */
+	bool				 jti_revoked;	/* view_jti_revoked() */
+	/* view_client(claims->client_id), borrowed; NULL: none */
+	const struct client_record	*client;
+};
+
+/*
+ * The revocation rules for claims that token_verify() accepted, in this
+ * order, the first that applies deciding:
+ *  - VERIFY_UNAVAILABLE when !facts->current: a revocation could have been
+ *    missed, so fail closed;
+ *  - VERIFY_REVOKED when facts->jti_revoked;
+ *  - VERIFY_CLIENT_REMOVED when facts->client is NULL;
+ *  - VERIFY_CLIENT_REVOKED when claims->iat <= the client's
+ *    revoked_before (its tokens revoked, or the client disabled, at or
+ *    after the token's iat: both set revoked_before);
+ *  - VERIFY_CLIENT_REMOVED when claims->iat + leeway < the client's
+ *    created_at (removed and added again under the same id after the
+ *    token was issued; leeway covers clocks: created_at is Redis's,
+ *    iat ours);
+ *  - else VERIFY_OK.
+ * Pure: reads only its arguments; callable from anywhere.
+ */
+enum verify_result verify_rules(const struct token_claims *claims,
+	    const struct verify_facts *facts, long leeway);
+
+/*
+ * Fill *facts (zeroed by the caller) about claims at now (unix seconds).
+ * Called by verify_run() at most once, only for a token that passed
+ * token_verify() or came from the cache; claims are borrowed for the call.
+ */
+typedef void (*verify_facts_fn)(void *arg, const struct token_claims *claims,
+    time_t now, struct verify_facts *facts);
+
+/* What verify_run() works with; everything borrowed for the call. */
+struct verify_env {
+	const struct keyset		*keys;
+	const struct token_rules	*rules;		/* leeway: also of
+							   verify_rules() */
+	struct tcache			*tcache;	/* NULL: no cache */
+	struct metrics_shard		*metrics;	/* cache hits and
+							   misses; NULL:
+							   not counted */
+	int				 worker_id;	/* for the log */
+	verify_facts_fn			 facts;
+	void				*facts_arg;
+};
+
+/*
+ * Verify jws (len bytes) at now (unix seconds): token_verify() with
+ * env->keys and env->rules, then verify_rules() on the facts env->facts
+ * gives. Even when the view is not current the token is checked first,
+ * so that a forged token is told apart from an unavailable store in the
+ * logs. A token in env->tcache (tcache.h) skips token_verify() but not its
+ * exp check (the cache serves an entry only while now < exp + leeway),
+ * and never the revocation rules; a token that token_verify() accepted
+ * at now and that passes every rule is added to it. On return the caller
+ * owns out->claims (verify_outcome_finish). Not thread safe beyond what
+ * env->tcache and env->facts allow: a worker's, on that worker's thread.
+ */
+void	 verify_run(const struct verify_env *env, const char *jws,
+	    size_t len, time_t now, struct verify_outcome *out);
+
+/*
+ * verify_run() with w's keys, settings (--issuer, --token-typ, --leeway),
+ * verified-token cache, metrics shard and view. Call it on w's thread
+ * only (a handler or a store callback of w), with now from time(NULL).
  */
 void	 verify_token(struct worker *w, const char *jws, size_t len,
-	    struct verify_outcome *out);
-void	 verify_outcome_finish(struct verify_outcome *);
+	    time_t now, struct verify_outcome *out);
+
+/* Free out->claims and zero *out. A zeroed outcome is fine. */
+void	 verify_outcome_finish(struct verify_outcome *out);
 
 /*
  * A stable lower_snake name of the outcome: the token verdict's name
- * ("expired", "bad_signature", ...) or "revoked", "client_removed",
- * "client_revoked", "unavailable". Used in logs, error_description and
- * (later) as the metrics label.
+ * ("expired", "bad_signature", ...) or "ok", "revoked",
+ * "client_removed", "client_revoked", "unavailable". Static string. Used
+ * in logs, error_description and as the "reason" label of
+ * tokend_verify_failures_total (metrics.c).
  */
 const char *verify_reason(const struct verify_outcome *);
 

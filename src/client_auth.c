@@ -57,67 +57,12 @@
 #define AUTHFAIL_IP	"authfail:ip:"
 #define AUTHFAIL_CLIENT	"authfail:client:"
 
-void
-client_creds_finish(struct client_creds *c)
-{
-	free(c->id);
-	if (c->secret != NULL) {
-		secret_wipe(c->secret, c->secret_len);
-		free(c->secret);
-	}
-	memset(c, 0, sizeof(*c));
-}
-
 enum client_creds_result
 client_auth_extract(const struct request *req, const struct params *params,
     struct client_creds *creds)
 {
-	const char	*auth, *body_id = NULL, *body_secret = NULL;
-	char		*id = NULL, *secret = NULL;
-
-	memset(creds, 0, sizeof(*creds));
-	auth = request_header(req, "Authorization");
-	if (params != NULL) {
-		body_id = params_get(params, "client_id");
-		body_secret = params_get(params, "client_secret");
-		/* RFC 6749 3.2: a parameter without a value is omitted. */
-		if (body_id != NULL && body_id[0] == '\0')
-			body_id = NULL;
-		if (body_secret != NULL && body_secret[0] == '\0')
-			body_secret = NULL;
-	}
-	if (auth != NULL) {
-		/* RFC 6749 2.3: one authentication method per request. */
-		if (body_secret != NULL)
-			return CREDS_BOTH;
-		if (params_parse_basic(auth, &id, &secret) != PARAMS_OK)
-			return CREDS_MALFORMED;
-		/* A client_id in the body must name the same client. */
-		if (body_id != NULL && strcmp(body_id, id) != 0) {
-			free(id);
-			secret_free_str(secret);
-			return CREDS_BOTH;
-		}
-		creds->method = CLIENT_AUTH_BASIC;
-	} else {
-		if (body_id == NULL && body_secret == NULL)
-			return CREDS_NONE;
-		if (body_id == NULL || body_secret == NULL)
-			return CREDS_INCOMPLETE;
-		id = xstrdup(body_id);
-		secret = xstrdup(body_secret);
-		creds->method = CLIENT_AUTH_POST;
-	}
-	creds->id = id;
-	creds->secret = secret;
-	creds->secret_len = strlen(secret);
-	/* RFC 6749 appendix A: both are VSCHAR. */
-	if (!params_is_vschar(id, strlen(id)) ||
-	    !params_is_vschar(secret, creds->secret_len)) {
-		client_creds_finish(creds);
-		return CREDS_MALFORMED;
-	}
-	return CREDS_OK;
+	return client_creds_extract(request_header(req, "Authorization"),
+	    params, creds);
 }
 
 struct auth_op {

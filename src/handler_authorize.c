@@ -71,7 +71,7 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	if (req->gone)
 		return;
 	if (issue_token(req->worker->cfg, req->worker->keys, rec, NULL,
-	    &t) != ISSUE_OK) {
+	    time(NULL), &t) != ISSUE_OK) {
 		legacy_error(req, 500, "server_error");
 		return;
 	}

@@ -288,7 +288,8 @@ op_authenticated(struct request *req, enum client_auth_result result,
 	}
 	if (req->gone)
 		goto out;
-	verify_token(req->worker, op->token, op->token_len, &v);
+	verify_token(req->worker, op->token, op->token_len, time(NULL),
+	    &v);
 	if (op->kind == OP_INTROSPECT && v.result != VERIFY_OK)
 		metrics_verify_failure(&req->worker->metrics,
 		    verify_reason(&v));

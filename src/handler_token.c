@@ -74,7 +74,7 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	if (req->gone)
 		goto out;
 	switch (issue_token(req->worker->cfg, req->worker->keys, rec,
-	    op->scope, &t)) {
+	    op->scope, time(NULL), &t)) {
 	case ISSUE_INVALID_SCOPE:
 		reply_error(req, 400, "invalid_scope", "the requested scope "
 		    "is invalid or exceeds the client's scopes", TOKEN_FLAGS);

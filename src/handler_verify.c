@@ -173,7 +173,7 @@ handler_verify(struct request *req)
 		goto out;
 	}
 
-	verify_token(req->worker, token, len, &v);
+	verify_token(req->worker, token, len, time(NULL), &v);
 	if (v.result != VERIFY_OK)
 		metrics_verify_failure(&req->worker->metrics,
 		    verify_reason(&v));
@@ -183,6 +183,12 @@ handler_verify(struct request *req)
 		goto out;
 	}
 	if (v.result != VERIFY_OK) {
+		/*
+		 * client= here is the TCP peer's address (req->peer), not
+		 * the source address that the access line and the
+		 * auth_failed line log as client (req->client, the last
+		 * X-Forwarded-For hop a trusted proxy added).
+		 */
 		log_info("event=verify_failed reason=%s jti=%.64s client=%s "
 		    "request_id=%s", verify_reason(&v), v.claims != NULL ?
 		    v.claims->jti : "-", req->peer, req->request_id);

@@ -68,33 +68,47 @@ router_endpoint_name(int endpoint)
 	return routes[endpoint].path;
 }
 
-void
-router_route(struct request *req)
+enum router_match
+router_match(const char *method, const char *path, handler_fn *fn,
+    char allow[ROUTER_ALLOW_MAX])
 {
-	const char	*method = req->method;
-	char		 allow[128] = "";
-	size_t		 alen = 0;
-	bool		 path_known = false;
-	size_t		 i;
+	size_t	 alen = 0;
+	bool	 path_known = false;
+	size_t	 i;
 
 	if (strcmp(method, "HEAD") == 0)
 		method = "GET";
 	for (i = 0; i < nitems(routes); i++) {
-		if (strcmp(routes[i].path, req->path) != 0)
+		if (strcmp(routes[i].path, path) != 0)
 			continue;
 		if (strcmp(routes[i].method, method) == 0) {
-			routes[i].fn(req);
-			return;
+			*fn = routes[i].fn;
+			return ROUTER_FOUND;
 		}
-		/* The table is small and fixed: 128 bytes cannot overflow. */
-		alen += (size_t)snprintf(allow + alen, sizeof(allow) - alen,
+		/* The table is small and fixed: ROUTER_ALLOW_MAX is ample. */
+		alen += (size_t)snprintf(allow + alen, ROUTER_ALLOW_MAX - alen,
 		    "%s%s%s", path_known ? ", " : "", routes[i].method,
 		    strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
 		path_known = true;
 	}
-	if (!path_known) {
+	return path_known ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
+}
+
+void
+router_route(struct request *req)
+{
+	handler_fn	 fn;
+	char		 allow[ROUTER_ALLOW_MAX];
+
+	switch (router_match(req->method, req->path, &fn, allow)) {
+	case ROUTER_FOUND:
+		fn(req);
+		return;
+	case ROUTER_NOT_FOUND:
 		reply_error(req, 404, "not_found", "no such endpoint", 0);
 		return;
+	case ROUTER_BAD_METHOD:
+		break;
 	}
 	reply_header(req, "Allow", allow);
 	reply_error(req, 405, "method_not_allowed",

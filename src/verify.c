@@ -1,11 +1,14 @@
 /*
- * verify: token_verify() and then the revocation rules, against the
- * worker's view (see include/verify.h). Time is read once per call.
+ * verify: token_verify() and then the revocation rules (see
+ * include/verify.h). The rules (verify_rules) read only the claims and
+ * the facts handed in; the pipeline (verify_run) reads the view only
+ * through its facts callback; verify_token() plugs in a worker's view.
+ * Time is read by the caller, once per verification.
  *
  * The signature and claims checks are skipped for a token found in the
- * worker's verified-token cache (tcache.c, which re-checks exp against
- * now); the revocation rules below run on every call, hit or miss. Only a
- * token that passed every check is cached.
+ * verified-token cache (tcache.c, which re-checks exp against now); the
+ * revocation rules run on every call, hit or miss. Only a token that
+ * passed every check is cached.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -20,72 +23,100 @@
 #include "view.h"
 #include "worker.h"
 
-void
-verify_token(struct worker *w, const char *jws, size_t len,
-    struct verify_outcome *out)
+enum verify_result
+verify_rules(const struct token_claims *claims,
+    const struct verify_facts *facts, long leeway)
 {
-	const struct config		*cfg = w->cfg;
-	const struct client_record	*rec;
-	struct token_rules		 rules;
-	struct tcache_key		 key;
-	time_t				 now = time(NULL);
-	bool				 cacheable, fresh = false;
+	if (!facts->current)
+		return VERIFY_UNAVAILABLE;
+	if (facts->jti_revoked)
+		return VERIFY_REVOKED;
+	if (facts->client == NULL)
+		return VERIFY_CLIENT_REMOVED;
+	if (claims->iat <= facts->client->revoked_before)
+		return VERIFY_CLIENT_REVOKED;
+	/*
+	 * A client removed and then added again under the same id is a new
+	 * client: tokens issued before it was (re)created stay dead. The
+	 * leeway covers clocks: created_at is Redis's, iat ours.
+	 */
+	if (claims->iat + leeway < facts->client->created_at)
+		return VERIFY_CLIENT_REMOVED;
+	return VERIFY_OK;
+}
+
+void
+verify_run(const struct verify_env *env, const char *jws, size_t len,
+    time_t now, struct verify_outcome *out)
+{
+	struct verify_facts	 facts;
+	struct tcache_key	 key;
+	bool			 cacheable, fresh = false;
 
 	memset(out, 0, sizeof(*out));
-	cacheable = tcache_key(w->tcache, jws, len, &key);
+	cacheable = tcache_key(env->tcache, jws, len, &key);
 	if (cacheable) {
-		out->claims = tcache_lookup(w->tcache, &key, now);
-		metrics_verify_cache(&w->metrics, out->claims != NULL);
+		out->claims = tcache_lookup(env->tcache, &key, now);
+		metrics_verify_cache(env->metrics, out->claims != NULL);
 	}
 	if (out->claims != NULL) {
 		out->verdict = TOKEN_OK;
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("event=verify_cache_hit worker=%d jti=%s",
-			    w->id, out->claims->jti != NULL ?
+			    env->worker_id, out->claims->jti != NULL ?
 			    out->claims->jti : "");
 	} else {
-		memset(&rules, 0, sizeof(rules));
-		rules.issuer = cfg->issuer;
-		rules.typ = cfg->token_typ == TOKEN_TYP_JWT ?
-		    TOKEN_TYP_JWT_STR : TOKEN_TYP_AT_JWT_STR;
-		rules.leeway = cfg->leeway;
-		out->verdict = token_verify(w->keys, jws, len, now, &rules,
-		    &out->claims);
+		out->verdict = token_verify(env->keys, jws, len, now,
+		    env->rules, &out->claims);
 		if (out->verdict != TOKEN_OK) {
 			out->result = VERIFY_BAD_TOKEN;
 			return;
 		}
 		fresh = true;
 	}
-	/* Fail closed: a revocation could have been missed. */
-	if (!view_is_current(w->view, now)) {
-		out->result = VERIFY_UNAVAILABLE;
+	memset(&facts, 0, sizeof(facts));
+	env->facts(env->facts_arg, out->claims, now, &facts);
+	out->result = verify_rules(out->claims, &facts, env->rules->leeway);
+	if (out->result == VERIFY_OK && fresh && cacheable)
+		tcache_insert(env->tcache, &key, now, out->claims);
+}
+
+/* The facts of a worker's view (view.h); arg is the view. */
+static void
+view_facts(void *arg, const struct token_claims *claims, time_t now,
+    struct verify_facts *facts)
+{
+	const struct view	*v = arg;
+
+	/* Not current: the rules stop there, so look nothing up. */
+	if (!(facts->current = view_is_current(v, now)))
 		return;
-	}
-	if (view_jti_revoked(w->view, out->claims->jti, now)) {
-		out->result = VERIFY_REVOKED;
-		return;
-	}
-	if ((rec = view_client(w->view, out->claims->client_id)) == NULL) {
-		out->result = VERIFY_CLIENT_REMOVED;
-		return;
-	}
-	if (out->claims->iat <= rec->revoked_before) {
-		out->result = VERIFY_CLIENT_REVOKED;
-		return;
-	}
-	/*
-	 * A client removed and then added again under the same id is a new
-	 * client: tokens issued before it was (re)created stay dead. The
-	 * leeway covers clocks: created_at is Redis's, iat ours.
-	 */
-	if (out->claims->iat + cfg->leeway < rec->created_at) {
-		out->result = VERIFY_CLIENT_REMOVED;
-		return;
-	}
-	out->result = VERIFY_OK;
-	if (fresh && cacheable)
-		tcache_insert(w->tcache, &key, now, out->claims);
+	facts->jti_revoked = view_jti_revoked(v, claims->jti, now);
+	facts->client = view_client(v, claims->client_id);
+}
+
+void
+verify_token(struct worker *w, const char *jws, size_t len, time_t now,
+    struct verify_outcome *out)
+{
+	const struct config	*cfg = w->cfg;
+	struct token_rules	 rules;
+	struct verify_env	 env;
+
+	memset(&rules, 0, sizeof(rules));
+	rules.issuer = cfg->issuer;
+	rules.typ = cfg->token_typ == TOKEN_TYP_JWT ?
+	    TOKEN_TYP_JWT_STR : TOKEN_TYP_AT_JWT_STR;
+	rules.leeway = cfg->leeway;
+	memset(&env, 0, sizeof(env));
+	env.keys = w->keys;
+	env.rules = &rules;
+	env.tcache = w->tcache;
+	env.metrics = &w->metrics;
+	env.worker_id = w->id;
+	env.facts = view_facts;
+	env.facts_arg = w->view;
+	verify_run(&env, jws, len, now, out);
 }
 
 void

@@ -1,0 +1,447 @@
+/*
+ * test_issue: issue_token() with the fixed keys of test/data/keys and a
+ * fixed clock (T below; nothing sleeps): the claims of the token, the
+ * scope granted (all of the allowed ones by default, a requested subset,
+ * invalid_scope beyond it), the audience and lifetime from the record or
+ * the settings, expiry counted from the clock passed in, and the JOSE
+ * header of each algorithm. Every token is checked with token_verify().
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "b64url.h"
+#include "client_record.h"
+#include "config.h"
+#include "issue.h"
+#include "keys.h"
+#include "log.h"
+#include "secret.h"
+#include "token.h"
+#include "util.h"
+#include "test.h"
+
+#ifndef TEST_DATA_DIR
+#error "TEST_DATA_DIR must name test/data/keys"
+#endif
+
+#define T		((time_t)1700000000)
+#define ISSUER		"https://issuer.test"
+#define DEFAULT_AUD	"https://api.test"
+#define DEFAULT_TTL	3600L
+
+static struct keyset	*ks_es, *ks_rs, *ks_hs;
+
+static struct keyset *
+load(const char *signing, const char *hs)
+{
+	struct config	 cfg;
+	struct keyset	*ks;
+	char		 path[512], err[512], *retired[1] = { NULL };
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR,
+	    signing != NULL ? signing : hs);
+	if (signing != NULL)
+		cfg.signing_key = path;
+	else
+		cfg.hs256_secret_file = path;
+	cfg.retired_keys = retired;
+	if ((ks = keyset_load(&cfg, err, sizeof(err))) == NULL)
+		fprintf(stderr, "keyset_load: %s\n", err);
+	return ks;
+}
+
+/* The settings issue_token() reads. */
+static struct config
+settings(enum token_typ typ)
+{
+	struct config	 cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.issuer = (char *)(uintptr_t)ISSUER;
+	cfg.default_audience = (char *)(uintptr_t)DEFAULT_AUD;
+	cfg.token_ttl = DEFAULT_TTL;
+	cfg.token_typ = typ;
+	return cfg;
+}
+
+/*
+ * A client record "c1" as client_record_decode() makes it from a hash
+ * with these fields (NULL: the field is absent).
+ */
+static struct client_record *
+record(const char *scopes, const char *audience, const char *ttl,
+    const char *claims)
+{
+	const char		*fields[5], *values[5];
+	size_t			 flens[5], vlens[5], n = 0, i;
+	struct client_record	*rec = NULL;
+	char			 err[256];
+
+	fields[n] = "secret";
+	values[n++] = secret_dummy_hash();
+	if (scopes != NULL) {
+		fields[n] = "scopes";
+		values[n++] = scopes;
+	}
+	if (audience != NULL) {
+		fields[n] = "audience";
+		values[n++] = audience;
+	}
+	if (ttl != NULL) {
+		fields[n] = "ttl";
+		values[n++] = ttl;
+	}
+	if (claims != NULL) {
+		fields[n] = "claims";
+		values[n++] = claims;
+	}
+	for (i = 0; i < n; i++) {
+		flens[i] = strlen(fields[i]);
+		vlens[i] = strlen(values[i]);
+	}
+	if (client_record_decode("c1", n, fields, flens, values, vlens, &rec,
+	    err, sizeof(err)) == -1)
+		fprintf(stderr, "client_record_decode: %s\n", err);
+	return rec;
+}
+
+static struct token_rules
+rules_for(const struct config *cfg)
+{
+	struct token_rules	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.issuer = ISSUER;
+	r.typ = cfg->token_typ == TOKEN_TYP_JWT ? TOKEN_TYP_JWT_STR :
+	    TOKEN_TYP_AT_JWT_STR;
+	r.leeway = 0;
+	return r;
+}
+
+/* The decoded JOSE header of jws, NUL-terminated (free()), or NULL. */
+static char *
+header_of(const char *jws)
+{
+	const char	*dot = strchr(jws, '.');
+	size_t		 n, len;
+	char		*buf;
+
+	if (dot == NULL)
+		return NULL;
+	n = (size_t)(dot - jws);
+	buf = xmalloc(B64URL_DECODED_MAX(n) + 1);
+	if (b64url_decode((unsigned char *)buf, &len, jws, n) == -1) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static void
+test_issue_claims(void)
+{
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	struct json_object	*v;
+
+	rec = record("read write", NULL, NULL, "{\"tenant\":\"t1\"}");
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(t.jws != NULL);
+	TEST_ASSERT(strlen(t.jti) == TOKEN_JTI_LEN);
+	TEST_ASSERT(t.expires_in == DEFAULT_TTL);
+	TEST_ASSERT(t.scope != NULL && strcmp(t.scope, "read write") == 0);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(strcmp(c->iss, ISSUER) == 0);
+	TEST_ASSERT(strcmp(c->sub, "c1") == 0);
+	TEST_ASSERT(strcmp(c->client_id, "c1") == 0);
+	TEST_ASSERT(c->aud != NULL && strcmp(c->aud, DEFAULT_AUD) == 0);
+	TEST_ASSERT(strcmp(c->jti, t.jti) == 0);
+	TEST_ASSERT(c->scope != NULL && strcmp(c->scope, "read write") == 0);
+	TEST_ASSERT(c->iat == T);
+	TEST_ASSERT(c->exp == T + DEFAULT_TTL);
+	TEST_ASSERT(!c->has_nbf);
+	TEST_ASSERT(c->key == keyset_signing_key(ks_es));
+	/* The record's metadata claims come along. */
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "tenant", &v));
+	TEST_ASSERT(strcmp(json_object_get_string(v), "t1") == 0);
+	token_claims_free(c);
+	issued_finish(&t);
+	TEST_ASSERT(t.jws == NULL && t.scope == NULL);
+	client_record_free(rec);
+}
+
+static void
+test_issue_jti_unique(void)
+{
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct client_record	*rec = record("read", NULL, NULL, NULL);
+	struct issued		 a, b;
+
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, T, &a) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, T, &b) == ISSUE_OK);
+	TEST_ASSERT(strcmp(a.jti, b.jti) != 0);
+	TEST_ASSERT(strcmp(a.jws, b.jws) != 0);
+	issued_finish(&a);
+	issued_finish(&b);
+	client_record_free(rec);
+}
+
+/* The scope claim of a token issued for rec with requested. */
+static enum issue_result
+granted(const struct client_record *rec, const char *requested,
+    char *scope, size_t len)
+{
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	enum issue_result	 r;
+
+	scope[0] = '\0';
+	if ((r = issue_token(&cfg, ks_hs, rec, requested, T, &t)) !=
+	    ISSUE_OK) {
+		/* nothing to free: *out is zeroed */
+		if (t.jws != NULL || t.scope != NULL)
+			abort();
+		return r;
+	}
+	if (token_verify(ks_hs, t.jws, strlen(t.jws), T, &rules, &c) !=
+	    TOKEN_OK)
+		abort();
+	/* The answer's scope and the claim say the same. */
+	if ((t.scope == NULL) != (c->scope == NULL) ||
+	    (t.scope != NULL && strcmp(t.scope, c->scope) != 0))
+		abort();
+	snprintf(scope, len, "%s", c->scope != NULL ? c->scope : "(none)");
+	token_claims_free(c);
+	issued_finish(&t);
+	return r;
+}
+
+static void
+test_issue_scope(void)
+{
+	struct client_record	*rec = record("read write admin", NULL, NULL,
+				    NULL);
+	struct client_record	*none = record("", NULL, NULL, NULL);
+	char			 s[256];
+
+	TEST_ASSERT(rec != NULL && none != NULL);
+	/* No scope parameter: every allowed scope, in the record's order. */
+	TEST_ASSERT(granted(rec, NULL, s, sizeof(s)) == ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "read write admin") == 0);
+	/* A subset, in the order asked for, repeats dropped. */
+	TEST_ASSERT(granted(rec, "write", s, sizeof(s)) == ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "write") == 0);
+	TEST_ASSERT(granted(rec, "admin read", s, sizeof(s)) == ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "admin read") == 0);
+	TEST_ASSERT(granted(rec, "read read", s, sizeof(s)) == ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "read") == 0);
+	TEST_ASSERT(granted(rec, "read write admin", s, sizeof(s)) ==
+	    ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "read write admin") == 0);
+	/* An empty scope parameter is the empty subset: no scope claim. */
+	TEST_ASSERT(granted(rec, "", s, sizeof(s)) == ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "(none)") == 0);
+	/* Beyond the allowed scopes, or malformed: invalid_scope. */
+	TEST_ASSERT(granted(rec, "delete", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	TEST_ASSERT(granted(rec, "read delete", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	TEST_ASSERT(granted(rec, "Read", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	TEST_ASSERT(granted(rec, "read  write", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	TEST_ASSERT(granted(rec, " read", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	TEST_ASSERT(granted(rec, "re\"ad", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	/* A client without scopes: none by default, none to ask for. */
+	TEST_ASSERT(granted(none, NULL, s, sizeof(s)) == ISSUE_OK);
+	TEST_ASSERT(strcmp(s, "(none)") == 0);
+	TEST_ASSERT(granted(none, "read", s, sizeof(s)) ==
+	    ISSUE_INVALID_SCOPE);
+	client_record_free(rec);
+	client_record_free(none);
+}
+
+static void
+test_issue_record_settings(void)
+{
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+
+	/* The record's audience and ttl win over the settings'. */
+	rec = record("read", "https://other.test", "60", NULL);
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(t.expires_in == 60);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(strcmp(c->aud, "https://other.test") == 0);
+	TEST_ASSERT(c->exp == T + 60);
+	token_claims_free(c);
+	issued_finish(&t);
+	client_record_free(rec);
+
+	/* "" and "0" are the settings' again. */
+	rec = record("read", "", "0", NULL);
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(t.expires_in == DEFAULT_TTL);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(strcmp(c->aud, DEFAULT_AUD) == 0);
+	TEST_ASSERT(c->exp == T + DEFAULT_TTL);
+	token_claims_free(c);
+	issued_finish(&t);
+	client_record_free(rec);
+}
+
+static void
+test_issue_expiry_from_clock(void)
+{
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec = record("read", NULL, "60", NULL);
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	const time_t		 when[] = { T, T + 86400 * 365, 1 };
+	size_t			 i;
+
+	TEST_ASSERT(rec != NULL);
+	for (i = 0; i < nitems(when); i++) {
+		TEST_ASSERT(issue_token(&cfg, ks_rs, rec, NULL, when[i], &t) ==
+		    ISSUE_OK);
+		/* iat is the clock passed in; exp is iat + ttl. */
+		TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws), when[i],
+		    &rules, &c) == TOKEN_OK);
+		TEST_ASSERT(c->iat == when[i]);
+		TEST_ASSERT(c->exp == when[i] + 60);
+		token_claims_free(c);
+		/* Valid until the last second before exp, not at it. */
+		TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws),
+		    when[i] + 59, &rules, &c) == TOKEN_OK);
+		token_claims_free(c);
+		TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws),
+		    when[i] + 60, &rules, &c) == TOKEN_EXPIRED);
+		TEST_ASSERT(c == NULL);
+		/* Not before its iat. */
+		TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws),
+		    when[i] - 1, &rules, &c) == TOKEN_NOT_YET_VALID);
+		TEST_ASSERT(c == NULL);
+		issued_finish(&t);
+	}
+	client_record_free(rec);
+}
+
+/* The header of a token issued with ks under typ, exactly. */
+static int
+check_header(struct keyset *ks, enum token_typ typ, const char *alg)
+{
+	struct config		 cfg = settings(typ);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec = record("read", NULL, NULL, NULL);
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	char			 want[256], *hdr = NULL;
+	int			 ok = 0;
+
+	if (rec == NULL || issue_token(&cfg, ks, rec, NULL, T, &t) !=
+	    ISSUE_OK)
+		goto out;
+	snprintf(want, sizeof(want), "{\"alg\":\"%s\",\"typ\":\"%s\","
+	    "\"kid\":\"%s\"}", alg, rules.typ,
+	    key_kid(keyset_signing_key(ks)));
+	hdr = header_of(t.jws);
+	if (hdr == NULL || strcmp(hdr, want) != 0) {
+		fprintf(stderr, "header %s, want %s\n", hdr, want);
+		goto done;
+	}
+	if (token_verify(ks, t.jws, strlen(t.jws), T, &rules, &c) != TOKEN_OK)
+		goto done;
+	ok = c->key == keyset_signing_key(ks) &&
+	    key_alg(c->key) == key_alg(keyset_signing_key(ks));
+	token_claims_free(c);
+done:
+	issued_finish(&t);
+out:
+	free(hdr);
+	client_record_free(rec);
+	return ok;
+}
+
+static void
+test_issue_headers(void)
+{
+	TEST_ASSERT(check_header(ks_es, TOKEN_TYP_AT_JWT, "ES256"));
+	TEST_ASSERT(check_header(ks_rs, TOKEN_TYP_AT_JWT, "RS256"));
+	TEST_ASSERT(check_header(ks_hs, TOKEN_TYP_AT_JWT, "HS256"));
+	TEST_ASSERT(check_header(ks_es, TOKEN_TYP_JWT, "ES256"));
+	TEST_ASSERT(check_header(ks_rs, TOKEN_TYP_JWT, "RS256"));
+	TEST_ASSERT(check_header(ks_hs, TOKEN_TYP_JWT, "HS256"));
+}
+
+static void
+test_issue_typ_checked(void)
+{
+	struct config		 cfg = settings(TOKEN_TYP_JWT);
+	struct config		 at = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&at);
+	struct client_record	*rec = record("read", NULL, NULL, NULL);
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+
+	/* A "JWT" token is not an "at+jwt" one, and the other way round. */
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_WRONG_TYPE);
+	TEST_ASSERT(c == NULL);
+	issued_finish(&t);
+	/* And a token of one key does not verify with another key set. */
+	TEST_ASSERT(issue_token(&at, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_UNKNOWN_KID);
+	issued_finish(&t);
+	client_record_free(rec);
+}
+
+int
+main(void)
+{
+	log_set_level(LOG_LEVEL_ERROR);
+	ks_es = load("ec256.pem", NULL);
+	ks_rs = load("rsa2048.pem", NULL);
+	ks_hs = load(NULL, "hs256.key");
+	if (ks_es == NULL || ks_rs == NULL || ks_hs == NULL)
+		return 1;
+
+	test_run(test_issue_claims);
+	test_run(test_issue_jti_unique);
+	test_run(test_issue_scope);
+	test_run(test_issue_record_settings);
+	test_run(test_issue_expiry_from_clock);
+	test_run(test_issue_headers);
+	test_run(test_issue_typ_checked);
+
+	keyset_unref(ks_es);
+	keyset_unref(ks_rs);
+	keyset_unref(ks_hs);
+	return test_summary();
+}

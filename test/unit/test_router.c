@@ -1,0 +1,168 @@
+/*
+ * test_router: the route table through router_match(): every route to
+ * its handler, HEAD served by the GET handler, exact paths only (404 for
+ * anything else), 405 with the Allow value of the path's methods; and
+ * router_endpoint(), the metrics label of a path.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "handler.h"
+#include "metrics.h"
+#include "router.h"
+#include "util.h"
+#include "test.h"
+
+static void
+fake_handler(struct request *req)
+{
+	(void)req;
+}
+
+static void
+test_router_routes(void)
+{
+	static const struct {
+		const char	*method;
+		const char	*path;
+		handler_fn	 fn;
+	} cases[] = {
+		{ "GET",	"/",			handler_index },
+		{ "HEAD",	"/",			handler_index },
+		{ "GET",	"/healthz",		handler_healthz },
+		{ "HEAD",	"/healthz",		handler_healthz },
+		{ "GET",	"/readyz",		handler_readyz },
+		{ "POST",	"/oauth/token",		handler_token },
+		{ "POST",	"/authorize",		handler_authorize },
+		{ "GET",	"/verify",		handler_verify },
+		{ "HEAD",	"/verify",		handler_verify },
+		{ "POST",	"/verify",		handler_verify },
+		{ "POST",	"/oauth/introspect",	handler_introspect },
+		{ "POST",	"/oauth/revoke",	handler_revoke },
+		{ "GET",	"/.well-known/jwks.json", handler_jwks },
+		{ "GET",	"/.well-known/oauth-authorization-server",
+		    handler_metadata },
+		{ "GET",	"/metrics",		handler_metrics },
+	};
+	handler_fn	 fn;
+	char		 allow[ROUTER_ALLOW_MAX];
+	size_t		 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		fn = NULL;
+		TEST_ASSERT(router_match(cases[i].method, cases[i].path, &fn,
+		    allow) == ROUTER_FOUND);
+		TEST_ASSERT(fn == cases[i].fn);
+	}
+}
+
+static void
+test_router_not_found(void)
+{
+	static const char *const paths[] = {
+		"", "/nope", "/oauth", "/oauth/", "/oauth/token/",
+		"/OAUTH/TOKEN", "/oauth/token?x=1", "//oauth/token",
+		"/oauth/token/../token", "/verify ", "/.well-known",
+		"/.well-known/", "/metrics/", "/healthz%00", "index.html",
+	};
+	handler_fn	 fn;
+	char		 allow[ROUTER_ALLOW_MAX];
+	size_t		 i;
+
+	for (i = 0; i < nitems(paths); i++) {
+		/* Neither output is touched. */
+		fn = fake_handler;
+		strcpy(allow, "unchanged");
+		TEST_ASSERT(router_match("GET", paths[i], &fn, allow) ==
+		    ROUTER_NOT_FOUND);
+		TEST_ASSERT(router_match("POST", paths[i], &fn, allow) ==
+		    ROUTER_NOT_FOUND);
+		TEST_ASSERT(fn == fake_handler);
+		TEST_ASSERT(strcmp(allow, "unchanged") == 0);
+	}
+}
+
+static void
+test_router_method_not_allowed(void)
+{
+	static const struct {
+		const char	*method;
+		const char	*path;
+		const char	*allow;
+	} cases[] = {
+		{ "GET",	"/oauth/token",		"POST" },
+		/* HEAD is GET: not a POST route either */
+		{ "HEAD",	"/oauth/token",		"POST" },
+		{ "PUT",	"/oauth/token",		"POST" },
+		{ "GET",	"/authorize",		"POST" },
+		{ "GET",	"/oauth/introspect",	"POST" },
+		{ "DELETE",	"/oauth/revoke",	"POST" },
+		{ "DELETE",	"/verify",		"GET, HEAD, POST" },
+		{ "PUT",	"/verify",		"GET, HEAD, POST" },
+		{ "POST",	"/",			"GET, HEAD" },
+		{ "POST",	"/healthz",		"GET, HEAD" },
+		{ "POST",	"/readyz",		"GET, HEAD" },
+		{ "POST",	"/metrics",		"GET, HEAD" },
+		{ "OPTIONS",	"/.well-known/jwks.json", "GET, HEAD" },
+		{ "POST",	"/.well-known/oauth-authorization-server",
+		    "GET, HEAD" },
+		/* Methods are matched exactly, case included. */
+		{ "get",	"/healthz",		"GET, HEAD" },
+		{ "post",	"/oauth/token",		"POST" },
+		{ "",		"/verify",		"GET, HEAD, POST" },
+	};
+	handler_fn	 fn;
+	char		 allow[ROUTER_ALLOW_MAX];
+	size_t		 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		fn = fake_handler;
+		TEST_ASSERT(router_match(cases[i].method, cases[i].path, &fn,
+		    allow) == ROUTER_BAD_METHOD);
+		TEST_ASSERT(strcmp(allow, cases[i].allow) == 0);
+		TEST_ASSERT(fn == fake_handler);
+	}
+}
+
+static void
+test_router_endpoints(void)
+{
+	static const char *const paths[] = {
+		"/", "/healthz", "/readyz", "/oauth/token", "/authorize",
+		"/verify", "/oauth/introspect", "/oauth/revoke",
+		"/.well-known/jwks.json",
+		"/.well-known/oauth-authorization-server", "/metrics",
+	};
+	const char	*name;
+	int		 e, seen[METRICS_ENDPOINTS];
+	size_t		 i, named = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < nitems(paths); i++) {
+		e = router_endpoint(paths[i]);
+		/* The last slot is "other": no route has it. */
+		TEST_ASSERT(e >= 0 && e < METRICS_ENDPOINTS - 1);
+		TEST_ASSERT(!seen[e]);
+		seen[e] = 1;
+		name = router_endpoint_name(e);
+		TEST_ASSERT(name != NULL && strcmp(name, paths[i]) == 0);
+	}
+	/* Only the first row of a path names an endpoint. */
+	for (e = -1; e <= METRICS_ENDPOINTS; e++)
+		if (router_endpoint_name(e) != NULL)
+			named++;
+	TEST_ASSERT(named == nitems(paths));
+	TEST_ASSERT(router_endpoint("/nope") == -1);
+	TEST_ASSERT(router_endpoint("/verify/") == -1);
+	TEST_ASSERT(router_endpoint("") == -1);
+}
+
+int
+main(void)
+{
+	test_run(test_router_routes);
+	test_run(test_router_not_found);
+	test_run(test_router_method_not_allowed);
+	test_run(test_router_endpoints);
+	return test_summary();
+}
