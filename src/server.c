@@ -31,6 +31,7 @@
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "request.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -106,6 +107,7 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
 			snprintf(errbuf, errlen, "cannot set up worker %d", i);
 			goto fail;
 		}
+		request_serve(&s->workers[i]);
 		s->n_init = i + 1;
 		s->workers[i].peers = s->workers;
 	}
