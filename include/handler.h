@@ -1,7 +1,7 @@
 /*
- * handler: one function per endpoint, each in its handler_*.c file.
- * A handler answers through reply.h, now or later (after request_hold),
- * exactly once.
+ * handler: one function per endpoint, each in its handler_*.c file, and
+ * in handler.c the answers several endpoints share. A handler answers
+ * through reply.h, now or later (after request_hold), exactly once.
  */
 #ifndef TOKEND_HANDLER_H
 #define TOKEND_HANDLER_H
@@ -9,6 +9,14 @@
 struct request;
 
 typedef void (*handler_fn)(struct request *);
+
+/* handler.c: answers shared by handlers */
+/*
+ * 503 temporarily_unavailable with Retry-After: 1, "the client store
+ * cannot be reached": what any endpoint answers when Redis (or the view)
+ * cannot decide. flags as in reply.h. Answers req now.
+ */
+void	 handler_unavailable(struct request *, int reply_flags);
 
 /* handler_ops.c */
 void	 handler_healthz(struct request *);
@@ -18,8 +26,6 @@ void	 handler_metrics(struct request *);
 
 /* handler_token.c */
 void	 handler_token(struct request *);
-/* 503 temporarily_unavailable with Retry-After, for every endpoint. */
-void	 handler_unavailable(struct request *, int reply_flags);
 
 /* handler_authorize.c */
 void	 handler_authorize(struct request *);

@@ -8,6 +8,12 @@
  * starts (request_hold / request_release). When the client disconnects
  * while a handler waits (on Redis, say), `gone` is set and the handler must
  * not reply; reply.c checks it, so handlers only need to release.
+ *
+ * Where it sits: above the worker (struct worker is a request's context:
+ * its config, keys, store, view, metrics) and the connection table
+ * (conn.h), which it tells when a request starts and ends. Neither of
+ * those names a request function: request_serve() hands the worker's
+ * evhttp requests and its connections' "client gone" news to this module.
  */
 #ifndef TOKEND_REQUEST_H
 #define TOKEND_REQUEST_H
@@ -20,7 +26,6 @@
 
 struct conn;
 struct evhttp_request;
-struct evkeyvalq;
 struct worker;
 
 struct request {
@@ -47,17 +52,16 @@ struct request {
 };
 
 /*
- * evhttp's generic callback: build the request context and route it.
- * arg is the struct worker.
+ * Make this module w's request handler: every request w's evhttp reads is
+ * routed (router.h), and a connection of w that closes under a request
+ * marks it gone. Main thread, after worker_init() and before
+ * worker_start().
  */
-void	 request_dispatch(struct evhttp_request *ev, void *arg);
+void	 request_serve(struct worker *w);
 
 void	 request_hold(struct request *);
 /* Drop a reference; frees the request when it was the last one. */
 void	 request_release(struct request *);
-
-/* The connection closed under the request (called by worker.c). */
-void	 request_client_gone(struct request *);
 
 /* A request header (case-insensitive name) or NULL. Borrowed. */
 const char *request_header(const struct request *, const char *name);

@@ -1,16 +1,32 @@
 /*
  * worker: one thread with its own event_base, evhttp, listening socket,
- * Redis store and counters. Workers share only the read-only config and
- * the open-connection count (an atomic used at accept and close, never per
- * request). Messages from the main thread (stop, new TLS context) arrive
- * through a pipe and are handled on the worker's own loop.
+ * connection table (conn.h), Redis store, view, verified-token cache and
+ * metrics shard. Messages from the main thread (stop, new TLS context and
+ * key set) arrive through a pipe and are handled on the worker's own loop.
  *
- * Connection life cycle (see worker.c): every accepted connection gets a
- * struct conn that enforces the request deadline (--request-timeout: a
- * whole request, TLS handshake included for the first one, must arrive in
- * time, whatever its pace), counts against --max-connections, and knows
- * the request being handled so that a client that goes away while Redis
- * answers is noticed.
+ * What workers share, and how:
+ *   - the configuration: read-only once the workers exist;
+ *   - the key set and the TLS context: immutable objects, each worker
+ *     holding its own reference; SIGHUP builds new ones and posts them to
+ *     every worker (worker_post_reload), which switches on its loop;
+ *   - the process-wide open-connection count: an atomic, touched at accept
+ *     and close only (conn.c) and read by the metrics scrape;
+ *   - the brute-force lock table (view.h): a lock one worker sets is seen
+ *     by all; behind a mutex, which the request path takes only when a
+ *     lock was added since its view last looked;
+ *   - their metrics shards: each written by its own worker only and read,
+ *     with atomic loads, by the worker that answers a /metrics scrape;
+ *   - process-wide atomics other modules keep: the log level and format
+ *     (log.c), how many workers' Redis links are up, for the store_up and
+ *     store_down log lines (store.c).
+ * Everything else (store, view, cache, connections, requests) belongs to
+ * one worker and is touched only on its loop.
+ *
+ * Dependencies point one way: conn.h is below the worker (the worker
+ * embeds and sets up its connection table); request.c and the handlers
+ * are above it and read struct worker as their context. worker.c names no
+ * request function: request_serve() (request.h) plugs the request layer
+ * into a worker's evhttp, and server.c calls it after worker_init().
  */
 #ifndef TOKEND_WORKER_H
 #define TOKEND_WORKER_H
@@ -22,27 +38,18 @@
 
 #include <openssl/ssl.h>
 
+#include "conn.h"
 #include "metrics.h"
 
 struct config;
-struct conn;
 struct event;
 struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
-struct evhttp_connection;
 struct keyset;
-struct request;
 struct store;
 struct tcache;
-struct timeval;
 struct view;
-
-struct conn_map {
-	struct conn	**buckets;
-	size_t		 nbuckets;	/* power of two */
-	size_t		 count;
-};
 
 struct worker {
 	int				 id;
@@ -57,8 +64,6 @@ struct worker {
 	struct store			*store;
 	struct view			*view;		/* over store */
 	struct tcache			*tcache;	/* NULL: cache off */
-	const struct timeval		*deadline_tv;	/* common timeout */
-	const struct timeval		*idle_tv;	/* common timeout */
 
 	SSL_CTX				*ssl_ctx;	/* own reference */
 	struct keyset			*keys;		/* own reference */
@@ -68,7 +73,7 @@ struct worker {
 	int				 pipe_fd[2];
 	struct event			*pipe_ev;
 
-	struct conn_map			 conns;
+	struct conn_table		 conns;
 	atomic_int			*open_conns;	/* process-wide */
 	unsigned			 inflight;	/* handled, unanswered */
 	bool				 draining;
@@ -82,15 +87,20 @@ struct worker {
 };
 
 /*
- * Set up worker id: its event_base, evhttp (limits from cfg), the
- * listening socket listen_fd (taken over) and its store. ssl_ctx may be
- * NULL (plain HTTP); the worker takes its own references to it and to
- * keys. Returns 0 or -1
- * (logged). Called from the main thread before worker_start().
+ * Set up worker id: its event_base, evhttp (limits from cfg), connection
+ * table, the listening socket listen_fd (taken over), its store, view and
+ * cache. ssl_ctx may be NULL (plain HTTP); the worker takes its own
+ * references to it and to keys. cfg and open_conns (the process-wide
+ * connection count) are borrowed and must outlive the worker. Requests
+ * reach no handler until request_serve() has plugged the request layer
+ * in. Returns 0 or -1 (logged); either way worker_finish() releases what
+ * was set up. Called from the main thread before worker_start().
  */
 int	 worker_init(struct worker *, int id, int n_workers,
 	    const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
 	    struct keyset *keys, atomic_int *open_conns);
+/* Start the worker's thread, which runs its loop. Returns 0 or -1
+ * (logged). Main thread. */
 int	 worker_start(struct worker *);
 
 /* From the main thread: ask the worker to drain and stop. */
@@ -102,26 +112,17 @@ void	 worker_post_stop(struct worker *);
  */
 void	 worker_post_reload(struct worker *, SSL_CTX *, struct keyset *);
 
+/* Main thread: wait for the worker's thread to end (no-op if never
+ * started). */
 void	 worker_join(struct worker *);
+/* Main thread, after worker_join(): release everything worker_init() set
+ * up, zeroing the struct. */
 void	 worker_finish(struct worker *);
 
-/* Requests in flight changed: a draining worker may now stop. */
-void	 worker_request_done(struct worker *);
-
 /*
- * The connection record of evcon, or NULL when it has none (it always has
- * one for connections accepted by a worker).
+ * A request counted in `inflight` has been answered or its client is gone
+ * (request.c): a draining worker may now stop. On the worker's loop.
  */
-struct conn *worker_conn_of(struct worker *, struct evhttp_connection *);
-
-/* Called by request.c when the request on conn has been fully read. */
-void	 conn_request_started(struct conn *, struct request *);
-/* Called by request.c when the reply on conn has been written. */
-void	 conn_request_finished(struct conn *);
-/* True when this connection is above --max-connections. */
-bool	 conn_over_cap(const struct conn *);
-/* True when a NUL byte has arrived on this connection (the request is
- * refused and the connection closed). */
-bool	 conn_saw_nul(const struct conn *);
+void	 worker_request_done(struct worker *);
 
 #endif

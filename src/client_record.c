@@ -20,7 +20,6 @@
  * Pure module: json-c only.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

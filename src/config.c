@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

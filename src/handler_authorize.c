@@ -21,7 +21,6 @@
 
 #include "client_auth.h"
 #include "client_record.h"
-#include "config.h"
 #include "handler.h"
 #include "issue.h"
 #include "log.h"

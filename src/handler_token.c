@@ -24,7 +24,6 @@
 
 #include "client_auth.h"
 #include "client_record.h"
-#include "config.h"
 #include "handler.h"
 #include "issue.h"
 #include "jsonw.h"
@@ -41,14 +40,6 @@
 struct token_op {
 	char	*scope;		/* the scope parameter, or NULL */
 };
-
-void
-handler_unavailable(struct request *req, int flags)
-{
-	reply_header(req, "Retry-After", "1");
-	reply_error(req, 503, "temporarily_unavailable",
-	    "the client store cannot be reached", flags);
-}
 
 static void
 token_authenticated(struct request *req, enum client_auth_result result,

@@ -13,8 +13,6 @@
  */
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <json-c/json.h>
 
 #include "config.h"

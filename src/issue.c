@@ -15,7 +15,6 @@
 #include "config.h"
 #include "issue.h"
 #include "keys.h"
-#include "log.h"
 #include "scope.h"
 
 enum issue_result

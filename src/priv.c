@@ -12,7 +12,6 @@
  * The user was looked up by config_parse() (an unknown name is a bad
  * setting, exit 2, before any socket is opened); here it is only used.
  */
-#include <errno.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/types.h>

@@ -21,6 +21,7 @@
 
 #include "client_addr.h"
 #include "config.h"
+#include "conn.h"
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
@@ -94,7 +95,8 @@ request_complete(struct evhttp_request *ev, void *arg)
 	request_release(req);
 }
 
-void
+/* The connection closed under the request (the table's gone callback). */
+static void
 request_client_gone(struct request *req)
 {
 	if (req->gone)
@@ -144,7 +146,8 @@ request_set_client(struct request *req, struct evhttp_request *ev)
 	    cfg->n_trusted_proxies, req->client, sizeof(req->client));
 }
 
-void
+/* evhttp's generic callback: arg is the struct worker. */
+static void
 request_dispatch(struct evhttp_request *ev, void *arg)
 {
 	struct worker			*worker = arg;
@@ -174,7 +177,7 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	snprintf(req->peer, sizeof(req->peer), "%s",
 	    addr != NULL ? addr : "-");
 	request_set_client(req, ev);
-	req->conn = worker_conn_of(worker, evcon);
+	req->conn = conn_find(&worker->conns, evcon);
 	worker->inflight++;
 	evhttp_request_set_on_complete_cb(ev, request_complete, req);
 	if (req->conn != NULL)
@@ -194,6 +197,13 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	if (worker->draining)
 		reply_header(req, "Connection", "close");
 	router_route(req);
+}
+
+void
+request_serve(struct worker *w)
+{
+	w->conns.gone = request_client_gone;
+	evhttp_set_gencb(w->http, request_dispatch, w);
 }
 
 const char *

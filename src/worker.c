@@ -1,350 +1,48 @@
 /*
  * worker: one thread, one event_base, one evhttp, one listening socket,
- * one Redis store. Everything here runs on the worker's own loop, except
- * worker_init() and the worker_post_*() calls, which the main thread makes.
+ * one Redis store and the view over it, one verified-token cache. Everything
+ * here runs on the worker's own loop, except worker_init(), worker_start(),
+ * worker_join(), worker_finish() and the worker_post_*() calls, which the
+ * main thread makes.
  *
- * Connections. evhttp has no accept hook in libevent 2.1, so a connection
- * is caught at the one place it shows itself, the bufferevent callback
- * (bevcb), which runs inside evhttp's accept handler just before evhttp
- * builds its evhttp_connection around our bufferevent. There we count the
- * connection, take a reference on the bufferevent and activate the
- * connection's timer; its first run (still within the same loop pass,
- * before any byte can be read) "attaches": it finds the evhttp_connection
- * (the bufferevent's callback argument), registers our close callback on
- * it and starts the request deadline. If evhttp dropped the connection in
- * between, the bufferevent's callbacks are gone, which we see and count.
+ * Left to others: the connections (conn.c: the worker only embeds their
+ * table, sets it up and keeps its TLS context current), the requests
+ * (request.c plugs itself into the evhttp with request_serve(), called by
+ * server.c, so nothing here names a request function) and the listening
+ * sockets (server.c).
  *
- * Request deadline. evhttp's own timeout is an inactivity timer, so a
- * client sending a byte a second could hold a connection for ever. Each
- * connection has a timer that runs from the first byte of a request (from
- * accept, for the first request, so the TLS handshake counts) until evhttp
- * has the request whole; if it fires, the connection is closed. Between
- * requests the same timer runs --idle-timeout from the end of the last
- * reply, and is not reset by bytes that do not complete a TLS record:
- * evhttp's own timeout (also --idle-timeout) counts raw socket reads, so a
- * client trickling one TLS record a byte at a time would reset it for
- * ever. The timers use common timeout queues, so arming and disarming is
- * O(1).
+ * Main-thread messages. The main thread writes one byte to the worker's
+ * pipe: 'q' (drain and stop) or 'r' (a reload: a new TLS context and key
+ * set wait in the mailbox, under mbox_lock, and are switched to together).
  *
- * Connection cap. The process-wide open-connection count is an atomic,
- * touched at accept and close only. A connection accepted above
- * --max-connections gets 503 on its first request and is closed.
+ * Drain. On 'q' the worker stops accepting; once no request is in flight
+ * (or --shutdown-timeout has passed) it frees its evhttp, which closes
+ * every connection, closes its store and view and leaves its loop.
+ *
+ * Invariants: `inflight` counts the requests request.c has counted in and
+ * not yet reported done (worker_request_done); `draining` is never unset;
+ * once worker_shutdown() has run, `http` is NULL and the loop ends.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include <event2/http.h>
 
 #include "config.h"
+#include "conn.h"
 #include "keys.h"
 #include "log.h"
-#include "request.h"
 #include "store.h"
 #include "tcache.h"
-#include "tls.h"
-#include "util.h"
 #include "view.h"
 #include "worker.h"
 
 /* Brute-force locks, seen by every worker at once (view.h). */
 static struct view_lock_share lock_share = VIEW_LOCK_SHARE_INIT;
-
-enum conn_state {
-	CONN_NEW = 0,		/* accepted, not yet attached */
-	CONN_READING,		/* a request is arriving; deadline armed */
-	CONN_HANDLING,		/* request whole; a handler has it */
-	CONN_IDLE,		/* keep-alive, between requests */
-};
-
-struct conn {
-	struct worker			*worker;
-	struct bufferevent		*bev;
-	struct evhttp_connection	*evcon;
-	struct evbuffer_cb_entry	*input_cb;
-	struct event			 timer;
-	enum conn_state			 state;
-	bool				 over_cap;
-	bool				 broken;	/* no TLS: close at once */
-	bool				 saw_nul;	/* a NUL byte arrived */
-	struct request			*current;
-	struct conn			*next;		/* conn_map chain */
-};
-
-/* ---- evcon -> conn map (per worker, so no lock) ---- */
-
-static size_t
-map_slot(const struct conn_map *m, const void *key)
-{
-	uintptr_t	 h = (uintptr_t)key;
-
-	h ^= h >> 17;
-	h *= (uintptr_t)0x9e3779b97f4a7c15ULL;
-	h ^= h >> 29;
-	return (size_t)h & (m->nbuckets - 1);
-}
-
-static void
-map_grow(struct conn_map *m)
-{
-	struct conn	**old = m->buckets;
-	size_t		  oldn = m->nbuckets, i;
-
-	m->nbuckets = oldn ? oldn * 2 : 256;
-	m->buckets = xcalloc(m->nbuckets, sizeof(*m->buckets));
-	for (i = 0; i < oldn; i++) {
-		struct conn	*c = old[i], *next;
-
-		for (; c != NULL; c = next) {
-			size_t	 s = map_slot(m, c->evcon);
-
-			next = c->next;
-			c->next = m->buckets[s];
-			m->buckets[s] = c;
-		}
-	}
-	free(old);
-}
-
-static void
-map_insert(struct conn_map *m, struct conn *c)
-{
-	size_t	 s;
-
-	if (m->count + 1 > m->nbuckets)
-		map_grow(m);
-	s = map_slot(m, c->evcon);
-	c->next = m->buckets[s];
-	m->buckets[s] = c;
-	m->count++;
-}
-
-static void
-map_remove(struct conn_map *m, struct conn *c)
-{
-	struct conn	**pp;
-
-	if (m->nbuckets == 0)
-		return;
-	for (pp = &m->buckets[map_slot(m, c->evcon)]; *pp != NULL;
-	    pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			m->count--;
-			return;
-		}
-	}
-}
-
-struct conn *
-worker_conn_of(struct worker *w, struct evhttp_connection *evcon)
-{
-	struct conn	*c;
-
-	if (w->conns.nbuckets == 0)
-		return NULL;
-	for (c = w->conns.buckets[map_slot(&w->conns, evcon)]; c != NULL;
-	    c = c->next)
-		if (c->evcon == evcon)
-			return c;
-	return NULL;
-}
-
-/* ---- connection life cycle ---- */
-
-static void
-conn_free(struct conn *c)
-{
-	event_del(&c->timer);
-	atomic_fetch_sub_explicit(c->worker->open_conns, 1,
-	    memory_order_relaxed);
-	free(c);
-}
-
-static void
-conn_arm_deadline(struct conn *c)
-{
-	c->state = CONN_READING;
-	event_add(&c->timer, c->worker->deadline_tv);
-}
-
-/* evhttp is freeing the connection (any reason). */
-static void
-conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)evcon;
-	map_remove(&c->worker->conns, c);
-	if (c->input_cb != NULL)
-		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev),
-		    c->input_cb);
-	if (c->current != NULL) {
-		struct request	*req = c->current;
-
-		c->current = NULL;
-		request_client_gone(req);
-	}
-	conn_free(c);
-}
-
-/*
- * Bytes arrived: the start of a request starts its deadline. They are also
- * searched for NUL, which no request of ours may carry (RFC 9110 5.5 lets
- * a recipient refuse it in a field value; no body we read may hold a raw
- * one) and which evhttp would silently cut a header value at, so that
- * "Authorization: Bearer <token>\0junk" would pass as the token alone.
- */
-static void
-conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct conn		*c = arg;
-	struct evbuffer_ptr	 from, hit;
-	size_t			 len;
-
-	if (info->n_added == 0)
-		return;
-	if (c->state == CONN_IDLE)
-		conn_arm_deadline(c);
-	len = evbuffer_get_length(buf);
-	if (c->saw_nul || len < info->n_added ||
-	    evbuffer_ptr_set(buf, &from, len - info->n_added,
-	    EVBUFFER_PTR_SET) != 0)
-		return;
-	hit = evbuffer_search(buf, "", 1, &from);
-	if (hit.pos != -1)
-		c->saw_nul = true;
-}
-
-static void
-conn_attach(struct conn *c)
-{
-	struct worker	*w = c->worker;
-	void		*cbarg = NULL;
-
-	bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
-	if (cbarg == NULL) {
-		/* evhttp gave up on it already; our reference is the last. */
-		bufferevent_decref(c->bev);
-		conn_free(c);
-		return;
-	}
-	c->evcon = cbarg;
-	evhttp_connection_set_closecb(c->evcon, conn_closed, c);
-	map_insert(&w->conns, c);
-	bufferevent_decref(c->bev);
-	if (c->broken) {
-		evhttp_connection_free(c->evcon);	/* frees c */
-		return;
-	}
-	c->input_cb = evbuffer_add_cb(bufferevent_get_input(c->bev),
-	    conn_input, c);
-	conn_arm_deadline(c);
-}
-
-static void
-conn_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)fd;
-	(void)what;
-	if (c->state == CONN_NEW) {
-		conn_attach(c);
-		return;
-	}
-	if (c->state == CONN_IDLE) {
-		log_debug("event=idle_timeout worker=%d", c->worker->id);
-		evhttp_connection_free(c->evcon);	/* frees c */
-		return;
-	}
-	if (c->state != CONN_READING)
-		return;
-	if (log_enabled(LOG_LEVEL_INFO)) {
-		char		*addr = NULL;
-		ev_uint16_t	 port = 0;
-
-		evhttp_connection_get_peer(c->evcon, &addr, &port);
-		log_info("event=request_timeout client=%s worker=%d",
-		    addr != NULL ? addr : "-", c->worker->id);
-	}
-	evhttp_connection_free(c->evcon);	/* conn_closed frees c */
-}
-
-/* evhttp wants a bufferevent for a connection it has just accepted. */
-static struct bufferevent *
-conn_new_bufferevent(struct event_base *base, void *arg)
-{
-	struct worker		*w = arg;
-	struct bufferevent	*bev = NULL;
-	struct conn		*c;
-	int			 n;
-
-	c = xcalloc(1, sizeof(*c));
-	c->worker = w;
-	n = atomic_fetch_add_explicit(w->open_conns, 1,
-	    memory_order_relaxed) + 1;
-	c->over_cap = n > w->cfg->max_connections;
-	if (w->ssl_ctx != NULL &&
-	    (bev = tls_bufferevent_new(base, w->ssl_ctx)) == NULL)
-		c->broken = true;
-	if (bev == NULL)
-		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		/* evhttp will make its own plain one; we close it at once. */
-		log_error("event=accept_error err=\"no bufferevent\"");
-		free(c);
-		atomic_fetch_sub_explicit(w->open_conns, 1,
-		    memory_order_relaxed);
-		return NULL;
-	}
-	c->bev = bev;
-	bufferevent_incref(bev);
-	event_assign(&c->timer, base, -1, 0, conn_timer, c);
-	event_active(&c->timer, EV_TIMEOUT, 1);
-	return bev;
-}
-
-void
-conn_request_started(struct conn *c, struct request *req)
-{
-	event_del(&c->timer);
-	c->state = CONN_HANDLING;
-	c->current = req;
-}
-
-void
-conn_request_finished(struct conn *c)
-{
-	c->current = NULL;
-	/* A pipelined request may already be waiting in the buffer. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
-		conn_arm_deadline(c);
-	} else {
-		c->state = CONN_IDLE;
-		event_add(&c->timer, c->worker->idle_tv);
-	}
-}
-
-bool
-conn_over_cap(const struct conn *c)
-{
-	return c->over_cap;
-}
-
-bool
-conn_saw_nul(const struct conn *c)
-{
-	return c->saw_nul;
-}
 
 /* ---- messages from the main thread, drain ---- */
 
@@ -353,7 +51,7 @@ worker_shutdown(struct worker *w)
 {
 	if (w->http == NULL)
 		return;
-	/* Frees every connection; conn_closed marks their requests gone. */
+	/* Frees every connection; each tells its request, if any (conn.h). */
 	evhttp_free(w->http);
 	w->http = NULL;
 	w->bound = NULL;
@@ -430,6 +128,7 @@ worker_pipe(evutil_socket_t fd, short what, void *arg)
 			if (ctx != NULL) {
 				SSL_CTX_free(w->ssl_ctx);
 				w->ssl_ctx = ctx;
+				w->conns.ssl_ctx = ctx;
 			}
 			if (keys != NULL) {
 				/* a removed key must stop verifying now,
@@ -494,9 +193,6 @@ worker_init(struct worker *w, int id, int n_workers,
     const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
     struct keyset *keys, atomic_int *open_conns)
 {
-	struct timeval	 tv = { .tv_sec = cfg->request_timeout };
-	struct timeval	 idle = { .tv_sec = cfg->idle_timeout };
-
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->n_workers = n_workers;
@@ -517,8 +213,6 @@ worker_init(struct worker *w, int id, int n_workers,
 		    "err=\"event_base_new\"", id);
 		return -1;
 	}
-	w->deadline_tv = event_base_init_common_timeout(w->base, &tv);
-	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
 	if (pipe2(w->pipe_fd, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("event=worker_init_failed worker=%d what=pipe", id);
 		return -1;
@@ -543,8 +237,8 @@ worker_init(struct worker *w, int id, int n_workers,
 	/* Read an oversized body out before answering 413, so the client
 	 * sees the answer instead of a reset (bounded by the deadline). */
 	evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_gencb(w->http, request_dispatch, w);
-	evhttp_set_bevcb(w->http, conn_new_bufferevent, w);
+	conn_table_init(&w->conns, w->http, w->base, cfg, id, open_conns,
+	    w->ssl_ctx);
 	if ((w->bound = evhttp_accept_socket_with_handle(w->http,
 	    listen_fd)) == NULL) {
 		log_error("event=worker_init_failed worker=%d what=accept", id);
@@ -615,7 +309,7 @@ worker_finish(struct worker *w)
 	SSL_CTX_free(w->ssl_ctx);
 	keyset_unref(w->mbox_keys);
 	keyset_unref(w->keys);
-	free(w->conns.buckets);
+	conn_table_finish(&w->conns);
 	metrics_shard_finish(&w->metrics);
 	pthread_mutex_destroy(&w->mbox_lock);
 	memset(w, 0, sizeof(*w));

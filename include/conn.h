@@ -1,0 +1,118 @@
+/*
+ * conn: the connections of one worker. Every connection evhttp accepts on
+ * the worker gets a struct conn, kept in the worker's connection table
+ * (keyed by its evhttp_connection), which
+ *   - enforces the request deadline (--request-timeout: a whole request,
+ *     TLS handshake included for the first one, must arrive in time,
+ *     whatever its pace) and, between requests, --idle-timeout;
+ *   - counts against --max-connections;
+ *   - notices a NUL byte in what the client sends;
+ *   - knows the request being handled, so that a client that goes away
+ *     while Redis answers is noticed.
+ *
+ * Where it sits. Dependencies point one way: worker -> conn, and
+ * request -> conn and worker. conn includes neither worker.h nor
+ * request.h: the worker embeds a struct conn_table, sets it up
+ * (conn_table_init, which also hooks the table into the worker's evhttp)
+ * and keeps its TLS context current; the request layer finds each
+ * request's connection (conn_find) and says when the request starts and
+ * ends. The one thing a connection tells the layer above, that it closed
+ * while a request was being handled, goes through the table's `gone`
+ * callback, which the request layer installs (request_serve).
+ *
+ * Everything here runs on the worker's own loop, except conn_table_init()
+ * and conn_table_finish(), which run before the loop starts or after it
+ * has stopped.
+ */
+#ifndef TOKEND_CONN_H
+#define TOKEND_CONN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct config;
+struct conn;
+struct event_base;
+struct evhttp;
+struct evhttp_connection;
+struct request;
+struct timeval;
+
+/*
+ * Called when the connection of req closes (whatever the reason) while
+ * req is being handled: between conn_request_started() and
+ * conn_request_finished(). Runs inside an evhttp callback.
+ */
+typedef void (*conn_gone_fn)(struct request *req);
+
+/* One worker's connections, and what all of them need. */
+struct conn_table {
+	/* evhttp_connection -> conn, chained; one worker's, so no lock */
+	struct conn		**buckets;
+	size_t			 nbuckets;	/* power of two */
+	size_t			 count;
+
+	int			 worker_id;	/* for log lines */
+	int			 max_connections;
+	atomic_int		*open_conns;	/* process-wide */
+	const struct timeval	*deadline_tv;	/* common timeout */
+	const struct timeval	*idle_tv;	/* common timeout */
+	/* Borrowed from the worker, which points it at the new context on
+	   a TLS reload; NULL: plain HTTP. Read at accept only. */
+	SSL_CTX			*ssl_ctx;
+	conn_gone_fn		 gone;		/* set by the request layer */
+};
+
+/*
+ * Set up t for the connections of worker worker_id and make it catch
+ * every connection http (on base) accepts (evhttp_set_bevcb): limits and
+ * timeouts from cfg (borrowed; must outlive t), open_conns is the
+ * process-wide count (borrowed), ssl_ctx the TLS context (borrowed; NULL
+ * for plain HTTP). t->gone must be set before base's loop runs. Call
+ * before the loop starts (the main thread does).
+ */
+void	 conn_table_init(struct conn_table *t, struct evhttp *http,
+	    struct event_base *base, const struct config *cfg, int worker_id,
+	    atomic_int *open_conns, SSL_CTX *ssl_ctx);
+
+/*
+ * Release t's own memory. Every connection must be gone already
+ * (evhttp_free() on the evhttp it was hooked into frees them). A zeroed t
+ * is fine.
+ */
+void	 conn_table_finish(struct conn_table *t);
+
+/*
+ * The connection record of evcon, or NULL when it has none (every
+ * connection the table caught has one). Borrowed: valid until evcon
+ * closes.
+ */
+struct conn *conn_find(struct conn_table *t, struct evhttp_connection *evcon);
+
+/*
+ * The request req on c has been read whole: the deadline stops, and req
+ * is told (t->gone) if c closes before conn_request_finished(). req is
+ * borrowed.
+ */
+void	 conn_request_started(struct conn *c, struct request *req);
+
+/*
+ * The reply on c has been written: c waits for the next request (its
+ * deadline starts at once if one is already buffered, else the idle
+ * timeout does).
+ */
+void	 conn_request_finished(struct conn *c);
+
+/* True when c was accepted above --max-connections. */
+bool	 conn_over_cap(const struct conn *c);
+
+/*
+ * True when a NUL byte has arrived on c (its request is refused and the
+ * connection closed).
+ */
+bool	 conn_saw_nul(const struct conn *c);
+
+#endif
