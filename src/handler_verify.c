@@ -184,14 +184,13 @@ handler_verify(struct request *req)
 	}
 	if (v.result != VERIFY_OK) {
 		/*
-		 * client= here is the TCP peer's address (req->peer), not
-		 * the source address that the access line and the
-		 * auth_failed line log as client (req->client, the last
-		 * X-Forwarded-For hop a trusted proxy added).
+		 * client= is the source address, as in the access and
+		 * auth_failed lines: the peer's, or the last X-Forwarded-For
+		 * hop a --trusted-proxies gateway added.
 		 */
 		log_info("event=verify_failed reason=%s jti=%.64s client=%s "
 		    "request_id=%s", verify_reason(&v), v.claims != NULL ?
-		    v.claims->jti : "-", req->peer, req->request_id);
+		    v.claims->jti : "-", req->client, req->request_id);
 		snprintf(desc, sizeof(desc), "token rejected: %s",
 		    verify_reason(&v));
 		verify_error(req, 401, "invalid_token", desc,

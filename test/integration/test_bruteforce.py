@@ -165,6 +165,15 @@ def lockout(ctx):
     check(a.log_lines(r"event=access .*client=10\.1\.1\.1 "
                       r"peer=127\.0\.0\.1 ", off_a),
           "no access line with client=10.1.1.1 peer=127.0.0.1")
+    # So does a refused token at /verify (the gateway is the peer).
+    off_v = a.log_offset()
+    r = a.request("GET", "/verify", headers={
+        "Authorization": "Bearer not.a.token",
+        "X-Forwarded-For": "10.1.1.1"})
+    check_eq(r.status, 401, "/verify with a malformed token")
+    check(a.log_lines(r"event=verify_failed reason=\w+ jti=- "
+                      r"client=10\.1\.1\.1 ", off_v),
+          "no verify_failed line with client=10.1.1.1")
     # After the window every address is let in again.
     time.sleep(retry + 0.5)
     for i, path in enumerate(PATHS):
