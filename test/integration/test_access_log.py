@@ -32,7 +32,8 @@ Expected:
   lines > 0.
 - log_events_documented: every log call in src/ starts with event=, uses
   only conversions the logger parses, and its event and keys are in
-  README.md's Events table (and every event there is logged somewhere).
+  docs/operations.md's Events table (and every event there is logged
+  somewhere).
 """
 
 import base64
@@ -99,7 +100,7 @@ def access_log(ctx):
 
 
 # ---------------------------------------------------------------------------
-# The log schema (README.md, "Logs") and request ids.
+# The log schema (docs/operations.md, "Logs") and request ids.
 
 TS_RX = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 # A kv value: bare printable ASCII without space, '"', '=' and '\', or a
@@ -477,11 +478,16 @@ def c_log_calls(root):
     return out
 
 
-def readme_events(root):
-    """event -> set of names in backquotes on its row of the Events table."""
-    text = open(os.path.join(root, "README.md")).read()
+EVENTS_DOC = os.path.join("docs", "operations.md")
+
+
+def documented_events(root):
+    """event -> set of names in backquotes on its row of the Events table
+    of EVENTS_DOC (from "### Events" to the next heading of level 2)."""
+    text = open(os.path.join(root, EVENTS_DOC)).read()
     sec = text[text.index("### Events"):]
-    sec = sec[:sec.index("\n## ")]
+    end = sec.find("\n## ")
+    sec = sec if end < 0 else sec[:end]
     events = {}
     for row in sec.splitlines():
         cells = row.split("|")
@@ -497,8 +503,8 @@ def readme_events(root):
 @scenario("log_events_documented", timeout=30)
 def log_events_documented(ctx):
     root = ctx.source_root
-    documented = readme_events(root)
-    check(len(documented) > 30, "README Events table not found")
+    documented = documented_events(root)
+    check(len(documented) > 30, "%s: Events table not found" % EVENTS_DOC)
     seen = {"log_dropped"}                   # written by log.c itself
     calls = c_log_calls(root)
     check(len(calls) > 40, "found only %d log calls" % len(calls))
@@ -530,11 +536,11 @@ def log_events_documented(ctx):
                   % (where, fmt))
         for name in names:
             seen.add(name)
-            check(name in documented, "%s: event %s is not in README.md's "
-                  "Events table" % (where, name))
+            check(name in documented, "%s: event %s is not in %s's "
+                  "Events table" % (where, name, EVENTS_DOC))
             missing = [k for k in keys if k not in documented[name]]
             check(not missing, "%s: keys %s of event %s are not in its "
-                  "README.md row" % (where, missing, name))
+                  "%s row" % (where, missing, name, EVENTS_DOC))
     stale = set(documented) - seen
-    check(not stale, "README.md documents events no code logs: %s"
-          % sorted(stale))
+    check(not stale, "%s documents events no code logs: %s"
+          % (EVENTS_DOC, sorted(stale)))

@@ -1,5 +1,5 @@
 """
-Issuing from the per-worker view (issue 6.2): a token for a known client
+Issuing from the per-worker view: a token for a known client
 costs no Redis command; a client the view does not know yet is read from
 Redis (the miss path); admin changes reach every instance within 1 s; a
 brute-force lock reaches every instance without a read on the success

@@ -24,7 +24,9 @@ import subprocess
 from tokend_harness import (check, check_eq, child_env, free_port,
                             port_listening, scenario, short)
 
-# The contract's Operations table (spec/http-api.md).
+# The settings tokend promised its users from the start (flag and
+# environment variable each); later settings are checked by the unit test
+# that compares docs/configuration.md's table with the code.
 CONTRACT_SETTINGS = [
     ("--listen", "TOKEND_LISTEN"),
     ("--tls-cert", "TOKEND_TLS_CERT"),

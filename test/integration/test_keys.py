@@ -238,8 +238,8 @@ def libjwt(ctx):
     _, tok_at = get_token(tokens_instance(ctx), cid, secret)
     check_eq(Jws(tok_at).header.get("typ"), "at+jwt", "default typ")
     st, _, err = jwt_check(ctx, "ES256", es_pub, tok_at)
-    check(st != 0, "libjwt accepted an at+jwt token; the README's reason "
-          "for our own JWS code is out of date")
+    check(st != 0, "libjwt accepted an at+jwt token; docs/security.md's "
+          "reason for our own JWS code is out of date")
     ctx.vlog("libjwt on at+jwt: %s" % err)
 
     # jwt_check's alg pin (the libjwt pitfall it exists to avoid).

@@ -26,12 +26,21 @@ Expected:
 - lb_instance_killed:
   - four client threads issue tokens and verify one (POST /oauth/token,
     GET /verify, alternately) through nginx on keep-alive connections;
-    after 1.5 s instance 2 is killed (SIGKILL), the load goes on for 3 s:
-    every answer before the kill is 200; after it, answers other than 200
-    (or connection errors) only within the first second, and at most
-    FAIL_BUDGET of them (nginx retries at the next instance:
-    proxy_next_upstream error timeout non_idempotent; with that, none is
-    expected); the counts are printed with -v;
+    after 1.5 s instance 2 is killed (SIGKILL), the load goes on for 3 s.
+    Each request is counted by when it was sent and when its answer ended:
+    - answered before the kill: every one 200;
+    - sent after the instance was gone (reaped): every one 200
+      (FAIL_BUDGET = 0): nginx retries a request that fails on the dead
+      instance at the next one (proxy_next_upstream error timeout
+      non_idempotent), so none is lost;
+    - in flight at the kill: 200, or, for at most one request per client
+      thread (IN_FLIGHT_BUDGET), a cut connection (no HTTP answer other
+      than 200) within 1 s of the kill. nginx cannot retry a request whose
+      answer it had begun to relay when the instance died: the status line
+      and headers are sent, and all it can do is close the connection
+      (seen as IncompleteRead, 0 bytes of the Content-Length body, in 1
+      run of 11 on a loaded machine; the other runs had no error at all);
+    the counts are printed with -v;
   - requests go on being served after the kill (some hundreds of 200s);
   - a token issued before the kill verifies at the surviving instances,
     and one issued after it through nginx at both;
@@ -40,6 +49,7 @@ Expected:
 
 import http.client
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -59,7 +69,13 @@ from tokend_harness import (NGINX, check, check_eq, child_env, fail,
 EXAMPLE = os.path.join("docs", "nginx-lb.conf")
 ISSUER = "https://tokend.test"
 PROPAGATION = 1.0
-FAIL_BUDGET = 20
+# Answers other than 200 allowed among the requests sent after the kill:
+# nginx retries each of them at a live instance.
+FAIL_BUDGET = 0
+# lb_instance_killed's client threads; each has one request in flight at a
+# time, so at most this many can be cut off by the kill (see above).
+LOAD_THREADS = 4
+IN_FLIGHT_BUDGET = LOAD_THREADS
 
 
 def lb_config(ctx, d, example_text, ports, port):
@@ -238,7 +254,7 @@ def lb_instance_killed(ctx):
     front, insts = lb.front, lb.insts
     _, tok = get_token(front, *creds)
     tokens = [tok]
-    results = []          # (monotonic time, status or error text)
+    results = []          # (sent, ended (monotonic), status or error text)
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -263,17 +279,19 @@ def lb_instance_killed(ctx):
                 conn.close()
                 conn = None
             with lock:
-                results.append((t, res))
+                results.append((t, time.monotonic(), res))
         if conn is not None:
             conn.close()
 
-    threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+    threads = [threading.Thread(target=load, daemon=True)
+               for _ in range(LOAD_THREADS)]
     try:
         for th in threads:
             th.start()
         time.sleep(1.5)
         t_kill = time.monotonic()
-        insts[1].kill()
+        insts[1].kill()           # returns once the process is reaped
+        t_dead = time.monotonic()
         time.sleep(3.0)
     finally:
         stop.set()
@@ -281,21 +299,35 @@ def lb_instance_killed(ctx):
             th.join(timeout=15)
         lb.close()
 
-    before = [r for t, r in results if t < t_kill]
-    after = [(t - t_kill, r) for t, r in results if t >= t_kill]
+    before = [r for t0, t1, r in results if t1 < t_kill]
+    # Sent before the instance was gone and answered after the kill began.
+    in_flight = [(round(t1 - t_kill, 2), r) for t0, t1, r in results
+                 if t0 < t_dead and t1 >= t_kill]
+    after = [(round(t0 - t_kill, 2), r) for t0, t1, r in results
+             if t0 >= t_dead]
     bad_before = [r for r in before if r != 200]
-    bad_after = [(round(dt, 2), r) for dt, r in after if r != 200]
+    bad_in_flight = [b for b in in_flight if b[1] != 200]
+    bad_after = [b for b in after if b[1] != 200]
     ok_after = sum(1 for _, r in after if r == 200)
-    ctx.vlog("before the kill: %d requests, %d not 200; after: %d 200, "
-             "%d not 200 %s" % (len(before), len(bad_before), ok_after,
-                                len(bad_after), bad_after[:5]))
+    ctx.vlog("answered before the kill: %d, %d not 200; in flight at the "
+             "kill: %d, %d not 200 %s; sent after it: %d 200, %d not 200 %s"
+             % (len(before), len(bad_before), len(in_flight),
+                len(bad_in_flight), bad_in_flight, ok_after, len(bad_after),
+                bad_after[:5]))
     check(not bad_before, "answers other than 200 before the kill: %s"
           % bad_before[:3])
-    late = [b for b in bad_after if b[0] > 1.0]
-    check(not late, "answers other than 200 more than 1 s after the "
-          "kill: %d, e.g. %s" % (len(late), late[:3]))
-    check(len(bad_after) <= FAIL_BUDGET, "%d answers other than 200 "
-          "after the kill: %s" % (len(bad_after), bad_after[:3]))
+    check(len(bad_in_flight) <= IN_FLIGHT_BUDGET, "%d of the requests in "
+          "flight at the kill failed (at most %d may): %s"
+          % (len(bad_in_flight), IN_FLIGHT_BUDGET, bad_in_flight[:3]))
+    answered = [b for b in bad_in_flight if re.match(r"\d{3} ", str(b[1]))]
+    check(not answered, "requests in flight at the kill answered other than "
+          "200 (only a cut connection is expected): %s" % answered[:3])
+    late = [b for b in bad_in_flight if b[0] > 1.0]
+    check(not late, "requests in flight at the kill failed more than 1 s "
+          "after it: %s" % late[:3])
+    check(len(bad_after) <= FAIL_BUDGET, "%d answers other than 200 to "
+          "requests sent after the kill (seconds after it, answer): %s"
+          % (len(bad_after), bad_after[:3]))
     check(ok_after >= 100, "only %d requests served in the 3 s after the "
           "kill" % ok_after)
     survivors = [insts[0], insts[2]]

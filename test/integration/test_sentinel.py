@@ -1,5 +1,5 @@
 """
-Redis Sentinel (issue 7.2): --redis sentinel://..., a real failover.
+Redis Sentinel: --redis sentinel://..., a real failover.
 
 Setup ("sentinel_failover"): in a scratch directory, a master and a replica
 (redis-server, persistence off) and three sentinels (redis-sentinel, quorum

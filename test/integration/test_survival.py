@@ -209,7 +209,7 @@ def thousand(ctx):
     raise_nofile(4096)
     # Under ASan a burst of 1,000 TLS handshakes can keep a worker's loop
     # busy for longer than the default 500 ms Redis deadline, and a
-    # subscriber probe then misses it (see README, Tests): this scenario
+    # subscriber probe then misses it (see docs/internals.md, Tests): this scenario
     # is about connections, so the deadline is raised there.
     t = ctx.start_tokend("surv-conn", args=NO_LIMIT + [
         "--max-connections", "2000"] + (

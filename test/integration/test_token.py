@@ -60,8 +60,8 @@ Expected:
   200 distinct jti.
 - token_claims_no_override: tokend-client refuses --claims with "iss";
   a record written with redis-cli HSET (then announced with PUBLISH
-  tokend:events "client ID", as the README asks) whose claims set iss,
-  sub, aud, exp, iat, jti, client_id, scope and nbf never yields a token
+  tokend:events "client ID", as docs/operations.md asks) whose claims set
+  iss, sub, aud, exp, iat, jti, client_id, scope and nbf never yields a token
   with any of them changed (once the instance has the change, within
   2 s): either 401 invalid_client (the record is refused) or 200 with the
   registered claims tokend sets.
@@ -489,8 +489,9 @@ def claims_no_override(ctx):
             '"jti":"evil","client_id":"evil","scope":"admin",'
             '"nbf":4102444800,"tenant":"x"}')
     redis_cli(ctx, "HSET", "tokend:client:" + cid, "claims", evil)
-    # Announced as the README asks of hand-written changes: the instances
-    # issue from their view, which learns a change from the message.
+    # Announced as docs/operations.md asks of hand-written changes: the
+    # instances issue from their view, which learns a change from the
+    # message.
     redis_cli(ctx, "PUBLISH", "tokend:events", "client " + cid)
     deadline = time.monotonic() + 2.0
     while True:

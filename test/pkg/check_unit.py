@@ -3,8 +3,8 @@
 check_unit.py TOKEND.SERVICE TOKEND-BINARY: check the configured systemd
 unit (meson's configure_file of scripts/tokend.service.in).
 
-1. Parse it (systemd's ini syntax) and check the hardening the README
-   promises: DynamicUser, NoNewPrivileges, an empty capability bounding
+1. Parse it (systemd's ini syntax) and check the hardening
+   docs/operations.md promises: DynamicUser, NoNewPrivileges, an empty capability bounding
    set, ProtectSystem=strict, the address families, the system call
    filter and the rest (HARDENING below), plus ExecStart, ExecReload,
    Restart, LimitNOFILE, EnvironmentFile and the LoadCredential= keys.

@@ -1,10 +1,12 @@
 /*
- * test_readme: the README's settings table is the one config.c prints,
- * so the table, --help and the code cannot drift apart.
+ * test_readme: the settings table of docs/configuration.md (the README
+ * links it) is the one config.c prints, so the table, --help and the code
+ * cannot drift apart. The table is the text between the
+ * <!-- settings:begin --> and <!-- settings:end --> markers.
  *
- *   test_readme README.md      compare (the unit test)
- *   test_readme --print        print the table, to paste between the
- *                              <!-- settings:begin/end --> markers
+ *   test_readme docs/configuration.md  compare (the unit test "readme")
+ *   test_readme --print                print the table, to paste between
+ *                                      the markers
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,7 @@
 #include "config.h"
 #include "test.h"
 
-static const char	*readme_path;
+static const char	*doc_path;
 
 static char *
 slurp(FILE *fp, size_t *len)
@@ -42,13 +44,13 @@ test_readme_settings_table(void)
 	static const char	 begin[] = "<!-- settings:begin -->\n";
 	static const char	 end[] = "<!-- settings:end -->";
 	FILE			*fp, *mem;
-	char			*readme, *table, *b, *e;
-	size_t			 rlen, tlen;
+	char			*doc, *table, *b, *e;
+	size_t			 dlen, tlen;
 	int			 same;
 
-	fp = fopen(readme_path, "r");
+	fp = fopen(doc_path, "r");
 	TEST_ASSERT(fp != NULL);
-	readme = slurp(fp, &rlen);
+	doc = slurp(fp, &dlen);
 	fclose(fp);
 	mem = tmpfile();
 	TEST_ASSERT(mem != NULL);
@@ -56,16 +58,16 @@ test_readme_settings_table(void)
 	rewind(mem);
 	table = slurp(mem, &tlen);
 	fclose(mem);
-	b = strstr(readme, begin);
+	b = strstr(doc, begin);
 	e = b != NULL ? strstr(b, end) : NULL;
 	same = b != NULL && e != NULL &&
 	    (size_t)(e - (b + sizeof(begin) - 1)) == tlen &&
 	    memcmp(b + sizeof(begin) - 1, table, tlen) == 0;
 	if (!same)
-		fprintf(stderr, "README.md's settings table differs from "
-		    "config.c; regenerate it with build-dir/test/test_readme "
-		    "--print\n");
-	free(readme);
+		fprintf(stderr, "%s: the settings table differs from "
+		    "config.c's; regenerate it with build-dir/test/test_readme "
+		    "--print\n", doc_path);
+	free(doc);
 	free(table);
 	TEST_ASSERT(same);
 }
@@ -78,10 +80,11 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: test_readme README.md | --print\n");
+		fprintf(stderr, "usage: test_readme docs/configuration.md | "
+		    "--print\n");
 		return 2;
 	}
-	readme_path = argv[1];
+	doc_path = argv[1];
 	test_run(test_readme_settings_table);
 	return test_summary();
 }

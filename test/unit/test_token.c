@@ -4,11 +4,12 @@
  * passed in (T below); nothing sleeps.
  *
  * Tokens issued with typ "JWT" are also checked with libjwt 1.10.2, a
- * verifier we did not write (shared/notes/libraries.md 1): after
- * jwt_decode() succeeds, jwt_get_alg() must be the algorithm we expect,
- * since libjwt itself lets a key-confused or unsigned token through. The
- * same libjwt refuses typ "at+jwt" outright, which is why tokend has its
- * own JWS code.
+ * verifier we did not write: after jwt_decode() succeeds, jwt_get_alg()
+ * must be the algorithm we expect, since libjwt 1.10.2 itself accepts an
+ * HS256 token MAC'd with the public key's PEM text when given that PEM as
+ * the key, and any token unverified (alg "none") when given a NULL or
+ * empty key. The same libjwt refuses typ "at+jwt" outright (jwt_decode()
+ * fails for any typ but "JWT"), which is why tokend has its own JWS code.
  */
 #include <pthread.h>
 #include <stdlib.h>
