@@ -18,6 +18,13 @@
 
 #define TOKEND_VERSION_STRING "0.1.0"
 
+/*
+ * --metrics-max-clients: distinct client_id labels of /metrics per
+ * worker. metrics_shard_init() clamps to the maximum as well.
+ */
+#define CONFIG_METRICS_MAX_CLIENTS_MIN	0
+#define CONFIG_METRICS_MAX_CLIENTS_MAX	10000
+
 /* A parsed --listen value. */
 struct listen_addr {
 	char			 host[64];	/* as written, brackets removed */

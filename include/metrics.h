@@ -59,9 +59,6 @@ struct worker;
 #define METRICS_REASONS		(TOKEN_NOT_YET_VALID + 1 + \
 				    VERIFY_UNAVAILABLE + 1)
 
-/* --metrics-max-clients bounds. */
-#define METRICS_MAX_CLIENTS_MAX	10000
-
 typedef _Atomic uint64_t metrics_counter;
 
 struct metrics_hist {

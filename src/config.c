@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "metrics.h"
 #include "util.h"
 
 #define QUOTE_MAX		 80	/* a quoted value in an error */
@@ -225,8 +224,8 @@ static const struct setting settings[] = {
 	    " sockets are bound and the keys and certificate loaded; without"
 	    " root only the current user is accepted" },
 	{ "metrics-max-clients", "TOKEND_METRICS_MAX_CLIENTS", "N", "100",
-	    NULL, parse_int, OFF(metrics_max_clients), 0,
-	    METRICS_MAX_CLIENTS_MAX, 0,
+	    NULL, parse_int, OFF(metrics_max_clients),
+	    CONFIG_METRICS_MAX_CLIENTS_MIN, CONFIG_METRICS_MAX_CLIENTS_MAX, 0,
 	    "distinct client_id labels of /metrics per worker; others count"
 	    " as other" },
 };

@@ -62,8 +62,8 @@ metrics_shard_init(struct metrics_shard *m, size_t max_clients)
 	size_t	 n = 1, i;
 
 	memset(m, 0, sizeof(*m));
-	if (max_clients > METRICS_MAX_CLIENTS_MAX)
-		max_clients = METRICS_MAX_CLIENTS_MAX;
+	if (max_clients > CONFIG_METRICS_MAX_CLIENTS_MAX)
+		max_clients = CONFIG_METRICS_MAX_CLIENTS_MAX;
 	m->cap = max_clients;
 	if (max_clients == 0)
 		return;
