@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "cidr.h"
+
 #define TOKEND_VERSION_STRING "0.1.0"
 
 /*
@@ -71,13 +73,6 @@ struct redis_url {
 	size_t		 n_sentinels;	/* 1..REDIS_SENTINELS_MAX */
 	char		*master_name;	/* owned */
 	char		*sentinel_password; /* NULL when absent; owned, wiped */
-};
-
-/* One --trusted-proxies entry. */
-struct cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];	/* network address, host bits zero */
-	unsigned	 prefix;	/* 0..32 or 0..128 */
 };
 
 enum token_typ {
@@ -187,9 +182,5 @@ int	 config_parse_listen(const char *s, struct listen_addr *out,
 int	 config_parse_redis_url(const char *s, struct redis_url *out,
 	    char *errbuf, size_t errlen);
 void	 redis_url_finish(struct redis_url *url);
-int	 config_parse_cidr(const char *s, struct cidr *out,
-	    char *errbuf, size_t errlen);
-/* True when sa (AF_INET/AF_INET6, v4-mapped v6 matched as v4) is in c. */
-bool	 cidr_contains(const struct cidr *c, const struct sockaddr *sa);
 
 #endif

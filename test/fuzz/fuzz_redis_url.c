@@ -2,7 +2,7 @@
  * fuzz_redis_url: the settings parsers with a grammar of their own:
  * config_parse_redis_url() (--redis, all of redis://, unix:// and
  * sentinel://), config_parse_listen() (--listen)
- * and config_parse_cidr() (--trusted-proxies), each given the input as a
+ * and cidr_parse() (--trusted-proxies), each given the input as a
  * string (a NUL byte ends it, as in argv).
  */
 #include <arpa/inet.h>
@@ -76,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	memset(&cidr, 0, sizeof(cidr));
-	if (config_parse_cidr(s, &cidr, err, sizeof(err)) == 0) {
+	if (cidr_parse(s, &cidr, err, sizeof(err)) == 0) {
 		if ((cidr.family == AF_INET && cidr.prefix > 32) ||
 		    (cidr.family == AF_INET6 && cidr.prefix > 128) ||
 		    (cidr.family != AF_INET && cidr.family != AF_INET6))
