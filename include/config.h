@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "cidr.h"
+#include "redis_url.h"
 
 #define TOKEND_VERSION_STRING "0.1.0"
 
@@ -33,46 +34,6 @@ struct listen_addr {
 	uint16_t		 port;
 	struct sockaddr_storage	 sa;		/* numeric address, port set */
 	socklen_t		 salen;
-};
-
-enum redis_kind {
-	REDIS_TCP = 0,
-	REDIS_UNIX,
-	REDIS_SENTINEL,
-};
-
-#define REDIS_SENTINELS_MAX	16
-#define REDIS_MASTER_NAME_MAX	64
-
-/* One sentinel of a sentinel:// URL. */
-struct redis_hostport {
-	char		*host;		/* owned; brackets removed */
-	uint16_t	 port;		/* default 26379 */
-};
-
-/*
- * A parsed --redis URL:
- *   redis://[[user]:password@]host[:port][/db]     (host may be [v6])
- *   unix://[[user]:password@]/path/to/socket[?db=N]
- *   sentinel://[[user]:password@]host[:port][,host[:port]...]/master
- *       [?db=N][&sentinel_password=P]
- * Percent-escapes in user and passwords are decoded. In a sentinel URL,
- * user and password are the master's (AUTH to the master and its
- * replicas); sentinel_password, when given, is sent to the sentinels.
- */
-struct redis_url {
-	enum redis_kind	 kind;
-	char		*host;		/* REDIS_TCP; owned */
-	uint16_t	 port;		/* REDIS_TCP; default 6379 */
-	char		*path;		/* REDIS_UNIX; owned */
-	int		 db;		/* default 0 */
-	char		*user;		/* NULL when absent; owned */
-	char		*password;	/* NULL when absent; owned, wiped */
-	/* REDIS_SENTINEL */
-	struct redis_hostport *sentinels;	/* n_sentinels; owned */
-	size_t		 n_sentinels;	/* 1..REDIS_SENTINELS_MAX */
-	char		*master_name;	/* owned */
-	char		*sentinel_password; /* NULL when absent; owned, wiped */
 };
 
 enum token_typ {
@@ -178,9 +139,5 @@ void	 config_print_man(FILE *out);
  */
 int	 config_parse_listen(const char *s, struct listen_addr *out,
 	    char *errbuf, size_t errlen);
-/* On success the caller owns out's strings: redis_url_finish(). */
-int	 config_parse_redis_url(const char *s, struct redis_url *out,
-	    char *errbuf, size_t errlen);
-void	 redis_url_finish(struct redis_url *url);
 
 #endif
