@@ -5,6 +5,11 @@
  * Pure module: no libevent, no hiredis, no sockets opened. The parsed
  * struct config is read-only after config_parse() returns; workers get a
  * const pointer to it.
+ *
+ * The grammars of two values live in modules of their own, included here
+ * because struct config holds their results: redis_url.h (--redis) and
+ * cidr.h (--trusted-proxies). --help, the man page and the README's table
+ * are config_doc.h's, written from config_describe().
  */
 #ifndef TOKEND_CONFIG_H
 #define TOKEND_CONFIG_H
@@ -107,7 +112,8 @@ enum config_result {
  * are readable (their contents are checked by the modules that load them).
  * On CONFIG_ERROR, errbuf holds one line naming the flag and the variable,
  * e.g. "--listen / TOKEND_LISTEN: port out of range: 70000".
- * --help, --help-man and --version print to `out` and give CONFIG_EXIT_OK.
+ * --help, --help-man (config_doc.h) and --version print to `out` and give
+ * CONFIG_EXIT_OK.
  * --user is looked up in the user database here (getpwnam_r): an unknown
  * name is a CONFIG_ERROR, and so is a user other than the current one
  * when not running as root.
@@ -122,16 +128,28 @@ enum config_result
 /* Release everything config_parse() allocated; wipes the Redis password. */
 void	 config_finish(struct config *cfg);
 
-/* Print the settings as a Markdown table (for the README). */
-void	 config_print_markdown(FILE *out);
+/*
+ * One row of the settings table as the documentation shows it
+ * (config_doc.h). Every string is static: never freed, never changed.
+ */
+struct config_setting_doc {
+	const char	*name;		/* long flag without "--" */
+	const char	*env;		/* environment variable */
+	const char	*metavar;	/* NULL: a switch, no argument */
+	const char	*def;		/* the default; NULL: see def_doc */
+	const char	*def_doc;	/* the default in words when def is NULL */
+	long long	 min;		/* an integer setting's range; */
+	long long	 max;		/* max is 0 for any other setting */
+	bool		 repeat;	/* repeatable; the variable is a list */
+	const char	*help;
+};
 
 /*
- * Print the manual page tokend(8) in man(7) markup: every setting of the
- * table with its flag, variable, default and help text, and the signals,
- * files and exit statuses. `tokend --help-man` (not listed by --help)
- * prints it; the build makes tokend.8 that way.
+ * Describe setting i (0, 1, ... in table order) into *out. Returns false,
+ * leaving *out alone, once i is past the last setting. Reads only the
+ * constant table: callable from anywhere.
  */
-void	 config_print_man(FILE *out);
+bool	 config_describe(size_t i, struct config_setting_doc *out);
 
 /*
  * Parsers, exposed for tests and fuzzing. Each returns 0 on success or -1

@@ -3,9 +3,15 @@
  *
  * One row of settings[] per setting: long flag, environment variable,
  * default, parser, target in struct config, help text. getopt_long's
- * options, the environment lookup, the defaults, --help and the README's
- * Markdown table all come from that table, so a new setting is one row
- * (and one struct field).
+ * options, the environment lookup, the defaults, --help, the man page and
+ * the README's Markdown table all come from that table, so a new setting
+ * is one row (and one struct field). The three documents are written by
+ * config_doc.c, which reads the rows through config_describe().
+ *
+ * Values with a grammar of their own are parsed by their own pure
+ * modules: the --redis URL by redis_url.c, each --trusted-proxies network
+ * by cidr.c. This file turns their short reasons into the setting's error
+ * line.
  *
  * Precedence is flag, then environment, then default. An environment
  * variable that is set but empty counts as unset. A non-repeatable flag
@@ -21,14 +27,12 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +40,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "config_doc.h"
 #include "redis_url.h"
 #include "util.h"
 
@@ -234,12 +239,6 @@ static const struct setting settings[] = {
 #define OPT_VERSION	'V'
 #define OPT_HELP_MAN	255	/* --help-man, not listed by --help */
 #define OPT_SETTING	256	/* getopt value of settings[i]: 256 + i */
-
-static const char help_footer[] =
-    "A flag beats its environment variable, which beats the default.\n"
-    "An environment variable that is set but empty counts as unset.\n"
-    "A flag given twice keeps its last value, except --retired-key.\n"
-    "Exit status: 0, or 2 for a bad setting.\n";
 
 /*
  * Quote a value for an error message: "value", with bytes outside
@@ -978,6 +977,26 @@ setting_by_name(const char *name)
 	return NULL;
 }
 
+bool
+config_describe(size_t i, struct config_setting_doc *out)
+{
+	const struct setting	*s;
+
+	if (i >= nitems(settings))
+		return false;
+	s = &settings[i];
+	out->name = s->name;
+	out->env = s->env;
+	out->metavar = s->metavar;
+	out->def = s->def;
+	out->def_doc = s->def_doc;
+	out->min = s->min;
+	out->max = s->max;
+	out->repeat = (s->flags & SETTING_REPEAT) != 0;
+	out->help = s->help;
+	return true;
+}
+
 /* What settings derive from each other, and what they require. */
 static int
 finish_settings(struct config *cfg, char *errbuf, size_t errlen)
@@ -1030,256 +1049,6 @@ finish_settings(struct config *cfg, char *errbuf, size_t errlen)
 	return 0;
 }
 
-static void
-print_help(FILE *out)
-{
-	const struct setting	*s;
-	char			 flag[64];
-	size_t			 i;
-	int			 w = 0, len;
-
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		len = snprintf(flag, sizeof(flag), "--%s%s%s", s->name,
-		    s->metavar != NULL ? " " : "",
-		    s->metavar != NULL ? s->metavar : "");
-		if (len > w)
-			w = len;
-	}
-	fprintf(out, "Usage: tokend [OPTION]...\n"
-	    "OAuth 2.0 token server (client credentials grant).\n\n");
-	fprintf(out, "  %-*s  print this help and exit\n", w, "-h, --help");
-	fprintf(out, "  %-*s  print the version and exit\n", w,
-	    "-V, --version");
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		snprintf(flag, sizeof(flag), "--%s%s%s", s->name,
-		    s->metavar != NULL ? " " : "",
-		    s->metavar != NULL ? s->metavar : "");
-		fprintf(out, "  %-*s  (%s, default: %s)  %s", w, flag, s->env,
-		    s->def != NULL ? s->def : s->def_doc, s->help);
-		if (s->max != 0)
-			fprintf(out, " (%lld..%lld)", s->min, s->max);
-		fputc('\n', out);
-	}
-	fprintf(out, "\n%s", help_footer);
-}
-
-/* Markdown table cells: a '|' would end the cell. */
-static void
-md_cell(FILE *out, const char *s, bool code)
-{
-	if (code)
-		fputc('`', out);
-	for (; *s != '\0'; s++) {
-		if (*s == '|')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-	if (code)
-		fputc('`', out);
-}
-
-void
-config_print_markdown(FILE *out)
-{
-	const struct setting	*s;
-	size_t			 i;
-
-	fprintf(out, "| flag | environment | default | meaning |\n"
-	    "| --- | --- | --- | --- |\n");
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		fprintf(out, "| `--%s", s->name);
-		if (s->metavar != NULL) {
-			fputc(' ', out);
-			md_cell(out, s->metavar, false);
-		}
-		fprintf(out, "` | `%s` | ", s->env);
-		if (s->def != NULL)
-			md_cell(out, s->def, true);
-		else
-			md_cell(out, s->def_doc, false);
-		fprintf(out, " | ");
-		md_cell(out, s->help, false);
-		if (s->max != 0)
-			fprintf(out, " (%lld..%lld)", s->min, s->max);
-		fprintf(out, " |\n");
-	}
-}
-
-/*
- * man(7) text: a backslash is \e and every '-' is \- (an ASCII minus, so
- * that flags copied from the page work); a line must not start with a
- * control character ('.' or '\'').
- */
-static void
-man_text(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s != '\0'; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-/* The date of this version's manual page (.TH). */
-#define MAN_DATE	"2026-11-29"
-
-void
-config_print_man(FILE *out)
-{
-	const struct setting	*s;
-	size_t			 i;
-
-	fprintf(out, ".\\\" Generated by tokend --help-man from the settings "
-	    "table in src/config.c.\n"
-	    ".TH TOKEND 8 %s \"tokend %s\" \"System Manager's Manual\"\n",
-	    MAN_DATE, TOKEND_VERSION_STRING);
-	fputs(".SH NAME\n"
-	    "tokend \\- OAuth 2.0 token server for the client credentials "
-	    "grant\n"
-	    ".SH SYNOPSIS\n"
-	    ".B tokend\n"
-	    ".RI [ OPTION ]...\n"
-	    ".SH DESCRIPTION\n"
-	    ".B tokend\n"
-	    "issues signed JSON Web Tokens to clients that authenticate with "
-	    "a client id and secret (RFC 6749 4.4), and verifies, introspects "
-	    "and revokes them.\n"
-	    "Client records and revocations live in Redis.\n"
-	    "It serves HTTPS (or plain HTTP behind a TLS-terminating proxy "
-	    "with\n"
-	    ".BR \\-\\-plain\\-http )\n"
-	    "on one event loop per worker thread.\n"
-	    ".PP\n"
-	    "Every setting is a flag, an environment variable and a default.\n"
-	    "A flag beats its environment variable, which beats the default.\n"
-	    "An environment variable that is set but empty counts as unset.\n"
-	    "A flag given twice keeps its last value, except\n"
-	    ".BR \\-\\-retired\\-key .\n"
-	    "A bad value stops start-up with one line on standard error that "
-	    "names the flag and the variable, before any socket is opened.\n"
-	    ".PP\n"
-	    "The process cannot dump core (it holds keys): it is made "
-	    "non-dumpable at start.\n"
-	    "Started as root with\n"
-	    ".BR \\-\\-user ,\n"
-	    "it binds its sockets and loads the keys and the certificate as "
-	    "root, then switches to that user, its groups included, before any "
-	    "worker thread starts; files that SIGHUP reloads must then be "
-	    "readable by that user.\n"
-	    ".SH OPTIONS\n"
-	    ".TP\n"
-	    ".BR \\-h \", \" \\-\\-help\n"
-	    "Print a summary of the options and exit.\n"
-	    ".TP\n"
-	    ".BR \\-V \", \" \\-\\-version\n"
-	    "Print the version and exit.\n", out);
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		fputs(".TP\n", out);
-		fputs(s->metavar != NULL ? ".BI \\-\\-" : ".B \\-\\-", out);
-		man_text(out, s->name);
-		if (s->metavar != NULL) {
-			fputs(" \" ", out);
-			man_text(out, s->metavar);
-			fputs("\"", out);
-		}
-		fputs("\n", out);
-		man_text(out, s->help);
-		if (s->max != 0)
-			fprintf(out, " (%lld..%lld)", s->min, s->max);
-		fputs(".\n.br\nEnvironment:\n.BR ", out);
-		man_text(out, s->env);
-		fputs(" .\n.br\nDefault:\n", out);
-		if (s->def != NULL) {
-			fputs(".BR \"", out);
-			man_text(out, s->def);
-			fputs("\" .\n", out);
-		} else {
-			man_text(out, s->def_doc);
-			fputs(".\n", out);
-		}
-	}
-	fputs(".SH SIGNALS\n"
-	    ".TP\n"
-	    ".BR SIGTERM \", \" SIGINT\n"
-	    "Stop accepting connections, finish the requests in flight (at "
-	    "most\n"
-	    ".B \\-\\-shutdown\\-timeout\n"
-	    "seconds) and exit 0.\n"
-	    ".TP\n"
-	    ".B SIGHUP\n"
-	    "Reload the signing key, the retired keys and the TLS certificate "
-	    "and key, all or nothing: if any file fails to load (or cannot be "
-	    "read by the\n"
-	    ".B \\-\\-user\n"
-	    "that tokend runs as), the old set stays in use and the log says "
-	    "why.\n"
-	    ".SH ENVIRONMENT\n", out);
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		fputs(".TP\n.B ", out);
-		man_text(out, s->env);
-		fputs("\nAs\n.BR \\-\\-", out);
-		man_text(out, s->name);
-		if (s->flags & SETTING_REPEAT)
-			fputs(" ;\na comma-separated list", out);
-		fputs(" .\n", out);
-	}
-	fputs(".SH FILES\n"
-	    ".TP\n"
-	    ".I /etc/default/tokend\n"
-	    "Read by the systemd unit\n"
-	    ".IR tokend.service :\n"
-	    "one\n"
-	    ".IB VARIABLE = value\n"
-	    "a line, the variables above.\n"
-	    ".TP\n"
-	    ".I $CREDENTIALS_DIRECTORY/signing\\-key\n"
-	    "Under systemd, the keys and the certificate are passed with\n"
-	    ".B LoadCredential=\n"
-	    "and named by\n"
-	    ".BR TOKEND_SIGNING_KEY ,\n"
-	    ".B TOKEND_TLS_CERT\n"
-	    "and\n"
-	    ".B TOKEND_TLS_KEY\n"
-	    "in the unit; see\n"
-	    ".BR systemd.exec (5).\n"
-	    ".SH EXIT STATUS\n"
-	    ".TP\n"
-	    ".B 0\n"
-	    "Stopped by SIGTERM or SIGINT, or\n"
-	    ".BR \\-\\-help \", \" \\-\\-version\n"
-	    "printed.\n"
-	    ".TP\n"
-	    ".B 1\n"
-	    "A failure after start-up checks: a socket that cannot be bound, "
-	    "a privilege switch that fails, a worker that cannot start.\n"
-	    ".TP\n"
-	    ".B 2\n"
-	    "A bad setting, an unreadable or unusable key or certificate, an "
-	    "unknown\n"
-	    ".BR \\-\\-user .\n"
-	    ".SH SEE ALSO\n"
-	    ".BR openssl (1),\n"
-	    ".BR redis\\-server (1),\n"
-	    ".BR systemd.exec (5),\n"
-	    ".BR systemd.service (5)\n"
-	    ".PP\n"
-	    "The administration script\n"
-	    ".B tokend\\-client\n"
-	    "(run it with\n"
-	    ".BR \\-\\-help )\n"
-	    "and the README of the source distribution.\n", out);
-}
-
 enum config_result
 config_parse(struct config *cfg, int argc, char *const argv[],
     char *const envp[], FILE *out, char *errbuf, size_t errlen)
@@ -1325,7 +1094,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 	    (c = getopt_long(argc, argv, "-:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
-			print_help(out);
+			config_doc_help(out);
 			rc = CONFIG_EXIT_OK;
 			goto out;
 		case OPT_VERSION:
@@ -1333,7 +1102,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 			rc = CONFIG_EXIT_OK;
 			goto out;
 		case OPT_HELP_MAN:
-			config_print_man(out);
+			config_doc_man(out);
 			rc = CONFIG_EXIT_OK;
 			goto out;
 		case 1:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_doc.h"
 #include "util.h"
 #include "test.h"
 
@@ -1150,7 +1151,7 @@ test_config_markdown(void)
 
 	if ((out = open_memstream(&buf, &len)) == NULL)
 		abort();
-	config_print_markdown(out);
+	config_doc_markdown(out);
 	fclose(out);
 	TEST_ASSERT(starts_with(buf, "| flag | environment | default | "
 	    "meaning |\n| --- | --- | --- | --- |\n"));
