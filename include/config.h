@@ -5,6 +5,11 @@
  * Pure module: no libevent, no hiredis, no sockets opened. The parsed
  * struct config is read-only after config_parse() returns; workers get a
  * const pointer to it.
+ *
+ * The grammars of two values live in modules of their own, included here
+ * because struct config holds their results: redis_url.h (--redis) and
+ * cidr.h (--trusted-proxies). --help, the man page and the README's table
+ * are config_doc.h's, written from config_describe().
  */
 #ifndef TOKEND_CONFIG_H
 #define TOKEND_CONFIG_H
@@ -16,7 +21,17 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "cidr.h"
+#include "redis_url.h"
+
 #define TOKEND_VERSION_STRING "0.1.0"
+
+/*
+ * --metrics-max-clients: distinct client_id labels of /metrics per
+ * worker. metrics_shard_init() clamps to the maximum as well.
+ */
+#define CONFIG_METRICS_MAX_CLIENTS_MIN	0
+#define CONFIG_METRICS_MAX_CLIENTS_MAX	10000
 
 /* A parsed --listen value. */
 struct listen_addr {
@@ -24,53 +39,6 @@ struct listen_addr {
 	uint16_t		 port;
 	struct sockaddr_storage	 sa;		/* numeric address, port set */
 	socklen_t		 salen;
-};
-
-enum redis_kind {
-	REDIS_TCP = 0,
-	REDIS_UNIX,
-	REDIS_SENTINEL,
-};
-
-#define REDIS_SENTINELS_MAX	16
-#define REDIS_MASTER_NAME_MAX	64
-
-/* One sentinel of a sentinel:// URL. */
-struct redis_hostport {
-	char		*host;		/* owned; brackets removed */
-	uint16_t	 port;		/* default 26379 */
-};
-
-/*
- * A parsed --redis URL:
- *   redis://[[user]:password@]host[:port][/db]     (host may be [v6])
- *   unix://[[user]:password@]/path/to/socket[?db=N]
- *   sentinel://[[user]:password@]host[:port][,host[:port]...]/master
- *       [?db=N][&sentinel_password=P]
- * Percent-escapes in user and passwords are decoded. In a sentinel URL,
- * user and password are the master's (AUTH to the master and its
- * replicas); sentinel_password, when given, is sent to the sentinels.
- */
-struct redis_url {
-	enum redis_kind	 kind;
-	char		*host;		/* REDIS_TCP; owned */
-	uint16_t	 port;		/* REDIS_TCP; default 6379 */
-	char		*path;		/* REDIS_UNIX; owned */
-	int		 db;		/* default 0 */
-	char		*user;		/* NULL when absent; owned */
-	char		*password;	/* NULL when absent; owned, wiped */
-	/* REDIS_SENTINEL */
-	struct redis_hostport *sentinels;	/* n_sentinels; owned */
-	size_t		 n_sentinels;	/* 1..REDIS_SENTINELS_MAX */
-	char		*master_name;	/* owned */
-	char		*sentinel_password; /* NULL when absent; owned, wiped */
-};
-
-/* One --trusted-proxies entry. */
-struct cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];	/* network address, host bits zero */
-	unsigned	 prefix;	/* 0..32 or 0..128 */
 };
 
 enum token_typ {
@@ -144,7 +112,8 @@ enum config_result {
  * are readable (their contents are checked by the modules that load them).
  * On CONFIG_ERROR, errbuf holds one line naming the flag and the variable,
  * e.g. "--listen / TOKEND_LISTEN: port out of range: 70000".
- * --help, --help-man and --version print to `out` and give CONFIG_EXIT_OK.
+ * --help, --help-man (config_doc.h) and --version print to `out` and give
+ * CONFIG_EXIT_OK.
  * --user is looked up in the user database here (getpwnam_r): an unknown
  * name is a CONFIG_ERROR, and so is a user other than the current one
  * when not running as root.
@@ -159,16 +128,28 @@ enum config_result
 /* Release everything config_parse() allocated; wipes the Redis password. */
 void	 config_finish(struct config *cfg);
 
-/* Print the settings as a Markdown table (for the README). */
-void	 config_print_markdown(FILE *out);
+/*
+ * One row of the settings table as the documentation shows it
+ * (config_doc.h). Every string is static: never freed, never changed.
+ */
+struct config_setting_doc {
+	const char	*name;		/* long flag without "--" */
+	const char	*env;		/* environment variable */
+	const char	*metavar;	/* NULL: a switch, no argument */
+	const char	*def;		/* the default; NULL: see def_doc */
+	const char	*def_doc;	/* the default in words when def is NULL */
+	long long	 min;		/* an integer setting's range; */
+	long long	 max;		/* max is 0 for any other setting */
+	bool		 repeat;	/* repeatable; the variable is a list */
+	const char	*help;
+};
 
 /*
- * Print the manual page tokend(8) in man(7) markup: every setting of the
- * table with its flag, variable, default and help text, and the signals,
- * files and exit statuses. `tokend --help-man` (not listed by --help)
- * prints it; the build makes tokend.8 that way.
+ * Describe setting i (0, 1, ... in table order) into *out. Returns false,
+ * leaving *out alone, once i is past the last setting. Reads only the
+ * constant table: callable from anywhere.
  */
-void	 config_print_man(FILE *out);
+bool	 config_describe(size_t i, struct config_setting_doc *out);
 
 /*
  * Parsers, exposed for tests and fuzzing. Each returns 0 on success or -1
@@ -176,13 +157,5 @@ void	 config_print_man(FILE *out);
  */
 int	 config_parse_listen(const char *s, struct listen_addr *out,
 	    char *errbuf, size_t errlen);
-/* On success the caller owns out's strings: redis_url_finish(). */
-int	 config_parse_redis_url(const char *s, struct redis_url *out,
-	    char *errbuf, size_t errlen);
-void	 redis_url_finish(struct redis_url *url);
-int	 config_parse_cidr(const char *s, struct cidr *out,
-	    char *errbuf, size_t errlen);
-/* True when sa (AF_INET/AF_INET6, v4-mapped v6 matched as v4) is in c. */
-bool	 cidr_contains(const struct cidr *c, const struct sockaddr *sa);
 
 #endif

@@ -20,6 +20,24 @@
  * hh h l ll z j t and a precision on %s (%.8s, %.*s); no widths or flags.
  * log_warn() appends err=strerror(errno).
  * Never pass a secret or a whole token.
+ *
+ * The build enforces that grammar. The format attribute below has the
+ * compiler check each argument against its conversion, but printf takes
+ * more than this parser (%p, %5d, %f, %-s ...), and such a format would
+ * compile and then cut its line at run time with log_format_error=1.
+ * So scripts/check-log-formats, run by meson.build before any object of
+ * tokend_core is compiled, reads every call of the functions below in
+ * src/ after the C preprocessor, the way the compiler reads it: over
+ * several lines, with adjacent literals joined and macros expanded
+ * (PRIu64, a macro that builds the format, a macro that makes the call).
+ * It fails the build on a format this parser would stop at, or whose
+ * first key is not event. Hence the format of a call in src/ must be a
+ * string literal, or adjacent literals, in the call itself (not a
+ * variable, not a ?: of two literals); only log.c passes one on. The
+ * check mirrors the parser in log.c: test/log_format compares the two.
+ * (A typed field API would need no check but rewrites every call; a
+ * compile-time test of the literal with __builtin_constant_p and an error
+ * attribute depends on the optimizer and misses at -O0.)
  */
 #ifndef TOKEND_LOG_H
 #define TOKEND_LOG_H
@@ -81,7 +99,8 @@ size_t	 log_format_line(char *buf, size_t bufsz, enum log_format,
  * from ap, and write the line with log_format_line(). errnum != 0 adds
  * err=strerror(errnum). A format whose first key is not "event" gets
  * event=unnamed in front; a format the parser cannot read ends the line
- * with log_format_error=1 at that point. Pure: no clock, no I/O.
+ * with log_format_error=1 at that point (the build refuses both in src/,
+ * see above; tests may pass anything). Pure: no clock, no I/O.
  */
 size_t	 log_vformat(char *buf, size_t bufsz, enum log_format,
 	    const char *ts, enum log_level, int errnum, const char *fmt,

@@ -65,9 +65,6 @@
 /* Distinct verification failure reasons a shard counts. */
 #define METRICS_REASONS		32
 
-/* --metrics-max-clients bounds. */
-#define METRICS_MAX_CLIENTS_MAX	10000
-
 typedef _Atomic uint64_t metrics_counter;
 
 struct metrics_hist {

@@ -9,8 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
 #include "client_addr.h"
-#include "config.h"
 
 static bool
 is_blank(char c)

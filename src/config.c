@@ -3,9 +3,15 @@
  *
  * One row of settings[] per setting: long flag, environment variable,
  * default, parser, target in struct config, help text. getopt_long's
- * options, the environment lookup, the defaults, --help and the README's
- * Markdown table all come from that table, so a new setting is one row
- * (and one struct field).
+ * options, the environment lookup, the defaults, --help, the man page and
+ * the README's Markdown table all come from that table, so a new setting
+ * is one row (and one struct field). The three documents are written by
+ * config_doc.c, which reads the rows through config_describe().
+ *
+ * Values with a grammar of their own are parsed by their own pure
+ * modules: the --redis URL by redis_url.c, each --trusted-proxies network
+ * by cidr.c. This file turns their short reasons into the setting's error
+ * line.
  *
  * Precedence is flag, then environment, then default. An environment
  * variable that is set but empty counts as unset. A non-repeatable flag
@@ -21,7 +27,6 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -33,19 +38,19 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
-#include "metrics.h"
+#include "config_doc.h"
+#include "redis_url.h"
 #include "util.h"
 
 #define QUOTE_MAX		 80	/* a quoted value in an error */
 #define REASON_MAX		 256
-#define REDIS_URL_MAX		 1024
 #define PREFIX_MAX		 64
 #define URL_MAX			 1024	/* --issuer, --default-audience */
 #define KID_MAX			 128
 #define WORKERS_MAX		 256
 #define TRUSTED_PROXIES_MAX	 1024
-#define REDIS_DB_MAX		 1000000
 #define USER_MAX		 256	/* --user: a name, as LOGIN_NAME_MAX */
 
 struct setting;
@@ -224,8 +229,8 @@ static const struct setting settings[] = {
 	    " sockets are bound and the keys and certificate loaded; without"
 	    " root only the current user is accepted" },
 	{ "metrics-max-clients", "TOKEND_METRICS_MAX_CLIENTS", "N", "100",
-	    NULL, parse_int, OFF(metrics_max_clients), 0,
-	    METRICS_MAX_CLIENTS_MAX, 0,
+	    NULL, parse_int, OFF(metrics_max_clients),
+	    CONFIG_METRICS_MAX_CLIENTS_MIN, CONFIG_METRICS_MAX_CLIENTS_MAX, 0,
 	    "distinct client_id labels of /metrics per worker; others count"
 	    " as other" },
 };
@@ -234,12 +239,6 @@ static const struct setting settings[] = {
 #define OPT_VERSION	'V'
 #define OPT_HELP_MAN	255	/* --help-man, not listed by --help */
 #define OPT_SETTING	256	/* getopt value of settings[i]: 256 + i */
-
-static const char help_footer[] =
-    "A flag beats its environment variable, which beats the default.\n"
-    "An environment variable that is set but empty counts as unset.\n"
-    "A flag given twice keeps its last value, except --retired-key.\n"
-    "Exit status: 0, or 2 for a bad setting.\n";
 
 /*
  * Quote a value for an error message: "value", with bytes outside
@@ -522,7 +521,7 @@ static int
 parse_redis(struct config *cfg, const struct setting *s, const char *val,
     char *errbuf, size_t errlen)
 {
-	if (config_parse_redis_url(val, target(cfg, s), errbuf, errlen) == -1)
+	if (redis_url_parse(val, target(cfg, s), errbuf, errlen) == -1)
 		return -1;
 	cfg->redis_raw = xstrdup(val);
 	return 0;
@@ -745,7 +744,7 @@ parse_proxies(struct config *cfg, const struct setting *s, const char *val,
 		memcpy(entry, p, len);
 		entry[len] = '\0';
 		list = xrealloc(list, (n + 1) * sizeof(*list));
-		if (config_parse_cidr(entry, &list[n], reason,
+		if (cidr_parse(entry, &list[n], reason,
 		    sizeof(reason)) == -1) {
 			errbuf_set(errbuf, errlen, "%s: %s",
 			    quote(q, sizeof(q), entry), reason);
@@ -844,516 +843,6 @@ parse_user(struct config *cfg, const struct setting *s, const char *val,
 	cfg->user_gid = pw.pw_gid;
 	free(buf);
 	return 0;
-}
-
-/*
- * Redis URLs. No error message may contain any part of the URL: the
- * password could be anywhere in it once a delimiter is missing.
- */
-
-/* Decode n bytes of percent-encoded userinfo into a new string. */
-static int
-pct_decode(const char *s, size_t n, char **out, char *errbuf, size_t errlen)
-{
-	char	*dst;
-	size_t	 i, j = 0;
-	int	 hi, lo;
-
-	dst = xmalloc(n + 1);
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			dst[j++] = s[i];
-			continue;
-		}
-		/* two hex digits must follow */
-		hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
-		lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
-		if (hi == -1 || lo == -1) {
-			errbuf_set(errbuf, errlen, "bad %%-escape in the user or "
-			    "password");
-			goto fail;
-		}
-		if (hi == 0 && lo == 0) {
-			errbuf_set(errbuf, errlen, "%%00 in the user or password");
-			goto fail;
-		}
-		dst[j++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	dst[j] = '\0';
-	*out = dst;
-	return 0;
-fail:
-	secret_wipe(dst, n + 1);
-	free(dst);
-	return -1;
-}
-
-/* "[user]:password" (n bytes) into url->user and url->password. */
-static int
-parse_userinfo(const char *s, size_t n, struct redis_url *url, char *errbuf,
-    size_t errlen)
-{
-	const char	*colon;
-
-	if ((colon = memchr(s, ':', n)) == NULL) {
-		/* "x@host": a user or a password? Refuse to guess. */
-		errbuf_set(errbuf, errlen, "user information without ':' (write "
-		    ":password@ or user:password@)");
-		return -1;
-	}
-	if (colon + 1 == s + n) {
-		errbuf_set(errbuf, errlen, "empty password");
-		return -1;
-	}
-	if (colon > s && pct_decode(s, (size_t)(colon - s), &url->user,
-	    errbuf, errlen) == -1)
-		return -1;
-	return pct_decode(colon + 1, (size_t)(s + n - colon - 1),
-	    &url->password, errbuf, errlen);
-}
-
-static int
-parse_db(const char *s, int *db, char *errbuf, size_t errlen)
-{
-	long long	 v;
-
-	if (*s == '\0' || strspn(s, "0123456789") != strlen(s)) {
-		errbuf_set(errbuf, errlen, "bad database number");
-		return -1;
-	}
-	errno = 0;
-	v = strtoll(s, NULL, 10);
-	if (errno == ERANGE || v > REDIS_DB_MAX) {
-		errbuf_set(errbuf, errlen, "database number out of range "
-		    "(0..%d)", REDIS_DB_MAX);
-		return -1;
-	}
-	*db = (int)v;
-	return 0;
-}
-
-/*
- * "host[:port]" or "[v6]:port", the bytes h..end, into *host (new string)
- * and *port (left alone when no port is written).
- */
-static int
-parse_hostport(const char *h, const char *end, char **host, uint16_t *port,
-    char *errbuf, size_t errlen)
-{
-	static const char	 host_chars[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.";
-	struct in6_addr		 a6;
-	const char		*h_end, *p;
-	size_t			 hlen;
-
-	if (h < end && *h == '[') {
-		if ((h_end = memchr(h, ']', (size_t)(end - h))) == NULL) {
-			errbuf_set(errbuf, errlen, "missing ']' after the IPv6 "
-			    "host");
-			return -1;
-		}
-		h++;
-		hlen = (size_t)(h_end - h);
-		*host = xstrndup(h, hlen);
-		if (hlen == 0 || inet_pton(AF_INET6, *host, &a6) != 1) {
-			errbuf_set(errbuf, errlen, "bad IPv6 host");
-			return -1;
-		}
-		h_end++;
-		if (h_end < end && *h_end != ':') {
-			errbuf_set(errbuf, errlen, "junk after the IPv6 host");
-			return -1;
-		}
-	} else {
-		h_end = memchr(h, ':', (size_t)(end - h));
-		if (h_end == NULL)
-			h_end = end;
-		hlen = (size_t)(h_end - h);
-		if (hlen == 0) {
-			errbuf_set(errbuf, errlen, "empty host");
-			return -1;
-		}
-		if (hlen > 253 || strspn(h, host_chars) < hlen) {
-			/* Most likely an unescaped '@' or '/' in a password. */
-			errbuf_set(errbuf, errlen, "bad host (letters, digits, '-' "
-			    "and '.' only; a '@' or '/' in a password must be "
-			    "%%-encoded)");
-			return -1;
-		}
-		*host = xstrndup(h, hlen);
-	}
-	if (h_end < end) {
-		p = h_end + 1;
-		if (parse_port(p, (size_t)(end - p), port, errbuf,
-		    errlen) == -1) {
-			/* parse_port quotes the port: say it without it */
-			errbuf_set(errbuf, errlen, "bad port (1..65535)");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * The authority part "[userinfo@]hosts" of a TCP or sentinel URL, up to
- * the first '/' (returned in *auth_end); the hosts start at *hosts.
- */
-static int
-parse_authority(const char *s, struct redis_url *url, const char **hosts,
-    const char **auth_end, char *errbuf, size_t errlen)
-{
-	const char	*at, *h, *end;
-
-	end = s + strcspn(s, "/");
-	if (memchr(s, '@', (size_t)(end - s)) == NULL &&
-	    strchr(end, '@') != NULL) {
-		errbuf_set(errbuf, errlen, "%s must be %%-encoded",
-		    url->kind == REDIS_SENTINEL ? "a '/' in the user or "
-		    "password, or an '@' in sentinel_password," : "a '/' in "
-		    "the user or password");
-		return -1;
-	}
-	/* userinfo cannot hold a raw '/', so the last '@' before it ends it */
-	at = NULL;
-	for (h = s; h < end; h++)
-		if (*h == '@')
-			at = h;
-	if (at != NULL) {
-		if (parse_userinfo(s, (size_t)(at - s), url, errbuf,
-		    errlen) == -1)
-			return -1;
-		*hosts = at + 1;
-	} else
-		*hosts = s;
-	*auth_end = end;
-	return 0;
-}
-
-static int
-parse_redis_tcp(const char *s, struct redis_url *url, char *errbuf,
-    size_t errlen)
-{
-	const char	*h, *auth_end;
-
-	url->kind = REDIS_TCP;
-	url->port = 6379;
-	if (parse_authority(s, url, &h, &auth_end, errbuf, errlen) == -1)
-		return -1;
-	if (parse_hostport(h, auth_end, &url->host, &url->port, errbuf,
-	    errlen) == -1)
-		return -1;
-	if (*auth_end == '\0' || strcmp(auth_end, "/") == 0)
-		return 0;
-	return parse_db(auth_end + 1, &url->db, errbuf, errlen);
-}
-
-/*
- * sentinel://[userinfo@]host[:port][,host[:port]...]/master[?query]
- * with query parameters db=N and sentinel_password=P, each at most once.
- */
-static int
-parse_redis_sentinel(const char *s, struct redis_url *url, char *errbuf,
-    size_t errlen)
-{
-	static const char	 name_chars[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
-	const char		*h, *auth_end, *item_end, *name, *q, *amp;
-	size_t			 n;
-	bool			 seen_db = false;
-
-	url->kind = REDIS_SENTINEL;
-	if (parse_authority(s, url, &h, &auth_end, errbuf, errlen) == -1)
-		return -1;
-	url->sentinels = xcalloc(REDIS_SENTINELS_MAX, sizeof(*url->sentinels));
-	for (;;) {
-		if (url->n_sentinels == REDIS_SENTINELS_MAX) {
-			errbuf_set(errbuf, errlen, "more than %d sentinels",
-			    REDIS_SENTINELS_MAX);
-			return -1;
-		}
-		item_end = memchr(h, ',', (size_t)(auth_end - h));
-		if (item_end == NULL)
-			item_end = auth_end;
-		url->sentinels[url->n_sentinels].port = 26379;
-		if (parse_hostport(h, item_end,
-		    &url->sentinels[url->n_sentinels].host,
-		    &url->sentinels[url->n_sentinels].port, errbuf,
-		    errlen) == -1) {
-			/* count it, so that redis_url_finish() frees it */
-			url->n_sentinels++;
-			return -1;
-		}
-		url->n_sentinels++;
-		if (item_end == auth_end)
-			break;
-		h = item_end + 1;
-	}
-	if (*auth_end != '/') {
-		errbuf_set(errbuf, errlen, "missing /mastername after the "
-		    "sentinels");
-		return -1;
-	}
-	name = auth_end + 1;
-	n = strcspn(name, "?");
-	if (n == 0 || n > REDIS_MASTER_NAME_MAX || strspn(name, name_chars) < n) {
-		errbuf_set(errbuf, errlen, "bad master name (1..%d letters, "
-		    "digits, '-', '.' or '_')", REDIS_MASTER_NAME_MAX);
-		return -1;
-	}
-	url->master_name = xstrndup(name, n);
-	q = name + n;
-	if (*q == '\0')
-		return 0;
-	for (q++;; q = amp + 1) {
-		amp = q + strcspn(q, "&");
-		if (strncmp(q, "db=", 3) == 0 && !seen_db) {
-			char	 db[16];
-
-			n = (size_t)(amp - q - 3);
-			if (n >= sizeof(db)) {
-				errbuf_set(errbuf, errlen, "bad database "
-				    "number");
-				return -1;
-			}
-			memcpy(db, q + 3, n);
-			db[n] = '\0';
-			if (parse_db(db, &url->db, errbuf, errlen) == -1)
-				return -1;
-			seen_db = true;
-		} else if (strncmp(q, "sentinel_password=", 18) == 0 &&
-		    url->sentinel_password == NULL) {
-			if (amp == q + 18) {
-				errbuf_set(errbuf, errlen, "empty sentinel "
-				    "password");
-				return -1;
-			}
-			if (pct_decode(q + 18, (size_t)(amp - q - 18),
-			    &url->sentinel_password, errbuf, errlen) == -1) {
-				/* pct_decode names the user or password */
-				errbuf_set(errbuf, errlen, "bad %%-escape or "
-				    "%%00 in sentinel_password");
-				return -1;
-			}
-		} else {
-			errbuf_set(errbuf, errlen, "unknown or repeated query "
-			    "parameter (only db=N and sentinel_password=P)");
-			return -1;
-		}
-		if (*amp == '\0')
-			break;
-	}
-	return 0;
-}
-
-static int
-parse_redis_unix(const char *s, struct redis_url *url, char *errbuf,
-    size_t errlen)
-{
-	struct sockaddr_un	 sun;
-	const char		*slash, *query;
-	size_t			 pathlen;
-
-	url->kind = REDIS_UNIX;
-	if ((slash = strchr(s, '/')) == NULL) {
-		errbuf_set(errbuf, errlen, "want unix:///absolute/path");
-		return -1;
-	}
-	if (slash > s) {
-		if (slash[-1] != '@') {
-			errbuf_set(errbuf, errlen, "want unix:///absolute/path or "
-			    "unix://[user]:password@/absolute/path");
-			return -1;
-		}
-		if (parse_userinfo(s, (size_t)(slash - 1 - s), url, errbuf,
-		    errlen) == -1)
-			return -1;
-	}
-	pathlen = strcspn(slash, "?");
-	query = slash + pathlen;
-	if (pathlen < 2) {
-		errbuf_set(errbuf, errlen, "empty socket path");
-		return -1;
-	}
-	if (pathlen >= sizeof(sun.sun_path)) {
-		errbuf_set(errbuf, errlen, "socket path longer than %zu bytes",
-		    sizeof(sun.sun_path) - 1);
-		return -1;
-	}
-	url->path = xstrndup(slash, pathlen);
-	if (has_ctl(url->path)) {
-		errbuf_set(errbuf, errlen, "control character in the socket path");
-		return -1;
-	}
-	if (*query == '\0')
-		return 0;
-	if (strncmp(query, "?db=", 4) != 0) {
-		errbuf_set(errbuf, errlen, "unknown query parameter (only ?db=N)");
-		return -1;
-	}
-	return parse_db(query + 4, &url->db, errbuf, errlen);
-}
-
-int
-config_parse_redis_url(const char *s, struct redis_url *out, char *errbuf,
-    size_t errlen)
-{
-	struct redis_url	 url;
-	int			 rc = -1;
-
-	memset(&url, 0, sizeof(url));
-	memset(out, 0, sizeof(*out));
-	if (strlen(s) > REDIS_URL_MAX) {
-		errbuf_set(errbuf, errlen, "URL longer than %d bytes",
-		    REDIS_URL_MAX);
-		goto out;
-	}
-	if (strncmp(s, "redis://", 8) == 0)
-		rc = parse_redis_tcp(s + 8, &url, errbuf, errlen);
-	else if (strncmp(s, "unix://", 7) == 0)
-		rc = parse_redis_unix(s + 7, &url, errbuf, errlen);
-	else if (strncmp(s, "sentinel://", 11) == 0)
-		rc = parse_redis_sentinel(s + 11, &url, errbuf, errlen);
-	else if (strncasecmp(s, "rediss://", 9) == 0)
-		errbuf_set(errbuf, errlen, "rediss:// (TLS to Redis) is not "
-		    "supported by hiredis 0.14; use a local TLS tunnel");
-	else
-		errbuf_set(errbuf, errlen, "want a redis://, unix:// or "
-		    "sentinel:// URL");
-	if (rc == 0) {
-		*out = url;
-		memset(&url, 0, sizeof(url));
-	}
-out:
-	redis_url_finish(&url);
-	return rc;
-}
-
-void
-redis_url_finish(struct redis_url *url)
-{
-	size_t	 i;
-
-	free(url->host);
-	free(url->path);
-	free(url->user);
-	secret_free_str(url->password);
-	for (i = 0; i < url->n_sentinels; i++)
-		free(url->sentinels[i].host);
-	free(url->sentinels);
-	free(url->master_name);
-	secret_free_str(url->sentinel_password);
-	memset(url, 0, sizeof(*url));
-}
-
-/* The first 12 bytes of an IPv4-mapped IPv6 address, ::ffff:0:0/96. */
-static const uint8_t	 v4mapped[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
-
-int
-config_parse_cidr(const char *s, struct cidr *out, char *errbuf,
-    size_t errlen)
-{
-	struct cidr	 c;
-	char		 addr[INET6_ADDRSTRLEN + 1];
-	const char	*slash;
-	size_t		 alen;
-	long long	 prefix;
-	unsigned	 max, i, bits;
-
-	memset(&c, 0, sizeof(c));
-	slash = strchr(s, '/');
-	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (alen == 0 || alen >= sizeof(addr)) {
-		errbuf_set(errbuf, errlen, "bad address");
-		return -1;
-	}
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (strchr(addr, ':') != NULL) {
-		c.family = AF_INET6;
-		max = 128;
-	} else {
-		c.family = AF_INET;
-		max = 32;
-	}
-	if (inet_pton(c.family, addr, c.addr) != 1) {
-		errbuf_set(errbuf, errlen, "not a numeric %s address",
-		    c.family == AF_INET ? "IPv4" : "IPv6");
-		return -1;
-	}
-	if (slash == NULL)
-		prefix = max;
-	else if (slash[1] == '\0' ||
-	    strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
-	    strlen(slash + 1) > 3 ||
-	    (prefix = strtoll(slash + 1, NULL, 10)) > max) {
-		errbuf_set(errbuf, errlen, "prefix length out of range (0..%u)",
-		    max);
-		return -1;
-	}
-	c.prefix = (unsigned)prefix;
-
-	/*
-	 * A v4-mapped network is stored as the IPv4 network it names, so
-	 * that it matches IPv4 peers however the socket shows them.
-	 */
-	if (c.family == AF_INET6 && c.prefix >= 96 &&
-	    memcmp(c.addr, v4mapped, sizeof(v4mapped)) == 0) {
-		memmove(c.addr, c.addr + 12, 4);
-		memset(c.addr + 4, 0, 12);
-		c.family = AF_INET;
-		c.prefix -= 96;
-		max = 32;
-	}
-
-	/* Host bits are accepted and cleared: 10.1.2.3/8 is 10.0.0.0/8. */
-	for (i = 0; i < max / 8; i++) {
-		bits = c.prefix > i * 8 ? c.prefix - i * 8 : 0;
-		if (bits < 8)
-			c.addr[i] &= (uint8_t)(0xff00 >> bits);
-	}
-	*out = c;
-	return 0;
-}
-
-static bool
-prefix_match(const uint8_t *a, const uint8_t *net, unsigned prefix)
-{
-	unsigned	 full = prefix / 8, rest = prefix % 8;
-	uint8_t		 mask;
-
-	if (memcmp(a, net, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (uint8_t)(0xff00 >> rest);
-	return (a[full] & mask) == net[full];
-}
-
-bool
-cidr_contains(const struct cidr *c, const struct sockaddr *sa)
-{
-	const uint8_t	*a;
-
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-		return c->family == AF_INET && prefix_match(a, c->addr,
-		    c->prefix);
-	}
-	if (sa->sa_family != AF_INET6)
-		return false;
-	a = (const uint8_t *)
-	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	/* a dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d */
-	if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
-		return c->family == AF_INET && prefix_match(a + 12, c->addr,
-		    c->prefix);
-	return c->family == AF_INET6 && prefix_match(a, c->addr, c->prefix);
 }
 
 void
@@ -1488,6 +977,26 @@ setting_by_name(const char *name)
 	return NULL;
 }
 
+bool
+config_describe(size_t i, struct config_setting_doc *out)
+{
+	const struct setting	*s;
+
+	if (i >= nitems(settings))
+		return false;
+	s = &settings[i];
+	out->name = s->name;
+	out->env = s->env;
+	out->metavar = s->metavar;
+	out->def = s->def;
+	out->def_doc = s->def_doc;
+	out->min = s->min;
+	out->max = s->max;
+	out->repeat = (s->flags & SETTING_REPEAT) != 0;
+	out->help = s->help;
+	return true;
+}
+
 /* What settings derive from each other, and what they require. */
 static int
 finish_settings(struct config *cfg, char *errbuf, size_t errlen)
@@ -1540,256 +1049,6 @@ finish_settings(struct config *cfg, char *errbuf, size_t errlen)
 	return 0;
 }
 
-static void
-print_help(FILE *out)
-{
-	const struct setting	*s;
-	char			 flag[64];
-	size_t			 i;
-	int			 w = 0, len;
-
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		len = snprintf(flag, sizeof(flag), "--%s%s%s", s->name,
-		    s->metavar != NULL ? " " : "",
-		    s->metavar != NULL ? s->metavar : "");
-		if (len > w)
-			w = len;
-	}
-	fprintf(out, "Usage: tokend [OPTION]...\n"
-	    "OAuth 2.0 token server (client credentials grant).\n\n");
-	fprintf(out, "  %-*s  print this help and exit\n", w, "-h, --help");
-	fprintf(out, "  %-*s  print the version and exit\n", w,
-	    "-V, --version");
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		snprintf(flag, sizeof(flag), "--%s%s%s", s->name,
-		    s->metavar != NULL ? " " : "",
-		    s->metavar != NULL ? s->metavar : "");
-		fprintf(out, "  %-*s  (%s, default: %s)  %s", w, flag, s->env,
-		    s->def != NULL ? s->def : s->def_doc, s->help);
-		if (s->max != 0)
-			fprintf(out, " (%lld..%lld)", s->min, s->max);
-		fputc('\n', out);
-	}
-	fprintf(out, "\n%s", help_footer);
-}
-
-/* Markdown table cells: a '|' would end the cell. */
-static void
-md_cell(FILE *out, const char *s, bool code)
-{
-	if (code)
-		fputc('`', out);
-	for (; *s != '\0'; s++) {
-		if (*s == '|')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-	if (code)
-		fputc('`', out);
-}
-
-void
-config_print_markdown(FILE *out)
-{
-	const struct setting	*s;
-	size_t			 i;
-
-	fprintf(out, "| flag | environment | default | meaning |\n"
-	    "| --- | --- | --- | --- |\n");
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		fprintf(out, "| `--%s", s->name);
-		if (s->metavar != NULL) {
-			fputc(' ', out);
-			md_cell(out, s->metavar, false);
-		}
-		fprintf(out, "` | `%s` | ", s->env);
-		if (s->def != NULL)
-			md_cell(out, s->def, true);
-		else
-			md_cell(out, s->def_doc, false);
-		fprintf(out, " | ");
-		md_cell(out, s->help, false);
-		if (s->max != 0)
-			fprintf(out, " (%lld..%lld)", s->min, s->max);
-		fprintf(out, " |\n");
-	}
-}
-
-/*
- * man(7) text: a backslash is \e and every '-' is \- (an ASCII minus, so
- * that flags copied from the page work); a line must not start with a
- * control character ('.' or '\'').
- */
-static void
-man_text(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s != '\0'; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-/* The date of this version's manual page (.TH). */
-#define MAN_DATE	"2026-11-29"
-
-void
-config_print_man(FILE *out)
-{
-	const struct setting	*s;
-	size_t			 i;
-
-	fprintf(out, ".\\\" Generated by tokend --help-man from the settings "
-	    "table in src/config.c.\n"
-	    ".TH TOKEND 8 %s \"tokend %s\" \"System Manager's Manual\"\n",
-	    MAN_DATE, TOKEND_VERSION_STRING);
-	fputs(".SH NAME\n"
-	    "tokend \\- OAuth 2.0 token server for the client credentials "
-	    "grant\n"
-	    ".SH SYNOPSIS\n"
-	    ".B tokend\n"
-	    ".RI [ OPTION ]...\n"
-	    ".SH DESCRIPTION\n"
-	    ".B tokend\n"
-	    "issues signed JSON Web Tokens to clients that authenticate with "
-	    "a client id and secret (RFC 6749 4.4), and verifies, introspects "
-	    "and revokes them.\n"
-	    "Client records and revocations live in Redis.\n"
-	    "It serves HTTPS (or plain HTTP behind a TLS-terminating proxy "
-	    "with\n"
-	    ".BR \\-\\-plain\\-http )\n"
-	    "on one event loop per worker thread.\n"
-	    ".PP\n"
-	    "Every setting is a flag, an environment variable and a default.\n"
-	    "A flag beats its environment variable, which beats the default.\n"
-	    "An environment variable that is set but empty counts as unset.\n"
-	    "A flag given twice keeps its last value, except\n"
-	    ".BR \\-\\-retired\\-key .\n"
-	    "A bad value stops start-up with one line on standard error that "
-	    "names the flag and the variable, before any socket is opened.\n"
-	    ".PP\n"
-	    "The process cannot dump core (it holds keys): it is made "
-	    "non-dumpable at start.\n"
-	    "Started as root with\n"
-	    ".BR \\-\\-user ,\n"
-	    "it binds its sockets and loads the keys and the certificate as "
-	    "root, then switches to that user, its groups included, before any "
-	    "worker thread starts; files that SIGHUP reloads must then be "
-	    "readable by that user.\n"
-	    ".SH OPTIONS\n"
-	    ".TP\n"
-	    ".BR \\-h \", \" \\-\\-help\n"
-	    "Print a summary of the options and exit.\n"
-	    ".TP\n"
-	    ".BR \\-V \", \" \\-\\-version\n"
-	    "Print the version and exit.\n", out);
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		fputs(".TP\n", out);
-		fputs(s->metavar != NULL ? ".BI \\-\\-" : ".B \\-\\-", out);
-		man_text(out, s->name);
-		if (s->metavar != NULL) {
-			fputs(" \" ", out);
-			man_text(out, s->metavar);
-			fputs("\"", out);
-		}
-		fputs("\n", out);
-		man_text(out, s->help);
-		if (s->max != 0)
-			fprintf(out, " (%lld..%lld)", s->min, s->max);
-		fputs(".\n.br\nEnvironment:\n.BR ", out);
-		man_text(out, s->env);
-		fputs(" .\n.br\nDefault:\n", out);
-		if (s->def != NULL) {
-			fputs(".BR \"", out);
-			man_text(out, s->def);
-			fputs("\" .\n", out);
-		} else {
-			man_text(out, s->def_doc);
-			fputs(".\n", out);
-		}
-	}
-	fputs(".SH SIGNALS\n"
-	    ".TP\n"
-	    ".BR SIGTERM \", \" SIGINT\n"
-	    "Stop accepting connections, finish the requests in flight (at "
-	    "most\n"
-	    ".B \\-\\-shutdown\\-timeout\n"
-	    "seconds) and exit 0.\n"
-	    ".TP\n"
-	    ".B SIGHUP\n"
-	    "Reload the signing key, the retired keys and the TLS certificate "
-	    "and key, all or nothing: if any file fails to load (or cannot be "
-	    "read by the\n"
-	    ".B \\-\\-user\n"
-	    "that tokend runs as), the old set stays in use and the log says "
-	    "why.\n"
-	    ".SH ENVIRONMENT\n", out);
-	for (i = 0; i < nitems(settings); i++) {
-		s = &settings[i];
-		fputs(".TP\n.B ", out);
-		man_text(out, s->env);
-		fputs("\nAs\n.BR \\-\\-", out);
-		man_text(out, s->name);
-		if (s->flags & SETTING_REPEAT)
-			fputs(" ;\na comma-separated list", out);
-		fputs(" .\n", out);
-	}
-	fputs(".SH FILES\n"
-	    ".TP\n"
-	    ".I /etc/default/tokend\n"
-	    "Read by the systemd unit\n"
-	    ".IR tokend.service :\n"
-	    "one\n"
-	    ".IB VARIABLE = value\n"
-	    "a line, the variables above.\n"
-	    ".TP\n"
-	    ".I $CREDENTIALS_DIRECTORY/signing\\-key\n"
-	    "Under systemd, the keys and the certificate are passed with\n"
-	    ".B LoadCredential=\n"
-	    "and named by\n"
-	    ".BR TOKEND_SIGNING_KEY ,\n"
-	    ".B TOKEND_TLS_CERT\n"
-	    "and\n"
-	    ".B TOKEND_TLS_KEY\n"
-	    "in the unit; see\n"
-	    ".BR systemd.exec (5).\n"
-	    ".SH EXIT STATUS\n"
-	    ".TP\n"
-	    ".B 0\n"
-	    "Stopped by SIGTERM or SIGINT, or\n"
-	    ".BR \\-\\-help \", \" \\-\\-version\n"
-	    "printed.\n"
-	    ".TP\n"
-	    ".B 1\n"
-	    "A failure after start-up checks: a socket that cannot be bound, "
-	    "a privilege switch that fails, a worker that cannot start.\n"
-	    ".TP\n"
-	    ".B 2\n"
-	    "A bad setting, an unreadable or unusable key or certificate, an "
-	    "unknown\n"
-	    ".BR \\-\\-user .\n"
-	    ".SH SEE ALSO\n"
-	    ".BR openssl (1),\n"
-	    ".BR redis\\-server (1),\n"
-	    ".BR systemd.exec (5),\n"
-	    ".BR systemd.service (5)\n"
-	    ".PP\n"
-	    "The administration script\n"
-	    ".B tokend\\-client\n"
-	    "(run it with\n"
-	    ".BR \\-\\-help )\n"
-	    "and the README of the source distribution.\n", out);
-}
-
 enum config_result
 config_parse(struct config *cfg, int argc, char *const argv[],
     char *const envp[], FILE *out, char *errbuf, size_t errlen)
@@ -1835,7 +1094,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 	    (c = getopt_long(argc, argv, "-:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
-			print_help(out);
+			config_doc_help(out);
 			rc = CONFIG_EXIT_OK;
 			goto out;
 		case OPT_VERSION:
@@ -1843,7 +1102,7 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 			rc = CONFIG_EXIT_OK;
 			goto out;
 		case OPT_HELP_MAN:
-			config_print_man(out);
+			config_doc_man(out);
 			rc = CONFIG_EXIT_OK;
 			goto out;
 		case 1:

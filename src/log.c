@@ -11,6 +11,11 @@
  * a value, never split, so concurrent workers cannot interleave. The level
  * is checked before anything is formatted. This module never allocates
  * and never logs on its own behalf, except event=log_dropped.
+ *
+ * The format grammar of parse_format() and convert() is also written in
+ * scripts/check-log-formats, which refuses at build time every format of
+ * src/ that they would stop at: change the two together (test/log_format
+ * compares them on generated formats).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -423,7 +428,10 @@ convert(struct fields *fs, const char **pp, va_list *ap)
 	return *p == 'x' ? 0 : 1;
 }
 
-/* Split fmt into fields (log.h). Returns false on a format it cannot read. */
+/*
+ * Split fmt into fields (log.h). Returns false on a format it cannot read.
+ * scripts/check-log-formats reads formats the same way (check_format()).
+ */
 static bool
 parse_format(struct fields *fs, char *keys, size_t keys_len, const char *fmt,
     va_list *ap)
@@ -617,6 +625,10 @@ emit(const char *line, size_t len)
 	atomic_fetch_add(&dropped, 1);
 	return false;
 }
+
+static void
+log_emit(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
 
 static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)

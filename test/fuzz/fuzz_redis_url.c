@@ -1,8 +1,8 @@
 /*
  * fuzz_redis_url: the settings parsers with a grammar of their own:
- * config_parse_redis_url() (--redis, all of redis://, unix:// and
+ * redis_url_parse() (--redis, all of redis://, unix:// and
  * sentinel://), config_parse_listen() (--listen)
- * and config_parse_cidr() (--trusted-proxies), each given the input as a
+ * and cidr_parse() (--trusted-proxies), each given the input as a
  * string (a NUL byte ends it, as in argv).
  */
 #include <arpa/inet.h>
@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
 #include "config.h"
+#include "redis_url.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -52,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 
 	memset(&url, 0, sizeof(url));
-	if (config_parse_redis_url(s, &url, err, sizeof(err)) == 0) {
+	if (redis_url_parse(s, &url, err, sizeof(err)) == 0) {
 		if ((url.kind == REDIS_TCP && url.host == NULL) ||
 		    (url.kind == REDIS_UNIX && url.path == NULL))
 			abort();
@@ -76,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	memset(&cidr, 0, sizeof(cidr));
-	if (config_parse_cidr(s, &cidr, err, sizeof(err)) == 0) {
+	if (cidr_parse(s, &cidr, err, sizeof(err)) == 0) {
 		if ((cidr.family == AF_INET && cidr.prefix > 32) ||
 		    (cidr.family == AF_INET6 && cidr.prefix > 128) ||
 		    (cidr.family != AF_INET && cidr.family != AF_INET6))

@@ -237,7 +237,7 @@ make_config(struct config *cfg, const char *userinfo, int port)
 	snprintf(url, sizeof(url), "redis://%s%s127.0.0.1:%d/%d",
 	    userinfo != NULL ? userinfo : "", userinfo != NULL ? "@" : "",
 	    port, DB);
-	if (config_parse_redis_url(url, &cfg->redis, err,
+	if (redis_url_parse(url, &cfg->redis, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "test_store: %s: %s\n", url, err);
 		return -1;
@@ -783,7 +783,7 @@ s_free_pending(char *detail, size_t dlen)
 
 	/* A unix socket that is not there fails inside redisAsyncConnect. */
 	redis_url_finish(&bad.redis);
-	CHECK(config_parse_redis_url("unix:///nonexistent/tokend-test.sock",
+	CHECK(redis_url_parse("unix:///nonexistent/tokend-test.sock",
 	    &bad.redis, err, sizeof(err)) == 0);
 	bad.redis_timeout_ms = TIMEOUT_MS;
 	s = store_new(base, &bad, 1);

@@ -158,7 +158,7 @@ make_config(struct config *cfg, int grace)
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/%d", redis_port, DB);
-	if (config_parse_redis_url(url, &cfg->redis, err,
+	if (redis_url_parse(url, &cfg->redis, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "test_view: %s: %s\n", url, err);
 		return -1;

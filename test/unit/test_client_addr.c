@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
+#include "cidr.h"
 #include "client_addr.h"
-#include "config.h"
 #include "util.h"
 #include "test.h"
 
@@ -21,7 +21,7 @@ set_proxies(const char *const *list, size_t n)
 
 	n_proxies = 0;
 	for (i = 0; i < n; i++)
-		if (config_parse_cidr(list[i], &proxies[n_proxies++], err,
+		if (cidr_parse(list[i], &proxies[n_proxies++], err,
 		    sizeof(err)) != 0)
 			n_proxies--;
 }

@@ -1,9 +1,9 @@
 /*
- * test_man: the manual page tokend(8) that config_print_man() writes (and
+ * test_man: the manual page tokend(8) that config_doc_man() writes (and
  * `tokend --help-man` prints) documents every setting of the table: its
  * flag and metavariable under OPTIONS, its variable there and under
  * ENVIRONMENT, its default and its help text. The settings are taken from
- * config_print_markdown(), the README's table, so the two cannot drift.
+ * config_doc_markdown(), the README's table, so the two cannot drift.
  * The page's markup is linted by test/check_man.py (mandoc, groff).
  */
 #include <stdbool.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_doc.h"
 #include "test.h"
 
 static char *
@@ -213,8 +214,8 @@ test_man_help_man(void)
 int
 main(void)
 {
-	man = capture(config_print_man);
-	md = capture(config_print_markdown);
+	man = capture(config_doc_man);
+	md = capture(config_doc_markdown);
 	test_run(test_man_every_setting);
 	test_run(test_man_sections);
 	test_run(test_man_help_man);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_doc.h"
 #include "test.h"
 
 static const char	*doc_path;
@@ -54,7 +54,7 @@ test_readme_settings_table(void)
 	fclose(fp);
 	mem = tmpfile();
 	TEST_ASSERT(mem != NULL);
-	config_print_markdown(mem);
+	config_doc_markdown(mem);
 	rewind(mem);
 	table = slurp(mem, &tlen);
 	fclose(mem);
@@ -76,7 +76,7 @@ int
 main(int argc, char *argv[])
 {
 	if (argc == 2 && strcmp(argv[1], "--print") == 0) {
-		config_print_markdown(stdout);
+		config_doc_markdown(stdout);
 		return 0;
 	}
 	if (argc != 2) {
