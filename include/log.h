@@ -2,9 +2,10 @@
  * log: one line per event on stderr, in one of two formats (--log-format):
  *   kv:   ts=2026-11-29T17:03:04.123Z level=warn event=store_down err="..."
  *   json: {"ts":"2026-11-29T17:03:04.123Z","level":"warn","event":...}
- * Every line starts with ts, level and event, in that order; README.md
- * ("Logs") lists the events and their keys. Each line is written with a
- * single write(2), so lines from different worker threads never
+ * Every line starts with ts, level and event, in that order;
+ * docs/operations.md ("Logs") lists the events and their keys. Each line
+ * is written with a single write(2), so lines from different worker
+ * threads never
  * interleave. Thread safe; no allocation.
  *
  * Callers pass the rest of the line (after "level=..") as a printf format

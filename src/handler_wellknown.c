@@ -8,8 +8,8 @@
  *       URL built from --issuer.
  *
  * Both may be cached briefly by clients: a key rotation is announced by
- * adding the new key as retired first (see the README), so a minute of
- * caching never hides a key that signs.
+ * adding the new key as retired first (docs/operations.md, "Keys and
+ * rotation"), so a minute of caching never hides a key that signs.
  */
 #include <string.h>
 
