@@ -5,8 +5,7 @@
  * Every line starts with ts, level and event, in that order;
  * docs/operations.md ("Logs") lists the events and their keys. Each line
  * is written with a single write(2), so lines from different worker
- * threads never
- * interleave. Thread safe; no allocation.
+ * threads never interleave. Thread safe; no allocation.
  *
  * Callers pass the rest of the line (after "level=..") as a printf format
  * made of space-separated key=value tokens, the first one event=NAME:
