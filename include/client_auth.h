@@ -80,11 +80,12 @@ typedef void (*client_auth_cb)(struct request *req,
  * Start verifying creds (taken over, wiped when done). Holds req until the
  * callback has run. Returns -1 without calling cb when the store is not
  * up (answer 503 at once). Returns 0 when cb has been called or will be:
- * from inside this call when the worker's current view decides (success,
+ * from inside this call when the worker's in-sync view decides (success,
  * or a locked address), else from a store callback later. While the view
- * is not current (view_is_trusted: the first read after start, or a
- * re-read after a reconnect, not finished) everything is read from
- * Redis: the record and the address counter in one script.
+ * is not in sync (view_in_sync(), --verify-grace not counted: the first
+ * read after start, or a re-read after a reconnect, not finished)
+ * everything is read from Redis: the record and the address counter in
+ * one script.
  */
 int	 client_auth_verify(struct request *req, struct client_creds *creds,
 	    client_auth_cb cb, void *arg);

@@ -4,7 +4,7 @@
  * every client record (a removed client is absent; revoked_before is in
  * its record) and every live revocation (jti -> the token's exp).
  *
- * How it stays current (view.c has the details):
+ * How it stays in sync (view.c has the details):
  * - A subscriber store on P events (a second Redis link) delivers
  *   "client ID" (the view re-reads that record through the worker's
  *   command store) and "revoke JTI EXP" (added as is).
@@ -14,12 +14,13 @@
  *   that replace the old ones only once complete. Messages that arrive
  *   meanwhile go into both. A message missed while the link was down is
  *   thereby caught by the re-read.
- * - The view is current once such a re-read has completed with the
- *   subscription up, and stops being current when the subscription is
+ * - The view is in sync once such a re-read has completed with the
+ *   subscription up, and stops being in sync when the subscription is
  *   lost (the subscriber probes its link every second, so a stalled Redis
  *   is noticed within 1 s + --redis-timeout) or a record cannot be
- *   re-read. --verify-grace lets a view that was current stay so for that
- *   many seconds after the loss.
+ *   re-read. --verify-grace lets verification go on trusting a view that
+ *   was in sync for that many seconds after the loss (view_in_sync() vs
+ *   view_in_sync_or_grace()).
  * - A revocation is kept until the token's exp + --leeway (as long as
  *   token_verify() could still accept the token), and pruned afterwards.
  *
@@ -79,7 +80,7 @@ struct view	*view_new(struct event_base *base, const struct config *cfg,
 /*
  * Stop: close the subscriber, cancel timers and any re-read, give the
  * command store's state callback back. The view keeps answering from what
- * it has, but is no longer current. Commands still in flight on cmd are
+ * it has, but is no longer in sync. Commands still in flight on cmd are
  * answered (and ignored) whenever cmd runs them. Idempotent.
  */
 void		 view_close(struct view *);
@@ -91,25 +92,29 @@ void		 view_close(struct view *);
 void		 view_free(struct view *);
 
 /*
- * Whether verification may trust the view at now (unix seconds): a full
- * re-read has completed since the subscription last came up and nothing
- * was missed since; or it was so, and it was lost at most
- * cfg->verify_grace seconds ago (whole seconds: between SECONDS and
- * SECONDS + 1 in real time).
+ * Two answers to "may the view be trusted?", one strict, one lenient.
+ *
+ * view_in_sync(), the strict one: a full re-read has completed since the
+ * subscription last came up and nothing was missed since. Issuing
+ * (client_auth.c) trusts the view only then: the store must be reachable
+ * to issue at all, so a view out of sync costs a Redis read, not an
+ * answer.
+ *
+ * view_in_sync_or_grace(), the lenient one: in sync, or it was, and that
+ * was lost at most cfg->verify_grace seconds before now (unix seconds;
+ * whole seconds: between SECONDS and SECONDS + 1 in real time). With
+ * --verify-grace 0 it is view_in_sync(). Verification and /readyz use it:
+ * they fail closed (503) when it is false, and --verify-grace lets them
+ * ride out a short outage on the last known state.
+ *
+ * Both are false once the view is closed.
  */
-bool		 view_is_current(const struct view *, time_t now);
+bool		 view_in_sync(const struct view *);
+bool		 view_in_sync_or_grace(const struct view *, time_t now);
 
 /*
- * Whether the view is current without --verify-grace: a full re-read has
- * completed since the subscription last came up and nothing was missed
- * since. Issuing trusts the view only then (the store must be reachable
- * to issue at all).
- */
-bool		 view_is_trusted(const struct view *);
-
-/*
- * Why the view is (not) current: "current", "connecting", "syncing",
- * "store unreachable", "closed". Static string.
+ * Why the view is (not) in sync: "current" (in sync), "connecting",
+ * "syncing", "store unreachable", "closed". Static string.
  */
 const char	*view_reason(const struct view *);
 
@@ -185,7 +190,7 @@ struct view_stats {
 	size_t		 locked;	/* locked addresses in the view */
 	int64_t		 last_sync;	/* unix seconds; 0: never */
 	uint64_t	 syncs;		/* completed full re-reads */
-	bool		 current;	/* view_is_current(now) */
+	bool		 current;	/* view_in_sync_or_grace(now) */
 };
 void		 view_get_stats(const struct view *, struct view_stats *);
 

@@ -3,10 +3,10 @@
  * against the client record: the worker's view (view.h) first, Redis when
  * the view cannot say yes.
  *
- * Success path: the view is current, the source address is not locked,
+ * Success path: the view is in sync, the source address is not locked,
  * the view has the client, enabled, and the secret matches its hash: the
- * callback runs at once, with no Redis command. While the view is not
- * current (its first read after start, a re-read after a reconnect), the
+ * callback runs at once, with no Redis command. While the view is not in
+ * sync (its first read after start, a re-read after a reconnect), the
  * record and the address counter are read from Redis in one script
  * (lookup_script), as before the view; without Redis, 503.
  *
@@ -166,7 +166,7 @@ decode_dummy_record(void)
 }
 
 /*
- * The lookup while the view is not current, with the limit on: KEYS[1]
+ * The lookup while the view is not in sync, with the limit on: KEYS[1]
  * the client record, KEYS[2] the address counter, ARGV[1] the limit.
  * Returns {record, count, 0}, or {0, count, pttl} without reading the
  * record when count >= limit.
@@ -338,7 +338,7 @@ auth_failed(struct auth_op *op)
 
 /*
  * The record read from Redis: the view missed or said no (HGETALL), or
- * was not current (lookup_script, or HGETALL with the limit off).
+ * was not in sync (lookup_script, or HGETALL with the limit off).
  */
 static void
 auth_looked_up(enum store_status status, const struct redisReply *reply,
@@ -430,12 +430,12 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	if (!store_is_up(w->store))
 		return -1;
 	/*
-	 * A view that is not current (the first read after start, or a
+	 * A view that is not in sync (the first read after start, or a
 	 * re-read after a reconnect, not finished) may lack a change (a
 	 * rotated secret, a disable, a lock): read everything from Redis,
 	 * the record and the address counter in one round trip.
 	 */
-	if (!view_is_trusted(w->view)) {
+	if (!view_in_sync(w->view)) {
 		counter = cfg->auth_fail_limit > 0;
 		goto redis;
 	}

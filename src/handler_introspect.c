@@ -18,8 +18,8 @@
  * token could no longer pass anyway (exp + --leeway), and published on P events, so every instance drops the token
  * within a second; this instance's view is updated at once.
  *
- * Both fail closed with 503 while the view of the store is not current,
- * and answer with Cache-Control: no-store.
+ * Both fail closed with 503 while the view of the store is not in sync
+ * (beyond --verify-grace), and answer with Cache-Control: no-store.
  */
 #include <stdio.h>
 #include <stdlib.h>

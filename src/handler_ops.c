@@ -87,7 +87,7 @@ handler_readyz(struct request *req)
 		return;
 	}
 	/* Verification fails closed until the view has synced. */
-	if (!view_is_current(req->worker->view, time(NULL))) {
+	if (!view_in_sync_or_grace(req->worker->view, time(NULL))) {
 		readyz_reply(req, false, view_reason(req->worker->view));
 		return;
 	}

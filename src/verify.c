@@ -58,7 +58,7 @@ verify_token(struct worker *w, const char *jws, size_t len,
 		fresh = true;
 	}
 	/* Fail closed: a revocation could have been missed. */
-	if (!view_is_current(w->view, now)) {
+	if (!view_in_sync_or_grace(w->view, now)) {
 		out->result = VERIFY_UNAVAILABLE;
 		return;
 	}

@@ -22,9 +22,9 @@
  * the newest read in place.
  *
  * Invariants:
- * - v->trusted: a sync completed since the subscriber last came up, and
- *   no re-read has failed since. v->lost_at is when it last became false
- *   (0 while true or before the first sync).
+ * - v->trusted (view_in_sync()): a sync completed since the subscriber
+ *   last came up, and no re-read has failed since. v->lost_at is when it
+ *   last became false (0 while true or before the first sync).
  * - Every command in flight has a struct op in v->ops. Sync ops carry the
  *   generation they belong to; v->gen changes whenever a sync starts or is
  *   abandoned, so the replies of an abandoned one are dropped. view_free()
@@ -1002,7 +1002,7 @@ view_free(struct view *v)
 }
 
 bool
-view_is_current(const struct view *v, time_t now)
+view_in_sync_or_grace(const struct view *v, time_t now)
 {
 	if (v->closed)
 		return false;
@@ -1015,7 +1015,7 @@ view_is_current(const struct view *v, time_t now)
 }
 
 bool
-view_is_trusted(const struct view *v)
+view_in_sync(const struct view *v)
 {
 	return !v->closed && v->trusted;
 }
@@ -1160,5 +1160,5 @@ view_get_stats(const struct view *v, struct view_stats *st)
 	st->locked = strmap_count(v->locked);
 	st->last_sync = v->last_sync;
 	st->syncs = v->syncs;
-	st->current = view_is_current(v, time(NULL));
+	st->current = view_in_sync_or_grace(v, time(NULL));
 }
