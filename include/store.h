@@ -186,7 +186,10 @@ bool		 store_is_up(const struct store *);
  */
 const char	*store_reason(const struct store *);
 
-/* Counters, for /metrics (issue 7) and tests. */
+/*
+ * Counters, for tests (test_store). /metrics gets its figures through
+ * store_set_metrics() instead.
+ */
 struct store_stats {
 	uint64_t	 commands;	/* queued by store_command_argv() */
 	uint64_t	 timeouts;	/* commands (or, for a subscriber,
