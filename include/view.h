@@ -2,7 +2,8 @@
  * view: one worker's in-memory picture of what the revocation rules need
  * from the store, so that verifying a token takes no Redis round trip:
  * every client record (a removed client is absent; revoked_before is in
- * its record) and every live revocation (jti -> the token's exp).
+ * its record) and every live revocation (jti -> the token's exp); and,
+ * for issuing, the source addresses locked by the brute-force limit.
  *
  * How it stays in sync (view.c has the details):
  * - A subscriber store on P events (a second Redis link) delivers
@@ -24,22 +25,15 @@
  * - A revocation is kept until the token's exp + --leeway (as long as
  *   token_verify() could still accept the token), and pruned afterwards.
  *
- * The redis layout read here is client_record.h's, plus
- *	P revoked:JTI	STRING, the token's exp (decimal unix seconds),
- *			expiring when it no longer matters
- *	P locked	ZSET of source addresses locked out by the brute-force
- *			limit (client_auth.h), scored by the unix time in
- *			milliseconds when the lock ends; members whose score
- *			has passed are stale (the writer trims them; the
- *			set expires with its last lock)
- * and the messages "revoke JTI EXP" (VIEW_EVENT_REVOKE) and "lock ADDR
- * UNTIL" (VIEW_EVENT_LOCK, UNTIL in unix milliseconds) on P events; a
- * writer sets the key before it publishes. The sync reads P locked after
- * the revocations; a lock is dropped from the view once UNTIL has passed.
+ * The Redis layout read here (P client:ID, P clients, P revoked:JTI,
+ * P locked, and the messages on P events) is described in db.h, which
+ * reads and decodes it for the view. The sync reads P locked after the
+ * revocations; a lock is dropped from the view once it has ended.
  *
- * Issuing (client_auth.c) also reads the view: the full decoded record
- * of every client (secret hash included: client_record_free() wipes it
- * when a record is replaced or dropped) and the locked addresses.
+ * Issuing (client_auth.c) also reads the view: the full
+ * decoded record of every client (secret hash included:
+ * client_record_free() wipes it when a record is replaced or dropped) and
+ * the locked addresses.
  *
  * Not thread safe: one view per worker, used only on that worker's loop.
  */
@@ -53,17 +47,14 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "db.h"
+
 struct client_record;
 struct config;
 struct event_base;
 struct store;
 struct view;
 
-#define VIEW_EVENT_REVOKE	"revoke "	/* + "JTI EXP" */
-#define VIEW_JTI_MAX		256		/* bytes */
-#define VIEW_EVENT_LOCK		"lock "		/* + "ADDR UNTIL" */
-#define VIEW_LOCKED_KEY		"locked"	/* P locked */
-#define VIEW_ADDR_MAX		63		/* bytes of a locked ADDR */
 /* The longest lock kept: the longest --auth-fail-window (86400 s). */
 #define VIEW_LOCK_MAX_MS	(86400LL * 1000)
 
@@ -131,9 +122,9 @@ bool		 view_jti_revoked(const struct view *, const char *jti,
 
 /*
  * This instance revoked jti (of a token expiring at exp): record it now.
- * The caller also writes P revoked:JTI and publishes "revoke JTI EXP" so
- * that the other instances learn it. A jti longer than VIEW_JTI_MAX or
- * empty is ignored.
+ * The caller also writes P revoked:JTI and publishes "revoke JTI EXP"
+ * (db_revoke()) so that the other instances learn it. A jti that is not
+ * db_jti_is_valid() is ignored.
  */
 void		 view_add_revocation(struct view *, const char *jti,
 		    int64_t exp);
@@ -147,10 +138,10 @@ int64_t		 view_lock_remaining(struct view *, const char *addr);
 
 /*
  * This instance locked addr until until_ms (unix milliseconds): record it
- * now. The caller also adds it to P locked and publishes "lock ADDR
- * UNTIL" (one script), so that the other instances learn it. An addr
- * longer than VIEW_ADDR_MAX, empty or with a blank, or a lock already
- * over, is ignored; an existing lock is only ever extended. A lock is kept
+ * now. The caller has also added it to P locked and published "lock ADDR
+ * UNTIL" (db_authfail_count()), so that the other instances learn it. An
+ * addr that is not db_addr_is_valid(), or a lock already over, is
+ * ignored; an existing lock is only ever extended. A lock is kept
  * for at most VIEW_LOCK_MAX_MS from now, whatever until_ms (or a "lock"
  * message, or P locked) says.
  */
@@ -172,7 +163,7 @@ struct view_lock_share {
 	pthread_mutex_t		 mu;
 	_Atomic uint64_t	 epoch;		/* locks ever added */
 	struct {
-		char		 addr[VIEW_ADDR_MAX + 1];
+		char		 addr[DB_ADDR_MAX + 1];
 		int64_t		 until_ms;
 	}			 ring[VIEW_LOCK_SHARE_SLOTS];
 };
@@ -201,15 +192,5 @@ void		 view_get_stats(const struct view *, struct view_stats *);
  */
 struct metrics_shard;
 void		 view_set_metrics(struct view *, struct metrics_shard *);
-
-/*
- * The client record in an HGETALL reply (valid only inside the store
- * callback), or NULL for a missing key or a record that does not decode
- * (logged as event=client_record_invalid). The caller owns the result:
- * client_record_free(). Shared with client_auth.c.
- */
-struct redisReply;
-struct client_record *view_decode_record(const char *id,
-	    const struct redisReply *reply);
 
 #endif

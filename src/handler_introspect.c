@@ -14,9 +14,10 @@
  * Revocation: a client revokes only its own tokens. 200 {} for a revoked
  * token and for an invalid or unknown one (RFC 7009 2.2); another client's
  * valid token is refused with 400 unauthorized_client (2.1) and stays
- * valid. A revocation is written as P revoked:JTI = exp, expiring when the
- * token could no longer pass anyway (exp + --leeway), and published on P events, so every instance drops the token
- * within a second; this instance's view is updated at once.
+ * valid. A revocation is written (db_revoke()) as P revoked:JTI = exp,
+ * expiring when the token could no longer pass anyway (exp + --leeway),
+ * and published on P events, so every instance drops the token within a
+ * second; this instance's view is updated at once.
  *
  * Both fail closed with 503 while the view of the store is not in sync
  * (beyond --verify-grace), and answer with Cache-Control: no-store.
@@ -30,6 +31,7 @@
 #include "client_auth.h"
 #include "client_record.h"
 #include "config.h"
+#include "db.h"
 #include "handler.h"
 #include "jsonw.h"
 #include "log.h"
@@ -44,7 +46,6 @@
 #include "worker.h"
 
 #define OP_FLAGS	REPLY_NO_STORE
-#define REVOKE_UNTIL_MAX	253402300799LL	/* 9999-12-31T23:59:59Z */
 
 enum op_kind {
 	OP_INTROSPECT,
@@ -115,14 +116,18 @@ struct revoke_write {
 	struct request	*req;
 	char		*jti;
 	int64_t		 exp;
+	struct db_op	 db;
 };
 
 static void
-revoke_done(struct revoke_write *rw, bool ok)
+revoke_done(enum db_status status, void *arg)
 {
-	struct request	*req = rw->req;
+	struct revoke_write	*rw = arg;
+	struct request		*req = rw->req;
 
-	if (!ok) {
+	if (status == DB_ERR_REPLICA)
+		log_warnx("event=revoke_not_replicated jti=%s", rw->jti);
+	if (status != DB_OK) {
 		handler_unavailable(req, OP_FLAGS);
 	} else {
 		view_add_revocation(req->worker->view, rw->jti, rw->exp);
@@ -135,65 +140,12 @@ revoke_done(struct revoke_write *rw, bool ok)
 	request_release(req);
 }
 
-/*
- * Sentinel mode: the answer to WAIT 1 after the revocation. Unless a
- * replica has it, a failover could lose it: 503, and the client retries
- * (revoking again is harmless).
- */
-static void
-revoke_replicated(enum store_status status, const struct redisReply *reply,
-    void *arg)
-{
-	struct revoke_write	*rw = arg;
-	long long		 acked;
-	bool			 ok;
-
-	ok = status == STORE_OK && store_reply_integer(reply, &acked) &&
-	    acked >= 1;
-	if (!ok)
-		log_warnx("event=revoke_not_replicated jti=%s", rw->jti);
-	revoke_done(rw, ok);
-}
-
-static void
-revoke_written(enum store_status status, const struct redisReply *reply,
-    void *arg)
-{
-	struct revoke_write	*rw = arg;
-	struct store		*store = rw->req->worker->store;
-
-	if (status != STORE_OK || store_reply_is_error(reply)) {
-		revoke_done(rw, false);
-		return;
-	}
-	if (store_is_sentinel(store)) {
-		if (store_wait_replica(store, revoke_replicated, rw) == -1)
-			revoke_done(rw, false);
-		return;
-	}
-	revoke_done(rw, true);
-}
-
-/*
- * One script, so the entry and the message go together: SET P revoked:JTI
- * to exp, expiring when the token can no longer pass (exp + --leeway),
- * then PUBLISH "revoke JTI EXP" on P events.
- */
-static const char revoke_script[] =
-    "redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) "
-    "redis.call('PUBLISH', KEYS[2], ARGV[3]) "
-    "return 1";
-
 static void
 revoke_answer(struct request *req, const struct client_record *caller,
     const struct verify_outcome *v)
 {
 	const struct config	*cfg = req->worker->cfg;
 	struct revoke_write	*rw;
-	const char		*argv[8];
-	char			 key[512], channel[512], exp[32], until[32];
-	char			 msg[256];
-	int			 n;
 
 	switch (v->result) {
 	case VERIFY_OK:
@@ -227,37 +179,13 @@ revoke_answer(struct request *req, const struct client_record *caller,
 		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
 		return;
 	}
-	n = snprintf(key, sizeof(key), "%s" CLIENT_RECORD_REVOKED "%s",
-	    cfg->prefix, v->claims->jti);
-	if (n < 0 || (size_t)n >= sizeof(key)) {
-		reply_error(req, 500, "server_error", NULL, OP_FLAGS);
-		return;
-	}
-	snprintf(exp, sizeof(exp), "%lld", (long long)v->claims->exp);
-	/* Redis refuses expiry times past about year 292 million; a token
-	 * that claims one is kept until year 9999, which is as good. */
-	snprintf(until, sizeof(until), "%lld",
-	    v->claims->exp > REVOKE_UNTIL_MAX - cfg->leeway ?
-	    (long long)REVOKE_UNTIL_MAX :
-	    (long long)v->claims->exp + cfg->leeway);
 	rw = xcalloc(1, sizeof(*rw));
 	rw->req = req;
 	rw->jti = xstrdup(v->claims->jti);
 	rw->exp = v->claims->exp;
-	snprintf(channel, sizeof(channel), "%s" CLIENT_RECORD_CHANNEL,
-	    cfg->prefix);
-	snprintf(msg, sizeof(msg), "revoke %s %s", v->claims->jti, exp);
-	argv[0] = "EVAL";
-	argv[1] = revoke_script;
-	argv[2] = "2";
-	argv[3] = key;
-	argv[4] = channel;
-	argv[5] = exp;
-	argv[6] = until;
-	argv[7] = msg;
 	request_hold(req);
-	if (store_command_argv(req->worker->store, revoke_written, rw, 8,
-	    argv, NULL) == -1) {
+	if (db_revoke(req->worker->store, &rw->db, cfg->prefix, rw->jti,
+	    rw->exp, cfg->leeway, revoke_done, rw) == -1) {
 		request_release(req);
 		free(rw->jti);
 		free(rw);

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "db.h"
 #include "handler.h"
 #include "metrics.h"
 #include "reply.h"
@@ -55,16 +56,15 @@ readyz_reply(struct request *req, bool ready, const char *reason)
 }
 
 static void
-readyz_pinged(enum store_status status, const struct redisReply *reply,
-    void *arg)
+readyz_pinged(enum db_status status, void *arg)
 {
 	struct request	*req = arg;
 
-	if (status == STORE_OK && !store_reply_is_error(reply))
+	if (status == DB_OK)
 		readyz_reply(req, true, NULL);
-	else if (status == STORE_OK)
+	else if (status == DB_ERR_REDIS)
 		readyz_reply(req, false, "PING answered with an error");
-	else if (status == STORE_ERR_TIMEOUT)
+	else if (status == DB_ERR_TIMEOUT)
 		readyz_reply(req, false, "command timed out");
 	else
 		readyz_reply(req, false, "connection lost");
@@ -79,7 +79,6 @@ readyz_pinged(enum store_status status, const struct redisReply *reply,
 void
 handler_readyz(struct request *req)
 {
-	static const char	*ping[] = { "PING" };
 	struct store		*store = req->worker->store;
 
 	if (!store_is_up(store)) {
@@ -92,8 +91,7 @@ handler_readyz(struct request *req)
 		return;
 	}
 	request_hold(req);
-	if (store_command_argv(store, readyz_pinged, req, 1, ping,
-	    NULL) == -1) {
+	if (db_ping(store, readyz_pinged, req) == -1) {
 		request_release(req);
 		readyz_reply(req, false, store_reason(store));
 	}
