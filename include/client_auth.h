@@ -13,12 +13,12 @@
  * secret all take the same path (the hash checks run against a dummy hash
  * when there is no record) and get the same answer.
  *
- * Brute-force limit: failed verifications are counted in Redis per source
- * address (req->client) and per client_id within --auth-fail-window; the
- * failure that brings the address count to --auth-fail-limit locks the
- * address (P locked, and "lock ADDR UNTIL" on P events: view.h) until the
- * window ends, and meanwhile verification answers CLIENT_AUTH_LIMITED
- * from the view without checking the secret.
+ * Brute-force limit (authfail.h): failed verifications are counted in
+ * Redis per source address (req->client) and per client_id within
+ * --auth-fail-window; the failure that brings the address count to
+ * --auth-fail-limit locks the address until the window ends, and
+ * meanwhile verification answers CLIENT_AUTH_LIMITED from the view
+ * without checking the secret.
  */
 #ifndef TOKEND_CLIENT_AUTH_H
 #define TOKEND_CLIENT_AUTH_H

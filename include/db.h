@@ -4,8 +4,8 @@
  * here into a domain result (a client record, a failure count and lock, a
  * revocation stored, the pages of a full re-read, ...). It sits above the
  * Redis link (store.h), which carries commands and knows nothing of what
- * they mean, and below its users (client_auth, the view, the handlers),
- * which never see a Redis reply: of tokend's modules only the
+ * they mean, and below its users (client_auth, authfail, the view, the
+ * handlers), which never see a Redis reply: of tokend's modules only the
  * link (store.c, and Sentinel discovery beside it) and db.c include
  * hiredis.
  *
@@ -17,7 +17,7 @@
  *			expiring --leeway seconds after it, when the token
  *			could no longer pass anyway
  *	P locked	ZSET of source addresses locked out by the
- *			brute-force limit (client_auth.h), scored by the unix
+ *			brute-force limit (authfail.h), scored by the unix
  *			time in milliseconds when the lock ends; members
  *			whose score has passed are stale (the writer trims
  *			them; the set expires with its last lock)

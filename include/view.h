@@ -30,7 +30,7 @@
  * reads and decodes it for the view. The sync reads P locked after the
  * revocations; a lock is dropped from the view once it has ended.
  *
- * Issuing (client_auth.c) also reads the view: the full
+ * Issuing (client_auth.c, authfail.c) also reads the view: the full
  * decoded record of every client (secret hash included:
  * client_record_free() wipes it when a record is replaced or dropped) and
  * the locked addresses.
@@ -131,7 +131,7 @@ void		 view_add_revocation(struct view *, const char *jti,
 
 /*
  * Milliseconds left on the brute-force lock of source address addr
- * (client_auth.h), or 0 when it is not locked (never, or the lock has
+ * (authfail.h), or 0 when it is not locked (never, or the lock has
  * ended: the entry is then dropped).
  */
 int64_t		 view_lock_remaining(struct view *, const char *addr);
@@ -156,7 +156,8 @@ void		 view_add_lock(struct view *, const char *addr,
  * instances. The request path reads one atomic (the epoch) and takes the
  * mutex only when a lock was added since the view last looked. Zero it
  * and initialise mu (VIEW_LOCK_SHARE_INIT) before use; it outlives the
- * views that use it.
+ * views that use it. The workers of tokend share view_process_locks();
+ * tests make their own.
  */
 #define VIEW_LOCK_SHARE_SLOTS	256	/* locks added between two looks */
 struct view_lock_share {
@@ -171,6 +172,9 @@ struct view_lock_share {
 
 /* Share locks with the other views using share (borrowed; NULL: none). */
 void		 view_set_lock_share(struct view *, struct view_lock_share *);
+
+/* The process's table, for the views of its workers; never freed. */
+struct view_lock_share *view_process_locks(void);
 
 /* Wall-clock unix milliseconds, the unit of locks. */
 int64_t		 view_now_ms(void);

@@ -1,8 +1,9 @@
 /*
  * client_auth: extract client credentials from a request and verify them
  * against the client record: the worker's view (view.h) first, Redis when
- * the view cannot say yes. The Redis commands and their replies are
- * db.c's.
+ * the view cannot say yes. The brute-force limit (counting failures,
+ * locks, Retry-After) is authfail.c's; the Redis commands and their
+ * replies are db.c's.
  *
  * Success path: the view is in sync, the source address is not locked,
  * the view has the client, enabled, and the secret matches its hash: the
@@ -17,35 +18,20 @@
  * before the view hears of it) and checks the secret again; without a
  * record a dummy record is decoded and the dummy hash checked. So an
  * unknown client, a disabled one and a wrong secret each cost two hash
- * checks, one HGETALL, one decode and the failure count, and the time
- * taken does not tell them apart. Redis answers an unknown key with an
- * empty array as fast as a known one.
- *
- * Brute-force limit (RFC 6749 2.3.1; --auth-fail-limit, --auth-fail-window):
- * a failed verification increments two fixed-window counters in Redis,
- * P authfail:ip:ADDR (the request's source address, request.h) and
- * P authfail:client:ID, in one script (db_authfail_count) that also gives
- * each its expiry on the first increment; the callback runs once they are
- * written (or the store failed, which is ignored). When the address count
- * reaches the limit, the same script adds ADDR to P locked (until its
- * counter expires) and publishes "lock ADDR UNTIL" on P events: every
- * view learns it (this worker's at once, from the script's reply), and
- * client_auth_verify() answers CLIENT_AUTH_LIMITED from the view, before
- * any secret check, until the lock ends. The client counter is only
- * logged, never consulted. A success resets nothing. With
- * --auth-fail-limit 0 none of this runs: nothing is counted and nothing
- * written.
+ * checks, one HGETALL, one decode and the failure count
+ * (authfail_count), and the time taken does not tell them apart. Redis
+ * answers an unknown key with an empty array as fast as a known one.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authfail.h"
 #include "client_auth.h"
 #include "client_record.h"
 #include "config.h"
 #include "db.h"
-#include "log.h"
 #include "metrics.h"
 #include "params.h"
 #include "reply.h"
@@ -125,7 +111,8 @@ struct auth_op {
 	client_auth_cb		 cb;
 	void			*arg;
 	const char		*reason;	/* of a failure */
-	struct db_op		 db;		/* the command in flight */
+	struct db_op		 lookup;
+	struct authfail_op	 fail;
 };
 
 /*
@@ -164,23 +151,6 @@ decode_dummy_record(void)
 		client_record_free(rec);
 }
 
-static void
-log_failure(const struct request *req, const char *client_id,
-    const char *reason, long long fails_ip, long long fails_client)
-{
-	if (fails_ip >= 0)
-		log_info("event=auth_failed client_id=%.64s reason=%s "
-		    "client=%s path=%s fails_ip=%lld fails_client=%lld "
-		    "request_id=%s", client_id != NULL ? client_id : "",
-		    reason, req->client, req->path, fails_ip, fails_client,
-		    req->request_id);
-	else
-		log_info("event=auth_failed client_id=%.64s reason=%s "
-		    "client=%s path=%s request_id=%s", client_id != NULL ?
-		    client_id : "", reason, req->client, req->path,
-		    req->request_id);
-}
-
 /* Answer: cb with rec borrowed; then op is freed and req released. */
 static void
 auth_done(struct auth_op *op, enum client_auth_result result,
@@ -198,52 +168,11 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 	request_release(req);
 }
 
+/* The failure is counted (or needed no count): answer it. */
 static void
-auth_counted(const struct db_authfail *res, void *arg)
+auth_counted(void *arg)
 {
-	struct auth_op		*op = arg;
-	struct request		*req = op->req;
-	const struct config	*cfg = req->worker->cfg;
-
-	/*
-	 * Store errors are ignored: the failure is answered all the same.
-	 * Locked: this worker knows at once; the others (and the other
-	 * instances) from the "lock" message.
-	 */
-	if (res->status == DB_OK && res->locked_until > 0)
-		view_add_lock(req->worker->view, req->client,
-		    res->locked_until);
-	log_failure(req, op->creds.id, op->reason, res->fails_ip,
-	    res->fails_client);
-	/* Exactly one failure reaches the limit in a window: log it once. */
-	if (res->fails_ip == cfg->auth_fail_limit)
-		log_warnx("event=auth_rate_limited client=%s fails=%lld "
-		    "window=%d request_id=%s", req->client, res->fails_ip,
-		    cfg->auth_fail_window, req->request_id);
-	auth_done(op, CLIENT_AUTH_INVALID, NULL);
-}
-
-/* Count a failure, then answer it. */
-static void
-auth_failed(struct auth_op *op)
-{
-	struct request		*req = op->req;
-	const struct config	*cfg = req->worker->cfg;
-
-	if (cfg->auth_fail_limit == 0 || req->gone) {
-		/* Off; or nobody learns the outcome: nothing to count. */
-		if (!req->gone)
-			log_failure(req, op->creds.id, op->reason, -1, -1);
-		auth_done(op, CLIENT_AUTH_INVALID, NULL);
-		return;
-	}
-	/* The lookup's command is done: op->db is free again. */
-	if (db_authfail_count(req->worker->store, &op->db, cfg->prefix,
-	    req->client, op->creds.id, cfg->auth_fail_window,
-	    cfg->auth_fail_limit, auth_counted, op) == -1) {
-		log_failure(req, op->creds.id, op->reason, -1, -1);
-		auth_done(op, CLIENT_AUTH_INVALID, NULL);
-	}
+	auth_done(arg, CLIENT_AUTH_INVALID, NULL);
 }
 
 /*
@@ -256,9 +185,7 @@ auth_looked_up(const struct db_record *res, void *arg)
 {
 	struct auth_op		*op = arg;
 	struct request		*req = op->req;
-	const struct config	*cfg = req->worker->cfg;
 	struct client_record	*rec = NULL;
-	int64_t			 pttl;
 	bool			 match;
 
 	if (res->status != DB_OK) {
@@ -266,16 +193,9 @@ auth_looked_up(const struct db_record *res, void *arg)
 		return;
 	}
 	if (res->locked) {
-		/*
-		 * Over the limit: no record, no secret check. As from the
-		 * view, Retry-After is never past the window.
-		 */
-		pttl = res->lock_ms;
-		req->retry_after = pttl > 0 && pttl <=
-		    (long long)cfg->auth_fail_window * 1000 ?
-		    (int)((pttl + 999) / 1000) : cfg->auth_fail_window;
-		if (req->retry_after < 1)
-			req->retry_after = 1;
+		/* Over the limit: no record, no secret check. */
+		req->retry_after = authfail_retry_after(req->worker->cfg,
+		    res->lock_ms);
 		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
 		return;
 	}
@@ -292,7 +212,8 @@ auth_looked_up(const struct db_record *res, void *arg)
 	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
 	    "disabled" : "wrong_secret";
 	client_record_free(rec);
-	auth_failed(op);
+	authfail_count(&op->fail, req, op->creds.id, op->reason, auth_counted,
+	    op);
 }
 
 /* Answer at once, from inside client_auth_verify(). */
@@ -319,7 +240,6 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	const struct config		*cfg = w->cfg;
 	const struct client_record	*rec;
 	struct auth_op			*op;
-	int64_t				 left;
 	bool				 match, counter = false;
 	int				 rc;
 
@@ -337,12 +257,7 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 		goto redis;
 	}
 	/* Over the limit: no record, no secret check. */
-	if (cfg->auth_fail_limit > 0 &&
-	    (left = view_lock_remaining(w->view, req->client)) > 0) {
-		req->retry_after = left > (int64_t)cfg->auth_fail_window * 1000 ?
-		    cfg->auth_fail_window : (int)((left + 999) / 1000);
-		if (req->retry_after < 1)
-			req->retry_after = 1;
+	if (authfail_locked(req)) {
 		answer_now(req, creds, cb, arg, CLIENT_AUTH_LIMITED, NULL);
 		return 0;
 	}
@@ -372,11 +287,11 @@ redis:
 	op->arg = arg;
 	request_hold(req);
 	if (counter)
-		rc = db_client_lookup(w->store, &op->db, cfg->prefix,
+		rc = db_client_lookup(w->store, &op->lookup, cfg->prefix,
 		    op->creds.id, req->client, cfg->auth_fail_limit,
 		    auth_looked_up, op);
 	else
-		rc = db_client_get(w->store, &op->db, cfg->prefix,
+		rc = db_client_get(w->store, &op->lookup, cfg->prefix,
 		    op->creds.id, auth_looked_up, op);
 	if (rc == -1) {
 		/* Give the credentials back so the caller's cleanup frees them. */
@@ -454,5 +369,5 @@ client_auth_log_failure(const struct request *req, const char *client_id,
     const char *reason)
 {
 	metrics_auth_failure(&req->worker->metrics);
-	log_failure(req, client_id, reason, -1, -1);
+	authfail_log(req, client_id, reason, -1, -1);
 }

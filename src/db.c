@@ -6,7 +6,7 @@
  * caller's callback gets.
  *
  * What it leaves to others: when to read or write (the view's re-read,
- * client_auth's decisions, the handlers), and what a result
+ * client_auth's and authfail's decisions, the handlers), and what a result
  * means for an answer; the link itself (connect, deadlines, reconnects) is
  * store.c's. It keeps no state of its own.
  *

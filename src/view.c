@@ -5,7 +5,7 @@
  * replies, over the worker's command store, and through a subscriber store
  * of its own for P events (db_event_parse() decodes the messages). It
  * leaves writing (revoking, counting failures, locking) to the handlers
- * and client_auth.c, and knows nothing of HTTP.
+ * and authfail.c, and knows nothing of HTTP.
  *
  * Full re-read ("sync"). Started whenever the subscriber comes up, so
  * that nothing published before the subscription can be missed: the
@@ -23,6 +23,10 @@
  * go through the one command link, so their replies come back in the
  * order Redis executed them, and applying them in arrival order leaves
  * the newest read in place.
+ *
+ * Locks made in this process reach the sibling views through a shared
+ * table (struct view_lock_share); the one the workers share,
+ * view_process_locks(), is defined here.
  *
  * Invariants:
  * - v->trusted (view_in_sync()): a sync completed since the subscriber
@@ -833,6 +837,15 @@ view_set_metrics(struct view *v, struct metrics_shard *m)
 {
 	v->metrics = m;
 	publish(v);
+}
+
+/* The brute-force locks of this process, seen by all its workers' views. */
+static struct view_lock_share process_locks = VIEW_LOCK_SHARE_INIT;
+
+struct view_lock_share *
+view_process_locks(void)
+{
+	return &process_locks;
 }
 
 void
