@@ -37,12 +37,13 @@
  * Calling convention. A command function queues one command on a store
  * (the worker's command store) and returns 0, and its callback runs
  * exactly once, later, from the store's callback; or it returns -1 at
- * once (the store is not up), and the callback never runs. Most take a
- * struct db_op: storage the caller provides (usually a member of its own
- * per-operation struct) so that a command costs no allocation here. It
- * must stay in place from a call that returned 0 until its callback
- * starts; db does not touch it after that, so the callback may free or
- * reuse it. Every result is borrowed: valid only during the callback.
+ * once (the store is not up, or an argument is refused where a function
+ * says so), and the callback never runs. Most take a struct db_op:
+ * storage the caller provides (usually a member of its own per-operation
+ * struct) so that a command costs no allocation here. It must stay in
+ * place from a call that returned 0 until its callback starts; db does
+ * not touch it after that, so the callback may free or reuse it. Every
+ * result is borrowed: valid only during the callback.
  *
  * Not thread safe: a store, and everything queued on it, belongs to one
  * worker's loop.

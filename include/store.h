@@ -7,10 +7,10 @@
  * db.h.
  *
  * What it guarantees to its callers:
- * - store_command() never blocks and never calls back synchronously: it
- *   either queues the command (returns 0; the callback runs exactly once,
- *   later) or refuses it at once (returns -1; no callback) when the link is
- *   not up.
+ * - store_command_argv() never blocks and never calls back synchronously:
+ *   it either queues the command (returns 0; the callback runs exactly
+ *   once, later) or refuses it at once (returns -1; no callback) when the
+ *   link is not up.
  * - Every command has its own deadline (--redis-timeout). When it passes,
  *   the callback gets reply == NULL with STORE_ERR_TIMEOUT, and the link is
  *   torn down (a stalled Redis, e.g. SIGSTOPped, would otherwise hang every

@@ -18,10 +18,11 @@
  *   frees after that call.
  * - A reply is read only inside the store callback that got it (hiredis
  *   frees it after); results point into it and say so.
- * - Keys are built on the stack when they fit KEY_INLINE bytes (all keys
- *   of a valid id, jti or address under a --prefix of at most 64 bytes
- *   do), else on the heap, and are freed once the command is queued:
- *   hiredis copies the command at once.
+ * - Keys are built on the stack when they fit KEY_INLINE bytes (under a
+ *   --prefix of at most 64 bytes, every key of a valid client id or
+ *   address, and of a jti as long as /oauth/revoke stores, does), else on
+ *   the heap, and are freed once the command is queued: hiredis copies the
+ *   command at once.
  */
 #include <errno.h>
 #include <inttypes.h>
