@@ -13,12 +13,12 @@
  * secret all take the same path (the hash checks run against a dummy hash
  * when there is no record) and get the same answer.
  *
- * Brute-force limit: failed verifications are counted in Redis per source
- * address (req->client) and per client_id within --auth-fail-window; the
- * failure that brings the address count to --auth-fail-limit locks the
- * address (P locked, and "lock ADDR UNTIL" on P events: view.h) until the
- * window ends, and meanwhile verification answers CLIENT_AUTH_LIMITED
- * from the view without checking the secret.
+ * Brute-force limit (authfail.h): failed verifications are counted in
+ * Redis per source address (req->client) and per client_id within
+ * --auth-fail-window; the failure that brings the address count to
+ * --auth-fail-limit locks the address until the window ends, and
+ * meanwhile verification answers CLIENT_AUTH_LIMITED from the view
+ * without checking the secret.
  */
 #ifndef TOKEND_CLIENT_AUTH_H
 #define TOKEND_CLIENT_AUTH_H
@@ -62,11 +62,12 @@ typedef void (*client_auth_cb)(struct request *req,
  * Start verifying creds (taken over, wiped when done). Holds req until the
  * callback has run. Returns -1 without calling cb when the store is not
  * up (answer 503 at once). Returns 0 when cb has been called or will be:
- * from inside this call when the worker's current view decides (success,
+ * from inside this call when the worker's in-sync view decides (success,
  * or a locked address), else from a store callback later. While the view
- * is not current (view_is_trusted: the first read after start, or a
- * re-read after a reconnect, not finished) everything is read from
- * Redis: the record and the address counter in one script.
+ * is not in sync (view_in_sync(), --verify-grace not counted: the first
+ * read after start, or a re-read after a reconnect, not finished)
+ * everything is read from Redis: the record and the address counter in
+ * one script.
  */
 int	 client_auth_verify(struct request *req, struct client_creds *creds,
 	    client_auth_cb cb, void *arg);

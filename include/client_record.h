@@ -2,7 +2,8 @@
  * client_record: a client as the store keeps it, decoded from the Redis
  * hash that scripts/tokend-client writes.
  *
- * The Redis layout (P = the key prefix, --prefix, default "tokend:"):
+ * The hash, one per client (P = --prefix; the rest of the Redis layout
+ * is in db.h):
  *
  *	P client:ID	HASH, one per client:
  *	  secret	  "hmac-sha256:SALTHEX:DIGESTHEX" (secret.h); required
@@ -15,8 +16,6 @@
  *	  introspect	  "0" or "1": may introspect other clients' tokens
  *	  created_at	  unix seconds
  *	  updated_at	  unix seconds
- *	P clients	SET of every client id
- *	P events	pub/sub channel: "client ID" after every change
  *
  * Only "secret" is required; a missing optional field takes the value
  * shown as its default above, so a record written by hand with redis-cli
@@ -34,13 +33,6 @@
 #include "scope.h"
 
 struct json_object;
-
-/* Key names below the prefix. */
-#define CLIENT_RECORD_KEY	"client:"	/* + id */
-#define CLIENT_RECORD_SET	"clients"
-#define CLIENT_RECORD_CHANNEL	"events"
-#define CLIENT_RECORD_EVENT	"client "	/* + id: the event message */
-#define CLIENT_RECORD_REVOKED	"revoked:"	/* + jti: see view.h */
 
 #define CLIENT_ID_MAX		128	/* bytes */
 #define CLIENT_SECRET_HASH_MAX	256	/* bytes of the "secret" field */
@@ -81,8 +73,8 @@ struct client_record {
  * a reserved claim). A well-formed "secret" with an unknown tag is not an
  * error here: secret_hash_check() refuses it like a wrong secret.
  *
- * The caller copies the reply into the record before the hiredis callback
- * returns; the record keeps no pointer into it.
+ * The record keeps no pointer into the input: the caller (db.c) may
+ * decode straight from a Redis reply that is freed afterwards.
  */
 int		 client_record_decode(const char *id, size_t n,
 		    const char *const *fields, const size_t *field_lens,

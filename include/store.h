@@ -1,13 +1,16 @@
 /*
  * store: one asynchronous Redis connection on one worker's event loop
- * (hiredis 0.14 + its libevent adapter). It is the only module that
- * includes hiredis.
+ * (hiredis 0.14 + its libevent adapter): the link. It carries commands and
+ * hands back replies without knowing what they mean; what tokend sends
+ * and how the replies read is db.h's. So the link and db.c are the only
+ * modules that include hiredis; everything else speaks to Redis through
+ * db.h.
  *
  * What it guarantees to its callers:
- * - store_command() never blocks and never calls back synchronously: it
- *   either queues the command (returns 0; the callback runs exactly once,
- *   later) or refuses it at once (returns -1; no callback) when the link is
- *   not up.
+ * - store_command_argv() never blocks and never calls back synchronously:
+ *   it either queues the command (returns 0; the callback runs exactly
+ *   once, later) or refuses it at once (returns -1; no callback) when the
+ *   link is not up.
  * - Every command has its own deadline (--redis-timeout). When it passes,
  *   the callback gets reply == NULL with STORE_ERR_TIMEOUT, and the link is
  *   torn down (a stalled Redis, e.g. SIGSTOPped, would otherwise hang every
@@ -85,7 +88,8 @@ typedef void (*store_msg_cb)(const char *msg, size_t len, void *arg);
 
 /*
  * Called once per queued command. reply is borrowed: valid only during the
- * call (hiredis frees it after). Copy what you need.
+ * call (hiredis frees it after); NULL unless status is STORE_OK, and then
+ * possibly a Redis error reply. Copy what you need.
  */
 typedef void (*store_cb)(enum store_status status,
     const struct redisReply *reply, void *arg);
@@ -153,29 +157,6 @@ int		 store_wait_replica(struct store *, store_cb cb, void *arg);
 /* True when the store follows a master through Redis Sentinel. */
 bool		 store_is_sentinel(const struct store *);
 
-/* True when reply is a Redis error reply ("-ERR ...", "-NOAUTH ..."). */
-bool		 store_reply_is_error(const struct redisReply *reply);
-
-/* True, with *out set, when reply is an integer reply. */
-bool		 store_reply_integer(const struct redisReply *reply,
-		    long long *out);
-
-/* One field/value pair of a hash reply; borrowed from the reply. */
-struct store_pair {
-	const char	*field;
-	size_t		 field_len;
-	const char	*value;
-	size_t		 value_len;
-};
-
-/*
- * Split an HGETALL reply into at most max pairs. Returns the number of
- * pairs (0 for a missing key), or SIZE_MAX when the reply is not an array
- * of string pairs or has more than max. Valid only inside the callback.
- */
-size_t		 store_reply_pairs(const struct redisReply *reply,
-		    struct store_pair *pairs, size_t max);
-
 enum store_state store_get_state(const struct store *);
 bool		 store_is_up(const struct store *);
 
@@ -186,7 +167,10 @@ bool		 store_is_up(const struct store *);
  */
 const char	*store_reason(const struct store *);
 
-/* Counters, for /metrics (issue 7) and tests. */
+/*
+ * Counters, for tests (test_store). /metrics gets its figures through
+ * store_set_metrics() instead.
+ */
 struct store_stats {
 	uint64_t	 commands;	/* queued by store_command_argv() */
 	uint64_t	 timeouts;	/* commands (or, for a subscriber,

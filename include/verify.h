@@ -53,7 +53,7 @@ struct verify_outcome {
  * revocation rules read besides the claims.
  */
 struct verify_facts {
-	bool				 current;	/* view_is_current() */
+	bool				 current;	/* view_in_sync_or_grace() */
 	bool				 jti_revoked;	/* view_jti_revoked() */
 	/* view_client(claims->client_id), borrowed; NULL: none */
 	const struct client_record	*client;

@@ -2,9 +2,10 @@
  * view: one worker's in-memory picture of what the revocation rules need
  * from the store, so that verifying a token takes no Redis round trip:
  * every client record (a removed client is absent; revoked_before is in
- * its record) and every live revocation (jti -> the token's exp).
+ * its record) and every live revocation (jti -> the token's exp); and,
+ * for issuing, the source addresses locked by the brute-force limit.
  *
- * How it stays current (view.c has the details):
+ * How it stays in sync (view.c has the details):
  * - A subscriber store on P events (a second Redis link) delivers
  *   "client ID" (the view re-reads that record through the worker's
  *   command store) and "revoke JTI EXP" (added as is).
@@ -14,31 +15,25 @@
  *   that replace the old ones only once complete. Messages that arrive
  *   meanwhile go into both. A message missed while the link was down is
  *   thereby caught by the re-read.
- * - The view is current once such a re-read has completed with the
- *   subscription up, and stops being current when the subscription is
+ * - The view is in sync once such a re-read has completed with the
+ *   subscription up, and stops being in sync when the subscription is
  *   lost (the subscriber probes its link every second, so a stalled Redis
  *   is noticed within 1 s + --redis-timeout) or a record cannot be
- *   re-read. --verify-grace lets a view that was current stay so for that
- *   many seconds after the loss.
+ *   re-read. --verify-grace lets verification go on trusting a view that
+ *   was in sync for that many seconds after the loss (view_in_sync() vs
+ *   view_in_sync_or_grace()).
  * - A revocation is kept until the token's exp + --leeway (as long as
  *   token_verify() could still accept the token), and pruned afterwards.
  *
- * The redis layout read here is client_record.h's, plus
- *	P revoked:JTI	STRING, the token's exp (decimal unix seconds),
- *			expiring when it no longer matters
- *	P locked	ZSET of source addresses locked out by the brute-force
- *			limit (client_auth.h), scored by the unix time in
- *			milliseconds when the lock ends; members whose score
- *			has passed are stale (the writer trims them; the
- *			set expires with its last lock)
- * and the messages "revoke JTI EXP" (VIEW_EVENT_REVOKE) and "lock ADDR
- * UNTIL" (VIEW_EVENT_LOCK, UNTIL in unix milliseconds) on P events; a
- * writer sets the key before it publishes. The sync reads P locked after
- * the revocations; a lock is dropped from the view once UNTIL has passed.
+ * The Redis layout read here (P client:ID, P clients, P revoked:JTI,
+ * P locked, and the messages on P events) is described in db.h, which
+ * reads and decodes it for the view. The sync reads P locked after the
+ * revocations; a lock is dropped from the view once it has ended.
  *
- * Issuing (client_auth.c) also reads the view: the full decoded record
- * of every client (secret hash included: client_record_free() wipes it
- * when a record is replaced or dropped) and the locked addresses.
+ * Issuing (client_auth.c, authfail.c) also reads the view: the full
+ * decoded record of every client (secret hash included:
+ * client_record_free() wipes it when a record is replaced or dropped) and
+ * the locked addresses.
  *
  * Not thread safe: one view per worker, used only on that worker's loop.
  */
@@ -52,17 +47,14 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "db.h"
+
 struct client_record;
 struct config;
 struct event_base;
 struct store;
 struct view;
 
-#define VIEW_EVENT_REVOKE	"revoke "	/* + "JTI EXP" */
-#define VIEW_JTI_MAX		256		/* bytes */
-#define VIEW_EVENT_LOCK		"lock "		/* + "ADDR UNTIL" */
-#define VIEW_LOCKED_KEY		"locked"	/* P locked */
-#define VIEW_ADDR_MAX		63		/* bytes of a locked ADDR */
 /* The longest lock kept: the longest --auth-fail-window (86400 s). */
 #define VIEW_LOCK_MAX_MS	(86400LL * 1000)
 
@@ -79,7 +71,7 @@ struct view	*view_new(struct event_base *base, const struct config *cfg,
 /*
  * Stop: close the subscriber, cancel timers and any re-read, give the
  * command store's state callback back. The view keeps answering from what
- * it has, but is no longer current. Commands still in flight on cmd are
+ * it has, but is no longer in sync. Commands still in flight on cmd are
  * answered (and ignored) whenever cmd runs them. Idempotent.
  */
 void		 view_close(struct view *);
@@ -91,25 +83,29 @@ void		 view_close(struct view *);
 void		 view_free(struct view *);
 
 /*
- * Whether verification may trust the view at now (unix seconds): a full
- * re-read has completed since the subscription last came up and nothing
- * was missed since; or it was so, and it was lost at most
- * cfg->verify_grace seconds ago (whole seconds: between SECONDS and
- * SECONDS + 1 in real time).
+ * Two answers to "may the view be trusted?", one strict, one lenient.
+ *
+ * view_in_sync(), the strict one: a full re-read has completed since the
+ * subscription last came up and nothing was missed since. Issuing
+ * (client_auth.c) trusts the view only then: the store must be reachable
+ * to issue at all, so a view out of sync costs a Redis read, not an
+ * answer.
+ *
+ * view_in_sync_or_grace(), the lenient one: in sync, or it was, and that
+ * was lost at most cfg->verify_grace seconds before now (unix seconds;
+ * whole seconds: between SECONDS and SECONDS + 1 in real time). With
+ * --verify-grace 0 it is view_in_sync(). Verification and /readyz use it:
+ * they fail closed (503) when it is false, and --verify-grace lets them
+ * ride out a short outage on the last known state.
+ *
+ * Both are false once the view is closed.
  */
-bool		 view_is_current(const struct view *, time_t now);
+bool		 view_in_sync(const struct view *);
+bool		 view_in_sync_or_grace(const struct view *, time_t now);
 
 /*
- * Whether the view is current without --verify-grace: a full re-read has
- * completed since the subscription last came up and nothing was missed
- * since. Issuing trusts the view only then (the store must be reachable
- * to issue at all).
- */
-bool		 view_is_trusted(const struct view *);
-
-/*
- * Why the view is (not) current: "current", "connecting", "syncing",
- * "store unreachable", "closed". Static string.
+ * Why the view is (not) in sync: "current" (in sync), "connecting",
+ * "syncing", "store unreachable", "closed". Static string.
  */
 const char	*view_reason(const struct view *);
 
@@ -126,26 +122,26 @@ bool		 view_jti_revoked(const struct view *, const char *jti,
 
 /*
  * This instance revoked jti (of a token expiring at exp): record it now.
- * The caller also writes P revoked:JTI and publishes "revoke JTI EXP" so
- * that the other instances learn it. A jti longer than VIEW_JTI_MAX or
- * empty is ignored.
+ * The caller also writes P revoked:JTI and publishes "revoke JTI EXP"
+ * (db_revoke()) so that the other instances learn it. A jti that is not
+ * db_jti_is_valid() is ignored.
  */
 void		 view_add_revocation(struct view *, const char *jti,
 		    int64_t exp);
 
 /*
  * Milliseconds left on the brute-force lock of source address addr
- * (client_auth.h), or 0 when it is not locked (never, or the lock has
+ * (authfail.h), or 0 when it is not locked (never, or the lock has
  * ended: the entry is then dropped).
  */
 int64_t		 view_lock_remaining(struct view *, const char *addr);
 
 /*
  * This instance locked addr until until_ms (unix milliseconds): record it
- * now. The caller also adds it to P locked and publishes "lock ADDR
- * UNTIL" (one script), so that the other instances learn it. An addr
- * longer than VIEW_ADDR_MAX, empty or with a blank, or a lock already
- * over, is ignored; an existing lock is only ever extended. A lock is kept
+ * now. The caller has also added it to P locked and published "lock ADDR
+ * UNTIL" (db_authfail_count()), so that the other instances learn it. An
+ * addr that is not db_addr_is_valid(), or a lock already over, is
+ * ignored; an existing lock is only ever extended. A lock is kept
  * for at most VIEW_LOCK_MAX_MS from now, whatever until_ms (or a "lock"
  * message, or P locked) says.
  */
@@ -160,14 +156,15 @@ void		 view_add_lock(struct view *, const char *addr,
  * instances. The request path reads one atomic (the epoch) and takes the
  * mutex only when a lock was added since the view last looked. Zero it
  * and initialise mu (VIEW_LOCK_SHARE_INIT) before use; it outlives the
- * views that use it.
+ * views that use it. The workers of tokend share view_process_locks();
+ * tests make their own.
  */
 #define VIEW_LOCK_SHARE_SLOTS	256	/* locks added between two looks */
 struct view_lock_share {
 	pthread_mutex_t		 mu;
 	_Atomic uint64_t	 epoch;		/* locks ever added */
 	struct {
-		char		 addr[VIEW_ADDR_MAX + 1];
+		char		 addr[DB_ADDR_MAX + 1];
 		int64_t		 until_ms;
 	}			 ring[VIEW_LOCK_SHARE_SLOTS];
 };
@@ -175,6 +172,9 @@ struct view_lock_share {
 
 /* Share locks with the other views using share (borrowed; NULL: none). */
 void		 view_set_lock_share(struct view *, struct view_lock_share *);
+
+/* The process's table, for the views of its workers; never freed. */
+struct view_lock_share *view_process_locks(void);
 
 /* Wall-clock unix milliseconds, the unit of locks. */
 int64_t		 view_now_ms(void);
@@ -185,7 +185,7 @@ struct view_stats {
 	size_t		 locked;	/* locked addresses in the view */
 	int64_t		 last_sync;	/* unix seconds; 0: never */
 	uint64_t	 syncs;		/* completed full re-reads */
-	bool		 current;	/* view_is_current(now) */
+	bool		 current;	/* view_in_sync_or_grace(now) */
 };
 void		 view_get_stats(const struct view *, struct view_stats *);
 
@@ -196,15 +196,5 @@ void		 view_get_stats(const struct view *, struct view_stats *);
  */
 struct metrics_shard;
 void		 view_set_metrics(struct view *, struct metrics_shard *);
-
-/*
- * The client record in an HGETALL reply (valid only inside the store
- * callback), or NULL for a missing key or a record that does not decode
- * (logged as event=client_record_invalid). The caller owns the result:
- * client_record_free(). Shared with client_auth.c.
- */
-struct redisReply;
-struct client_record *view_decode_record(const char *id,
-	    const struct redisReply *reply);
 
 #endif

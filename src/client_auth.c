@@ -1,47 +1,37 @@
 /*
  * client_auth: extract client credentials from a request and verify them
  * against the client record: the worker's view (view.h) first, Redis when
- * the view cannot say yes.
+ * the view cannot say yes. The brute-force limit (counting failures,
+ * locks, Retry-After) is authfail.c's; the Redis commands and their
+ * replies are db.c's.
  *
- * Success path: the view is current, the source address is not locked,
+ * Success path: the view is in sync, the source address is not locked,
  * the view has the client, enabled, and the secret matches its hash: the
- * callback runs at once, with no Redis command. While the view is not
- * current (its first read after start, a re-read after a reconnect), the
+ * callback runs at once, with no Redis command. While the view is not in
+ * sync (its first read after start, a re-read after a reconnect), the
  * record and the address counter are read from Redis in one script
- * (lookup_script), as before the view; without Redis, 503.
+ * (db_client_lookup), as before the view; without Redis, 503.
  *
  * Uniform failure path: every other case (no record in the view, a wrong
- * secret, a disabled client) reads the record with one HGETALL (a client
- * added or rotated a moment ago is thereby found before the view hears of
- * it) and checks the secret again; without a record a dummy record is
- * decoded and the dummy hash checked. So an unknown client, a disabled one
- * and a wrong secret each cost two hash checks, one HGETALL, one decode
- * and the failure count, and the time taken does not tell them apart.
- * Redis answers an unknown key with an empty array as fast as a known one.
- *
- * Brute-force limit (RFC 6749 2.3.1; --auth-fail-limit, --auth-fail-window):
- * a failed verification increments two fixed-window counters in Redis,
- * P authfail:ip:ADDR (the request's source address, request.h) and
- * P authfail:client:ID, in one script that also gives each its expiry on
- * the first increment; the callback runs once they are written (or the
- * store failed, which is ignored). When the address count reaches the
- * limit, the same script adds ADDR to P locked (until its counter expires)
- * and publishes "lock ADDR UNTIL" on P events: every view learns it (this
- * worker's at once, from the script's reply), and client_auth_verify()
- * answers CLIENT_AUTH_LIMITED from the view, before any secret check,
- * until the lock ends. The client counter is only logged, never
- * consulted. A success resets nothing. With --auth-fail-limit 0 none of
- * this runs: nothing is counted and nothing written.
+ * secret, a disabled client) reads the record with one HGETALL
+ * (db_client_get: a client added or rotated a moment ago is thereby found
+ * before the view hears of it) and checks the secret again; without a
+ * record a dummy record is decoded and the dummy hash checked. So an
+ * unknown client, a disabled one and a wrong secret each cost two hash
+ * checks, one HGETALL, one decode and the failure count
+ * (authfail_count), and the time taken does not tell them apart. Redis
+ * answers an unknown key with an empty array as fast as a known one.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authfail.h"
 #include "client_auth.h"
 #include "client_record.h"
 #include "config.h"
-#include "log.h"
+#include "db.h"
 #include "metrics.h"
 #include "params.h"
 #include "reply.h"
@@ -52,10 +42,6 @@
 #include "view.h"
 #include "worker.h"
 
-#include <hiredis/hiredis.h>
-
-#define AUTHFAIL_IP	"authfail:ip:"
-#define AUTHFAIL_CLIENT	"authfail:client:"
 
 enum client_creds_result
 client_auth_extract(const struct request *req, const struct params *params,
@@ -71,7 +57,8 @@ struct auth_op {
 	client_auth_cb		 cb;
 	void			*arg;
 	const char		*reason;	/* of a failure */
-	bool			 counter;	/* the reply is lookup_script's */
+	struct db_op		 lookup;
+	struct authfail_op	 fail;
 };
 
 /*
@@ -110,80 +97,6 @@ decode_dummy_record(void)
 		client_record_free(rec);
 }
 
-/*
- * The lookup while the view is not current, with the limit on: KEYS[1]
- * the client record, KEYS[2] the address counter, ARGV[1] the limit.
- * Returns {record, count, 0}, or {0, count, pttl} without reading the
- * record when count >= limit.
- */
-static const char lookup_script[] =
-    "local n = tonumber(redis.call('GET', KEYS[2])) or 0 "
-    "if n >= tonumber(ARGV[1]) then "
-    "return {0, n, redis.call('PTTL', KEYS[2])} end "
-    "return {redis.call('HGETALL', KEYS[1]), n, 0}";
-
-/*
- * A failure: INCR the address and client counters (KEYS[1], KEYS[2]),
- * giving each the window (ARGV[1]) as expiry on its first increment (or
- * if it somehow has none). When the address count has reached the limit
- * (ARGV[2]), the address (ARGV[3]) is locked until its counter expires:
- * added to P locked (KEYS[3], scored by that time in unix ms, after
- * trimming locks that are over; the set expires with its last lock) and
- * announced on P events (KEYS[4]) as "lock ADDR UNTIL", for every
- * instance's view. Returns {ip count, client count, UNTIL or 0}.
- */
-static const char fail_script[] =
-    "local r = {} "
-    "for i = 1, 2 do "
-    "local n = redis.call('INCR', KEYS[i]) "
-    "if n == 1 or redis.call('TTL', KEYS[i]) < 0 then "
-    "redis.call('EXPIRE', KEYS[i], ARGV[1]) end "
-    "r[i] = n end "
-    "r[3] = 0 "
-    "if r[1] >= tonumber(ARGV[2]) then "
-    "local pttl = redis.call('PTTL', KEYS[1]) "
-    "if pttl > 0 then "
-    "local t = redis.call('TIME') "
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
-    "r[3] = now + pttl "
-    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) "
-    "redis.call('ZADD', KEYS[3], r[3], ARGV[3]) "
-    "if redis.call('PTTL', KEYS[3]) < pttl then "
-    "redis.call('PEXPIRE', KEYS[3], pttl) end "
-    "redis.call('PUBLISH', KEYS[4], "
-    "string.format('lock %s %.0f', ARGV[3], r[3])) end end "
-    "return r";
-
-/* P + infix + rest, allocated. */
-static char *
-authfail_key(const char *prefix, const char *infix, const char *rest)
-{
-	size_t	 pl = strlen(prefix), il = strlen(infix), rl = strlen(rest);
-	char	*key = xmalloc(pl + il + rl + 1);
-
-	memcpy(key, prefix, pl);
-	memcpy(key + pl, infix, il);
-	memcpy(key + pl + il, rest, rl + 1);
-	return key;
-}
-
-static void
-log_failure(const struct request *req, const char *client_id,
-    const char *reason, long long fails_ip, long long fails_client)
-{
-	if (fails_ip >= 0)
-		log_info("event=auth_failed client_id=%.64s reason=%s "
-		    "client=%s path=%s fails_ip=%lld fails_client=%lld "
-		    "request_id=%s", client_id != NULL ? client_id : "",
-		    reason, req->client, req->path, fails_ip, fails_client,
-		    req->request_id);
-	else
-		log_info("event=auth_failed client_id=%.64s reason=%s "
-		    "client=%s path=%s request_id=%s", client_id != NULL ?
-		    client_id : "", reason, req->client, req->path,
-		    req->request_id);
-}
-
 /* Answer: cb with rec borrowed; then op is freed and req released. */
 static void
 auth_done(struct auth_op *op, enum client_auth_result result,
@@ -201,131 +114,38 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 	request_release(req);
 }
 
+/* The failure is counted (or needed no count): answer it. */
 static void
-auth_counted(enum store_status status, const struct redisReply *reply,
-    void *arg)
+auth_counted(void *arg)
 {
-	struct auth_op		*op = arg;
-	struct request		*req = op->req;
-	const struct config	*cfg = req->worker->cfg;
-	long long		 ip = -1, client = -1;
-
-	/* Store errors are ignored: the failure is answered all the same. */
-	if (status == STORE_OK && reply->type == REDIS_REPLY_ARRAY &&
-	    reply->elements == 3 &&
-	    reply->element[0]->type == REDIS_REPLY_INTEGER &&
-	    reply->element[1]->type == REDIS_REPLY_INTEGER &&
-	    reply->element[2]->type == REDIS_REPLY_INTEGER) {
-		ip = reply->element[0]->integer;
-		client = reply->element[1]->integer;
-		/*
-		 * Locked: this worker knows at once; the others (and the
-		 * other instances) from the "lock" message.
-		 */
-		if (reply->element[2]->integer > 0)
-			view_add_lock(req->worker->view, req->client,
-			    reply->element[2]->integer);
-	}
-	log_failure(req, op->creds.id, op->reason, ip, client);
-	/* Exactly one failure reaches the limit in a window: log it once. */
-	if (ip == cfg->auth_fail_limit)
-		log_warnx("event=auth_rate_limited client=%s fails=%lld "
-		    "window=%d request_id=%s", req->client, ip,
-		    cfg->auth_fail_window, req->request_id);
-	auth_done(op, CLIENT_AUTH_INVALID, NULL);
-}
-
-/* Count a failure, then answer it. */
-static void
-auth_failed(struct auth_op *op)
-{
-	struct request		*req = op->req;
-	const struct config	*cfg = req->worker->cfg;
-	const char		*argv[10];
-	char			*ipkey, *clkey, *lockkey, *chan;
-	char			 window[16], limit[16];
-	int			 rc;
-
-	if (cfg->auth_fail_limit == 0 || req->gone) {
-		/* Off; or nobody learns the outcome: nothing to count. */
-		if (!req->gone)
-			log_failure(req, op->creds.id, op->reason, -1, -1);
-		auth_done(op, CLIENT_AUTH_INVALID, NULL);
-		return;
-	}
-	ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
-	clkey = authfail_key(cfg->prefix, AUTHFAIL_CLIENT, op->creds.id);
-	lockkey = authfail_key(cfg->prefix, VIEW_LOCKED_KEY, "");
-	chan = authfail_key(cfg->prefix, CLIENT_RECORD_CHANNEL, "");
-	snprintf(window, sizeof(window), "%d", cfg->auth_fail_window);
-	snprintf(limit, sizeof(limit), "%d", cfg->auth_fail_limit);
-	argv[0] = "EVAL";
-	argv[1] = fail_script;
-	argv[2] = "4";
-	argv[3] = ipkey;
-	argv[4] = clkey;
-	argv[5] = lockkey;
-	argv[6] = chan;
-	argv[7] = window;
-	argv[8] = limit;
-	argv[9] = req->client;
-	rc = store_command_argv(req->worker->store, auth_counted, op, 10,
-	    argv, NULL);
-	free(ipkey);
-	free(clkey);
-	free(lockkey);
-	free(chan);
-	if (rc == -1) {
-		log_failure(req, op->creds.id, op->reason, -1, -1);
-		auth_done(op, CLIENT_AUTH_INVALID, NULL);
-	}
+	auth_done(arg, CLIENT_AUTH_INVALID, NULL);
 }
 
 /*
- * The record read from Redis: the view missed or said no (HGETALL), or
- * was not current (lookup_script, or HGETALL with the limit off).
+ * The record read from Redis: the view missed or said no
+ * (db_client_get), or was not in sync (db_client_lookup, or
+ * db_client_get with the limit off).
  */
 static void
-auth_looked_up(enum store_status status, const struct redisReply *reply,
-    void *arg)
+auth_looked_up(const struct db_record *res, void *arg)
 {
 	struct auth_op		*op = arg;
 	struct request		*req = op->req;
-	const struct config	*cfg = req->worker->cfg;
-	const struct redisReply	*record = reply;
 	struct client_record	*rec = NULL;
-	long long		 pttl;
 	bool			 match;
 
-	if (status != STORE_OK || store_reply_is_error(reply)) {
+	if (res->status != DB_OK) {
 		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	if (op->counter) {
-		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-		    reply->element[1]->type != REDIS_REPLY_INTEGER ||
-		    reply->element[2]->type != REDIS_REPLY_INTEGER) {
-			auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
-			return;
-		}
-		if (reply->element[0]->type == REDIS_REPLY_INTEGER) {
-			/*
-			 * Over the limit: no record, no secret check. As from
-			 * the view, Retry-After is never past the window.
-			 */
-			pttl = reply->element[2]->integer;
-			req->retry_after = pttl > 0 && pttl <=
-			    (long long)cfg->auth_fail_window * 1000 ?
-			    (int)((pttl + 999) / 1000) : cfg->auth_fail_window;
-			if (req->retry_after < 1)
-				req->retry_after = 1;
-			auth_done(op, CLIENT_AUTH_LIMITED, NULL);
-			return;
-		}
-		record = reply->element[0];
+	if (res->locked) {
+		/* Over the limit: no record, no secret check. */
+		req->retry_after = authfail_retry_after(req->worker->cfg,
+		    res->lock_ms);
+		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
+		return;
 	}
-	if (!req->gone && (rec = view_decode_record(op->creds.id, record)) ==
-	    NULL)
+	if (!req->gone && (rec = db_record_decode(res)) == NULL)
 		decode_dummy_record();
 	/* One hash check on every path; decide only afterwards. */
 	match = secret_key_check(rec != NULL ? rec->secret_key : NULL,
@@ -338,7 +158,8 @@ auth_looked_up(enum store_status status, const struct redisReply *reply,
 	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
 	    "disabled" : "wrong_secret";
 	client_record_free(rec);
-	auth_failed(op);
+	authfail_count(&op->fail, req, op->creds.id, op->reason, auth_counted,
+	    op);
 }
 
 /* Answer at once, from inside client_auth_verify(). */
@@ -365,32 +186,24 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	const struct config		*cfg = w->cfg;
 	const struct client_record	*rec;
 	struct auth_op			*op;
-	const char			*argv[6];
-	char				*key, *ipkey = NULL, limit[16];
-	int64_t				 left;
 	bool				 match, counter = false;
-	int				 argc, rc;
+	int				 rc;
 
 	/* Failures are counted in Redis: without it, 503. */
 	if (!store_is_up(w->store))
 		return -1;
 	/*
-	 * A view that is not current (the first read after start, or a
+	 * A view that is not in sync (the first read after start, or a
 	 * re-read after a reconnect, not finished) may lack a change (a
 	 * rotated secret, a disable, a lock): read everything from Redis,
 	 * the record and the address counter in one round trip.
 	 */
-	if (!view_is_trusted(w->view)) {
+	if (!view_in_sync(w->view)) {
 		counter = cfg->auth_fail_limit > 0;
 		goto redis;
 	}
 	/* Over the limit: no record, no secret check. */
-	if (cfg->auth_fail_limit > 0 &&
-	    (left = view_lock_remaining(w->view, req->client)) > 0) {
-		req->retry_after = left > (int64_t)cfg->auth_fail_window * 1000 ?
-		    cfg->auth_fail_window : (int)((left + 999) / 1000);
-		if (req->retry_after < 1)
-			req->retry_after = 1;
+	if (authfail_locked(req)) {
 		answer_now(req, creds, cb, arg, CLIENT_AUTH_LIMITED, NULL);
 		return 0;
 	}
@@ -412,34 +225,20 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	}
 
 redis:
-	key = authfail_key(cfg->prefix, CLIENT_RECORD_KEY, creds->id);
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
 	op->cb = cb;
 	op->arg = arg;
-	op->counter = counter;
-	if (counter) {
-		ipkey = authfail_key(cfg->prefix, AUTHFAIL_IP, req->client);
-		snprintf(limit, sizeof(limit), "%d", cfg->auth_fail_limit);
-		argv[0] = "EVAL";
-		argv[1] = lookup_script;
-		argv[2] = "2";
-		argv[3] = key;
-		argv[4] = ipkey;
-		argv[5] = limit;
-		argc = 6;
-	} else {
-		argv[0] = "HGETALL";
-		argv[1] = key;
-		argc = 2;
-	}
 	request_hold(req);
-	rc = store_command_argv(w->store, auth_looked_up, op, argc, argv,
-	    NULL);
-	free(key);
-	free(ipkey);
+	if (counter)
+		rc = db_client_lookup(w->store, &op->lookup, cfg->prefix,
+		    op->creds.id, req->client, cfg->auth_fail_limit,
+		    auth_looked_up, op);
+	else
+		rc = db_client_get(w->store, &op->lookup, cfg->prefix,
+		    op->creds.id, auth_looked_up, op);
 	if (rc == -1) {
 		/* Give the credentials back so the caller's cleanup frees them. */
 		*creds = op->creds;
@@ -516,5 +315,5 @@ client_auth_log_failure(const struct request *req, const char *client_id,
     const char *reason)
 {
 	metrics_auth_failure(&req->worker->metrics);
-	log_failure(req, client_id, reason, -1, -1);
+	authfail_log(req, client_id, reason, -1, -1);
 }

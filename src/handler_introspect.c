@@ -1,9 +1,11 @@
 /*
- * handler_introspect: POST /oauth/introspect (RFC 7662) and
- * POST /oauth/revoke (RFC 7009). Both authenticate the caller as a client
- * (Basic or body, as /oauth/token), take a `token` form parameter
+ * handler_introspect: POST /oauth/introspect (RFC 7662), and the front
+ * half it shares with POST /oauth/revoke (handler_revoke.c),
+ * handler_with_token(): authenticate the caller as a client (Basic or
+ * body, as /oauth/token), take a `token` form parameter
  * (`token_type_hint` is accepted and ignored: there is one kind of token)
- * and run the shared verification pipeline.
+ * and run the shared verification pipeline; the endpoint's answer
+ * function takes it from there.
  *
  * Introspection: {"active":true, scope, client_id, token_type, exp, iat,
  * sub, aud, iss, jti} for a valid token of the caller's own, or of anyone's
@@ -11,15 +13,9 @@
  * for anything else (invalid, expired, revoked, unknown, or another
  * client's token without the permission).
  *
- * Revocation: a client revokes only its own tokens. 200 {} for a revoked
- * token and for an invalid or unknown one (RFC 7009 2.2); another client's
- * valid token is refused with 400 unauthorized_client (2.1) and stays
- * valid. A revocation is written as P revoked:JTI = exp, expiring when the
- * token could no longer pass anyway (exp + --leeway), and published on P events, so every instance drops the token
- * within a second; this instance's view is updated at once.
- *
- * Both fail closed with 503 while the view of the store is not current,
- * and answer with Cache-Control: no-store.
+ * Both endpoints fail closed with 503 while the view of the store is not
+ * in sync (beyond --verify-grace), and answer with Cache-Control:
+ * no-store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,32 +25,23 @@
 
 #include "client_auth.h"
 #include "client_record.h"
-#include "config.h"
 #include "handler.h"
 #include "jsonw.h"
-#include "log.h"
 #include "metrics.h"
 #include "params.h"
 #include "reply.h"
 #include "request.h"
-#include "store.h"
+#include "secret.h"
 #include "util.h"
 #include "verify.h"
-#include "view.h"
 #include "worker.h"
 
 #define OP_FLAGS	REPLY_NO_STORE
-#define REVOKE_UNTIL_MAX	253402300799LL	/* 9999-12-31T23:59:59Z */
-
-enum op_kind {
-	OP_INTROSPECT,
-	OP_REVOKE,
-};
 
 struct token_op {
-	enum op_kind	 kind;
-	char		*token;
-	size_t		 token_len;
+	handler_token_answer	 answer;
+	char			*token;
+	size_t			 token_len;
 };
 
 static void
@@ -111,158 +98,18 @@ introspect_answer(struct request *req, const struct client_record *caller,
 	jsonw_free(&w);
 }
 
-struct revoke_write {
-	struct request	*req;
-	char		*jti;
-	int64_t		 exp;
-};
-
+/* handler_with_token()'s answer for /oauth/introspect. */
 static void
-revoke_done(struct revoke_write *rw, bool ok)
-{
-	struct request	*req = rw->req;
-
-	if (!ok) {
-		handler_unavailable(req, OP_FLAGS);
-	} else {
-		view_add_revocation(req->worker->view, rw->jti, rw->exp);
-		log_info("event=token_revoked jti=%s request_id=%s", rw->jti,
-		    req->request_id);
-		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
-	}
-	free(rw->jti);
-	free(rw);
-	request_release(req);
-}
-
-/*
- * Sentinel mode: the answer to WAIT 1 after the revocation. Unless a
- * replica has it, a failover could lose it: 503, and the client retries
- * (revoking again is harmless).
- */
-static void
-revoke_replicated(enum store_status status, const struct redisReply *reply,
-    void *arg)
-{
-	struct revoke_write	*rw = arg;
-	long long		 acked;
-	bool			 ok;
-
-	ok = status == STORE_OK && store_reply_integer(reply, &acked) &&
-	    acked >= 1;
-	if (!ok)
-		log_warnx("event=revoke_not_replicated jti=%s", rw->jti);
-	revoke_done(rw, ok);
-}
-
-static void
-revoke_written(enum store_status status, const struct redisReply *reply,
-    void *arg)
-{
-	struct revoke_write	*rw = arg;
-	struct store		*store = rw->req->worker->store;
-
-	if (status != STORE_OK || store_reply_is_error(reply)) {
-		revoke_done(rw, false);
-		return;
-	}
-	if (store_is_sentinel(store)) {
-		if (store_wait_replica(store, revoke_replicated, rw) == -1)
-			revoke_done(rw, false);
-		return;
-	}
-	revoke_done(rw, true);
-}
-
-/*
- * One script, so the entry and the message go together: SET P revoked:JTI
- * to exp, expiring when the token can no longer pass (exp + --leeway),
- * then PUBLISH "revoke JTI EXP" on P events.
- */
-static const char revoke_script[] =
-    "redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) "
-    "redis.call('PUBLISH', KEYS[2], ARGV[3]) "
-    "return 1";
-
-static void
-revoke_answer(struct request *req, const struct client_record *caller,
+introspect_outcome(struct request *req, const struct client_record *caller,
     const struct verify_outcome *v)
 {
-	const struct config	*cfg = req->worker->cfg;
-	struct revoke_write	*rw;
-	const char		*argv[8];
-	char			 key[512], channel[512], exp[32], until[32];
-	char			 msg[256];
-	int			 n;
-
-	switch (v->result) {
-	case VERIFY_OK:
-		break;
-	case VERIFY_REVOKED:
-		/*
-		 * Sentinel mode: the revocation we know of may have reached
-		 * the master only (an earlier request got 503 from WAIT), so
-		 * write it again and wait for a replica before saying 200.
-		 */
-		if (store_is_sentinel(req->worker->store) &&
-		    strcmp(v->claims->client_id, caller->id) == 0)
-			break;
-		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
-		return;
-	case VERIFY_UNAVAILABLE:
+	if (v->result != VERIFY_OK)
+		metrics_verify_failure(&req->worker->metrics,
+		    verify_reason(v));
+	if (v->result == VERIFY_UNAVAILABLE)
 		handler_unavailable(req, OP_FLAGS);
-		return;
-	default:
-		/* RFC 7009 2.2: invalid, expired or already revoked: 200. */
-		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
-		return;
-	}
-	if (strcmp(v->claims->client_id, caller->id) != 0) {
-		reply_error(req, 400, "unauthorized_client", "a client may "
-		    "revoke only its own tokens", OP_FLAGS);
-		return;
-	}
-	/* Our jtis are 22 characters; a longer one is not ours to store. */
-	if (strlen(v->claims->jti) > 128) {
-		reply_json(req, 200, json_object_new_object(), OP_FLAGS);
-		return;
-	}
-	n = snprintf(key, sizeof(key), "%s" CLIENT_RECORD_REVOKED "%s",
-	    cfg->prefix, v->claims->jti);
-	if (n < 0 || (size_t)n >= sizeof(key)) {
-		reply_error(req, 500, "server_error", NULL, OP_FLAGS);
-		return;
-	}
-	snprintf(exp, sizeof(exp), "%lld", (long long)v->claims->exp);
-	/* Redis refuses expiry times past about year 292 million; a token
-	 * that claims one is kept until year 9999, which is as good. */
-	snprintf(until, sizeof(until), "%lld",
-	    v->claims->exp > REVOKE_UNTIL_MAX - cfg->leeway ?
-	    (long long)REVOKE_UNTIL_MAX :
-	    (long long)v->claims->exp + cfg->leeway);
-	rw = xcalloc(1, sizeof(*rw));
-	rw->req = req;
-	rw->jti = xstrdup(v->claims->jti);
-	rw->exp = v->claims->exp;
-	snprintf(channel, sizeof(channel), "%s" CLIENT_RECORD_CHANNEL,
-	    cfg->prefix);
-	snprintf(msg, sizeof(msg), "revoke %s %s", v->claims->jti, exp);
-	argv[0] = "EVAL";
-	argv[1] = revoke_script;
-	argv[2] = "2";
-	argv[3] = key;
-	argv[4] = channel;
-	argv[5] = exp;
-	argv[6] = until;
-	argv[7] = msg;
-	request_hold(req);
-	if (store_command_argv(req->worker->store, revoke_written, rw, 8,
-	    argv, NULL) == -1) {
-		request_release(req);
-		free(rw->jti);
-		free(rw);
-		handler_unavailable(req, OP_FLAGS);
-	}
+	else
+		introspect_answer(req, caller, v);
 }
 
 static void
@@ -290,24 +137,14 @@ op_authenticated(struct request *req, enum client_auth_result result,
 		goto out;
 	verify_token(req->worker, op->token, op->token_len, time(NULL),
 	    &v);
-	if (op->kind == OP_INTROSPECT && v.result != VERIFY_OK)
-		metrics_verify_failure(&req->worker->metrics,
-		    verify_reason(&v));
-	if (v.result == VERIFY_UNAVAILABLE) {
-		handler_unavailable(req, OP_FLAGS);
-		goto out;
-	}
-	if (op->kind == OP_INTROSPECT)
-		introspect_answer(req, caller, &v);
-	else
-		revoke_answer(req, caller, &v);
+	op->answer(req, caller, &v);
 out:
 	verify_outcome_finish(&v);
 	op_free(op);
 }
 
-static void
-token_op_start(struct request *req, enum op_kind kind)
+void
+handler_with_token(struct request *req, handler_token_answer answer)
 {
 	struct params		 p;
 	struct client_creds	 creds;
@@ -325,7 +162,7 @@ token_op_start(struct request *req, enum op_kind kind)
 		goto out;
 	}
 	op = xcalloc(1, sizeof(*op));
-	op->kind = kind;
+	op->answer = answer;
 	op->token_len = strlen(token);
 	op->token = xstrdup(token);
 	if (client_auth_verify(req, &creds, op_authenticated, op) == -1) {
@@ -340,11 +177,5 @@ out:
 void
 handler_introspect(struct request *req)
 {
-	token_op_start(req, OP_INTROSPECT);
-}
-
-void
-handler_revoke(struct request *req)
-{
-	token_op_start(req, OP_REVOKE);
+	handler_with_token(req, introspect_outcome);
 }

@@ -26,6 +26,7 @@
 
 #include "client_record.h"
 #include "config.h"
+#include "db.h"
 #include "handler.h"
 #include "metrics.h"
 #include "reply.h"
@@ -70,16 +71,15 @@ readyz_reply(struct request *req, bool ready, const char *reason)
 }
 
 static void
-readyz_pinged(enum store_status status, const struct redisReply *reply,
-    void *arg)
+readyz_pinged(enum db_status status, void *arg)
 {
 	struct request	*req = arg;
 
-	if (status == STORE_OK && !store_reply_is_error(reply))
+	if (status == DB_OK)
 		readyz_reply(req, true, NULL);
-	else if (status == STORE_OK)
+	else if (status == DB_ERR_REDIS)
 		readyz_reply(req, false, "PING answered with an error");
-	else if (status == STORE_ERR_TIMEOUT)
+	else if (status == DB_ERR_TIMEOUT)
 		readyz_reply(req, false, "command timed out");
 	else
 		readyz_reply(req, false, "connection lost");
@@ -94,7 +94,6 @@ readyz_pinged(enum store_status status, const struct redisReply *reply,
 void
 handler_readyz(struct request *req)
 {
-	static const char	*ping[] = { "PING" };
 	struct store		*store = req->worker->store;
 
 	if (!store_is_up(store)) {
@@ -102,13 +101,12 @@ handler_readyz(struct request *req)
 		return;
 	}
 	/* Verification fails closed until the view has synced. */
-	if (!view_is_current(req->worker->view, time(NULL))) {
+	if (!view_in_sync_or_grace(req->worker->view, time(NULL))) {
 		readyz_reply(req, false, view_reason(req->worker->view));
 		return;
 	}
 	request_hold(req);
-	if (store_command_argv(store, readyz_pinged, req, 1, ping,
-	    NULL) == -1) {
+	if (db_ping(store, readyz_pinged, req) == -1) {
 		request_release(req);
 		readyz_reply(req, false, store_reason(store));
 	}

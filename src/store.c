@@ -1,15 +1,16 @@
 /*
  * store: one worker's asynchronous Redis link, hiredis 0.14 on the worker's
- * libevent loop. This is the only file that includes hiredis.
+ * libevent loop. Besides db.c (the data: commands and replies), the link
+ * is the only code that includes hiredis.
  *
  * It connects, runs the handshake (AUTH, SELECT, PING), queues commands
  * with a deadline each, and reconnects with capped exponential backoff. It
- * knows nothing about what the commands mean; callers build the argv and
- * read the reply.
+ * knows nothing about what the commands mean; db.c builds the argv and
+ * reads the reply.
  *
- * hiredis 0.14 facts this file is built on (shared/notes/libraries.md 3,
- * pitfalls 6-8, and hiredis's async.c; test_store exercises each under
- * ASan):
+ * hiredis 0.14 facts this file is built on (measured with hiredis 0.14.1
+ * and its libevent adapter on Debian 12, and read in hiredis's async.c;
+ * test_store exercises each under ASan):
  * - redisAsyncFree() runs every pending reply callback with reply NULL,
  *   then the disconnect callback, but the latter only when the context had
  *   connected. Called inside one of the context's reply callbacks it is
@@ -1117,48 +1118,6 @@ bool
 store_is_sentinel(const struct store *s)
 {
 	return s->cfg->redis.kind == REDIS_SENTINEL;
-}
-
-bool
-store_reply_is_error(const struct redisReply *reply)
-{
-	return reply != NULL && reply->type == REDIS_REPLY_ERROR;
-}
-
-bool
-store_reply_integer(const struct redisReply *reply, long long *out)
-{
-	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
-		return false;
-	*out = reply->integer;
-	return true;
-}
-
-size_t
-store_reply_pairs(const struct redisReply *reply, struct store_pair *pairs,
-    size_t max)
-{
-	size_t	 i, n;
-
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements % 2 != 0)
-		return SIZE_MAX;
-	n = reply->elements / 2;
-	if (n > max)
-		return SIZE_MAX;
-	for (i = 0; i < n; i++) {
-		const redisReply	*f = reply->element[2 * i];
-		const redisReply	*v = reply->element[2 * i + 1];
-
-		if (f->type != REDIS_REPLY_STRING ||
-		    v->type != REDIS_REPLY_STRING)
-			return SIZE_MAX;
-		pairs[i].field = f->str;
-		pairs[i].field_len = f->len;
-		pairs[i].value = v->str;
-		pairs[i].value_len = v->len;
-	}
-	return n;
 }
 
 enum store_state

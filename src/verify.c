@@ -89,7 +89,7 @@ view_facts(void *arg, const struct token_claims *claims, time_t now,
 	const struct view	*v = arg;
 
 	/* Not current: the rules stop there, so look nothing up. */
-	if (!(facts->current = view_is_current(v, now)))
+	if (!(facts->current = view_in_sync_or_grace(v, now)))
 		return;
 	facts->jti_revoked = view_jti_revoked(v, claims->jti, now);
 	facts->client = view_client(v, claims->client_id);

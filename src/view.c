@@ -1,19 +1,22 @@
 /*
- * view: the worker's in-memory copy of the client records and revocations
- * (see include/view.h for what it promises). It reads Redis only through
- * the store module: the worker's command store for reads, and a
- * subscriber store of its own for P events. It leaves writing (revoking,
- * publishing) to the handlers and knows nothing of HTTP.
+ * view: the worker's in-memory copy of the client records, revocations
+ * and brute-force locks (see include/view.h for what it promises). It
+ * reads Redis only through db.c, which sends the commands and decodes the
+ * replies, over the worker's command store, and through a subscriber store
+ * of its own for P events (db_event_parse() decodes the messages). It
+ * leaves writing (revoking, counting failures, locking) to the handlers
+ * and authfail.c, and knows nothing of HTTP.
  *
  * Full re-read ("sync"). Started whenever the subscriber comes up, so
- * that nothing published before the subscription can be missed: SMEMBERS
- * P clients; HGETALL each member, SYNC_WINDOW at a time (each command
- * has its own deadline, so a burst of thousands could outrun it); then
- * SCAN P revoked:* COUNT 1000 with one MGET per batch until the cursor is
- * 0; then ZRANGEBYSCORE P locked (now +inf WITHSCORES for the locked
- * addresses. All of it goes into new maps, swapped in at the end. Any failure
- * abandons the sync and retries it after a backoff (sooner when the
- * command store comes back up).
+ * that nothing published before the subscription can be missed: the
+ * members of P clients (db_members_get); each member's record
+ * (db_client_get), SYNC_WINDOW at a time (each command has its own
+ * deadline, so a burst of thousands could outrun it); then the pages of
+ * P revoked:* (db_revoked_scan) with the revocations of each
+ * (db_revoked_get) until the cursor is 0; then the locks of P locked that
+ * have not ended (db_locks_get). All of it goes into new maps, swapped in
+ * at the end. Any failure abandons the sync and retries it after a backoff
+ * (sooner when the command store comes back up).
  *
  * Messages during a sync are applied to both the live maps and the sync's
  * new ones. Re-reads of a record ("client ID") and the sync's reads all
@@ -21,10 +24,14 @@
  * order Redis executed them, and applying them in arrival order leaves
  * the newest read in place.
  *
+ * Locks made in this process reach the sibling views through a shared
+ * table (struct view_lock_share); the one the workers share,
+ * view_process_locks(), is defined here.
+ *
  * Invariants:
- * - v->trusted: a sync completed since the subscriber last came up, and
- *   no re-read has failed since. v->lost_at is when it last became false
- *   (0 while true or before the first sync).
+ * - v->trusted (view_in_sync()): a sync completed since the subscriber
+ *   last came up, and no re-read has failed since. v->lost_at is when it
+ *   last became false (0 while true or before the first sync).
  * - Every command in flight has a struct op in v->ops. Sync ops carry the
  *   generation they belong to; v->gen changes whenever a sync starts or is
  *   abandoned, so the replies of an abandoned one are dropped. view_free()
@@ -35,7 +42,6 @@
  */
 #include <sys/queue.h>
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -46,10 +52,10 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <hiredis/hiredis.h>
 
 #include "client_record.h"
 #include "config.h"
+#include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -57,20 +63,18 @@
 #include "util.h"
 #include "view.h"
 
-#define SYNC_WINDOW		64	/* HGETALLs in flight during a sync */
-#define SCAN_COUNT		"1000"
+#define SYNC_WINDOW		64	/* record reads in flight in a sync */
 #define RETRY_MIN_MS		100
 #define RETRY_MAX_MS		2000
 #define PRUNE_INTERVAL_S	30
-#define RECORD_MAX_FIELDS	32
 
 enum op_kind {
-	OP_MEMBERS,		/* sync: SMEMBERS P clients */
-	OP_RECORD,		/* sync: HGETALL P client:ID */
-	OP_SCAN,		/* sync: SCAN cursor MATCH P revoked:* */
-	OP_MGET,		/* sync: MGET of one SCAN batch */
-	OP_LOCKS,		/* sync: ZRANGEBYSCORE P locked */
-	OP_REFRESH,		/* "client ID": HGETALL P client:ID */
+	OP_MEMBERS,		/* sync: db_members_get */
+	OP_RECORD,		/* sync: db_client_get */
+	OP_SCAN,		/* sync: db_revoked_scan */
+	OP_REVOKED,		/* sync: db_revoked_get of one page */
+	OP_LOCKS,		/* sync: db_locks_get */
+	OP_REFRESH,		/* "client ID": db_client_get */
 };
 
 /* One command in flight on the command store. */
@@ -80,8 +84,7 @@ struct op {
 	enum op_kind		 kind;
 	uint64_t		 gen;		/* sync ops */
 	char			*id;		/* OP_RECORD, OP_REFRESH */
-	char		       **jtis;		/* OP_MGET */
-	size_t			 njtis;
+	struct db_op		 db;
 };
 
 struct sync {
@@ -89,11 +92,11 @@ struct sync {
 	struct strmap		*clients;
 	struct strmap		*revoked;
 	struct strmap		*locked;
-	char		       **ids;		/* SMEMBERS */
+	char		       **ids;		/* the members of P clients */
 	size_t			 nids;
-	size_t			 next_id;	/* next HGETALL to send */
-	int			 inflight;	/* HGETALLs out */
-	char			 cursor[32];	/* SCAN */
+	size_t			 next_id;	/* next record to read */
+	int			 inflight;	/* record reads out */
+	char			 cursor[DB_CURSOR_MAX];	/* the next page */
 };
 
 struct view {
@@ -101,12 +104,6 @@ struct view {
 	const struct config	*cfg;
 	struct store		*cmd;		/* borrowed */
 	struct store		*sub;		/* ours */
-	char			*client_prefix;	/* P client: */
-	char			*clients_key;	/* P clients */
-	char			*revoked_key;	/* P revoked: */
-	size_t			 revoked_plen;	/* its length */
-	char			*revoked_match;	/* the same as a glob, + "*" */
-	char			*locked_key;	/* P locked */
 
 	struct strmap		*clients;	/* id -> client_record */
 	struct strmap		*revoked;	/* jti -> int64_t exp */
@@ -146,33 +143,6 @@ publish(const struct view *v)
 {
 	metrics_view(v->metrics, strmap_count(v->clients),
 	    strmap_count(v->revoked), v->last_sync, v->trusted);
-}
-
-static char *
-concat(const char *a, const char *b)
-{
-	size_t	 la = strlen(a), lb = strlen(b);
-	char	*s = xmalloc(la + lb + 1);
-
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb + 1);
-	return s;
-}
-
-/* prefix + suffix, with prefix's glob characters escaped for MATCH. */
-static char *
-glob_escaped(const char *prefix, const char *suffix)
-{
-	size_t	 lp = strlen(prefix), ls = strlen(suffix), o = 0, i;
-	char	*s = xmalloc(2 * lp + ls + 1);
-
-	for (i = 0; i < lp; i++) {
-		if (strchr("*?[]\\", prefix[i]) != NULL)
-			s[o++] = '\\';
-		s[o++] = prefix[i];
-	}
-	memcpy(s + o, suffix, ls + 1);
-	return s;
 }
 
 static void
@@ -226,19 +196,6 @@ revoked_add(const struct view *v, struct strmap *m, const char *jti,
 	strmap_put(m, jti, box, NULL);
 }
 
-static bool
-valid_jti(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > VIEW_JTI_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
 int64_t
 view_now_ms(void)
 {
@@ -246,13 +203,6 @@ view_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A source address as client_auth keys it: printable, no blank. */
-static bool
-valid_addr(const char *s, size_t len)
-{
-	return len <= VIEW_ADDR_MAX && valid_jti(s, len);
 }
 
 static void	lock_add(struct view *, const char *, int64_t, bool);
@@ -282,81 +232,16 @@ locked_add(struct strmap *m, const char *addr, int64_t until_ms,
 	strmap_put(m, addr, box, NULL);
 }
 
-/* A decimal int64, all of s[0..len). */
-static bool
-parse_int64(const char *s, size_t len, int64_t *out)
-{
-	char	 buf[24], *end;
-	long long v;
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9'))
-		return false;
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return false;
-	*out = v;
-	return true;
-}
-
-/*
- * The record in an HGETALL reply, or NULL for a missing key or a record
- * that does not decode (logged: for verification it is no client).
- */
-struct client_record *
-view_decode_record(const char *id, const struct redisReply *reply)
-{
-	struct store_pair	 pairs[RECORD_MAX_FIELDS];
-	const char		*fields[RECORD_MAX_FIELDS];
-	const char		*values[RECORD_MAX_FIELDS];
-	size_t			 flens[RECORD_MAX_FIELDS];
-	size_t			 vlens[RECORD_MAX_FIELDS];
-	struct client_record	*rec = NULL;
-	char			 err[128];
-	size_t			 n, i;
-
-	n = store_reply_pairs(reply, pairs, RECORD_MAX_FIELDS);
-	if (n == 0)
-		return NULL;
-	if (n == SIZE_MAX) {
-		log_warnx("event=client_record_invalid client_id=%.150s "
-		    "err=\"unexpected reply\"", id);
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		fields[i] = pairs[i].field;
-		flens[i] = pairs[i].field_len;
-		values[i] = pairs[i].value;
-		vlens[i] = pairs[i].value_len;
-	}
-	if (client_record_decode(id, n, fields, flens, values, vlens, &rec,
-	    err, sizeof(err)) != 0) {
-		log_warnx("event=client_record_invalid client_id=%.150s "
-		    "err=%s", id, err);
-		return NULL;
-	}
-	return rec;
-}
-
 /* ---- commands ---- */
 
 static void
 op_free(struct op *op)
 {
-	size_t	 i;
-
-	for (i = 0; i < op->njtis; i++)
-		free(op->jtis[i]);
-	free(op->jtis);
 	free(op->id);
 	free(op);
 }
 
-static void	 op_cb(enum store_status, const struct redisReply *, void *);
+static void	 record_cb(const struct db_record *, void *);
 
 static struct op *
 op_new(struct view *v, enum op_kind kind)
@@ -369,12 +254,14 @@ op_new(struct view *v, enum op_kind kind)
 	return op;
 }
 
-/* Queue op's command; on refusal op is freed and -1 returned. */
+/*
+ * rc is what the db call that queued op's command returned: on 0 op is
+ * tracked until its callback; on refusal (-1) it is freed.
+ */
 static int
-op_send(struct view *v, struct op *op, int argc, const char **argv,
-    const size_t *lens)
+op_sent(struct view *v, struct op *op, int rc)
 {
-	if (store_command_argv(v->cmd, op_cb, op, argc, argv, lens) == -1) {
+	if (rc == -1) {
 		op_free(op);
 		return -1;
 	}
@@ -382,22 +269,34 @@ op_send(struct view *v, struct op *op, int argc, const char **argv,
 	return 0;
 }
 
-static int
-send_hgetall(struct view *v, enum op_kind kind, const char *id)
+/* op's command came back: off the list. Its view, or NULL when gone. */
+static struct view *
+op_back(struct op *op)
 {
-	const char	*argv[2];
+	if (op->v != NULL)
+		LIST_REMOVE(op, entry);
+	return op->v;
+}
+
+/* The end of every op callback. */
+static void
+op_end(struct view *v, struct op *op)
+{
+	if (v != NULL)
+		publish(v);
+	op_free(op);
+}
+
+/* Read client id's record (OP_RECORD or OP_REFRESH). */
+static int
+send_record(struct view *v, enum op_kind kind, const char *id)
+{
 	struct op	*op;
-	char		*key;
-	int		 rc;
 
 	op = op_new(v, kind);
 	op->id = xstrdup(id);
-	key = concat(v->client_prefix, id);
-	argv[0] = "HGETALL";
-	argv[1] = key;
-	rc = op_send(v, op, 2, argv, NULL);
-	free(key);
-	return rc;
+	return op_sent(v, op, db_client_get(v->cmd, &op->db, v->cfg->prefix,
+	    op->id, record_cb, op));
 }
 
 /* ---- trust ---- */
@@ -484,46 +383,50 @@ sync_done(struct view *v)
 	    strmap_count(v->locked), ms);
 }
 
+static void	 members_cb(const struct db_members *, void *);
+static void	 scan_cb(const struct db_scan *, void *);
+static void	 revoked_cb(const struct db_revoked *, void *);
+static void	 locks_cb(const struct db_locks *, void *);
+
 /* The last step of a sync: the addresses locked from now on. */
 static void
 locks_send(struct view *v)
 {
-	const char	*argv[5];
-	char		 min[32];
+	struct op	*op = op_new(v, OP_LOCKS);
 
-	snprintf(min, sizeof(min), "(%" PRId64, view_now_ms());
-	argv[0] = "ZRANGEBYSCORE";
-	argv[1] = v->locked_key;
-	argv[2] = min;
-	argv[3] = "+inf";
-	argv[4] = "WITHSCORES";
-	if (op_send(v, op_new(v, OP_LOCKS), 5, argv, NULL) == -1)
+	if (op_sent(v, op, db_locks_get(v->cmd, &op->db, v->cfg->prefix,
+	    view_now_ms(), locks_cb, op)) == -1)
 		sync_failed(v, "store unreachable");
 }
 
 static void
 scan_send(struct view *v)
 {
-	const char	*argv[6];
+	struct op	*op = op_new(v, OP_SCAN);
 
-	argv[0] = "SCAN";
-	argv[1] = v->sync->cursor;
-	argv[2] = "MATCH";
-	argv[3] = v->revoked_match;
-	argv[4] = "COUNT";
-	argv[5] = SCAN_COUNT;
-	if (op_send(v, op_new(v, OP_SCAN), 6, argv, NULL) == -1)
+	if (op_sent(v, op, db_revoked_scan(v->cmd, &op->db, v->cfg->prefix,
+	    v->sync->cursor, scan_cb, op)) == -1)
 		sync_failed(v, "store unreachable");
 }
 
-/* Keep SYNC_WINDOW HGETALLs out; after the last, start the SCAN. */
+/* After a page of revocations: the next one, or the locks after the last. */
+static void
+next_page(struct view *v)
+{
+	if (strcmp(v->sync->cursor, "0") == 0)
+		locks_send(v);
+	else
+		scan_send(v);
+}
+
+/* Keep SYNC_WINDOW record reads out; after the last, start the SCAN. */
 static void
 sync_pump(struct view *v)
 {
 	struct sync	*s = v->sync;
 
 	while (s->inflight < SYNC_WINDOW && s->next_id < s->nids) {
-		if (send_hgetall(v, OP_RECORD, s->ids[s->next_id]) == -1) {
+		if (send_record(v, OP_RECORD, s->ids[s->next_id]) == -1) {
 			sync_failed(v, "store unreachable");
 			return;
 		}
@@ -539,8 +442,8 @@ sync_pump(struct view *v)
 static void
 sync_start(struct view *v)
 {
-	const char	*argv[2];
 	struct sync	*s;
+	struct op	*op;
 
 	if (v->closed || !store_is_up(v->sub))
 		return;
@@ -557,165 +460,110 @@ sync_start(struct view *v)
 	s->revoked = strmap_new();
 	s->locked = strmap_new();
 	v->sync = s;
-	argv[0] = "SMEMBERS";
-	argv[1] = v->clients_key;
-	if (op_send(v, op_new(v, OP_MEMBERS), 2, argv, NULL) == -1)
+	op = op_new(v, OP_MEMBERS);
+	if (op_sent(v, op, db_members_get(v->cmd, &op->db, v->cfg->prefix,
+	    members_cb, op)) == -1)
 		sync_failed(v, "store unreachable");
 }
 
-static void
-on_members(struct view *v, const struct redisReply *r)
+/*
+ * Whether the answer to a sync op still counts: not when the view is gone
+ * or closed or the op's sync was abandoned. A failed one ends the sync.
+ */
+static bool
+sync_answer(struct view *v, const struct op *op, enum db_status status,
+    const char *why)
 {
-	struct sync	*s = v->sync;
-	size_t		 i;
-
-	if (r->type != REDIS_REPLY_ARRAY) {
-		sync_failed(v, "unexpected SMEMBERS reply");
-		return;
+	if (v == NULL || v->closed || op->gen != v->gen || v->sync == NULL)
+		return false;
+	if (status != DB_OK) {
+		sync_failed(v, why);
+		return false;
 	}
-	s->ids = xcalloc(r->elements + 1, sizeof(*s->ids));
-	for (i = 0; i < r->elements; i++) {
-		const redisReply	*e = r->element[i];
-
-		/* An id no client could have names no client. */
-		if (e->type != REDIS_REPLY_STRING ||
-		    !client_record_is_valid_id(e->str, e->len))
-			continue;
-		s->ids[s->nids++] = xstrndup(e->str, e->len);
-	}
-	sync_pump(v);
+	return true;
 }
 
 static void
-on_record(struct view *v, struct op *op, const struct redisReply *r)
+members_cb(const struct db_members *res, void *arg)
 {
-	v->sync->inflight--;
-	clients_set(v->sync->clients, op->id, view_decode_record(op->id, r));
-	sync_pump(v);
+	struct op	*op = arg;
+	struct view	*v = op_back(op);
+	struct sync	*s;
+	const char	*id;
+	size_t		 pos = 0, len;
+
+	if (sync_answer(v, op, res->status, res->why)) {
+		s = v->sync;
+		s->ids = xcalloc(res->n + 1, sizeof(*s->ids));
+		while (db_members_next(res, &pos, &id, &len))
+			s->ids[s->nids++] = xstrndup(id, len);
+		sync_pump(v);
+	}
+	op_end(v, op);
 }
 
 static void
-on_scan(struct view *v, const struct redisReply *r)
+scan_cb(const struct db_scan *page, void *arg)
 {
-	struct sync		*s = v->sync;
-	const redisReply	*keys;
-	const char		**argv = NULL;
-	struct op		*op;
-	size_t			 i;
+	struct op	*op = arg;
+	struct view	*v = op_back(op);
+	struct op	*get;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[0]->len >= sizeof(s->cursor) ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		sync_failed(v, "unexpected SCAN reply");
-		return;
-	}
-	memcpy(s->cursor, r->element[0]->str, r->element[0]->len);
-	s->cursor[r->element[0]->len] = '\0';
-	keys = r->element[1];
-
-	op = op_new(v, OP_MGET);
-	op->jtis = xcalloc(keys->elements + 1, sizeof(*op->jtis));
-	argv = xcalloc(keys->elements + 1, sizeof(*argv));
-	argv[0] = "MGET";
-	for (i = 0; i < keys->elements; i++) {
-		const redisReply	*k = keys->element[i];
-
-		/* MATCH is a glob; keep exactly our prefix. */
-		if (k->type != REDIS_REPLY_STRING ||
-		    k->len <= v->revoked_plen ||
-		    memcmp(k->str, v->revoked_key, v->revoked_plen) != 0 ||
-		    !valid_jti(k->str + v->revoked_plen,
-		    k->len - v->revoked_plen))
-			continue;
-		/* hiredis copies the command at once: argv may point here. */
-		argv[1 + op->njtis] = k->str;
-		op->jtis[op->njtis++] = xstrndup(k->str + v->revoked_plen,
-		    k->len - v->revoked_plen);
-	}
-	if (op->njtis == 0) {
-		op_free(op);
-		if (strcmp(s->cursor, "0") == 0)
-			locks_send(v);
-		else
-			scan_send(v);
-	} else if (op_send(v, op, 1 + (int)op->njtis, argv, NULL) == -1)
-		sync_failed(v, "store unreachable");
-	free(argv);
-}
-
-static void
-on_mget(struct view *v, struct op *op, const struct redisReply *r)
-{
-	struct sync	*s = v->sync;
-	time_t		 now = time(NULL);
-	int64_t		 exp;
-	size_t		 i;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != op->njtis) {
-		sync_failed(v, "unexpected MGET reply");
-		return;
-	}
-	for (i = 0; i < op->njtis; i++) {
-		const redisReply	*e = r->element[i];
-
-		/* Gone since the SCAN (expired): nothing to keep. */
-		if (e->type != REDIS_REPLY_STRING)
-			continue;
-		if (!parse_int64(e->str, e->len, &exp)) {
-			log_warnx("event=revocation_invalid jti=%.64s",
-			    op->jtis[i]);
-			continue;
+	if (sync_answer(v, op, page->status, page->why)) {
+		memcpy(v->sync->cursor, page->cursor, sizeof(v->sync->cursor));
+		if (page->n == 0)
+			next_page(v);
+		else {
+			get = op_new(v, OP_REVOKED);
+			if (op_sent(v, get, db_revoked_get(v->cmd, &get->db,
+			    page, revoked_cb, get)) == -1)
+				sync_failed(v, "store unreachable");
 		}
-		revoked_add(v, s->revoked, op->jtis[i], exp, now);
 	}
-	if (strcmp(s->cursor, "0") == 0)
-		locks_send(v);
-	else
-		scan_send(v);
+	op_end(v, op);
 }
 
-/* ZRANGEBYSCORE ... WITHSCORES: member, score, member, score, ... */
 static void
-on_locks(struct view *v, const struct redisReply *r)
+revoked_cb(const struct db_revoked *res, void *arg)
 {
-	int64_t		 now_ms = view_now_ms();
+	struct op	*op = arg;
+	struct view	*v = op_back(op);
+	time_t		 now = time(NULL);
 	size_t		 i;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
-		sync_failed(v, "unexpected ZRANGEBYSCORE reply");
-		return;
+	if (sync_answer(v, op, res->status, res->why)) {
+		for (i = 0; i < res->n; i++)
+			revoked_add(v, v->sync->revoked, res->jtis[i],
+			    res->exps[i], now);
+		next_page(v);
 	}
-	for (i = 0; i < r->elements; i += 2) {
-		const redisReply	*m = r->element[i];
-		const redisReply	*sc = r->element[i + 1];
-		char			 buf[32], *end, addr[VIEW_ADDR_MAX + 1];
-		double			 d;
+	op_end(v, op);
+}
 
-		if (m->type != REDIS_REPLY_STRING ||
-		    sc->type != REDIS_REPLY_STRING ||
-		    !valid_addr(m->str, m->len) || sc->len >= sizeof(buf))
-			continue;
-		memcpy(buf, sc->str, sc->len);
-		buf[sc->len] = '\0';
-		d = strtod(buf, &end);
-		if (*end != '\0' || !(d > 0 && d < 9e15))
-			continue;
-		memcpy(addr, m->str, m->len);
-		addr[m->len] = '\0';
-		locked_add(v->sync->locked, addr, (int64_t)d, now_ms);
+static void
+locks_cb(const struct db_locks *res, void *arg)
+{
+	struct op	*op = arg;
+	struct view	*v = op_back(op);
+	int64_t		 now_ms = view_now_ms(), until;
+	char		 addr[DB_ADDR_MAX + 1];
+	size_t		 pos = 0;
+
+	if (sync_answer(v, op, res->status, res->why)) {
+		while (db_locks_next(res, &pos, addr, &until))
+			locked_add(v->sync->locked, addr, until, now_ms);
+		sync_done(v);
 	}
-	sync_done(v);
+	op_end(v, op);
 }
 
 /* A "client ID" re-read came back. */
 static void
-on_refresh(struct view *v, struct op *op, enum store_status status,
-    const struct redisReply *r)
+on_refresh(struct view *v, struct op *op, const struct db_record *res)
 {
 	struct client_record	*rec;
 
-	if (status != STORE_OK || store_reply_is_error(r)) {
+	if (res->status != DB_OK) {
 		/* The record may have changed and we cannot tell. */
 		trust_lost(v, "client record re-read failed");
 		sync_abandon(v);
@@ -723,71 +571,33 @@ on_refresh(struct view *v, struct op *op, enum store_status status,
 			retry_later(v);
 		return;
 	}
-	rec = view_decode_record(op->id, r);
+	rec = db_record_decode(res);
 	if (v->sync != NULL) {
 		struct client_record	*copy = NULL;
 
 		/* Both maps own their records: decode it twice. */
 		if (rec != NULL)
-			copy = view_decode_record(op->id, r);
+			copy = db_record_decode(res);
 		clients_set(v->sync->clients, op->id, copy);
 	}
 	clients_set(v->clients, op->id, rec);
 }
 
 static void
-op_cb(enum store_status status, const struct redisReply *r, void *arg)
+record_cb(const struct db_record *res, void *arg)
 {
 	struct op	*op = arg;
-	struct view	*v = op->v;
+	struct view	*v = op_back(op);
 
-	if (v == NULL)
-		goto out;		/* the view is gone */
-	LIST_REMOVE(op, entry);
-	if (v->closed)
-		goto out;
 	if (op->kind == OP_REFRESH) {
-		on_refresh(v, op, status, r);
-		goto out;
+		if (v != NULL && !v->closed)
+			on_refresh(v, op, res);
+	} else if (sync_answer(v, op, res->status, res->why)) {
+		v->sync->inflight--;
+		clients_set(v->sync->clients, op->id, db_record_decode(res));
+		sync_pump(v);
 	}
-	if (op->gen != v->gen || v->sync == NULL)
-		goto out;		/* an abandoned sync */
-	if (status != STORE_OK) {
-		sync_failed(v, status == STORE_ERR_TIMEOUT ?
-		    "command timed out" : "store unreachable");
-		goto out;
-	}
-	if (store_reply_is_error(r)) {
-		char	 buf[128];
-
-		snprintf(buf, sizeof(buf), "redis error: %.*s",
-		    r->len > 100 ? 100 : (int)r->len, r->str);
-		sync_failed(v, buf);
-		goto out;
-	}
-	switch (op->kind) {
-	case OP_MEMBERS:
-		on_members(v, r);
-		break;
-	case OP_RECORD:
-		on_record(v, op, r);
-		break;
-	case OP_SCAN:
-		on_scan(v, r);
-		break;
-	case OP_MGET:
-		on_mget(v, op, r);
-		break;
-	case OP_LOCKS:
-		on_locks(v, r);
-		break;
-	case OP_REFRESH:
-		break;
-	}
-out:
-	if (v != NULL)
-		publish(v);
-	op_free(op);
+	op_end(v, op);
 }
 
 /* ---- events from the stores ---- */
@@ -796,55 +606,27 @@ static void
 on_message(const char *msg, size_t len, void *arg)
 {
 	struct view	*v = arg;
-	const size_t	 clen = sizeof(CLIENT_RECORD_EVENT) - 1;
-	const size_t	 rlen = sizeof(VIEW_EVENT_REVOKE) - 1;
-	const size_t	 llen = sizeof(VIEW_EVENT_LOCK) - 1;
-	char		 buf[VIEW_JTI_MAX + 1];
+	struct db_event	 ev;
 
 	if (v->closed)
 		return;
-	if (len > clen && memcmp(msg, CLIENT_RECORD_EVENT, clen) == 0 &&
-	    client_record_is_valid_id(msg + clen, len - clen)) {
-		char	*id = xstrndup(msg + clen, len - clen);
-
-		if (send_hgetall(v, OP_REFRESH, id) == -1) {
+	switch (db_event_parse(msg, len, &ev)) {
+	case DB_EVENT_CLIENT:
+		if (send_record(v, OP_REFRESH, ev.name) == -1) {
 			trust_lost(v, "client record re-read failed");
 			sync_abandon(v);
 			if (!evtimer_pending(v->retry_ev, NULL))
 				retry_later(v);
 		}
-		free(id);
 		return;
-	}
-	if (len > rlen && memcmp(msg, VIEW_EVENT_REVOKE, rlen) == 0) {
-		const char	*jti = msg + rlen, *sp;
-		size_t		 rest = len - rlen, jlen;
-		int64_t		 exp;
-
-		sp = memchr(jti, ' ', rest);
-		if (sp != NULL && (jlen = (size_t)(sp - jti)) > 0 &&
-		    valid_jti(jti, jlen) &&
-		    parse_int64(sp + 1, rest - jlen - 1, &exp)) {
-			memcpy(buf, jti, jlen);
-			buf[jlen] = '\0';
-			view_add_revocation(v, buf, exp);
-			return;
-		}
-	}
-	if (len > llen && memcmp(msg, VIEW_EVENT_LOCK, llen) == 0) {
-		const char	*addr = msg + llen, *sp;
-		size_t		 rest = len - llen, alen;
-		int64_t		 until;
-
-		sp = memchr(addr, ' ', rest);
-		if (sp != NULL && (alen = (size_t)(sp - addr)) > 0 &&
-		    valid_addr(addr, alen) &&
-		    parse_int64(sp + 1, rest - alen - 1, &until)) {
-			memcpy(buf, addr, alen);
-			buf[alen] = '\0';
-			lock_add(v, buf, until, false);
-			return;
-		}
+	case DB_EVENT_REVOKE:
+		view_add_revocation(v, ev.name, ev.value);
+		return;
+	case DB_EVENT_LOCK:
+		lock_add(v, ev.name, ev.value, false);
+		return;
+	case DB_EVENT_NONE:
+		break;
 	}
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		char	 m[80];
@@ -934,12 +716,6 @@ view_new(struct event_base *base, const struct config *cfg,
 	v->base = base;
 	v->cfg = cfg;
 	v->cmd = cmd;
-	v->client_prefix = concat(cfg->prefix, CLIENT_RECORD_KEY);
-	v->clients_key = concat(cfg->prefix, CLIENT_RECORD_SET);
-	v->revoked_key = concat(cfg->prefix, CLIENT_RECORD_REVOKED);
-	v->revoked_plen = strlen(v->revoked_key);
-	v->revoked_match = glob_escaped(cfg->prefix, CLIENT_RECORD_REVOKED "*");
-	v->locked_key = concat(cfg->prefix, VIEW_LOCKED_KEY);
 	v->clients = strmap_new();
 	v->revoked = strmap_new();
 	v->locked = strmap_new();
@@ -951,7 +727,7 @@ view_new(struct event_base *base, const struct config *cfg,
 		fatalx(1, "view: out of memory");
 	evtimer_add(v->prune_ev, &tv);
 
-	p = concat(cfg->prefix, CLIENT_RECORD_CHANNEL);
+	p = db_events_channel(cfg->prefix);
 	v->sub = store_new_subscriber(base, cfg, n_workers, p, on_message, v);
 	free(p);
 	store_set_state_cb(v->sub, on_sub_state, v);
@@ -993,16 +769,11 @@ view_free(struct view *v)
 	strmap_free(v->clients, record_free);
 	strmap_free(v->revoked, free);
 	strmap_free(v->locked, free);
-	free(v->client_prefix);
-	free(v->clients_key);
-	free(v->revoked_key);
-	free(v->revoked_match);
-	free(v->locked_key);
 	free(v);
 }
 
 bool
-view_is_current(const struct view *v, time_t now)
+view_in_sync_or_grace(const struct view *v, time_t now)
 {
 	if (v->closed)
 		return false;
@@ -1015,7 +786,7 @@ view_is_current(const struct view *v, time_t now)
 }
 
 bool
-view_is_trusted(const struct view *v)
+view_in_sync(const struct view *v)
 {
 	return !v->closed && v->trusted;
 }
@@ -1053,7 +824,7 @@ view_add_revocation(struct view *v, const char *jti, int64_t exp)
 {
 	time_t	 now = time(NULL);
 
-	if (!valid_jti(jti, strlen(jti)))
+	if (!db_jti_is_valid(jti, strlen(jti)))
 		return;
 	revoked_add(v, v->revoked, jti, exp, now);
 	if (v->sync != NULL)
@@ -1066,6 +837,15 @@ view_set_metrics(struct view *v, struct metrics_shard *m)
 {
 	v->metrics = m;
 	publish(v);
+}
+
+/* The brute-force locks of this process, seen by all its workers' views. */
+static struct view_lock_share process_locks = VIEW_LOCK_SHARE_INIT;
+
+struct view_lock_share *
+view_process_locks(void)
+{
+	return &process_locks;
 }
 
 void
@@ -1126,7 +906,7 @@ lock_add(struct view *v, const char *addr, int64_t until_ms, bool share)
 {
 	int64_t	 now_ms = view_now_ms();
 
-	if (!valid_addr(addr, strlen(addr)))
+	if (!db_addr_is_valid(addr, strlen(addr)))
 		return;
 	locked_add(v->locked, addr, until_ms, now_ms);
 	if (v->sync != NULL)
@@ -1160,5 +940,5 @@ view_get_stats(const struct view *v, struct view_stats *st)
 	st->locked = strmap_count(v->locked);
 	st->last_sync = v->last_sync;
 	st->syncs = v->syncs;
-	st->current = view_is_current(v, time(NULL));
+	st->current = view_in_sync_or_grace(v, time(NULL));
 }

@@ -41,8 +41,6 @@
 #include "view.h"
 #include "worker.h"
 
-/* Brute-force locks, seen by every worker at once (view.h). */
-static struct view_lock_share lock_share = VIEW_LOCK_SHARE_INIT;
 
 /* ---- messages from the main thread, drain ---- */
 
@@ -250,7 +248,7 @@ worker_init(struct worker *w, int id, int n_workers,
 	w->view = view_new(w->base, cfg, w->store, n_workers);
 	w->tcache = tcache_new((size_t)cfg->verify_cache_size, cfg->leeway);
 	view_set_metrics(w->view, &w->metrics);
-	view_set_lock_share(w->view, &lock_share);
+	view_set_lock_share(w->view, view_process_locks());
 	return 0;
 }
 

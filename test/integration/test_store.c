@@ -105,7 +105,7 @@ record_cb(enum store_status status, const struct redisReply *r, void *arg)
 		res->state_at_cb = store_get_state(res->s);
 	if (r != NULL) {
 		res->type = r->type;
-		res->is_error = store_reply_is_error(r);
+		res->is_error = r->type == REDIS_REPLY_ERROR;
 		res->integer = r->integer;
 		res->len = r->len;
 		if (r->str != NULL)

@@ -327,8 +327,9 @@ pred_current(const void *arg)
 {
 	const struct inst	*in = arg;
 
-	return view_is_current(in[0].view, time(NULL)) &&
-	    (in[1].view == NULL || view_is_current(in[1].view, time(NULL)));
+	return view_in_sync_or_grace(in[0].view, time(NULL)) &&
+	    (in[1].view == NULL ||
+	    view_in_sync_or_grace(in[1].view, time(NULL)));
 }
 
 static bool
@@ -336,8 +337,9 @@ pred_not_current(const void *arg)
 {
 	const struct inst	*in = arg;
 
-	return !view_is_current(in[0].view, time(NULL)) &&
-	    (in[1].view == NULL || !view_is_current(in[1].view, time(NULL)));
+	return !view_in_sync_or_grace(in[0].view, time(NULL)) &&
+	    (in[1].view == NULL ||
+	    !view_in_sync_or_grace(in[1].view, time(NULL)));
 }
 
 /* Both current, each with at least min_syncs completed. */
@@ -435,7 +437,7 @@ s_sync(char *detail, size_t dlen)
 	t0 = now_usec();
 	inst_start(&in[0], &cfg);
 	inst_start(&in[1], &cfg);
-	CHECK(!view_is_current(in[0].view, time(NULL)));
+	CHECK(!view_in_sync_or_grace(in[0].view, time(NULL)));
 	CHECK(wait_until(pred_current, in, 3000));
 	ms = ms_since(t0);
 	now = time(NULL);
@@ -744,9 +746,9 @@ s_grace(char *detail, size_t dlen)
 	redis_stop();
 	CHECK(wait_until(pred_lost, in, 3000));
 	t0 = now_usec();
-	CHECK(view_is_current(in[0].view, time(NULL)));
+	CHECK(view_in_sync_or_grace(in[0].view, time(NULL)));
 	pump(1500);
-	CHECK(view_is_current(in[0].view, time(NULL)));
+	CHECK(view_in_sync_or_grace(in[0].view, time(NULL)));
 	CHECK(view_jti_revoked(in[0].view, "j1", time(NULL)));
 	CHECK(wait_until(pred_not_current, in, 2500));
 	kept_ms = ms_since(t0);
@@ -802,7 +804,7 @@ s_free(char *detail, size_t dlen)
 	inst_start(&in[0], &cfg);
 	CHECK(wait_until(pred_current, in, 3000));
 	view_close(in[0].view);
-	CHECK(!view_is_current(in[0].view, time(NULL)));
+	CHECK(!view_in_sync_or_grace(in[0].view, time(NULL)));
 	CHECK(strcmp(view_reason(in[0].view), "closed") == 0);
 	store_close(in[0].cmd);
 	snprintf(detail, dlen, "30 views freed mid-flight");
@@ -913,7 +915,7 @@ s_issuing(char *detail, size_t dlen)
 	for (int i = 0; i < 2; i++) {
 		const struct client_record	*rec;
 
-		CHECK(view_is_trusted(in[i].view));
+		CHECK(view_in_sync(in[i].view));
 		CHECK((rec = view_client(in[i].view, "c")) != NULL);
 		CHECK(strcmp(rec->secret_hash, h1) == 0);
 		CHECK(secret_hash_check(rec->secret_hash,
