@@ -11,7 +11,7 @@
  * lookup. The list itself (commas, its bounds, its error naming the
  * setting) belongs to config.c.
  *
- * Pure module: no libevent, no hiredis, no sockets, no allocation.
+ * Pure module: no libevent, no Redis client, no sockets, no allocation.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>

@@ -1,8 +1,8 @@
 /*
  * client_record: decode a client's Redis hash into struct client_record.
  *
- * The input is an HGETALL reply copied out of hiredis: field/value pairs
- * with lengths, any bytes at all. Each known field has one row in
+ * The input is an HGETALL reply as db.c hands it over: field/value
+ * pairs with lengths, any bytes at all. Each known field has one row in
  * fields[]: its name, its longest value and its decoder. A value is
  * refused as a whole when it holds a NUL byte (C strings would silently
  * cut it) or is longer than its cap, before its decoder sees it. Unknown

@@ -23,7 +23,7 @@
  * variable. The Redis URL is never quoted back (it may hold a password),
  * and neither are unknown flags' values nor positional arguments.
  *
- * Pure module: no libevent, no hiredis, no sockets.
+ * Pure module: no libevent, no Redis client, no sockets.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>

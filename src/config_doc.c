@@ -14,7 +14,7 @@
  * and --help-man: the one include from config.c up to this file, which
  * sits beside it, above the table it reads.
  *
- * Pure module: no libevent, no hiredis, no sockets; writes to the FILE
+ * Pure module: no libevent, no Redis client, no sockets; writes to the FILE
  * it is given and nowhere else.
  */
 #include <stdbool.h>

@@ -20,7 +20,7 @@
  *   thread's OpenSSL error queue is always left empty, because the TLS code
  *   on the same thread reads it (SSL_get_error).
  *
- * Pure module: no libevent, no hiredis. OpenSSL 3 EVP only, none of the
+ * Pure module: no libevent, no Redis client. OpenSSL 3 EVP only, none of the
  * deprecated EC_KEY/RSA interfaces.
  */
 #include <sys/stat.h>

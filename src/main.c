@@ -39,11 +39,12 @@ raise_fd_limit(void)
 }
 
 /*
- * hiredis 0.14 resolves a host name with a blocking getaddrinfo() at each
- * (re)connect, on the worker's loop: resolve it once here, before any
- * loop runs, and hand the store the address. A name that does not resolve
- * now is kept, with a warning (hiredis will try again, blocking). With a
- * sentinel:// URL, each sentinel's name is resolved the same way.
+ * The Redis client library under store.c resolves a host name with a
+ * blocking getaddrinfo() at each (re)connect, on the worker's loop:
+ * resolve it once here, before any loop runs, and hand the store the
+ * address. A name that does not resolve now is kept, with a warning (the
+ * library will try again, blocking). With a sentinel:// URL, each
+ * sentinel's name is resolved the same way.
  */
 static void
 resolve_host(char **host)

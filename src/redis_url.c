@@ -9,12 +9,12 @@
  * Passwords are wiped when freed, on the error paths too. A host name is
  * checked for its alphabet and length only: resolving it is the store's
  * business, at connect time. rediss:// is refused by name, because
- * hiredis 0.14 has no TLS. Naming the setting in an error is config.c's.
+ * The Redis client (store.c) has no TLS. Naming the setting in an error is config.c's.
  *
  * Invariant: on failure *out is all zeros and nothing is left allocated;
  * on success every string the kind needs is set.
  *
- * Pure module: no libevent, no hiredis, no sockets.
+ * Pure module: no libevent, no Redis client, no sockets.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -426,7 +426,8 @@ redis_url_parse(const char *s, struct redis_url *out, char *errbuf,
 		rc = parse_redis_sentinel(s + 11, &url, errbuf, errlen);
 	else if (strncasecmp(s, "rediss://", 9) == 0)
 		errbuf_set(errbuf, errlen, "rediss:// (TLS to Redis) is not "
-		    "supported by hiredis 0.14; use a local TLS tunnel");
+		    "supported (tokend's Redis client has no TLS); use a local "
+		    "TLS tunnel");
 	else
 		errbuf_set(errbuf, errlen, "want a redis://, unix:// or "
 		    "sentinel:// URL");

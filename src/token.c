@@ -19,7 +19,7 @@
  *   sjson_parse().
  * - No clock is read: the caller passes now. Nothing logs a token.
  *
- * Pure module: no libevent, no hiredis. Thread safe: no shared mutable
+ * Pure module: no libevent, no Redis client. Thread safe: no shared mutable
  * state; json-c objects are per call.
  */
 #include <stdint.h>

@@ -3,7 +3,7 @@
  *
  * An allocation failure prints one line and aborts, as redis and kore do:
  * error paths elsewhere are then about real errors only. Library calls that
- * allocate (OpenSSL, json-c, hiredis) are not covered; their NULLs are
+ * allocate (OpenSSL, json-c, the Redis client) are not covered; their NULLs are
  * still checked by their callers.
  */
 #include <stdio.h>

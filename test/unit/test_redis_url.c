@@ -126,8 +126,8 @@ test_redis_url_bad(void)
 	char	 longurl[1100];
 
 	expect_bad_url("", "want a redis://, unix:// or sentinel:// URL");
-	expect_bad_url("rediss://:SECRET@h:6379", "not supported by hiredis");
-	expect_bad_url("REDISS://h", "not supported by hiredis");
+	expect_bad_url("rediss://:SECRET@h:6379", "Redis client has no TLS");
+	expect_bad_url("REDISS://h", "Redis client has no TLS");
 	expect_bad_url("http://:SECRET@h",
 	    "want a redis://, unix:// or sentinel://");
 	expect_bad_url("SECRET@h:6379", NULL);
