@@ -9,7 +9,10 @@
  * The grammars of two values live in modules of their own, included here
  * because struct config holds their results: redis_url.h (--redis) and
  * cidr.h (--trusted-proxies). --help, the man page and the README's table
- * are config_doc.h's, written from config_describe().
+ * are config_doc.h's, written from config_describe(): config_doc sits
+ * above this module and includes it, never the reverse, so config_parse()
+ * only reports that --help, --help-man or --version was asked for and
+ * main.c has config_doc_print() print it.
  */
 #ifndef TOKEND_CONFIG_H
 #define TOKEND_CONFIG_H
@@ -17,7 +20,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -99,9 +101,16 @@ struct config {
 	int			 metrics_max_clients;	/* client_id labels */
 };
 
+/*
+ * What config_parse() found. The three requests for a document stop the
+ * parse where they appear (what follows is not read) and are printed by
+ * config_doc_print() (config_doc.h); tokend then exits 0.
+ */
 enum config_result {
 	CONFIG_OK = 0,
-	CONFIG_EXIT_OK,		/* --help, --help-man or --version printed */
+	CONFIG_HELP,		/* -h, --help asked for */
+	CONFIG_HELP_MAN,	/* --help-man (not listed by --help) */
+	CONFIG_VERSION,		/* -V, --version */
 	CONFIG_ERROR,		/* message in errbuf; exit 2 */
 };
 
@@ -112,8 +121,9 @@ enum config_result {
  * are readable (their contents are checked by the modules that load them).
  * On CONFIG_ERROR, errbuf holds one line naming the flag and the variable,
  * e.g. "--listen / TOKEND_LISTEN: port out of range: 70000".
- * --help, --help-man (config_doc.h) and --version print to `out` and give
- * CONFIG_EXIT_OK.
+ * -h/--help, --help-man and -V/--version give CONFIG_HELP,
+ * CONFIG_HELP_MAN and CONFIG_VERSION and print nothing: printing them is
+ * config_doc_print()'s (config_doc.h).
  * --user is looked up in the user database here (getpwnam_r): an unknown
  * name is a CONFIG_ERROR, and so is a user other than the current one
  * when not running as root.
@@ -123,7 +133,7 @@ enum config_result {
  */
 enum config_result
 	 config_parse(struct config *cfg, int argc, char *const argv[],
-	    char *const envp[], FILE *out, char *errbuf, size_t errlen);
+	    char *const envp[], char *errbuf, size_t errlen);
 
 /* Release everything config_parse() allocated; wipes the Redis password. */
 void	 config_finish(struct config *cfg);

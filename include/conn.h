@@ -11,14 +11,16 @@
  *     while Redis answers is noticed.
  *
  * Where it sits. Dependencies point one way: worker -> conn, and
- * request -> conn and worker. conn includes neither worker.h nor
- * request.h: the worker embeds a struct conn_table, sets it up
+ * request and dispatch -> conn and worker. conn includes neither worker.h
+ * nor request.h: the worker embeds a struct conn_table, sets it up
  * (conn_table_init, which also hooks the table into the worker's evhttp)
  * and keeps its TLS context current; the request layer finds each
  * request's connection (conn_find) and says when the request starts and
- * ends. The one thing a connection tells the layer above, that it closed
- * while a request was being handled, goes through the table's `gone`
- * callback, which the request layer installs (request_serve).
+ * ends; the dispatcher (dispatch.c) asks conn_over_cap() and
+ * conn_saw_nul() before routing. The one thing a connection tells the
+ * layer above, that it closed while a request was being handled, goes
+ * through the table's `gone` callback: dispatch_serve() sets it to
+ * request_client_gone().
  *
  * Everything here runs on the worker's own loop, except conn_table_init()
  * and conn_table_finish(), which run before the loop starts or after it
@@ -63,7 +65,7 @@ struct conn_table {
 	/* Borrowed from the worker, which points it at the new context on
 	   a TLS reload; NULL: plain HTTP. Read at accept only. */
 	SSL_CTX			*ssl_ctx;
-	conn_gone_fn		 gone;		/* set by the request layer */
+	conn_gone_fn		 gone;		/* set by dispatch_serve() */
 };
 
 /*

@@ -4,6 +4,10 @@
  * Replies to a request whose client is gone are dropped silently.
  * Also replaces evhttp's own error pages (413, malformed requests) with
  * JSON ones: see evhttp_send_error() in reply.c.
+ *
+ * Where it sits, bottom to top: request -> reply -> router -> dispatch ->
+ * the handlers. A reply is written into the struct request of request.h,
+ * below; the router, the dispatcher and the handlers answer through here.
  */
 #ifndef TOKEND_REPLY_H
 #define TOKEND_REPLY_H

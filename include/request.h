@@ -1,7 +1,8 @@
 /*
  * request: our context for one HTTP request, from the moment evhttp has
  * read it whole to the moment its reply is written (or its client is
- * gone). Handlers receive a struct request and answer it through reply.h.
+ * gone), and what a handler reads of it. Handlers receive a struct request
+ * and answer it through reply.h.
  *
  * Lifetime: a request is held by evhttp's side until the reply is written
  * or the connection closes, and by every asynchronous operation a handler
@@ -9,11 +10,17 @@
  * while a handler waits (on Redis, say), `gone` is set and the handler must
  * not reply; reply.c checks it, so handlers only need to release.
  *
- * Where it sits: above the worker (struct worker is a request's context:
- * its config, keys, store, view, metrics) and the connection table
- * (conn.h), which it tells when a request starts and ends. Neither of
- * those names a request function: request_serve() hands the worker's
- * evhttp requests and its connections' "client gone" news to this module.
+ * Where it sits: at the bottom of the transport's request path, above the
+ * worker (struct worker is a request's context: its config, keys, store,
+ * view, metrics) and the connection table (conn.h), which it tells when a
+ * request starts and ends. Dependencies point one way, bottom to top:
+ * request -> reply (writes replies into a struct request) -> router ->
+ * dispatch (evhttp's request callback: request_new(), the refusals
+ * answered before routing, router_route()) -> the handlers. This module
+ * answers nothing and includes none of those above it; neither the worker
+ * nor conn names a request function: dispatch_serve() (dispatch.h) hands a
+ * worker's evhttp requests to request_new() and its connections' "client
+ * gone" news to request_client_gone().
  */
 #ifndef TOKEND_REQUEST_H
 #define TOKEND_REQUEST_H
@@ -36,7 +43,8 @@ struct request {
 	const char		*method;	/* "GET", ... */
 	uint64_t		 start_usec;
 	int			 status;	/* set by reply.c */
-	int			 endpoint;	/* router_endpoint(path) */
+	int			 endpoint;	/* router_endpoint(path),
+						   set by dispatch.c */
 	bool			 gone;		/* client disconnected */
 	bool			 replied;
 	unsigned		 refs;
@@ -52,12 +60,27 @@ struct request {
 };
 
 /*
- * Make this module w's request handler: every request w's evhttp reads is
- * routed (router.h), and a connection of w that closes under a request
- * marks it gone. Main thread, after worker_init() and before
- * worker_start().
+ * The context of ev, a request worker's evhttp has read whole: its method,
+ * path (without the query; "/" when empty), id (the client's
+ * X-Request-Id when sane, else a new one), peer and source address, and
+ * its connection, which is told the request started (its deadline stops).
+ * The request is counted in worker->inflight until it is over. The one
+ * reference it holds is evhttp's side: released, with the access-log line
+ * and the request's metrics written, when evhttp reports the reply written
+ * or the client gone (request_client_gone()). endpoint is left 0: the
+ * caller sets it (router_endpoint()) before answering. Never NULL
+ * (xcalloc). Inside evhttp's request callback, on the worker's loop.
  */
-void	 request_serve(struct worker *w);
+struct request *request_new(struct evhttp_request *ev, struct worker *worker);
+
+/*
+ * req's connection closed before its reply was written: marks it gone
+ * (a later reply is dropped), writes its access-log line (status 499
+ * unless one was set) and metrics, and drops evhttp's side's reference.
+ * A conn_gone_fn (conn.h), installed as the connection table's `gone` by
+ * dispatch_serve(). Inside an evhttp callback, on the worker's loop.
+ */
+void	 request_client_gone(struct request *req);
 
 void	 request_hold(struct request *);
 /* Drop a reference; frees the request when it was the last one. */

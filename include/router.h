@@ -6,6 +6,12 @@
  * router_route() answers a request with it. The route table names every
  * handler, so this header takes handler_fn from handler.h: the router is
  * the one piece of the transport that knows the handlers.
+ *
+ * Where it sits, bottom to top: request -> reply -> router -> dispatch ->
+ * the handlers. The router answers through reply.h into the struct
+ * request of request.h, both below it; dispatch.c calls router_endpoint()
+ * and router_route() for every request that passed the checks made
+ * before routing. Nothing below includes this header.
  */
 #ifndef TOKEND_ROUTER_H
 #define TOKEND_ROUTER_H

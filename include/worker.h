@@ -23,10 +23,11 @@
  * one worker and is touched only on its loop.
  *
  * Dependencies point one way: conn.h is below the worker (the worker
- * embeds and sets up its connection table); request.c and the handlers
- * are above it and read struct worker as their context. worker.c names no
- * request function: request_serve() (request.h) plugs the request layer
- * into a worker's evhttp, and server.c calls it after worker_init().
+ * embeds and sets up its connection table); the request path (request.c,
+ * reply.c, router.c, dispatch.c) and the handlers are above it and read
+ * struct worker as their context. worker.c names no request function:
+ * dispatch_serve() (dispatch.h) plugs the request path into a worker's
+ * evhttp, and server.c calls it after worker_init().
  */
 #ifndef TOKEND_WORKER_H
 #define TOKEND_WORKER_H
@@ -92,7 +93,7 @@ struct worker {
  * cache. ssl_ctx may be NULL (plain HTTP); the worker takes its own
  * references to it and to keys. cfg and open_conns (the process-wide
  * connection count) are borrowed and must outlive the worker. Requests
- * reach no handler until request_serve() has plugged the request layer
+ * reach no handler until dispatch_serve() has plugged the request path
  * in. Returns 0 or -1 (logged); either way worker_finish() releases what
  * was set up. Called from the main thread before worker_start().
  */

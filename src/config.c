@@ -8,6 +8,11 @@
  * is one row (and one struct field). The three documents are written by
  * config_doc.c, which reads the rows through config_describe().
  *
+ * Dependencies point one way: config_doc.c includes config.h, never the
+ * reverse. config_parse() prints nothing: for --help, --help-man and
+ * --version it stops parsing and says which was asked (CONFIG_HELP,
+ * CONFIG_HELP_MAN, CONFIG_VERSION); main.c has config_doc_print() write it.
+ *
  * Values with a grammar of their own are parsed by their own pure
  * modules: the --redis URL by redis_url.c, each --trusted-proxies network
  * by cidr.c. This file turns their short reasons into the setting's error
@@ -33,6 +38,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,7 +46,6 @@
 
 #include "cidr.h"
 #include "config.h"
-#include "config_doc.h"
 #include "redis_url.h"
 #include "util.h"
 
@@ -1051,7 +1056,7 @@ finish_settings(struct config *cfg, char *errbuf, size_t errlen)
 
 enum config_result
 config_parse(struct config *cfg, int argc, char *const argv[],
-    char *const envp[], FILE *out, char *errbuf, size_t errlen)
+    char *const envp[], char *errbuf, size_t errlen)
 {
 	struct option		 opts[nitems(settings) + 4];
 	struct flag_value	*fv = NULL;
@@ -1094,16 +1099,13 @@ config_parse(struct config *cfg, int argc, char *const argv[],
 	    (c = getopt_long(argc, argv, "-:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_HELP:
-			config_doc_help(out);
-			rc = CONFIG_EXIT_OK;
+			rc = CONFIG_HELP;
 			goto out;
 		case OPT_VERSION:
-			fprintf(out, "tokend %s\n", TOKEND_VERSION_STRING);
-			rc = CONFIG_EXIT_OK;
+			rc = CONFIG_VERSION;
 			goto out;
 		case OPT_HELP_MAN:
-			config_doc_man(out);
-			rc = CONFIG_EXIT_OK;
+			rc = CONFIG_HELP_MAN;
 			goto out;
 		case 1:
 			/* Not quoted: it may be a misplaced secret. */

@@ -10,9 +10,11 @@
  * combine, signals, files, exit statuses) is written here. What a value
  * means and how it is checked is config.c's; nothing here parses.
  *
- * config_parse() calls config_doc_help() and config_doc_man() for --help
- * and --help-man: the one include from config.c up to this file, which
- * sits beside it, above the table it reads.
+ * Dependencies point one way: this file includes config.h and config.c
+ * knows nothing of it. config_parse() stops at --help, --help-man or
+ * --version and says which it met; main.c passes that result to
+ * config_doc_print(), which prints the document (the version line
+ * included: it is written here, from TOKEND_VERSION_STRING).
  *
  * Pure module: no libevent, no Redis client, no sockets; writes to the FILE
  * it is given and nowhere else.
@@ -272,4 +274,23 @@ config_doc_man(FILE *out)
 	    "(run it with\n"
 	    ".BR \\-\\-help )\n"
 	    "and the README of the source distribution.\n", out);
+}
+
+void
+config_doc_print(enum config_result asked, FILE *out)
+{
+	switch (asked) {
+	case CONFIG_HELP:
+		config_doc_help(out);
+		break;
+	case CONFIG_HELP_MAN:
+		config_doc_man(out);
+		break;
+	case CONFIG_VERSION:
+		fprintf(out, "tokend %s\n", TOKEND_VERSION_STRING);
+		break;
+	case CONFIG_OK:
+	case CONFIG_ERROR:
+		break;
+	}
 }

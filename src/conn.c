@@ -1,8 +1,10 @@
 /*
  * conn: the connection table and the life of one connection, on the
- * worker's own loop. What it leaves to others: building and answering
- * requests (request.c, told through conn_request_* and the table's gone
- * callback), owning the TLS context and the evhttp (worker.c).
+ * worker's own loop. What it leaves to others: building requests
+ * (request.c, told through conn_request_* and the table's gone callback),
+ * answering them (dispatch.c refuses a request over the cap or with a NUL
+ * byte; the router and the handlers answer the rest), owning the TLS
+ * context and the evhttp (worker.c).
  *
  * Catching a connection. evhttp has no accept hook in libevent 2.1, so a
  * connection is caught at the one place it shows itself, the bufferevent

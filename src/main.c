@@ -1,7 +1,9 @@
 /*
  * main: settings -> TLS context -> listening sockets and workers -> run ->
  * exit status. A bad setting is reported on one line and exits 2 before
- * any socket is opened; --help and --version exit 0.
+ * any socket is opened. For --help, --help-man and --version,
+ * config_parse() only says which was asked for; config_doc_print()
+ * (config_doc.h) prints it here and tokend exits 0.
  *
  * With --user, root is given up between binding the sockets (and loading
  * the keys and certificate) and starting the worker threads.
@@ -17,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "config_doc.h"
 #include "keys.h"
 #include "log.h"
 #include "priv.h"
@@ -90,18 +93,22 @@ resolve_redis_host(struct config *cfg)
 int
 main(int argc, char *argv[])
 {
-	struct config	 cfg;
-	struct server	*server = NULL;
-	SSL_CTX		*ssl_ctx = NULL;
-	struct keyset	*keys = NULL;
-	char		 err[512];
-	int		 status;
+	struct config		 cfg;
+	struct server		*server = NULL;
+	SSL_CTX			*ssl_ctx = NULL;
+	struct keyset		*keys = NULL;
+	char			 err[512];
+	int			 status;
+	enum config_result	 rc;
 
-	switch (config_parse(&cfg, argc, argv, environ, stdout, err,
-	    sizeof(err))) {
+	switch ((rc = config_parse(&cfg, argc, argv, environ, err,
+	    sizeof(err)))) {
 	case CONFIG_OK:
 		break;
-	case CONFIG_EXIT_OK:
+	case CONFIG_HELP:
+	case CONFIG_HELP_MAN:
+	case CONFIG_VERSION:
+		config_doc_print(rc, stdout);
 		return 0;
 	case CONFIG_ERROR:
 	default:

@@ -1,14 +1,21 @@
 /*
- * request: the per-request context, its reference count, and the access
- * log line.
+ * request: the per-request context, its reference count, what a handler
+ * reads of the request (headers, body, query), and the access log line.
  *
- * request_dispatch() runs when evhttp has read a whole request. It tells
- * the connection (which stops the request deadline), refuses requests on
- * connections over the cap, and routes. The access-log line is written in
- * one place, when evhttp reports the reply written (request_complete), or
- * when the client vanished first. The path is logged without its query, so
- * nothing a client puts there reaches the log. Each request gets its id
- * (reqid.h) here, before anything can answer it.
+ * request_new() builds the context when evhttp has read a whole request:
+ * method, path, id (reqid.h; before anything can answer it), peer and
+ * source address, its connection, which it tells (the request deadline
+ * stops). The access-log line is written in one place, when evhttp reports
+ * the reply written (request_complete), or when the client vanished first
+ * (request_client_gone). The path is logged without its query, so nothing
+ * a client puts there reaches the log.
+ *
+ * Nothing here answers a request. Dependencies point one way, bottom to
+ * top: request -> reply (writes into a struct request) -> router -> the
+ * dispatcher (dispatch.c: evhttp's request callback, the refusals answered
+ * before routing, then the router) -> the handlers. This file includes
+ * none of reply.h, router.h, dispatch.h, handler.h; below it are the
+ * worker (the request's context) and the connection table.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +31,7 @@
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
-#include "reply.h"
 #include "request.h"
-#include "router.h"
 #include "util.h"
 #include "worker.h"
 
@@ -95,8 +100,7 @@ request_complete(struct evhttp_request *ev, void *arg)
 	request_release(req);
 }
 
-/* The connection closed under the request (the table's gone callback). */
-static void
+void
 request_client_gone(struct request *req)
 {
 	if (req->gone)
@@ -146,11 +150,9 @@ request_set_client(struct request *req, struct evhttp_request *ev)
 	    cfg->n_trusted_proxies, req->client, sizeof(req->client));
 }
 
-/* evhttp's generic callback: arg is the struct worker. */
-static void
-request_dispatch(struct evhttp_request *ev, void *arg)
+struct request *
+request_new(struct evhttp_request *ev, struct worker *worker)
 {
-	struct worker			*worker = arg;
 	struct evhttp_connection	*evcon;
 	const struct evhttp_uri		*uri;
 	struct request			*req;
@@ -170,7 +172,6 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	req->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (req->path == NULL || req->path[0] == '\0')
 		req->path = "/";
-	req->endpoint = router_endpoint(req->path);
 
 	evcon = evhttp_request_get_connection(ev);
 	evhttp_connection_get_peer(evcon, &addr, &req->peer_port);
@@ -182,28 +183,7 @@ request_dispatch(struct evhttp_request *ev, void *arg)
 	evhttp_request_set_on_complete_cb(ev, request_complete, req);
 	if (req->conn != NULL)
 		conn_request_started(req->conn, req);
-
-	if (req->conn != NULL && conn_over_cap(req->conn)) {
-		reply_header(req, "Retry-After", "1");
-		reply_error(req, 503, "temporarily_unavailable",
-		    "too many open connections", REPLY_CLOSE);
-		return;
-	}
-	if (req->conn != NULL && conn_saw_nul(req->conn)) {
-		reply_error(req, 400, "invalid_request", "NUL byte in request",
-		    REPLY_CLOSE);
-		return;
-	}
-	if (worker->draining)
-		reply_header(req, "Connection", "close");
-	router_route(req);
-}
-
-void
-request_serve(struct worker *w)
-{
-	w->conns.gone = request_client_gone;
-	evhttp_set_gencb(w->http, request_dispatch, w);
+	return req;
 }
 
 const char *

@@ -3,6 +3,11 @@
  * adjacent so the Allow header can be built from them. Paths match
  * exactly (no prefix or trailing-slash games). HEAD is answered by the GET
  * handler; evhttp omits the body.
+ *
+ * Left to others: building the request (request.c), the refusals answered
+ * before routing (dispatch.c, which calls router_route()), the endpoints
+ * themselves (handler_*.c). Includes point down (request.h, reply.h) and,
+ * for the table alone, to the handlers' declarations (handler.h).
  */
 #include <stdbool.h>
 #include <stdio.h>

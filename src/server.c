@@ -14,6 +14,11 @@
  * new SSL_CTX to each worker (a file that fails to load keeps the old
  * context, and says why in the log). File I/O happens here, never on a
  * worker's loop.
+ *
+ * Where it sits: above the workers and the transport. Each worker, once
+ * set up (worker_init()), gets its request path plugged into its evhttp
+ * here (dispatch_serve(), dispatch.h), so that neither worker.c nor conn.c
+ * names anything of the request path above them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,10 +34,10 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "dispatch.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
-#include "request.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -108,7 +113,7 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
 			snprintf(errbuf, errlen, "cannot set up worker %d", i);
 			goto fail;
 		}
-		request_serve(&s->workers[i]);
+		dispatch_serve(&s->workers[i]);
 		s->n_init = i + 1;
 		s->workers[i].peers = s->workers;
 	}

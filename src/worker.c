@@ -7,9 +7,9 @@
  *
  * Left to others: the connections (conn.c: the worker only embeds their
  * table, sets it up and keeps its TLS context current), the requests
- * (request.c plugs itself into the evhttp with request_serve(), called by
- * server.c, so nothing here names a request function) and the listening
- * sockets (server.c).
+ * (dispatch.c plugs the request path into the evhttp with
+ * dispatch_serve(), called by server.c, so nothing here names a request
+ * function) and the listening sockets (server.c).
  *
  * Main-thread messages. The main thread writes one byte to the worker's
  * pipe: 'q' (drain and stop) or 'r' (a reload: a new TLS context and key

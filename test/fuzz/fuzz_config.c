@@ -2,8 +2,9 @@
  * fuzz_config: config_parse() on a command line and an environment made
  * from the input. The input is split on NUL bytes; a piece that starts
  * with "TOKEND_" goes to the environment, any other to argv (after
- * argv[0] "tokend"). At most 32 of each. --help and --version print to
- * /dev/null; errors go to errbuf only.
+ * argv[0] "tokend"). At most 32 of each. What --help, --help-man and
+ * --version ask for is printed to /dev/null by config_doc_print(), as
+ * main.c prints it to standard output; errors go to errbuf only.
  *
  * Files named by --signing-key and the like are only stat()ed and
  * access()ed by config_parse(), never opened.
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_doc.h"
 #include "log.h"
 
 #define MAX_ARGS	32
@@ -39,11 +41,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		*copy, *argv[MAX_ARGS + 2], *envp[MAX_ARGS + 1];
-	char		 err[512], *p, *end;
-	int		 argc = 1;
-	size_t		 nenv = 0;
-	struct config	 cfg;
+	char			*copy, *argv[MAX_ARGS + 2], *envp[MAX_ARGS + 1];
+	char			 err[512], *p, *end;
+	int			 argc = 1;
+	size_t			 nenv = 0;
+	struct config		 cfg;
+	enum config_result	 rc;
 
 	if ((copy = malloc(size + 1)) == NULL)
 		return 0;
@@ -63,8 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	envp[nenv] = NULL;
 
-	switch (config_parse(&cfg, argc, argv, envp, devnull, err,
-	    sizeof(err))) {
+	switch ((rc = config_parse(&cfg, argc, argv, envp, err,
+	    sizeof(err)))) {
 	case CONFIG_OK:
 		if (cfg.issuer == NULL || cfg.default_audience == NULL ||
 		    cfg.workers < 1)
@@ -75,7 +78,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL)
 			abort();
 		break;
-	default:
+	case CONFIG_HELP:
+	case CONFIG_HELP_MAN:
+	case CONFIG_VERSION:
+		config_doc_print(rc, devnull);
 		break;
 	}
 	free(copy);

@@ -103,7 +103,9 @@ fixtures_finish(void)
 
 /*
  * Run config_parse on "tokend" + base + extra with the environment env.
- * Strings are copied into a writable argv, as the real one is.
+ * Strings are copied into a writable argv, as the real one is. *output
+ * gets what tokend prints on standard output for the result, as main.c
+ * does: config_doc_print() (nothing unless a document was asked for).
  */
 static enum config_result
 parse_full(struct config *cfg, const char *const *base,
@@ -129,8 +131,9 @@ parse_full(struct config *cfg, const char *const *base,
 
 	if ((out = open_memstream(&buf, &buflen)) == NULL)
 		abort();
-	rc = config_parse(cfg, argc, argv, env != NULL ? envp : NULL, out,
-	    err, errlen);
+	rc = config_parse(cfg, argc, argv, env != NULL ? envp : NULL, err,
+	    errlen);
+	config_doc_print(rc, out);
 	fclose(out);
 	if (output != NULL)
 		*output = buf;
@@ -1041,7 +1044,7 @@ test_config_help(void)
 
 	memset(&zero, 0, sizeof(zero));
 	TEST_ASSERT(parse_full(&cfg, help, NULL, NULL, err, sizeof(err),
-	    &out) == CONFIG_EXIT_OK);
+	    &out) == CONFIG_HELP);
 	TEST_ASSERT(memcmp(&cfg, &zero, sizeof(cfg)) == 0);
 	TEST_ASSERT(starts_with(out, "Usage: tokend"));
 	TEST_ASSERT(strstr(out, "  --listen ADDR:PORT ") != NULL);
@@ -1055,7 +1058,7 @@ test_config_help(void)
 	out = NULL;
 	/* no file checks and no TLS requirement under --help */
 	TEST_ASSERT(parse_full(&cfg, h, NULL, NULL, err, sizeof(err),
-	    &out) == CONFIG_EXIT_OK);
+	    &out) == CONFIG_HELP);
 	TEST_ASSERT(strstr(out, "--trusted-proxies CIDR,...") != NULL);
 	free(out);
 }
@@ -1069,12 +1072,12 @@ test_config_version(void)
 	const char	*sv[] = { "-V", NULL };
 
 	TEST_ASSERT(parse_full(&cfg, v, NULL, NULL, err, sizeof(err),
-	    &out) == CONFIG_EXIT_OK);
+	    &out) == CONFIG_VERSION);
 	TEST_ASSERT(strcmp(out, "tokend 0.1.0\n") == 0);
 	free(out);
 	out = NULL;
 	TEST_ASSERT(parse_full(&cfg, sv, NULL, NULL, err, sizeof(err),
-	    &out) == CONFIG_EXIT_OK);
+	    &out) == CONFIG_VERSION);
 	TEST_ASSERT(strcmp(out, "tokend 0.1.0\n") == 0);
 	free(out);
 }

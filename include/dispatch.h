@@ -1,0 +1,29 @@
+/*
+ * dispatch: where a request that evhttp has read whole enters tokend. It
+ * builds the request's context (request.h), answers what is refused
+ * before routing (a connection over --max-connections, a NUL byte in the
+ * request) and hands the rest to the router (router.h), which calls the
+ * handlers.
+ *
+ * Where it sits: at the top of the transport, below only the handlers
+ * (which the router's table names). Dependencies point one way, bottom to
+ * top: request -> reply -> router -> dispatch -> handlers. Nothing below
+ * includes this header; server.c, which owns the workers, plugs it into
+ * each one with dispatch_serve().
+ */
+#ifndef TOKEND_DISPATCH_H
+#define TOKEND_DISPATCH_H
+
+struct worker;
+
+/*
+ * Make dispatch w's request handler (evhttp_set_gencb): every request w's
+ * evhttp reads gets a struct request (request_new()), then either its
+ * refusal or router_route(); and a connection of w that closes under a
+ * request marks it gone (request_client_gone() becomes the connection
+ * table's `gone`). Main thread, after worker_init() and before
+ * worker_start().
+ */
+void	 dispatch_serve(struct worker *w);
+
+#endif

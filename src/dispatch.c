@@ -1,0 +1,67 @@
+/*
+ * dispatch: evhttp's request callback. For each request evhttp has read
+ * whole: request_new() (request.c) makes its context and stops the
+ * connection's deadline; the dispatcher sets the metrics endpoint
+ * (router_endpoint()), then answers, in this order,
+ *   - a connection accepted over --max-connections: 503
+ *     temporarily_unavailable with Retry-After: 1, and the connection
+ *     closes;
+ *   - a connection on which a NUL byte arrived (conn.c watches for it):
+ *     400 invalid_request, and the connection closes;
+ * and routes everything else (router_route()), asking for
+ * "Connection: close" while the worker drains.
+ *
+ * Left to others: the context, the access-log line and the request's
+ * metrics (request.c), writing replies (reply.c), (method, path) ->
+ * handler, 404 and 405 (router.c), and the connections themselves
+ * (conn.c).
+ *
+ * Dependencies point one way, bottom to top: request -> reply -> router
+ * -> dispatch -> the handlers (through the router's table). Nothing below
+ * includes dispatch.h; server.c installs it (dispatch_serve()).
+ *
+ * The hot path: one allocation per request (the struct request, in
+ * request_new()); the only indirect calls are evhttp's callback into this
+ * file and the router's into the handler.
+ */
+#include <event2/http.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "reply.h"
+#include "request.h"
+#include "router.h"
+#include "worker.h"
+
+/* evhttp's generic callback: arg is the struct worker. */
+static void
+dispatch_request(struct evhttp_request *ev, void *arg)
+{
+	struct worker	*worker = arg;
+	struct request	*req;
+
+	req = request_new(ev, worker);
+	req->endpoint = router_endpoint(req->path);
+
+	if (req->conn != NULL && conn_over_cap(req->conn)) {
+		reply_header(req, "Retry-After", "1");
+		reply_error(req, 503, "temporarily_unavailable",
+		    "too many open connections", REPLY_CLOSE);
+		return;
+	}
+	if (req->conn != NULL && conn_saw_nul(req->conn)) {
+		reply_error(req, 400, "invalid_request", "NUL byte in request",
+		    REPLY_CLOSE);
+		return;
+	}
+	if (worker->draining)
+		reply_header(req, "Connection", "close");
+	router_route(req);
+}
+
+void
+dispatch_serve(struct worker *w)
+{
+	w->conns.gone = request_client_gone;
+	evhttp_set_gencb(w->http, dispatch_request, w);
+}
