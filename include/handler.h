@@ -18,6 +18,20 @@ typedef void (*handler_fn)(struct request *);
  */
 void	 handler_unavailable(struct request *, int reply_flags);
 
+/*
+ * The front half of /oauth/introspect and /oauth/revoke: authenticate
+ * the client (client_auth_form, client_auth_verify), require a `token` parameter and verify it
+ * (verify_token), answering every failure on the way (400, 401, 429,
+ * 503). Then answer(req, caller, v) answers, from a store callback or
+ * from inside this call, with the caller's record and the token's outcome
+ * (VERIFY_UNAVAILABLE included), both borrowed for the call.
+ */
+struct client_record;
+struct verify_outcome;
+typedef void (*handler_token_answer)(struct request *,
+    const struct client_record *caller, const struct verify_outcome *v);
+void	 handler_with_token(struct request *, handler_token_answer answer);
+
 /* handler_ops.c */
 void	 handler_healthz(struct request *);
 void	 handler_readyz(struct request *);
@@ -36,20 +50,6 @@ void	 handler_verify(struct request *);
 /* handler_introspect.c */
 void	 handler_introspect(struct request *);
 
-/*
- * The front half of /oauth/introspect and /oauth/revoke (in
- * handler_introspect.c): authenticate the client (client_auth_form,
- * client_auth_verify), require a `token` parameter and verify it
- * (verify_token), answering every failure on the way (400, 401, 429,
- * 503). Then answer(req, caller, v) answers, from a store callback or
- * from inside this call, with the caller's record and the token's outcome
- * (VERIFY_UNAVAILABLE included), both borrowed for the call.
- */
-struct client_record;
-struct verify_outcome;
-typedef void (*handler_token_answer)(struct request *,
-    const struct client_record *caller, const struct verify_outcome *v);
-void	 handler_with_token(struct request *, handler_token_answer answer);
 
 /* handler_revoke.c */
 void	 handler_revoke(struct request *);

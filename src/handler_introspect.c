@@ -1,11 +1,8 @@
 /*
- * handler_introspect: POST /oauth/introspect (RFC 7662), and the front
- * half it shares with POST /oauth/revoke (handler_revoke.c),
- * handler_with_token(): authenticate the caller as a client (Basic or
- * body, as /oauth/token), take a `token` form parameter
- * (`token_type_hint` is accepted and ignored: there is one kind of token)
- * and run the shared verification pipeline; the endpoint's answer
- * function takes it from there.
+ * handler_introspect: POST /oauth/introspect (RFC 7662). The front half,
+ * shared with POST /oauth/revoke, is handler_with_token() (handler.c):
+ * the caller authenticated as a client, the `token` parameter verified;
+ * introspect_outcome() answers from there.
  *
  * Introspection: {"active":true, scope, client_id, token_type, exp, iat,
  * sub, aud, iss, jti} for a valid token of the caller's own, or of anyone's
@@ -23,38 +20,17 @@
 
 #include <json-c/json.h>
 
-#include "client_auth.h"
 #include "client_record.h"
 #include "handler.h"
 #include "jsonw.h"
 #include "metrics.h"
-#include "params.h"
 #include "reply.h"
 #include "request.h"
-#include "secret.h"
 #include "util.h"
 #include "verify.h"
 #include "worker.h"
 
 #define OP_FLAGS	REPLY_NO_STORE
-
-struct token_op {
-	handler_token_answer	 answer;
-	char			*token;
-	size_t			 token_len;
-};
-
-static void
-op_free(struct token_op *op)
-{
-	if (op == NULL)
-		return;
-	if (op->token != NULL) {
-		secret_wipe(op->token, op->token_len);
-		free(op->token);
-	}
-	free(op);
-}
 
 static void
 inactive(struct request *req)
@@ -110,68 +86,6 @@ introspect_outcome(struct request *req, const struct client_record *caller,
 		handler_unavailable(req, OP_FLAGS);
 	else
 		introspect_answer(req, caller, v);
-}
-
-static void
-op_authenticated(struct request *req, enum client_auth_result result,
-    const struct client_record *caller, void *arg)
-{
-	struct token_op		*op = arg;
-	struct verify_outcome	 v;
-
-	memset(&v, 0, sizeof(v));
-	switch (result) {
-	case CLIENT_AUTH_UNAVAILABLE:
-		handler_unavailable(req, OP_FLAGS);
-		goto out;
-	case CLIENT_AUTH_INVALID:
-		client_auth_reply_invalid(req, OP_FLAGS);
-		goto out;
-	case CLIENT_AUTH_LIMITED:
-		client_auth_reply_limited(req, OP_FLAGS);
-		goto out;
-	case CLIENT_AUTH_OK:
-		break;
-	}
-	if (req->gone)
-		goto out;
-	verify_token(req->worker, op->token, op->token_len, time(NULL),
-	    &v);
-	op->answer(req, caller, &v);
-out:
-	verify_outcome_finish(&v);
-	op_free(op);
-}
-
-void
-handler_with_token(struct request *req, handler_token_answer answer)
-{
-	struct params		 p;
-	struct client_creds	 creds;
-	struct token_op		*op;
-	const char		*token;
-
-	params_init(&p);
-	memset(&creds, 0, sizeof(creds));
-	if (client_auth_form(req, &p, &creds, OP_FLAGS) == -1)
-		goto out;
-	token = params_get(&p, "token");
-	if (token == NULL || token[0] == '\0') {
-		reply_error(req, 400, "invalid_request", "token is required",
-		    OP_FLAGS);
-		goto out;
-	}
-	op = xcalloc(1, sizeof(*op));
-	op->answer = answer;
-	op->token_len = strlen(token);
-	op->token = xstrdup(token);
-	if (client_auth_verify(req, &creds, op_authenticated, op) == -1) {
-		op_free(op);
-		handler_unavailable(req, OP_FLAGS);
-	}
-out:
-	client_creds_finish(&creds);
-	params_finish(&p);
 }
 
 void
