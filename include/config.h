@@ -8,11 +8,12 @@
  *
  * The grammars of two values live in modules of their own, included here
  * because struct config holds their results: redis_url.h (--redis) and
- * cidr.h (--trusted-proxies). --help, the man page and the README's table
- * are config_doc.h's, written from config_describe(): config_doc sits
- * above this module and includes it, never the reverse, so config_parse()
- * only reports that --help, --help-man or --version was asked for and
- * main.c has config_doc_print() print it.
+ * cidr.h (--trusted-proxies). --help, the man page and the settings
+ * table of docs/configuration.md are config_doc.h's, written from
+ * config_describe(): config_doc sits above this module and includes it,
+ * never the reverse, so config_parse() only reports that --help,
+ * --help-man or --version was asked for and main.c has config_doc_print()
+ * print it.
  */
 #ifndef TOKEND_CONFIG_H
 #define TOKEND_CONFIG_H

@@ -1,5 +1,5 @@
 /*
- * config_doc: --help, the manual page, the version line and the README's
+ * config_doc: --help, the manual page, the version line and the Markdown
  * settings table, all written from the settings table of config.c
  * (config_describe()).
  *
@@ -41,7 +41,7 @@ void	 config_doc_help(FILE *out);
  */
 void	 config_doc_man(FILE *out);
 
-/* Print the settings as a Markdown table (for the README). */
+/* Print the settings as a Markdown table (docs/configuration.md). */
 void	 config_doc_markdown(FILE *out);
 
 #endif

@@ -4,7 +4,7 @@
  * One row of settings[] per setting: long flag, environment variable,
  * default, parser, target in struct config, help text. getopt_long's
  * options, the environment lookup, the defaults, --help, the man page and
- * the README's Markdown table all come from that table, so a new setting
+ * docs/configuration.md's table all come from that table, so a new setting
  * is one row (and one struct field). The three documents are written by
  * config_doc.c, which reads the rows through config_describe().
  *

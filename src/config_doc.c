@@ -1,11 +1,11 @@
 /*
  * config_doc: the documentation generated from the settings table:
  * --help, the manual page tokend(8) (--help-man, which the build turns
- * into tokend.8) and the README's Markdown table of settings.
+ * into tokend.8) and the Markdown table of docs/configuration.md.
  *
  * Each walks the table through config_describe(), in table order, so a
  * new row in config.c shows up in all three and they cannot disagree;
- * test_man and test_readme hold the page and the README to that. The
+ * test_man and test_readme hold the page and the table to that. The
  * prose around the settings (the usage line, how flags and variables
  * combine, signals, files, exit statuses) is written here. What a value
  * means and how it is checked is config.c's; nothing here parses.
@@ -273,7 +273,7 @@ config_doc_man(FILE *out)
 	    ".B tokend\\-client\n"
 	    "(run it with\n"
 	    ".BR \\-\\-help )\n"
-	    "and the README of the source distribution.\n", out);
+	    "and the documents under docs/ of the source distribution.\n", out);
 }
 
 void
