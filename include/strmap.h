@@ -74,4 +74,12 @@ void		*strmap_remove_at(struct strmap *, size_t pos);
  */
 uint64_t	 strmap_hash(const char *s);
 
+/*
+ * Draw the hash key now, if no hash has drawn it yet. main() calls it at
+ * start, before any worker runs, so that getrandom(), which may wait
+ * while the kernel's pool is not ready early in boot, never runs on an
+ * event loop.
+ */
+void		 strmap_seed(void);
+
 #endif

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "priv.h"
 #include "server.h"
+#include "strmap.h"
 #include "tls.h"
 #include "util.h"
 
@@ -118,6 +119,7 @@ main(int argc, char *argv[])
 	log_set_level(cfg.log_level);
 	log_set_format(cfg.log_format);
 	log_init();
+	strmap_seed();
 	(void)priv_nodump();	/* logged; the keys are not loaded yet */
 	signal(SIGPIPE, SIG_IGN);
 	resolve_redis_host(&cfg);

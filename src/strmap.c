@@ -154,6 +154,12 @@ hash_key_init(void)
 	hash_key[1] = le64(k + 8);
 }
 
+void
+strmap_seed(void)
+{
+	pthread_once(&hash_key_once, hash_key_init);
+}
+
 uint64_t
 strmap_hash(const char *s)
 {
