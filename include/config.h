@@ -89,6 +89,7 @@ struct config {
 	int			 verify_grace;		/* seconds */
 	int			 leeway;		/* seconds */
 	int			 verify_cache_size;	/* entries; 0 = off */
+	int			 max_revocations_per_client;	/* live */
 	int			 auth_fail_limit;	/* 0 = off */
 	int			 auth_fail_window;	/* seconds */
 	struct cidr		*trusted_proxies;	/* n_trusted_proxies */

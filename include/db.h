@@ -16,6 +16,12 @@
  *	P revoked:JTI	STRING, the token's exp (decimal unix seconds),
  *			expiring --leeway seconds after it, when the token
  *			could no longer pass anyway
+ *	P revocations:ID
+ *			ZSET, the live revocations of client ID: each jti
+ *			scored by the unix second at which its P revoked:JTI
+ *			expires; the writer drops members whose time has
+ *			come before it counts (--max-revocations-per-client),
+ *			and the set expires with its last member
  *	P locked	ZSET of source addresses locked out by the
  *			brute-force limit (authfail.h), scored by the unix
  *			time in milliseconds when the lock ends; members
@@ -73,7 +79,7 @@ enum db_status {
 				   acknowledged it in time */
 };
 
-/* db_ping(), db_revoke(). */
+/* db_ping(). */
 typedef void (*db_status_cb)(enum db_status status, void *arg);
 
 /*
@@ -110,6 +116,21 @@ struct db_authfail {
 					   address until then (unix ms) */
 };
 typedef void (*db_authfail_cb)(const struct db_authfail *, void *arg);
+
+/* A revocation: db_revoke(). */
+struct db_revocation {
+	enum db_status	 status;
+	const char	*why;
+	/*
+	 * DB_OK: refused is true when the client already held the most
+	 * live revocations it may and this jti was not one of them: nothing
+	 * was written. count is the client's live revocations after the
+	 * call (this one included when it was written).
+	 */
+	bool		 refused;
+	long long	 count;
+};
+typedef void (*db_revocation_cb)(const struct db_revocation *, void *arg);
 
 /* The client ids of P clients: db_members_get(). */
 struct db_members {
@@ -158,6 +179,7 @@ struct db_op {
 		db_status_cb	 status;
 		db_record_cb	 record;
 		db_authfail_cb	 authfail;
+		db_revocation_cb revocation;
 		db_members_cb	 members;
 		db_scan_cb	 scan;
 		db_revoked_cb	 revoked;
@@ -170,6 +192,7 @@ struct db_op {
 	char			**jtis;
 	int64_t			*exps;
 	size_t			 n;
+	bool			 refused;
 };
 
 /*
@@ -221,18 +244,25 @@ int		 db_authfail_count(struct store *, struct db_op *,
 		    db_authfail_cb cb, void *arg);
 
 /*
- * Revoke jti, of a token expiring at exp: SET P revoked:JTI to exp,
- * expiring leeway seconds after exp (at the end of year 9999 at the
- * latest: Redis refuses expiry times past about year 292 million), and
- * publish "revoke JTI EXP" on P events, in one script. When the store
- * follows a master through Redis Sentinel, DB_OK also means that a
- * replica has the write (WAIT 1 after it, store_wait_replica()), and any
- * other answer to the WAIT is DB_ERR_REPLICA. jti is read during the call
- * only; one longer than DB_JTI_MAX bytes is refused (-1).
+ * Revoke jti, a token of client_id expiring at exp, unless the client
+ * already holds max live revocations (max >= 1), in one script: drop the
+ * members of P revocations:ID whose time has come; unless jti is a member
+ * already (a revocation is counted once), refuse when max are left; else
+ * add it, scored by exp + leeway (at the end of year 9999 at the latest:
+ * Redis refuses expiry times past about year 292 million), SET P
+ * revoked:JTI to exp, expiring at the same time, and publish "revoke JTI
+ * EXP" on P events. The count is exact across instances: Redis runs one
+ * script at a time. When the store follows a master through Redis
+ * Sentinel, DB_OK for a written revocation also means that a replica has
+ * it (WAIT 1 after it, store_wait_replica()), and any other answer to the
+ * WAIT is DB_ERR_REPLICA; a refusal waits for nothing. An answer of
+ * another shape is DB_ERR_REPLY. client_id and jti are read during the
+ * call only; a jti longer than DB_JTI_MAX bytes, and max < 1, are refused
+ * (-1).
  */
 int		 db_revoke(struct store *, struct db_op *, const char *prefix,
-		    const char *jti, int64_t exp, int leeway, db_status_cb cb,
-		    void *arg);
+		    const char *client_id, const char *jti, int64_t exp,
+		    int leeway, int max, db_revocation_cb cb, void *arg);
 
 /* SMEMBERS P clients. Not an array: DB_ERR_REPLY. */
 int		 db_members_get(struct store *, struct db_op *,

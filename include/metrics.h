@@ -102,6 +102,7 @@ struct metrics_shard {
 	_Atomic int64_t		 store_up;		/* 0 / 1 */
 	_Atomic int64_t		 view_clients;
 	_Atomic int64_t		 view_revoked;
+	_Atomic int64_t		 view_revoked_bytes;	/* heap estimate */
 	_Atomic int64_t		 view_last_sync;	/* unix s; 0 never */
 	_Atomic int64_t		 view_current;		/* 0 / 1 */
 
@@ -166,9 +167,10 @@ void	 metrics_store_timeout(struct metrics_shard *);
 /* The command link's state: up or not; reconnected counts a return. */
 void	 metrics_store_state(struct metrics_shard *, bool up,
 	    bool reconnected);
-/* The view's size and last full re-read (unix seconds, 0: never). */
+/* The view's size (revocations also as bytes of heap) and last full
+   re-read (unix seconds, 0: never). */
 void	 metrics_view(struct metrics_shard *, size_t clients, size_t revoked,
-	    int64_t last_sync, bool current);
+	    size_t revoked_bytes, int64_t last_sync, bool current);
 
 /* Process-wide, main thread only: a SIGHUP reload succeeded or failed. */
 void	 metrics_key_reload(bool ok);

@@ -54,6 +54,24 @@ void		*strmap_remove(struct strmap *, const char *key);
 size_t		 strmap_count(const struct strmap *);
 
 /*
+ * An estimate of the heap the map holds, in bytes, in O(1): the map
+ * itself, its slot table and its copies of the keys, plus, when the
+ * caller boxes each value in an allocation of its own, value_size bytes
+ * per entry (0: values are not allocations). Each allocation is counted
+ * as strmap_alloc_cost() says.
+ */
+size_t		 strmap_memory(const struct strmap *, size_t value_size);
+
+/*
+ * The heap an allocation of n bytes takes as glibc's malloc lays it out on
+ * a 64-bit system: n plus an 8-byte header, rounded up to 16 bytes, at
+ * least 32; from 128 KiB (its mmap threshold at start) n plus 16, in whole
+ * 4 KiB pages. Another allocator's figure differs by a few bytes per
+ * allocation.
+ */
+size_t		 strmap_alloc_cost(size_t n);
+
+/*
  * Iterate: start with *pos = 0; each call that returns true sets *key
  * (borrowed: valid until the entry is removed or the map changes size) and
  * *value to the next entry. Returns false after the last one.

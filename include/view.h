@@ -182,6 +182,9 @@ int64_t		 view_now_ms(void);
 struct view_stats {
 	size_t		 clients;	/* records in the view */
 	size_t		 revoked;	/* revocations in the view */
+	size_t		 revoked_bytes;	/* the heap they take (an estimate:
+					   strmap_memory(); during a re-read
+					   the new copy too) */
 	size_t		 locked;	/* locked addresses in the view */
 	int64_t		 last_sync;	/* unix seconds; 0: never */
 	uint64_t	 syncs;		/* completed full re-reads */
@@ -190,9 +193,10 @@ struct view_stats {
 void		 view_get_stats(const struct view *, struct view_stats *);
 
 /*
- * Report the view's size, last full re-read and whether it is in sync
- * (grace not counted) to m (a worker's metrics shard, borrowed; NULL
- * stops it) whenever they change. On the worker's thread.
+ * Report the view's size (the revocations also in bytes), last full
+ * re-read and whether it is in sync (grace not counted) to m (a worker's
+ * metrics shard, borrowed; NULL stops it) whenever they change. On the
+ * worker's thread.
  */
 struct metrics_shard;
 void		 view_set_metrics(struct view *, struct metrics_shard *);

@@ -207,6 +207,12 @@ static const struct setting settings[] = {
 	    "verified tokens remembered per worker, so a repeated token skips"
 	    " the signature check (revocation is still checked); 0 turns the"
 	    " cache off" },
+	{ "max-revocations-per-client", "TOKEND_MAX_REVOCATIONS_PER_CLIENT",
+	    "N", "10000", NULL, parse_int, OFF(max_revocations_per_client),
+	    1, 1000000, 0,
+	    "live revocations a client may hold, each until its token would"
+	    " have expired; past it /oauth/revoke answers 400 invalid_request;"
+	    " tokend-client disable revokes all of a client's tokens at once" },
 	{ "auth-fail-limit", "TOKEND_AUTH_FAIL_LIMIT", "N", "20", NULL,
 	    parse_int, OFF(auth_fail_limit), 0, 1000000, 0,
 	    "failed client authentications per source address per window"

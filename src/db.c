@@ -42,6 +42,7 @@
 #define KEY_CLIENT		"client:"	/* + id */
 #define KEY_CLIENTS		"clients"
 #define KEY_REVOKED		"revoked:"	/* + jti */
+#define KEY_REVOCATIONS		"revocations:"	/* + client id */
 #define KEY_LOCKED		"locked"
 #define KEY_AUTHFAIL_IP		"authfail:ip:"	/* + address */
 #define KEY_AUTHFAIL_CLIENT	"authfail:client:" /* + id */
@@ -104,14 +105,35 @@ static const char fail_script[] =
     "return r";
 
 /*
- * One script, so the entry and the message go together: SET KEYS[1]
- * (P revoked:JTI) to ARGV[1] (exp), expiring at ARGV[2], then PUBLISH
- * ARGV[3] ("revoke JTI EXP") on KEYS[2] (P events).
+ * A revocation, counted against its client's cap. One script, so that the
+ * count, the entry and the message go together, and revocations running
+ * in parallel (at any instance) are decided one after the other.
+ * KEYS[1] P revoked:JTI, KEYS[2] P events, KEYS[3] P revocations:ID;
+ * ARGV[1] the token's exp, ARGV[2] UNTIL (unix s: exp + leeway),
+ * ARGV[3] "revoke JTI EXP", ARGV[4] the jti, ARGV[5] the cap.
+ * First the members of KEYS[3] whose UNTIL has come (Redis's clock, the
+ * one that expires P revoked:JTI) are dropped. When the others fill the
+ * cap and jti is not one of them: {0, count}, nothing written. Else ZADD
+ * jti (its score only ever raised; a jti that is a member already is not
+ * counted again: ZADD answers how many it added), move the set's expiry
+ * to UNTIL if that is later, SET KEYS[1] to exp expiring at UNTIL,
+ * PUBLISH ARGV[3] on KEYS[2]: {1, count with this one}.
  */
 static const char revoke_script[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) "
+    "local n = redis.call('ZCARD', KEYS[3]) "
+    "if n >= tonumber(ARGV[5]) and "
+    "not redis.call('ZSCORE', KEYS[3], ARGV[4]) then return {0, n} end "
+    "n = n + redis.call('ZADD', KEYS[3], 'GT', ARGV[2], ARGV[4]) "
+    "local pttl = redis.call('PTTL', KEYS[3]) "
+    "local now_ms = now * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "if pttl < 0 or now_ms + pttl < tonumber(ARGV[2]) * 1000 then "
+    "redis.call('EXPIREAT', KEYS[3], ARGV[2]) end "
     "redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2]) "
     "redis.call('PUBLISH', KEYS[2], ARGV[3]) "
-    "return 1";
+    "return {1, n}";
 
 /* ---- keys ---- */
 
@@ -486,6 +508,22 @@ db_authfail_count(struct store *s, struct db_op *op, const char *prefix,
 
 /* ---- revocations ---- */
 
+/* The end of a revocation: its result, count and refusal from op. */
+static void
+revoke_end(struct db_op *op, enum db_status status, const char *why)
+{
+	struct db_revocation	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.why = why;
+	if (status == DB_OK) {
+		res.refused = op->refused;
+		res.count = (long long)op->n;
+	}
+	op->cb.revocation(&res, op->arg);
+}
+
 /* Sentinel mode: the answer to WAIT 1 after the revocation. */
 static void
 revoke_replicated(enum store_status st, const struct redisReply *r,
@@ -496,7 +534,8 @@ revoke_replicated(enum store_status st, const struct redisReply *r,
 
 	ok = st == STORE_OK && is_type(r, REDIS_REPLY_INTEGER) &&
 	    r->integer >= 1;
-	op->cb.status(ok ? DB_OK : DB_ERR_REPLICA, op->arg);
+	revoke_end(op, ok ? DB_OK : DB_ERR_REPLICA, ok ? NULL :
+	    "no replica acknowledged the write");
 }
 
 static void
@@ -508,7 +547,21 @@ revoke_written(enum store_status st, const struct redisReply *r, void *arg)
 	const char	*why;
 
 	status = answer_status(st, r, buf, sizeof(buf), &why);
-	if (status == DB_OK && store_is_sentinel(op->store)) {
+	if (status != DB_OK)
+		goto out;
+	/* {1, count}: written; {0, count}: the cap, nothing written. */
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    !is_type(r->element[0], REDIS_REPLY_INTEGER) ||
+	    !is_type(r->element[1], REDIS_REPLY_INTEGER) ||
+	    (r->element[0]->integer != 0 && r->element[0]->integer != 1) ||
+	    r->element[1]->integer < 0) {
+		status = DB_ERR_REPLY;
+		why = "unexpected revocation reply";
+		goto out;
+	}
+	op->refused = r->element[0]->integer == 0;
+	op->n = (size_t)r->element[1]->integer;
+	if (!op->refused && store_is_sentinel(op->store)) {
 		/*
 		 * Unless a replica has it, a failover could lose it. WAIT
 		 * answers for the link's earlier writes, this one included.
@@ -516,40 +569,50 @@ revoke_written(enum store_status st, const struct redisReply *r, void *arg)
 		if (store_wait_replica(op->store, revoke_replicated, op) == 0)
 			return;
 		status = DB_ERR_DOWN;
+		why = "store unreachable";
 	}
-	op->cb.status(status, op->arg);
+out:
+	revoke_end(op, status, why);
 }
 
 int
 db_revoke(struct store *s, struct db_op *op, const char *prefix,
-    const char *jti, int64_t exp, int leeway, db_status_cb cb, void *arg)
+    const char *client_id, const char *jti, int64_t exp, int leeway,
+    int max, db_revocation_cb cb, void *arg)
 {
-	struct key	 key, chan;
-	const char	*argv[8];
-	char		 exps[32], until[32];
+	struct key	 key, chan, count;
+	const char	*argv[11];
+	char		 exps[32], until[32], maxs[16];
 	char		 msg[sizeof(EVENT_REVOKE) + DB_JTI_MAX + 32];
 	int		 rc;
 
-	if (strlen(jti) > DB_JTI_MAX)
+	if (strlen(jti) > DB_JTI_MAX || max < 1)
 		return -1;
-	op->cb.status = cb;
+	op->cb.revocation = cb;
 	op->arg = arg;
 	op->store = s;
+	op->refused = false;
+	op->n = 0;
 	snprintf(exps, sizeof(exps), "%lld", (long long)exp);
 	snprintf(until, sizeof(until), "%lld", exp > REVOKE_UNTIL_MAX - leeway ?
 	    (long long)REVOKE_UNTIL_MAX : (long long)exp + leeway);
+	snprintf(maxs, sizeof(maxs), "%d", max);
 	snprintf(msg, sizeof(msg), EVENT_REVOKE "%s %s", jti, exps);
 	argv[0] = "EVAL";
 	argv[1] = revoke_script;
-	argv[2] = "2";
+	argv[2] = "3";
 	argv[3] = key_make(&key, prefix, KEY_REVOKED, jti);
 	argv[4] = key_make(&chan, prefix, KEY_EVENTS, "");
-	argv[5] = exps;
-	argv[6] = until;
-	argv[7] = msg;
-	rc = store_command_argv(s, revoke_written, op, 8, argv, NULL);
+	argv[5] = key_make(&count, prefix, KEY_REVOCATIONS, client_id);
+	argv[6] = exps;
+	argv[7] = until;
+	argv[8] = msg;
+	argv[9] = jti;
+	argv[10] = maxs;
+	rc = store_command_argv(s, revoke_written, op, 11, argv, NULL);
 	key_free(&key);
 	key_free(&chan);
+	key_free(&count);
 	return rc;
 }
 

@@ -14,6 +14,13 @@
  * the 200 waits until a replica has the write: a failover could lose it
  * otherwise (503, and the client retries; revoking again is harmless).
  *
+ * Revocations are bounded per client: the same script counts the client's
+ * live revocations (P revocations:ID) and refuses a new one, 400
+ * invalid_request, once it holds --max-revocations-per-client; a jti
+ * already counted is not counted again. The count falls as revoked tokens
+ * expire; `tokend-client disable` revokes every token of a client at once,
+ * with no entry per token.
+ *
  * Fails closed with 503 while the view of the store is not in sync
  * (beyond --verify-grace) and when the write fails; answers with
  * Cache-Control: no-store.
@@ -42,20 +49,32 @@
 struct revoke_write {
 	struct request	*req;
 	char		*jti;
+	char		*client_id;
 	int64_t		 exp;
 	struct db_op	 db;
 };
 
 static void
-revoke_done(enum db_status status, void *arg)
+revoke_done(const struct db_revocation *res, void *arg)
 {
 	struct revoke_write	*rw = arg;
 	struct request		*req = rw->req;
+	const struct config	*cfg = req->worker->cfg;
+	char			 desc[160];
 
-	if (status == DB_ERR_REPLICA)
+	if (res->status == DB_ERR_REPLICA)
 		log_warnx("event=revoke_not_replicated jti=%s", rw->jti);
-	if (status != DB_OK) {
+	if (res->status != DB_OK) {
 		handler_unavailable(req, REVOKE_FLAGS);
+	} else if (res->refused) {
+		log_info("event=revocation_refused client_id=%s jti=%s "
+		    "revocations=%lld request_id=%s", rw->client_id, rw->jti,
+		    res->count, req->request_id);
+		snprintf(desc, sizeof(desc), "revocation limit reached: this "
+		    "client holds %d live revocations, the most allowed; it "
+		    "may revoke more once revoked tokens expire",
+		    cfg->max_revocations_per_client);
+		reply_error(req, 400, "invalid_request", desc, REVOKE_FLAGS);
 	} else {
 		view_add_revocation(req->worker->view, rw->jti, rw->exp);
 		log_info("event=token_revoked jti=%s request_id=%s", rw->jti,
@@ -63,6 +82,7 @@ revoke_done(enum db_status status, void *arg)
 		reply_json(req, 200, json_object_new_object(), REVOKE_FLAGS);
 	}
 	free(rw->jti);
+	free(rw->client_id);
 	free(rw);
 	request_release(req);
 }
@@ -110,12 +130,15 @@ revoke_answer(struct request *req, const struct client_record *caller,
 	rw = xcalloc(1, sizeof(*rw));
 	rw->req = req;
 	rw->jti = xstrdup(v->claims->jti);
+	rw->client_id = xstrdup(caller->id);
 	rw->exp = v->claims->exp;
 	request_hold(req);
-	if (db_revoke(req->worker->store, &rw->db, cfg->prefix, rw->jti,
-	    rw->exp, cfg->leeway, revoke_done, rw) == -1) {
+	if (db_revoke(req->worker->store, &rw->db, cfg->prefix, rw->client_id,
+	    rw->jti, rw->exp, cfg->leeway, cfg->max_revocations_per_client,
+	    revoke_done, rw) == -1) {
 		request_release(req);
 		free(rw->jti);
+		free(rw->client_id);
 		free(rw);
 		handler_unavailable(req, REVOKE_FLAGS);
 	}

@@ -224,13 +224,15 @@ metrics_store_state(struct metrics_shard *m, bool up, bool reconnected)
 
 void
 metrics_view(struct metrics_shard *m, size_t clients, size_t revoked,
-    int64_t last_sync, bool current)
+    size_t revoked_bytes, int64_t last_sync, bool current)
 {
 	if (m == NULL)
 		return;
 	atomic_store_explicit(&m->view_clients, (int64_t)clients,
 	    memory_order_relaxed);
 	atomic_store_explicit(&m->view_revoked, (int64_t)revoked,
+	    memory_order_relaxed);
+	atomic_store_explicit(&m->view_revoked_bytes, (int64_t)revoked_bytes,
 	    memory_order_relaxed);
 	atomic_store_explicit(&m->view_last_sync, last_sync,
 	    memory_order_relaxed);
@@ -754,6 +756,10 @@ render_store(struct metrics_text *t, const struct metrics_scrape *s)
 	per_worker_gauge(t, s, "tokend_view_revoked",
 	    "Revoked jtis in the worker's view that still matter",
 	    offsetof(struct metrics_shard, view_revoked));
+	per_worker_gauge(t, s, "tokend_view_revoked_bytes",
+	    "Heap the worker's view takes for its revoked jtis (an estimate "
+	    "from its allocations: table, jti copies, values)",
+	    offsetof(struct metrics_shard, view_revoked_bytes));
 	per_worker_gauge(t, s, "tokend_view_current",
 	    "1 while the worker's view may be trusted for verification",
 	    offsetof(struct metrics_shard, view_current));

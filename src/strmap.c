@@ -18,7 +18,9 @@
  * slot; the order of entries differs from one run to the next.
  *
  * Invariants: nslots is 0 or a power of two >= MIN_SLOTS; count + tombs <
- * nslots; an empty slot has key NULL, a tombstone key == tombstone.
+ * nslots; an empty slot has key NULL, a tombstone key == tombstone;
+ * key_cost is the sum of strmap_alloc_cost(strlen(key) + 1) over the live
+ * keys (strmap_memory() reads it instead of walking the table).
  */
 #include <sys/random.h>
 
@@ -48,6 +50,7 @@ struct strmap {
 	size_t		 nslots;
 	size_t		 count;		/* live entries */
 	size_t		 tombs;
+	size_t		 key_cost;	/* heap of the live keys' copies */
 };
 
 static char	 tombstone[1];
@@ -286,6 +289,7 @@ strmap_put(struct strmap *m, const char *key, void *value, bool *replaced)
 	dst->value = value;
 	dst->hash = h;
 	m->count++;
+	m->key_cost += strmap_alloc_cost(strlen(key) + 1);
 	return NULL;
 }
 
@@ -294,6 +298,7 @@ remove_slot(struct strmap *m, struct slot *sl)
 {
 	void	*value = sl->value;
 
+	m->key_cost -= strmap_alloc_cost(strlen(sl->key) + 1);
 	free(sl->key);
 	sl->key = tombstone;
 	sl->value = NULL;
@@ -314,6 +319,33 @@ size_t
 strmap_count(const struct strmap *m)
 {
 	return m->count;
+}
+
+#define CHUNK_HEADER	8
+#define CHUNK_ALIGN	16
+#define CHUNK_MIN	32
+#define MMAP_THRESHOLD	(128 * 1024)
+#define PAGE		4096
+
+size_t
+strmap_alloc_cost(size_t n)
+{
+	if (n >= MMAP_THRESHOLD)
+		return (n + 2 * CHUNK_HEADER + PAGE - 1) / PAGE * PAGE;
+	n = (n + CHUNK_HEADER + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN;
+	return n < CHUNK_MIN ? CHUNK_MIN : n;
+}
+
+size_t
+strmap_memory(const struct strmap *m, size_t value_size)
+{
+	size_t	 bytes = strmap_alloc_cost(sizeof(*m)) + m->key_cost;
+
+	if (m->nslots > 0)
+		bytes += strmap_alloc_cost(m->nslots * sizeof(*m->slots));
+	if (value_size > 0)
+		bytes += m->count * strmap_alloc_cost(value_size);
+	return bytes;
 }
 
 bool

@@ -137,12 +137,28 @@ static _Atomic bool	 problem_reported;
 
 static void	 sync_start(struct view *);
 
+/*
+ * The heap the revocations take: the map (its table, the jti copies) and
+ * the boxed exp of each entry; during a re-read the sync's map as well,
+ * which holds them a second time until it replaces the live one.
+ */
+static size_t
+revoked_bytes(const struct view *v)
+{
+	size_t	 bytes = strmap_memory(v->revoked, sizeof(int64_t));
+
+	if (v->sync != NULL)
+		bytes += strmap_memory(v->sync->revoked, sizeof(int64_t));
+	return bytes;
+}
+
 /* Tell the worker's metrics what the view holds now. */
 static void
 publish(const struct view *v)
 {
 	metrics_view(v->metrics, strmap_count(v->clients),
-	    strmap_count(v->revoked), v->last_sync, v->trusted);
+	    strmap_count(v->revoked), revoked_bytes(v), v->last_sync,
+	    v->trusted);
 }
 
 static void
@@ -937,6 +953,7 @@ view_get_stats(const struct view *v, struct view_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->clients = strmap_count(v->clients);
 	st->revoked = strmap_count(v->revoked);
+	st->revoked_bytes = revoked_bytes(v);
 	st->locked = strmap_count(v->locked);
 	st->last_sync = v->last_sync;
 	st->syncs = v->syncs;

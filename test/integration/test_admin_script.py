@@ -553,12 +553,28 @@ def disable_enable(ctx):
 def remove(ctx):
     ctx.add("rm1")
     ctx.add("rm2")
+    # the revocation counts tokend keeps (P revocations:ID) and a
+    # revocation (P revoked:JTI): the removed client's count goes with it,
+    # the other's stays, and so do the revocations themselves
+    until = str(int(time.time()) + 600)
+    for cid in ("rm1", "rm2"):
+        ctx.db.cmd("ZADD", "tokend:revocations:" + cid, until, "j-" + cid)
+    ctx.db.cmd("SET", "tokend:revoked:j-rm1", until)
     ctx.ok("remove", "rm1")
     check(ctx.db.cmd("EXISTS", "tokend:client:rm1") == 0)
+    check(ctx.db.cmd("EXISTS", "tokend:revocations:rm1") == 0,
+          "remove left the revocation count")
+    check(ctx.db.cmd("EXISTS", "tokend:revoked:j-rm1") == 1,
+          "remove deleted a revocation")
+    check(ctx.db.cmd("ZCARD", "tokend:revocations:rm2") == 1)
     check(ctx.db.smembers("tokend:clients") == ["rm2"])
     ctx.refused("remove", "rm1", status=1, match="no client")
     ctx.refused("remove", "rm2", "extra", status=2)
     check(ctx.db.cmd("EXISTS", "tokend:client:rm2") == 1)
+    # disable and enable keep the count: those revocations still stand
+    ctx.ok("disable", "rm2")
+    ctx.ok("enable", "rm2")
+    check(ctx.db.cmd("ZCARD", "tokend:revocations:rm2") == 1)
 
 
 @test
@@ -709,6 +725,11 @@ def wrong_types_change_nothing(ctx):
     ctx.db.cmd("DEL", "tokend:clients")
     ctx.db.cmd("SET", "tokend:clients", "oops")
     ctx.refused("remove", "w2", status=1, match="not a set")
+    ctx.db.cmd("DEL", "tokend:clients")
+    ctx.db.cmd("SET", "tokend:revocations:w2", "oops")
+    ctx.refused("remove", "w2", status=1, match="not a sorted set")
+    ctx.db.cmd("DEL", "tokend:revocations:w2")
+    ctx.db.cmd("SET", "tokend:clients", "oops")
     ctx.refused("list", status=1, match="not a set")
     ctx.db.cmd("DEL", "tokend:clients")
     ctx.db.cmd("SET", "tokend:client:str", "x")

@@ -54,6 +54,7 @@ CONTRACT_SETTINGS = [
     ("--auth-fail-limit", "TOKEND_AUTH_FAIL_LIMIT"),
     ("--auth-fail-window", "TOKEND_AUTH_FAIL_WINDOW"),
     ("--trusted-proxies", "TOKEND_TRUSTED_PROXIES"),
+    ("--max-revocations-per-client", "TOKEND_MAX_REVOCATIONS_PER_CLIENT"),
 ]
 
 

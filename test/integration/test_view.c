@@ -17,7 +17,9 @@
  * issuing: each view holds the whole decoded record (secret hash, scopes,
  * audience, ttl, claims, flags), replaced on "client ID" (a rotated secret,
  * a disable); and the brute-force locks of P locked (read at start, added
- * by "lock ADDR UNTIL", dropped once over).
+ * by "lock ADDR UNTIL", dropped once over). And the revocation script
+ * (db_revoke()) as two instances run it: a client's live revocations
+ * counted exactly, up to its cap.
  *
  * The Redis is shared with the rest of the suite, so the test uses db 10
  * and keys under "tokend-test-view:", kills only connections of its own db
@@ -1039,6 +1041,195 @@ out:
 	return ok;
 }
 
+/* ---- revocations counted per client (db_revoke against Redis) ---- */
+
+struct revocation {
+	int			 calls;
+	enum db_status		 status;
+	bool			 refused;
+	long long		 count;
+	struct db_op		 op;
+};
+
+static void
+revocation_cb(const struct db_revocation *res, void *arg)
+{
+	struct revocation	*r = arg;
+
+	r->calls++;
+	r->status = res->status;
+	r->refused = res->refused;
+	r->count = res->count;
+}
+
+static bool
+pred_revocation(const void *arg)
+{
+	return ((const struct revocation *)arg)->calls > 0;
+}
+
+/* Revoke jti of client id (exp, leeway 30, cap max) at in, waited for. */
+static bool
+revoke_one(struct inst *in, struct revocation *r, const char *id,
+    const char *jti, long long exp, int max)
+{
+	memset(r, 0, sizeof(*r));
+	return db_revoke(in->cmd, &r->op, P, id, jti, exp, 30, max,
+	    revocation_cb, r) == 0 && wait_until(pred_revocation, r, 2000) &&
+	    r->calls == 1 && r->status == DB_OK;
+}
+
+static long long
+zcard(const char *id)
+{
+	char			 key[200];
+	const struct reply	*rep;
+
+	snprintf(key, sizeof(key), P "revocations:%s", id);
+	rep = cmd("ZCARD", key, NULL);
+	return rep != NULL && rep->type == REDIS_REPLY_INTEGER ?
+	    rep->integer : -1;
+}
+
+#define PARALLEL	20
+
+struct want_all {
+	const struct revocation	*r;
+	int			 n;
+};
+
+static bool
+pred_all(const void *arg)
+{
+	const struct want_all	*w = arg;
+	int			 i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->r[i].calls == 0)
+			return false;
+	return true;
+}
+
+/*
+ * 9: the revocation script against Redis, as two instances run it: a
+ * client's live revocations counted up to the cap (then refused, nothing
+ * written: no P revoked:JTI, no message), a jti counted once whichever
+ * instance revokes it again, another client's count apart, revocations
+ * whose time has come no longer counted, 20 revocations queued at once on
+ * two links never past the cap; and the views' revocation bytes grow with
+ * what they hold.
+ */
+static bool
+s_revocation_count(char *detail, size_t dlen)
+{
+	struct config		 cfg;
+	struct inst		 in[2];
+	struct revocation	 r, par[PARALLEL];
+	struct want_all		 wa = { par, PARALLEL };
+	struct want_jti		 w = { in, "c-1" };
+	struct view_stats	 st0, st1;
+	const struct reply	*rep;
+	long long		 now, exp, ttl;
+	char			 jti[32];
+	int			 i, written = 0, refused = 0;
+	bool			 ok = false;
+
+	memset(in, 0, sizeof(in));
+	if (make_config(&cfg, 0) == -1)
+		return false;
+	flush_db();
+	inst_start(&in[0], &cfg);
+	inst_start(&in[1], &cfg);
+	CHECK(wait_until(pred_current, in, 3000));
+	view_get_stats(in[1].view, &st0);
+	CHECK(st0.revoked == 0 && st0.revoked_bytes > 0);
+	now = (long long)time(NULL);
+	exp = now + 600;
+
+	/* Up to the cap of 3, at either instance. */
+	CHECK(revoke_one(&in[0], &r, "c", "c-1", exp, 3));
+	CHECK(!r.refused && r.count == 1);
+	CHECK(revoke_one(&in[1], &r, "c", "c-2", exp, 3));
+	CHECK(!r.refused && r.count == 2);
+	CHECK(revoke_one(&in[0], &r, "c", "c-3", exp, 3));
+	CHECK(!r.refused && r.count == 3);
+	/* Published: at both views. */
+	CHECK(wait_until(pred_revoked, &w, 1000));
+	w.jti = "c-3";
+	CHECK(wait_until(pred_revoked, &w, 1000));
+	/* Again, at the other instance: counted once, not refused. */
+	CHECK(revoke_one(&in[1], &r, "c", "c-1", exp, 3));
+	CHECK(!r.refused && r.count == 3);
+	/* A fourth: refused, nothing written. */
+	CHECK(revoke_one(&in[1], &r, "c", "c-4", exp, 3));
+	CHECK(r.refused && r.count == 3);
+	CHECK((rep = cmd("EXISTS", P "revoked:c-4", NULL)) != NULL &&
+	    rep->integer == 0);
+	CHECK(zcard("c") == 3);
+	/* A larger cap lets it through (the cap is the caller's). */
+	CHECK(revoke_one(&in[0], &r, "c", "c-4", exp, 4));
+	CHECK(!r.refused && r.count == 4);
+	/* The set expires with its latest revocation: exp + leeway. */
+	CHECK((rep = cmd("TTL", P "revocations:c", NULL)) != NULL);
+	ttl = rep->integer;
+	CHECK(ttl > 600 + 30 - 5 && ttl <= 600 + 30);
+	CHECK((rep = cmd("TTL", P "revoked:c-4", NULL)) != NULL &&
+	    rep->integer > 600 + 30 - 5 && rep->integer <= 600 + 30);
+	/* Another client counts apart. */
+	CHECK(revoke_one(&in[0], &r, "other", "o-1", exp, 1));
+	CHECK(!r.refused && r.count == 1);
+
+	/*
+	 * Revocations whose time has come stop counting: d-old (exp 40 s
+	 * ago: until 10 s ago) is dropped before the next one is counted.
+	 */
+	CHECK(revoke_one(&in[0], &r, "d", "d-old", now - 40, 1));
+	CHECK(!r.refused);
+	CHECK(cmd("ZADD", P "revocations:d", "GT", "1", "d-stale",
+	    NULL) != NULL);
+	CHECK(revoke_one(&in[1], &r, "d", "d-new", exp, 1));
+	CHECK(!r.refused && r.count == 1);
+	CHECK(revoke_one(&in[0], &r, "d", "d-next", exp, 1));
+	CHECK(r.refused && r.count == 1);
+	/* The set's expiry only ever moves later. */
+	CHECK(revoke_one(&in[0], &r, "c", "c-5", now + 100, 10));
+	CHECK((rep = cmd("TTL", P "revocations:c", NULL)) != NULL &&
+	    rep->integer >= ttl - 3);
+
+	/* 20 at once on two links, cap 5: exactly 5 written. */
+	memset(par, 0, sizeof(par));
+	for (i = 0; i < PARALLEL; i++) {
+		snprintf(jti, sizeof(jti), "e-%d", i);
+		CHECK(db_revoke(in[i % 2].cmd, &par[i].op, P, "e", jti, exp, 30,
+		    5, revocation_cb, &par[i]) == 0);
+	}
+	CHECK(wait_until(pred_all, &wa, 3000));
+	for (i = 0; i < PARALLEL; i++) {
+		CHECK(par[i].calls == 1 && par[i].status == DB_OK);
+		if (par[i].refused)
+			refused++;
+		else
+			written++;
+		CHECK(par[i].count >= 1 && par[i].count <= 5);
+	}
+	CHECK(written == 5 && refused == PARALLEL - 5 && zcard("e") == 5);
+
+	/* The views hold what was written, and their bytes grew with it. */
+	pump(200);
+	view_get_stats(in[1].view, &st1);
+	CHECK(st1.revoked >= 10);
+	CHECK(st1.revoked_bytes >= st0.revoked_bytes + st1.revoked * 64);
+	snprintf(detail, dlen, "capped, once per jti, expired dropped; "
+	    "%zu revocations in a view: %zu bytes", st1.revoked,
+	    st1.revoked_bytes);
+	ok = true;
+out:
+	inst_stop(&in[0]);
+	inst_stop(&in[1]);
+	config_done(&cfg);
+	return ok;
+}
+
 static void
 usage(void)
 {
@@ -1068,6 +1259,7 @@ main(int argc, char *argv[])
 		{ "verify_grace=2", s_grace },
 		{ "free at every stage", s_free },
 		{ "records and locks for issuing", s_issuing },
+		{ "revocations counted per client", s_revocation_count },
 	};
 	struct config	 cfg;
 	char		 detail[512];

@@ -11,7 +11,9 @@ Expected: test_view exits 0 (its last line is "N passed, M failed"):
 two views fill at start, a revocation or client change published once
 reaches both within 1 s, a change made while their subscriptions were
 down is picked up by the re-read, a stalled Redis makes them fail closed
-within about 2 s, and --verify-grace keeps them current for its time.
+within about 2 s, and --verify-grace keeps them current for its time;
+the revocation script counts each client's live revocations exactly, up
+to its cap, at two instances at once.
 Skipped when the program has not been built.
 """
 

@@ -248,6 +248,7 @@ test_config_defaults(void)
 	TEST_ASSERT(cfg.verify_grace == 0);
 	TEST_ASSERT(cfg.leeway == 30);
 	TEST_ASSERT(cfg.verify_cache_size == 10000);
+	TEST_ASSERT(cfg.max_revocations_per_client == 10000);
 	TEST_ASSERT(cfg.auth_fail_limit == 20);
 	TEST_ASSERT(cfg.auth_fail_window == 60);
 	TEST_ASSERT(cfg.n_trusted_proxies == 0);
@@ -833,6 +834,9 @@ static const struct int_setting {
 	    offsetof(struct config, leeway), K_INT },
 	{ "--verify-cache-size", "TOKEND_VERIFY_CACHE_SIZE", 0, 1000000,
 	    offsetof(struct config, verify_cache_size), K_INT },
+	{ "--max-revocations-per-client", "TOKEND_MAX_REVOCATIONS_PER_CLIENT",
+	    1, 1000000, offsetof(struct config, max_revocations_per_client),
+	    K_INT },
 	{ "--auth-fail-limit", "TOKEND_AUTH_FAIL_LIMIT", 0, 1000000,
 	    offsetof(struct config, auth_fail_limit), K_INT },
 	{ "--auth-fail-window", "TOKEND_AUTH_FAIL_WINDOW", 1, 86400,
@@ -1164,7 +1168,7 @@ test_config_markdown(void)
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 32);
+	TEST_ASSERT(rows == 2 + 33);
 }
 
 static void

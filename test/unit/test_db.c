@@ -234,6 +234,9 @@ static struct {
 	struct client_record	*rec2;
 	/* failure counts */
 	long long		 fails_ip, fails_client;
+	/* revocations */
+	bool			 refused;
+	long long		 revocations;
 	int64_t			 locked_until;
 	/* lists: ids, jtis, addresses */
 	size_t			 n;
@@ -280,6 +283,15 @@ on_status(enum db_status status, void *arg)
 {
 	(void)arg;
 	seen_status(status, NULL);
+}
+
+static void
+on_revocation(const struct db_revocation *res, void *arg)
+{
+	(void)arg;
+	seen_status(res->status, res->why);
+	seen.refused = res->refused;
+	seen.revocations = res->count;
 }
 
 static void
@@ -381,7 +393,7 @@ test_db_refused(void)
 	    on_record, NULL) == -1);
 	TEST_ASSERT(db_authfail_count(dummy, &op, P, "10.0.0.1", "a", 60, 5,
 	    on_authfail, NULL) == -1);
-	TEST_ASSERT(db_revoke(dummy, &op, P, "j", 1, 0, on_status,
+	TEST_ASSERT(db_revoke(dummy, &op, P, "a", "j", 1, 0, 5, on_revocation,
 	    NULL) == -1);
 	TEST_ASSERT(db_members_get(dummy, &op, P, on_members, NULL) == -1);
 	TEST_ASSERT(db_revoked_scan(dummy, &op, P, "0", on_scan, NULL) == -1);
@@ -650,80 +662,160 @@ test_db_authfail(void)
 	fake_reset();
 }
 
+/* A revocation script's answer: {written, count}. */
+static redisReply *
+revoke_reply(long long written, long long count)
+{
+	return rarr(2, rnum(written), rnum(count));
+}
+
 static void
 test_db_revoke(void)
 {
 	struct db_op	 op;
-	char		 jti[DB_JTI_MAX + 2];
+	char		 jti[DB_JTI_MAX + 2], id[CLIENT_ID_MAX + 1];
 
 	fake_reset();
 	seen_reset();
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J1", 1700000000, 60, on_status,
-	    NULL) == 0);
-	TEST_ASSERT(sent(8, "EVAL", NULL, "2", P "revoked:J1", P "events",
-	    "1700000000", "1700000060", "revoke J1 1700000000"));
-	answer(STORE_OK, rnum(1));
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1700000000, 60, 3,
+	    on_revocation, NULL) == 0);
+	TEST_ASSERT(sent(11, "EVAL", NULL, "3", P "revoked:J1", P "events",
+	    P "revocations:c1", "1700000000", "1700000060",
+	    "revoke J1 1700000000", "J1", "3"));
+	answer(STORE_OK, revoke_reply(1, 1));
 	TEST_ASSERT(seen.calls == 1 && seen.status == DB_OK &&
-	    fake.waits == 0);
+	    !seen.refused && seen.revocations == 1 && fake.waits == 0);
+
+	/* The cap: refused, with the count; nothing more to wait for. */
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J4", 1700000000, 60, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(0, 3));
+	TEST_ASSERT(seen.calls == 2 && seen.status == DB_OK &&
+	    seen.refused && seen.revocations == 3);
+
+	/* Answers of another shape. */
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rnum(1));		/* the old script's answer */
+	TEST_ASSERT(seen.calls == 3 && seen.status == DB_ERR_REPLY &&
+	    strcmp(seen.why, "unexpected revocation reply") == 0);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(1, rnum(1)));
+	TEST_ASSERT(seen.calls == 4 && seen.status == DB_ERR_REPLY);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(3, rnum(1), rnum(1), rnum(1)));
+	TEST_ASSERT(seen.calls == 5 && seen.status == DB_ERR_REPLY);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(2, rnum(2), rnum(1)));
+	TEST_ASSERT(seen.calls == 6 && seen.status == DB_ERR_REPLY);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(2, rnum(1), rnum(-1)));
+	TEST_ASSERT(seen.calls == 7 && seen.status == DB_ERR_REPLY);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(2, rstr("1"), rnum(1)));
+	TEST_ASSERT(seen.calls == 8 && seen.status == DB_ERR_REPLY);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(2, rnum(1), rnil()));
+	TEST_ASSERT(seen.calls == 9 && seen.status == DB_ERR_REPLY);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J1", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, rarr(0));
+	TEST_ASSERT(seen.calls == 10 && seen.status == DB_ERR_REPLY);
 
 	/* A far exp: kept until the end of year 9999, no overflow. */
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J2", INT64_MAX, 60, on_status,
-	    NULL) == 0);
-	TEST_ASSERT(strcmp(fake.argv[6], "253402300799") == 0);
-	TEST_ASSERT(strcmp(fake.argv[5], "9223372036854775807") == 0);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J2", INT64_MAX, 60, 3,
+	    on_revocation, NULL) == 0);
+	TEST_ASSERT(strcmp(fake.argv[7], "253402300799") == 0);
+	TEST_ASSERT(strcmp(fake.argv[6], "9223372036854775807") == 0);
 	answer(STORE_OK, rerr("ERR invalid expire time"));
-	TEST_ASSERT(seen.calls == 2 && seen.status == DB_ERR_REDIS);
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J2", 1, 0, on_status,
-	    NULL) == 0);
+	TEST_ASSERT(seen.calls == 11 && seen.status == DB_ERR_REDIS &&
+	    !seen.refused && seen.revocations == 0);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J2", 1, 0, 3,
+	    on_revocation, NULL) == 0);
 	answer(STORE_ERR_DOWN, NULL);
-	TEST_ASSERT(seen.calls == 3 && seen.status == DB_ERR_DOWN);
+	TEST_ASSERT(seen.calls == 12 && seen.status == DB_ERR_DOWN);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J2", 1, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_ERR_TIMEOUT, NULL);
+	TEST_ASSERT(seen.calls == 13 && seen.status == DB_ERR_TIMEOUT);
 
 	/* Sentinel mode: 200 only once a replica has it. */
 	fake.sentinel = true;
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J3", 5, 0, on_status,
-	    NULL) == 0);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J3", 5, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(1, 2));
+	TEST_ASSERT(seen.calls == 13 && fake.waits == 1 && sent(1, "WAIT"));
 	answer(STORE_OK, rnum(1));
-	TEST_ASSERT(seen.calls == 3 && fake.waits == 1 && sent(1, "WAIT"));
-	answer(STORE_OK, rnum(1));
-	TEST_ASSERT(seen.calls == 4 && seen.status == DB_OK);
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J3", 5, 0, on_status,
-	    NULL) == 0);
-	answer(STORE_OK, rnum(1));
+	TEST_ASSERT(seen.calls == 14 && seen.status == DB_OK &&
+	    !seen.refused && seen.revocations == 2);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J3", 5, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(1, 2));
 	answer(STORE_OK, rnum(0));
-	TEST_ASSERT(seen.calls == 5 && seen.status == DB_ERR_REPLICA);
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J3", 5, 0, on_status,
-	    NULL) == 0);
-	answer(STORE_OK, rnum(1));
+	TEST_ASSERT(seen.calls == 15 && seen.status == DB_ERR_REPLICA);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J3", 5, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(1, 2));
 	answer(STORE_ERR_TIMEOUT, NULL);
-	TEST_ASSERT(seen.calls == 6 && seen.status == DB_ERR_REPLICA);
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J3", 5, 0, on_status,
-	    NULL) == 0);
-	answer(STORE_OK, rnum(1));
+	TEST_ASSERT(seen.calls == 16 && seen.status == DB_ERR_REPLICA);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J3", 5, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(1, 2));
 	answer(STORE_OK, rerr("NOREPLICAS"));
-	TEST_ASSERT(seen.calls == 7 && seen.status == DB_ERR_REPLICA);
+	TEST_ASSERT(seen.calls == 17 && seen.status == DB_ERR_REPLICA);
 	/* The write failed: no WAIT. */
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J3", 5, 0, on_status,
-	    NULL) == 0);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J3", 5, 0, 3,
+	    on_revocation, NULL) == 0);
 	answer(STORE_OK, rerr("READONLY You can't write against a replica"));
-	TEST_ASSERT(seen.calls == 8 && seen.status == DB_ERR_REDIS &&
+	TEST_ASSERT(seen.calls == 18 && seen.status == DB_ERR_REDIS &&
 	    fake.waits == 4);
+	/* Refused: nothing written, nothing to wait for. */
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J5", 5, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(0, 3));
+	TEST_ASSERT(seen.calls == 19 && seen.status == DB_OK &&
+	    seen.refused && seen.revocations == 3 && fake.waits == 4);
 	/* The WAIT refused: down. */
 	fake.refuse_wait = true;
-	TEST_ASSERT(db_revoke(dummy, &op, P, "J3", 5, 0, on_status,
-	    NULL) == 0);
-	answer(STORE_OK, rnum(1));
-	TEST_ASSERT(seen.calls == 9 && seen.status == DB_ERR_DOWN);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J3", 5, 0, 3,
+	    on_revocation, NULL) == 0);
+	answer(STORE_OK, revoke_reply(1, 1));
+	TEST_ASSERT(seen.calls == 20 && seen.status == DB_ERR_DOWN);
+	fake.sentinel = false;
+	fake.refuse_wait = false;
 
-	/* A jti longer than DB_JTI_MAX is refused. */
+	/* A cap below 1 is refused; 1 is the smallest. */
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J6", 5, 0, 0,
+	    on_revocation, NULL) == -1);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J6", 5, 0, -1,
+	    on_revocation, NULL) == -1);
+	TEST_ASSERT(db_revoke(dummy, &op, P, "c1", "J6", 5, 0, 1,
+	    on_revocation, NULL) == 0);
+	TEST_ASSERT(strcmp(fake.argv[10], "1") == 0);
+	answer(STORE_ERR_DOWN, NULL);
+
+	/* The longest client id and jti: the key and the message fit. */
+	memset(id, 'i', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
 	memset(jti, 'j', sizeof(jti) - 1);
 	jti[sizeof(jti) - 1] = '\0';
-	TEST_ASSERT(db_revoke(dummy, &op, P, jti, 5, 0, on_status,
+	TEST_ASSERT(db_revoke(dummy, &op, P, id, jti, 5, 0, 3, on_revocation,
 	    NULL) == -1);
 	jti[DB_JTI_MAX] = '\0';
-	TEST_ASSERT(db_revoke(dummy, &op, P, jti, 5, 0, on_status,
+	TEST_ASSERT(db_revoke(dummy, &op, P, id, jti, 5, 0, 3, on_revocation,
 	    NULL) == 0);
-	TEST_ASSERT(strlen(fake.argv[7]) == strlen("revoke  5") + DB_JTI_MAX);
+	TEST_ASSERT(strlen(fake.argv[8]) == strlen("revoke  5") + DB_JTI_MAX);
+	TEST_ASSERT(strlen(fake.argv[5]) ==
+	    strlen(P "revocations:") + CLIENT_ID_MAX);
+	TEST_ASSERT(strcmp(fake.argv[9], jti) == 0);
 	answer(STORE_ERR_DOWN, NULL);
+	TEST_ASSERT(seen.calls == 22);
 	seen_reset();
 	fake_reset();
 }

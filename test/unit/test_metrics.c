@@ -294,8 +294,8 @@ test_metrics_render(void)
 	metrics_verify_failure(&m[1], "r1");
 	metrics_verify_failure(&m[1], "unlisted");
 	metrics_store_state(&m[0], true, false);
-	metrics_view(&m[0], 5, 1, 1000 - 7, true);
-	metrics_view(&m[1], 6, 0, 0, false);	/* never synced: no age */
+	metrics_view(&m[0], 5, 1, 560, 1000 - 7, true);
+	metrics_view(&m[1], 6, 0, 48, 0, false);	/* never synced: no age */
 
 	memset(&s, 0, sizeof(s));
 	s.shards = shards;
@@ -341,6 +341,11 @@ test_metrics_render(void)
 	TEST_ASSERT(has_line(text, "tokend_store_up{worker=\"0\"} 1"));
 	TEST_ASSERT(has_line(text, "tokend_store_up{worker=\"1\"} 0"));
 	TEST_ASSERT(has_line(text, "tokend_view_clients{worker=\"1\"} 6"));
+	TEST_ASSERT(has_line(text, "tokend_view_revoked{worker=\"0\"} 1"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_view_revoked_bytes{worker=\"0\"} 560"));
+	TEST_ASSERT(has_line(text,
+	    "tokend_view_revoked_bytes{worker=\"1\"} 48"));
 	TEST_ASSERT(has_line(text,
 	    "tokend_view_last_sync_age_seconds{worker=\"0\"} 7"));
 	TEST_ASSERT(strstr(text,

@@ -2,6 +2,9 @@
  * test_strmap: the string-keyed hash map, against a plain array as the
  * reference model.
  */
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -214,9 +217,78 @@ test_strmap_churn(void)
 	strmap_free(m, NULL);
 }
 
+/* The allocation model: glibc's chunk sizes, checked against glibc. */
+static void
+test_strmap_alloc_cost(void)
+{
+	size_t	 n;
+
+	TEST_ASSERT(strmap_alloc_cost(0) == 32);
+	TEST_ASSERT(strmap_alloc_cost(1) == 32);
+	TEST_ASSERT(strmap_alloc_cost(23) == 32);
+	TEST_ASSERT(strmap_alloc_cost(24) == 32);
+	TEST_ASSERT(strmap_alloc_cost(25) == 48);
+	TEST_ASSERT(strmap_alloc_cost(120) == 128);
+	TEST_ASSERT(strmap_alloc_cost(121) == 144);
+	TEST_ASSERT(strmap_alloc_cost(128 * 1024) == 132 * 1024);
+	TEST_ASSERT(strmap_alloc_cost(1 << 20) == (1 << 20) + 4096);
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+	/* glibc's usable size is its chunk less the 8-byte header. */
+	for (n = 0; n < 4096; n++) {
+		void	*p = xmalloc(n);
+
+		TEST_ASSERT(malloc_usable_size(p) + 8 == strmap_alloc_cost(n));
+		free(p);
+	}
+#else
+	(void)n;
+#endif
+}
+
+/* strmap_memory(): the table, the key copies and the boxed values. */
+static void
+test_strmap_memory(void)
+{
+	struct strmap	*m = strmap_new();
+	char		 buf[32];
+	size_t		 empty = strmap_memory(m, 0), table, i, nslots;
+	int		 v = 0;
+
+	TEST_ASSERT(empty >= 32 && empty == strmap_memory(m, 8));
+	/* A 22-character jti: a 23-byte copy (32), an 8-byte box (32), and
+	   the first table of 16 slots of 24 bytes (400). */
+	strmap_put(m, "0123456789abcdefghijkl", &v, NULL);
+	TEST_ASSERT(strmap_memory(m, 0) == empty + 400 + 32);
+	TEST_ASSERT(strmap_memory(m, 8) == empty + 400 + 32 + 32);
+	/* Replacing a value changes nothing. */
+	strmap_put(m, "0123456789abcdefghijkl", &v, NULL);
+	TEST_ASSERT(strmap_memory(m, 8) == empty + 400 + 64);
+	/* 1000 keys of 30 bytes + NUL (48): the table is a power of two. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(buf, sizeof(buf), "k%029zu", i);
+		strmap_put(m, buf, &v, NULL);
+	}
+	table = strmap_memory(m, 0) - empty - 32 - 1000 * 48;
+	for (nslots = 16; strmap_alloc_cost(nslots * 24) < table; nslots *= 2)
+		;
+	TEST_ASSERT(strmap_alloc_cost(nslots * 24) == table);
+	TEST_ASSERT(nslots >= 1001 * 4 / 3);
+	TEST_ASSERT(strmap_memory(m, 8) == strmap_memory(m, 0) + 1001 * 32);
+	/* Removing gives the keys' share back; the table stays. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(buf, sizeof(buf), "k%029zu", i);
+		TEST_ASSERT(strmap_remove(m, buf) == &v);
+	}
+	TEST_ASSERT(strmap_remove(m, "0123456789abcdefghijkl") == &v);
+	TEST_ASSERT(strmap_memory(m, 8) == empty + table);
+	strmap_free(m, NULL);
+}
+
 int
 main(void)
 {
+	test_run(test_strmap_alloc_cost);
+	test_run(test_strmap_memory);
 	test_run(test_strmap_basic);
 	test_run(test_strmap_key_copied);
 	test_run(test_strmap_model);
