@@ -13,6 +13,12 @@ compared), that secrets and passwords never reach a process's arguments
 (shims on PATH record the argv of redis-cli, openssl and the coreutils the
 script runs), and that each change is published on P events.
 
+The scenario admin_script_record_rules, at the end of this file, is run by
+run.py instead (the integration suite, which imports this file): it needs
+the real tokend. It feeds test/data/record_rules.txt, the table of good and
+bad client-record values the server's unit test reads too, to add and set,
+and issues and verifies a token over TLS for every good value.
+
 Prints one line per test (PASS / FAIL) and finally "N passed, M failed".
 Exit status: 0 when nothing failed, 1 otherwise, 77 (meson's "skipped")
 when redis-server, redis-cli or openssl is missing. Python 3 standard
