@@ -8,7 +8,8 @@
  *	P client:ID	HASH, one per client:
  *	  secret	  "hmac-sha256:SALTHEX:DIGESTHEX" (secret.h); required
  *	  scopes	  allowed scopes, space-delimited (scope.h); "" = none
- *	  audience	  the token's aud; "" = --default-audience
+ *	  audience	  the allowed audiences, space-delimited; the first is
+ *			  the tokens' aud; "" = --default-audience
  *	  ttl		  token lifetime, decimal seconds; "" or "0" = --token-ttl
  *	  claims	  a JSON object of metadata claims; "{}" (or "") = none
  *	  disabled	  "0" or "1"
@@ -17,8 +18,10 @@
  *	  created_at	  unix seconds
  *	  updated_at	  unix seconds
  *
- * Only "secret" is required; a missing optional field takes the value
- * shown as its default above, so a record written by hand with redis-cli
+ * What each value may be is record_rules.h's (one kind per field: id,
+ * secret_hash, scopes, audiences, claims, ttl, flag, time). Only
+ * "secret" is required; a missing optional field takes the value shown
+ * as its default above, so a record written by hand with redis-cli
  * works. Unknown fields are ignored (forward compatibility).
  *
  * Pure module: json-c only.
@@ -30,16 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record_rules.h"
 #include "scope.h"
 
 struct json_object;
-
-#define CLIENT_ID_MAX		128	/* bytes */
-#define CLIENT_SECRET_HASH_MAX	256	/* bytes of the "secret" field */
-#define CLIENT_AUDIENCE_MAX	1024	/* as --default-audience */
-#define CLIENT_CLAIMS_MAX	4096	/* bytes of the "claims" JSON */
-#define CLIENT_CLAIMS_DEPTH	16	/* nesting of the "claims" JSON */
-#define CLIENT_TTL_MAX		31536000L	/* as --token-ttl */
 
 struct client_record {
 	char			*id;
@@ -48,7 +45,13 @@ struct client_record {
 	/* secret_hash parsed and keyed once (secret.h); never NULL */
 	struct secret_key	*secret_key;
 	struct scope_set	 scopes;
-	char			*audience;	/* NULL: --default-audience */
+	/*
+	 * The first of the record's audiences, the tokens' aud; NULL:
+	 * --default-audience. The others are checked and not kept: no
+	 * request can ask for them (RFC 8707 resource parameters are not
+	 * implemented).
+	 */
+	char			*audience;
 	long			 ttl;		/* 0: --token-ttl */
 	struct json_object	*claims;	/* an object; NULL when none */
 	bool			 disabled;
@@ -65,13 +68,10 @@ struct client_record {
  *
  * Returns 0 and sets *out (owned by the caller: client_record_free()), or
  * -1 with a one-line reason in errbuf that names the field and never
- * quotes a value: an invalid id, a missing or empty "secret", a field
- * given twice, a NUL byte or an over-long value, or a malformed value
- * (ttl not a decimal in 0..CLIENT_TTL_MAX, flags not "0"/"1", timestamps
- * not non-negative decimals, scopes not a valid list without duplicates,
- * a control character in the audience, claims not a JSON object or naming
- * a reserved claim). A well-formed "secret" with an unknown tag is not an
- * error here: secret_hash_check() refuses it like a wrong secret.
+ * quotes a value: an invalid id, a missing "secret", a field given twice,
+ * or a value its kind's rule refuses (record_rules_check()). A
+ * well-formed "secret" with an unknown tag is not an error here:
+ * secret_hash_check() refuses it like a wrong secret.
  *
  * The record keeps no pointer into the input: the caller (db.c) may
  * decode straight from a Redis reply that is freed afterwards.
@@ -84,14 +84,12 @@ int		 client_record_decode(const char *id, size_t n,
 /* Wipe the secret hash and free everything. NULL is fine. */
 void		 client_record_free(struct client_record *);
 
-/* 1..CLIENT_ID_MAX bytes of [A-Za-z0-9._~:@-]. Anything else is unknown. */
-bool		 client_record_is_valid_id(const char *id, size_t len);
-
 /*
- * Whether a claim name belongs to the token itself and so can never come
- * from a record's "claims": iss sub aud exp nbf iat jti client_id scope
- * auth_time acr amr cnf.
+ * Whether len bytes of id are a valid client id (record_rules.h,
+ * RECORD_ID: 1..CLIENT_ID_MAX bytes of A-Z a-z 0-9 . _ ~ : @ -). The
+ * server's one id check: anything else names no client, and is never
+ * stored or counted under its own key. NULL is invalid.
  */
-bool		 client_record_claim_is_reserved(const char *name);
+bool		 client_record_is_valid_id(const char *id, size_t len);
 
 #endif

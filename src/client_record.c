@@ -3,9 +3,11 @@
  *
  * The input is an HGETALL reply as db.c hands it over: field/value
  * pairs with lengths, any bytes at all. Each known field has one row in
- * fields[]: its name, its longest value and its decoder. A value is
- * refused as a whole when it holds a NUL byte (C strings would silently
- * cut it) or is longer than its cap, before its decoder sees it. Unknown
+ * fields_def[]: its name, the kind of value it holds and its decoder.
+ * Every value is first judged by its kind's rule (record_rules.h: the
+ * one definition the admin script mirrors) and refused as a whole when
+ * the rule says no; only then does its decoder turn it into the
+ * record's form, which cannot fail on a value the rule passed. Unknown
  * fields are skipped, so a newer admin script can add fields; a known
  * field given twice is an error, since a hash cannot hold it twice and
  * the caller must have built the arrays wrongly.
@@ -19,7 +21,6 @@
  *
  * Pure module: json-c only.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,255 +28,137 @@
 #include <json-c/json.h>
 
 #include "client_record.h"
+#include "record_rules.h"
 #include "secret.h"
-#include "sjson.h"
 #include "util.h"
 
-#define DECIMAL_MAX	19	/* digits of a non-negative int64 */
-
+/* Decode a value its kind's rule has passed; -1 only if that is broken. */
 typedef int	(*field_decode_fn)(struct client_record *, const char *,
-		    size_t, char *, size_t);
+		    size_t);
 
 struct field_def {
-	const char	*name;
-	size_t		 max;		/* longest value accepted */
-	field_decode_fn	 decode;
+	const char		*name;
+	enum record_kind	 kind;
+	field_decode_fn		 decode;
 };
 
-static int	decode_secret(struct client_record *, const char *, size_t,
-		    char *, size_t);
-static int	decode_scopes(struct client_record *, const char *, size_t,
-		    char *, size_t);
-static int	decode_audience(struct client_record *, const char *, size_t,
-		    char *, size_t);
-static int	decode_ttl(struct client_record *, const char *, size_t,
-		    char *, size_t);
-static int	decode_claims(struct client_record *, const char *, size_t,
-		    char *, size_t);
-static int	decode_disabled(struct client_record *, const char *, size_t,
-		    char *, size_t);
+static int	decode_secret(struct client_record *, const char *, size_t);
+static int	decode_scopes(struct client_record *, const char *, size_t);
+static int	decode_audience(struct client_record *, const char *, size_t);
+static int	decode_ttl(struct client_record *, const char *, size_t);
+static int	decode_claims(struct client_record *, const char *, size_t);
+static int	decode_disabled(struct client_record *, const char *,
+		    size_t);
 static int	decode_revoked_before(struct client_record *, const char *,
-		    size_t, char *, size_t);
+		    size_t);
 static int	decode_introspect(struct client_record *, const char *,
-		    size_t, char *, size_t);
+		    size_t);
 static int	decode_created_at(struct client_record *, const char *,
-		    size_t, char *, size_t);
+		    size_t);
 static int	decode_updated_at(struct client_record *, const char *,
-		    size_t, char *, size_t);
+		    size_t);
 
 static const struct field_def fields_def[] = {
-	{ "secret",		CLIENT_SECRET_HASH_MAX,	decode_secret },
-	{ "scopes",		SCOPE_MAX_LEN,		decode_scopes },
-	{ "audience",		CLIENT_AUDIENCE_MAX,	decode_audience },
-	{ "ttl",		DECIMAL_MAX,		decode_ttl },
-	{ "claims",		CLIENT_CLAIMS_MAX,	decode_claims },
-	{ "disabled",		1,			decode_disabled },
-	{ "revoked_before",	DECIMAL_MAX,		decode_revoked_before },
-	{ "introspect",		1,			decode_introspect },
-	{ "created_at",		DECIMAL_MAX,		decode_created_at },
-	{ "updated_at",		DECIMAL_MAX,		decode_updated_at },
+	{ "secret",		RECORD_SECRET_HASH,	decode_secret },
+	{ "scopes",		RECORD_SCOPES,		decode_scopes },
+	{ "audience",		RECORD_AUDIENCES,	decode_audience },
+	{ "ttl",		RECORD_TTL,		decode_ttl },
+	{ "claims",		RECORD_CLAIMS,		decode_claims },
+	{ "disabled",		RECORD_FLAG,		decode_disabled },
+	{ "revoked_before",	RECORD_TIME,		decode_revoked_before },
+	{ "introspect",		RECORD_FLAG,		decode_introspect },
+	{ "created_at",		RECORD_TIME,		decode_created_at },
+	{ "updated_at",		RECORD_TIME,		decode_updated_at },
 };
 
-/* RFC 7519 4.1 registered claims, and those RFC 9068 gives a meaning. */
-static const char *const reserved_claims[] = {
-	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "cnf",
-};
-
-/*
- * A non-negative decimal of at most DECIMAL_MAX digits (leading zeros
- * allowed, no sign, no spaces) that is at most max.
- */
 static int
-parse_decimal(const char *v, size_t len, long long max, long long *out)
-{
-	char		 buf[DECIMAL_MAX + 1];
-	long long	 n;
-	size_t		 i;
-
-	if (len == 0 || len > DECIMAL_MAX)
-		return -1;
-	for (i = 0; i < len; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-	memcpy(buf, v, len);
-	buf[len] = '\0';
-	errno = 0;
-	n = strtoll(buf, NULL, 10);
-	if (errno == ERANGE || n > max)
-		return -1;
-	*out = n;
-	return 0;
-}
-
-static int
-decode_flag(const char *name, bool *dst, const char *v, size_t len,
-    char *errbuf, size_t errlen)
-{
-	if (len == 1 && (v[0] == '0' || v[0] == '1')) {
-		*dst = v[0] == '1';
-		return 0;
-	}
-	errbuf_set(errbuf, errlen, "%s: not 0 or 1", name);
-	return -1;
-}
-
-static int
-decode_time(const char *name, int64_t *dst, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_time(int64_t *dst, const char *v, size_t len)
 {
 	long long	 n;
 
-	if (parse_decimal(v, len, INT64_MAX, &n) == -1) {
-		errbuf_set(errbuf, errlen, "%s: not a non-negative decimal number "
-		    "of seconds", name);
+	if (record_rules_decimal(v, len, INT64_MAX, &n) == -1)
 		return -1;
-	}
 	*dst = n;
 	return 0;
 }
 
 static int
-decode_secret(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_secret(struct client_record *rec, const char *v, size_t len)
 {
-	if (len == 0) {
-		errbuf_set(errbuf, errlen, "secret: empty");
-		return -1;
-	}
 	rec->secret_hash = xstrndup(v, len);
 	return 0;
 }
 
 static int
-decode_scopes(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_scopes(struct client_record *rec, const char *v, size_t len)
 {
-	enum scope_result	 r;
+	return scope_parse(v, len, 0, &rec->scopes) == SCOPE_OK ? 0 : -1;
+}
 
-	if ((r = scope_parse(v, len, 0, &rec->scopes)) != SCOPE_OK) {
-		errbuf_set(errbuf, errlen, "scopes: not a scope list (%s)",
-		    scope_result_name(r));
-		return -1;
-	}
+/* The first audience; "" means the server's --default-audience. */
+static int
+decode_audience(struct client_record *rec, const char *v, size_t len)
+{
+	const char	*sp;
+
+	if (len == 0)
+		return 0;
+	if ((sp = memchr(v, ' ', len)) != NULL)
+		len = (size_t)(sp - v);
+	rec->audience = xstrndup(v, len);
 	return 0;
 }
 
+/* "" and "0" both mean the server's --token-ttl */
 static int
-decode_audience(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-			errbuf_set(errbuf, errlen, "audience: control character");
-			return -1;
-		}
-	}
-	/* "" means the server's --default-audience */
-	if (len > 0)
-		rec->audience = xstrndup(v, len);
-	return 0;
-}
-
-static int
-decode_ttl(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_ttl(struct client_record *rec, const char *v, size_t len)
 {
 	long long	 n = 0;
 
-	/* "" and "0" both mean the server's --token-ttl */
-	if (len > 0 && parse_decimal(v, len, CLIENT_TTL_MAX, &n) == -1) {
-		errbuf_set(errbuf, errlen, "ttl: not a decimal number of seconds "
-		    "in 0..%ld", CLIENT_TTL_MAX);
+	if (len > 0 && record_rules_decimal(v, len, CLIENT_TTL_MAX, &n) == -1)
 		return -1;
-	}
 	rec->ttl = (long)n;
 	return 0;
 }
 
-/*
- * Strict JSON as sjson_parse() takes it (RFC 8259, RFC 3629 UTF-8, finite
- * numbers, no duplicate names, no \u0000), at most CLIENT_CLAIMS_DEPTH
- * deep, the top object included; an object, no reserved name among its
- * members. The admin script checks much the same before it writes (not
- * yet duplicates, lone surrogate escapes or \u0000 in a value); this is
- * for records written by hand.
- */
 static int
-decode_claims(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_claims(struct client_record *rec, const char *v, size_t len)
 {
-	struct json_object	*obj = NULL;
-	int			 rc = -1;
-
-	if (len == 0)
-		return 0;	/* as "{}": none */
-	if ((obj = sjson_parse(v, len, CLIENT_CLAIMS_DEPTH)) == NULL) {
-		errbuf_set(errbuf, errlen, "claims: not valid JSON");
-		goto out;
-	}
-	if (!json_object_is_type(obj, json_type_object)) {
-		errbuf_set(errbuf, errlen, "claims: not a JSON object");
-		goto out;
-	}
-	json_object_object_foreach(obj, name, val) {
-		(void)val;
-		if (client_record_claim_is_reserved(name)) {
-			errbuf_set(errbuf, errlen, "claims: reserved claim name "
-			    "\"%s\"", name);
-			goto out;
-		}
-	}
-	if (json_object_object_length(obj) > 0) {
-		rec->claims = obj;
-		obj = NULL;
-	}
-	rc = 0;
-out:
-	json_object_put(obj);
-	return rc;
+	return record_rules_claims(v, len, &rec->claims, NULL, 0);
 }
 
 static int
-decode_disabled(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_disabled(struct client_record *rec, const char *v, size_t len)
 {
-	return decode_flag("disabled", &rec->disabled, v, len, errbuf,
-	    errlen);
+	(void)len;
+	rec->disabled = v[0] == '1';
+	return 0;
 }
 
 static int
-decode_revoked_before(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_revoked_before(struct client_record *rec, const char *v, size_t len)
 {
-	return decode_time("revoked_before", &rec->revoked_before, v, len,
-	    errbuf, errlen);
+	return decode_time(&rec->revoked_before, v, len);
 }
 
 static int
-decode_introspect(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_introspect(struct client_record *rec, const char *v, size_t len)
 {
-	return decode_flag("introspect", &rec->introspect, v, len, errbuf,
-	    errlen);
+	(void)len;
+	rec->introspect = v[0] == '1';
+	return 0;
 }
 
 static int
-decode_created_at(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_created_at(struct client_record *rec, const char *v, size_t len)
 {
-	return decode_time("created_at", &rec->created_at, v, len, errbuf,
-	    errlen);
+	return decode_time(&rec->created_at, v, len);
 }
 
 static int
-decode_updated_at(struct client_record *rec, const char *v, size_t len,
-    char *errbuf, size_t errlen)
+decode_updated_at(struct client_record *rec, const char *v, size_t len)
 {
-	return decode_time("updated_at", &rec->updated_at, v, len, errbuf,
-	    errlen);
+	return decode_time(&rec->updated_at, v, len);
 }
 
 static const struct field_def *
@@ -302,6 +185,7 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 	const struct field_def	*def;
 	struct client_record	*rec = NULL;
 	bool			 seen[nitems(fields_def)];
+	char			 why[128];
 	size_t			 i, idx;
 	int			 rc = -1;
 
@@ -325,19 +209,16 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 			goto out;
 		}
 		seen[idx] = true;
-		if (value_lens[i] > def->max) {
-			errbuf_set(errbuf, errlen, "%s: longer than %zu bytes",
-			    def->name, def->max);
+		if (!record_rules_check(def->kind, values[i], value_lens[i],
+		    why, sizeof(why))) {
+			errbuf_set(errbuf, errlen, "%s: %s", def->name, why);
 			goto out;
 		}
-		if (value_lens[i] > 0 &&
-		    memchr(values[i], '\0', value_lens[i]) != NULL) {
-			errbuf_set(errbuf, errlen, "%s: NUL byte", def->name);
+		if (def->decode(rec, values[i], value_lens[i]) == -1) {
+			errbuf_set(errbuf, errlen, "%s: not decoded",
+			    def->name);
 			goto out;
 		}
-		if (def->decode(rec, values[i], value_lens[i], errbuf,
-		    errlen) == -1)
-			goto out;
 	}
 	if (rec->secret_hash == NULL) {
 		errbuf_set(errbuf, errlen, "secret: missing");
@@ -372,25 +253,5 @@ client_record_free(struct client_record *rec)
 bool
 client_record_is_valid_id(const char *id, size_t len)
 {
-	static const char	 ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "abcdefghijklmnopqrstuvwxyz0123456789._~:@-";
-	size_t			 i;
-
-	if (id == NULL || len == 0 || len > CLIENT_ID_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if (id[i] == '\0' || strchr(ok, id[i]) == NULL)
-			return false;
-	return true;
-}
-
-bool
-client_record_claim_is_reserved(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < nitems(reserved_claims); i++)
-		if (strcmp(name, reserved_claims[i]) == 0)
-			return true;
-	return false;
+	return id != NULL && record_rules_check(RECORD_ID, id, len, NULL, 0);
 }

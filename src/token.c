@@ -37,6 +37,7 @@
 #include "jsonw.h"
 #include "keys.h"
 #include "log.h"
+#include "record_rules.h"
 #include "sjson.h"
 #include "token.h"
 #include "util.h"
@@ -62,15 +63,6 @@ static const char *const	 verdict_names[] = {
 	[TOKEN_NOT_YET_VALID] = "not_yet_valid",
 };
 
-/*
- * Claims a client's metadata may not set (RFC 7519 4.1, RFC 9068 2.2,
- * RFC 8693 4.3, RFC 7800 3.1): ours, or with a meaning we vouch for.
- */
-static const char *const	 registered_claims[] = {
-	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "cnf",
-};
-
 const char *
 token_verdict_name(enum token_verdict v)
 {
@@ -87,17 +79,6 @@ static struct json_object *
 unconst(const struct json_object *o)
 {
 	return (struct json_object *)(uintptr_t)o;
-}
-
-static bool
-is_registered(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < nitems(registered_claims); i++)
-		if (strcmp(name, registered_claims[i]) == 0)
-			return true;
-	return false;
 }
 
 /*
@@ -121,7 +102,7 @@ put_extra_claims(struct jsonw *w, const struct json_object *extra)
 	end = json_object_iter_end(unconst(extra));
 	while (!json_object_iter_equal(&it, &end)) {
 		name = json_object_iter_peek_name(&it);
-		if (!is_registered(name)) {
+		if (!record_rules_claim_is_reserved(name)) {
 			/* a JSON null is a NULL json_object, copied as such */
 			copy = NULL;
 			if ((val = json_object_iter_peek_value(&it)) != NULL &&

@@ -2,7 +2,9 @@
  * fuzz_client_record: client_record_decode(), a client's Redis hash as
  * HGETALL returns it. The input is split on NUL bytes: the first piece is
  * the client id, the rest alternate field, value (an odd one out is
- * dropped). At most 32 pairs.
+ * dropped). At most 32 pairs. Each value is also judged as every kind of
+ * record_rules.h: a refusal must come with a reason, and a decoded
+ * record must hold only values its rules pass.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "client_record.h"
+#include "record_rules.h"
 #include "scope.h"
 
 #define MAX_PIECES	(1 + 2 * 32)
@@ -27,6 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t		*p = data, *end = data + size, *nul;
 	struct client_record	*rec = NULL;
 	char			 err[256], *id, *s;
+	int			 k;
 
 	while (np < MAX_PIECES) {
 		nul = memchr(p, '\0', (size_t)(end - p));
@@ -48,6 +52,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vlen[i] = plen[2 + 2 * i];
 	}
 	(void)client_record_is_valid_id(id, plen[0]);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < RECORD_KIND_COUNT; k++) {
+			err[0] = '\0';
+			if (!record_rules_check(k, values[i], vlen[i], err,
+			    sizeof(err)) && err[0] == '\0')
+				abort();
+		}
+	}
 	err[0] = '\0';
 	if (client_record_decode(id, n, fields, flen, values, vlen, &rec, err,
 	    sizeof(err)) == 0) {
@@ -58,9 +70,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (rec->claims != NULL &&
 		    !json_object_is_type(rec->claims, json_type_object)))
 			abort();
-		if ((s = scope_join(&rec->scopes)) == NULL)
+		if ((s = scope_join(&rec->scopes)) == NULL ||
+		    !record_rules_check(RECORD_SCOPES, s, strlen(s), NULL, 0))
 			abort();
 		free(s);
+		if (rec->audience != NULL && !record_rules_check(
+		    RECORD_AUDIENCE, rec->audience, strlen(rec->audience),
+		    NULL, 0))
+			abort();
 		client_record_free(rec);
 	} else if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL) {
 		abort();

@@ -13,6 +13,12 @@ compared), that secrets and passwords never reach a process's arguments
 (shims on PATH record the argv of redis-cli, openssl and the coreutils the
 script runs), and that each change is published on P events.
 
+The scenario admin_script_record_rules, at the end of this file, is run by
+run.py instead (the integration suite, which imports this file): it needs
+the real tokend. It feeds test/data/record_rules.txt, the table of good and
+bad client-record values the server's unit test reads too, to add and set,
+and issues and verifies a token over TLS for every good value.
+
 Prints one line per test (PASS / FAIL) and finally "N passed, M failed".
 Exit status: 0 when nothing failed, 1 otherwise, 77 (meson's "skipped")
 when redis-server, redis-cli or openssl is missing. Python 3 standard
@@ -342,7 +348,7 @@ def add_generates_secret(ctx):
 
 @test
 def add_with_options(ctx):
-    ctx.add("svc", "--scopes", "  read   write:all ", "--audience",
+    ctx.add("svc", "--scopes", "read write:all", "--audience",
             "https://api.example.com", "--ttl", "0600", "--claims",
             '{\n  "tenant" : "acme",\n  "roles": [ "a b", 1.5e3, {} ],'
             '\n  "caf\u00e9": null }', "--introspect")
@@ -375,16 +381,17 @@ def add_secret_stdin(ctx):
     rec = ctx.record("in1")
     check(hash_ok(rec["secret"], secret), "hash of the stdin secret")
     check(rec["scopes"] == "a")
-    # no trailing newline is fine too; UTF-8 counts characters
+    # no trailing newline is fine too; spaces are printable ASCII
     ctx.ok("add", "in2", "--secret-stdin", stdin=secret)
     check(hash_ok(ctx.record("in2")["secret"], secret))
-    ctx.ok("add", "in3", "--secret-stdin", stdin="\u00e9" * 32)
-    check(hash_ok(ctx.record("in3")["secret"], "\u00e9" * 32))
-    # refused: short, empty, control characters, two newlines
+    ctx.ok("add", "in3", "--secret-stdin", stdin=" " + secret + " ")
+    check(hash_ok(ctx.record("in3")["secret"], " " + secret + " "))
+    # refused: short, non-ASCII (no client can present it: RFC 6749
+    # appendix A), empty, control characters, two newlines
     ctx.refused("add", "x", "--secret-stdin", stdin=secret[:31] + "\n",
                 status=2, match="shorter than 32")
-    ctx.refused("add", "x", "--secret-stdin", stdin="\u00e9" * 31,
-                status=2, match="shorter than 32")
+    ctx.refused("add", "x", "--secret-stdin", stdin="\u00e9" * 32,
+                status=2, match="printable ASCII")
     ctx.refused("add", "x", "--secret-stdin", stdin="", status=2)
     ctx.refused("add", "x", "--secret-stdin", stdin=secret + "\r\n",
                 status=2, match="control character")
@@ -418,11 +425,11 @@ def add_bad_arguments(ctx):
     ctx.refused("add", "a", "--bogus", status=2, match="unknown option")
     ctx.refused("add", "a", "-x", status=2, match="unknown option")
     ctx.refused("add", "a", "--scopes", status=2, match="needs a value")
-    for ttl in ["-1", "abc", "31536001", "1e3", "", " 5", "0x10",
-                "99999999999999999999"]:
+    for ttl in ["-1", "abc", "31536001", "1e3", " 5", "0x10",
+                "99999999999999999999", "0" * 19 + "1"]:
         ctx.refused("add", "a", "--ttl", ttl, status=2, match="--ttl")
     for scopes in ['a"b', "a\\b", "a\tb", "caf\u00e9", "a\nb", "a a",
-                   "read write read", "x" * 129,
+                   " a", "a ", "a  b", "read write read", "x" * 129,
                    " ".join("s%d" % i for i in range(65))]:
         ctx.refused("add", "a", "--scopes", scopes, status=2,
                     match="--scopes")
@@ -438,7 +445,7 @@ def claims_refused(ctx):
     ctx.add("cl", "--claims", '{"keep":true}')
     bad = ['{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":Infinity}',
            '{"a":1.}', '{"a":01}', '{"a":1e999}', '{"a":"\t"}', "{",
-           '{"a":1} x', '{"a":1}{}', "", "null", "x", '{"a":"\\x"}',
+           '{"a":1} x', '{"a":1}{}', " ", "null", "x", '{"a":"\\x"}',
            '{"a\\u0000b":1}', '{"a":' + "[" * 16 + "]" * 16 + "}",
            '{"big":"%s"}' % ("x" * 4100)]
     not_object = ["[]", '"x"', "1", "[{}]", "true"]
@@ -488,6 +495,11 @@ def set_each_option(ctx):
     rec = ctx.record("s1")
     check(rec["scopes"] == "" and rec["audience"] == "")
     check(rec["ttl"] == "0" and rec["claims"] == "{}")
+    # '' means the default too, stored as what the server reads as such
+    ctx.ok("set", "s1", "--ttl", "7", "--claims", '{"k":1}')
+    ctx.ok("set", "s1", "--ttl", "", "--claims", "")
+    rec = ctx.record("s1")
+    check(rec["ttl"] == "0" and rec["claims"] == "{}", rec)
     # set touches only what it is given, and updated_at
     before = ctx.record("s1")
     time.sleep(1.1)
@@ -841,6 +853,349 @@ def password_and_argv(ctx):
               "cannot use Redis" in err, "%s: %d %r" % (bad, rc, err))
         check(PASSWORD not in err and "wrong" not in err)
     check(locked.client().snapshot() == before)
+
+
+# ---------------------------------------------------------------------------
+# The record rules table, against the script and the real tokend
+#
+# test/data/record_rules.txt is the table of good and bad values of every
+# kind of client-record value that test/unit/test_record_rules.c feeds to
+# the server's checks. The scenario below (run by run.py, which imports
+# this file) feeds the same table to scripts/tokend-client and to a tokend
+# over TLS that reads the clients it writes.
+
+# The kinds the script takes from an admin, and the option that takes
+# each (None: the client id itself, or the secret on stdin). The others
+# (secret_hash, flag, time) are written by the script itself, never
+# given: only the unit test judges them. A one-scope or one-audience
+# value goes through the list option, as a list of one; a value that is
+# empty or holds a space is a different list, which the list kinds'
+# cases cover.
+RULE_OPTIONS = {"id": None, "secret": None, "scope": "--scopes",
+                "scopes": "--scopes", "audience": "--audience",
+                "audiences": "--audience", "claims": "--claims",
+                "ttl": "--ttl"}
+RULE_FIELDS = {"scope": "scopes", "scopes": "scopes",
+               "audience": "audience", "audiences": "audience",
+               "claims": "claims", "ttl": "ttl"}
+RULE_PIECE_RE = re.compile(rb'"((?:[^"\\]|\\.)*)"(?:\*([0-9]+))?')
+RULE_ESCAPES = {b'"': b'"', b"\\": b"\\", b"t": b"\t", b"n": b"\n",
+                b"r": b"\r"}
+
+
+def load_rules_table(path):
+    """[(line, kind, valid, value bytes)], as test_record_rules.c reads
+    the file (the grammar is at its top)."""
+    cases = []
+    with open(path, "rb") as f:
+        for lineno, line in enumerate(f.read().split(b"\n"), 1):
+            if not line or line.startswith(b"#"):
+                continue
+            kind, expect, rest = line.split(b" ", 2)
+            if expect not in (b"valid", b"invalid"):
+                raise ValueError("%s:%d: bad EXPECT" % (path, lineno))
+            value, pos = b"", 0
+            while pos < len(rest):
+                m = RULE_PIECE_RE.match(rest, pos)
+                if m is None:
+                    raise ValueError("%s:%d: bad VALUE" % (path, lineno))
+                text, i = b"", 0
+                raw = m.group(1)
+                while i < len(raw):
+                    if raw[i:i + 1] != b"\\":
+                        text += raw[i:i + 1]
+                        i += 1
+                    elif raw[i + 1:i + 2] == b"x":
+                        text += bytes([int(raw[i + 2:i + 4], 16)])
+                        i += 4
+                    else:
+                        text += RULE_ESCAPES[raw[i + 1:i + 2]]
+                        i += 2
+                value += text * int(m.group(2) or 1)
+                pos = m.end()
+                while rest[pos:pos + 1] == b" ":
+                    pos += 1
+            cases.append((lineno, kind.decode(), expect == b"valid", value))
+    return cases
+
+
+def snapshot_prefix(db, prefix):
+    """Every key under prefix with its type and value."""
+    snap = {}
+    for k in db.cmd("KEYS", prefix.encode() + b"*"):
+        t = db.cmd("TYPE", k)
+        if t == "hash":
+            v = db.cmd("HGETALL", k)
+            v = sorted(zip(v[0::2], v[1::2]))
+        elif t == "set":
+            v = sorted(db.cmd("SMEMBERS", k))
+        else:
+            v = db.cmd("DUMP", k)
+        snap[k] = (t, v)
+    return snap
+
+
+class RulesRun:
+    """The script on the harness's Redis under a prefix of its own."""
+
+    def __init__(self, ctx, prefix):
+        import tokend_harness as H
+        self.ctx = ctx
+        self.H = H
+        self.prefix = prefix
+        self.script = os.path.join(ctx.source_root, "scripts",
+                                   "tokend-client")
+        self.env = H.child_env({
+            "TOKEND_REDIS": "redis://127.0.0.1:%d" % ctx.redis.port,
+            "TOKEND_PREFIX": prefix})
+        self.db = Resp(port=ctx.redis.port)
+        self.shells = [sh for _, sh in shells()]
+
+    def run(self, shell, argv, stdin=b""):
+        p = subprocess.run(shell + [self.script] + argv, input=stdin,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=self.env, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def record(self, cid):
+        r = self.db.cmd("HGETALL", (self.prefix + "client:").encode() +
+                        cid)
+        return {r[i].decode(): r[i + 1] for i in range(0, len(r), 2)}
+
+    def refused(self, where, shell, argv, stdin=b""):
+        """A bad value: status 2, one line on stderr, nothing written."""
+        H = self.H
+        before = snapshot_prefix(self.db, self.prefix)
+        rc, out, err = self.run(shell, argv, stdin)
+        H.check(rc == 2, "%s: exit %d, want 2 (stderr %s)"
+                % (where, rc, H.short(err)))
+        H.check(out == b"", "%s: stdout %s" % (where, H.short(out)))
+        H.check(err.startswith(b"tokend-client: ") and
+                err.endswith(b"\n") and err.count(b"\n") == 1,
+                "%s: stderr is not one line: %s" % (where, H.short(err)))
+        H.check(snapshot_prefix(self.db, self.prefix) == before,
+                "%s: the store changed" % where)
+
+    def accepted(self, where, shell, argv, stdin=b""):
+        """A good value: status 0, nothing on stderr; stdout returned."""
+        H = self.H
+        rc, out, err = self.run(shell, argv, stdin)
+        H.check(rc == 0 and err == b"", "%s: exit %d, stderr %s"
+                % (where, rc, H.short(err)))
+        return out
+
+
+def stored_form(kind, value):
+    """What the script writes for a good value of kind."""
+    if kind == "ttl":
+        return str(int(value)).encode() if value else b"0"
+    if kind == "claims":
+        return None     # compact JSON: compared as JSON
+    return value
+
+
+def rule_token_checks(t, kind, value, cid, secret):
+    """
+    A token for client cid shows the good value of kind at work, and
+    /verify accepts it: (ok, detail), for eventually().
+    """
+    import tokend_harness as H
+    from jwt_helpers import Jws, issuer_of, token_request, verify_request
+    text = value.decode("utf-8")
+    fields = {"grant_type": "client_credentials"}
+    if kind == "scope":
+        fields["scope"] = text
+    r = token_request(t, fields, client=(cid, secret))
+    if r.status != 200:
+        return False, "token: %d %s" % (r.status, H.short(r.body))
+    tok = r.json["access_token"]
+    c = Jws(tok).claims
+    if kind in ("scope", "scopes"):
+        if (c.get("scope") != text) if text else ("scope" in c):
+            return False, "scope claim %r" % c.get("scope")
+    elif kind in ("audience", "audiences"):
+        want = text.split(" ")[0] if text else issuer_of(t)
+        if c.get("aud") != want:
+            return False, "aud %r, want %r" % (c.get("aud"), want)
+    elif kind == "claims":
+        want = json.loads(text or "{}")
+        got = {k: c.get(k) for k in want}
+        if got != want:
+            return False, "claims %s" % H.short(json.dumps(got))
+    elif kind == "ttl":
+        want = int(text) if text and int(text) else 3600
+        if r.json.get("expires_in") != want or \
+                c["exp"] - c["iat"] != want:
+            return False, "expires_in %r" % r.json.get("expires_in")
+    if c.get("client_id") != cid.decode():
+        return False, "client_id %r" % c.get("client_id")
+    v = verify_request(t, tok, scope=text if kind == "scope" else None)
+    if v.status != 200 or not v.json or v.json.get("valid") is not True:
+        return False, "/verify: %d %s" % (v.status, H.short(v.body))
+    if v.header("X-Token-Client-Id") != cid.decode():
+        return False, "X-Token-Client-Id %r" % v.header("X-Token-Client-Id")
+    if kind == "claims":
+        vc = v.json["claims"]
+        if {k: vc.get(k) for k in json.loads(text or "{}")} != \
+                json.loads(text or "{}"):
+            return False, "/verify claims %s" % H.short(json.dumps(vc))
+    return True, None
+
+
+def rule_eventually(what, fn, *args, timeout=2.0):
+    """fn(*args) -> (ok, detail) until ok; a client change reaches every
+    worker's view within a second."""
+    import tokend_harness as H
+    t0 = time.monotonic()
+    while True:
+        ok, detail = fn(*args)
+        if ok:
+            return
+        if time.monotonic() - t0 > H.scaled(timeout):
+            H.fail("%s: %s" % (what, detail))
+        time.sleep(0.05)
+
+
+try:
+    from tokend_harness import scenario as _scenario
+except ImportError:         # the harness is next to this file
+    _scenario = None
+
+
+def _rules_scenario(fn):
+    return _scenario("admin_script_record_rules", timeout=600)(fn) \
+        if _scenario else fn
+
+
+@_rules_scenario
+def admin_script_record_rules(ctx):
+    """
+    Setup: a tokend over TLS on the harness's Redis under a prefix of its
+    own; each case of test/data/record_rules.txt whose kind the script
+    takes (RULE_OPTIONS) is given to `tokend-client add` (dash) and
+    `set` (bash --posix; a secret: add under both). Expected: a bad
+    value exits 2 with one line on stderr and changes nothing under the
+    prefix; a good one is written as given (ttl without leading zeros,
+    claims compact), and a token issued for the client (Basic and
+    client_secret_post for ids and secrets) carries it (scope, aud =
+    the first audience, claims, expires_in) and passes /verify.
+    """
+    import tokend_harness as H
+    from jwt_helpers import start_instance, uid
+    cases = load_rules_table(os.path.join(ctx.source_root, "test", "data",
+                                          "record_rules.txt"))
+    prefix = uid("rules") + ":"
+    t = start_instance(ctx, "rules", args=["--prefix", prefix,
+                                           "--auth-fail-limit", "0"])
+    run = RulesRun(ctx, prefix)
+    add_sh = run.shells[0]
+    set_sh = run.shells[-1]
+    n = 0
+
+    def new_client(shell, *opts):
+        cid = uid("r").encode()
+        out = run.accepted("add %s" % cid.decode(), shell,
+                           ["add"] + list(opts) + ["--", cid])
+        secret = out.decode().strip()
+        ctx.sensitive.secret(secret, "tokend-client add")
+        return cid, secret
+
+    bases = {}
+    try:
+        for lineno, kind, valid, value in cases:
+            if kind not in RULE_OPTIONS:
+                continue
+            where = "record_rules.txt:%d %s %s" % (
+                lineno, kind, "valid" if valid else "invalid")
+            opt = RULE_OPTIONS[kind]
+            if kind in ("scope", "audience") and (value == b"" or
+                                                  b" " in value):
+                continue
+            if b"\0" in value and kind != "secret":
+                continue        # no argv can hold it
+            n += 1
+            if kind == "id":
+                if not valid:
+                    run.refused(where + " add", add_sh,
+                                ["add", "--", value])
+                    run.refused(where + " set", set_sh,
+                                ["set", "--ttl", "5", "--", value])
+                    continue
+                out = run.accepted(where + " add", add_sh,
+                                   ["add", "--", value])
+                secret = out.decode().strip()
+                ctx.sensitive.secret(secret, "tokend-client add")
+                H.check(run.record(value).get("secret", b"")
+                        .startswith(b"hmac-sha256:"), where + ": no record")
+                run.accepted(where + " set", set_sh,
+                             ["set", "--ttl", "5", "--", value])
+                for post in (False, True):
+                    rule_eventually(where, rule_id_checks, t, value, secret,
+                                    post)
+                continue
+            if kind == "secret":
+                for shell in run.shells:
+                    cid = uid("s").encode()
+                    argv = ["add", "--secret-stdin", "--", cid]
+                    if not valid:
+                        run.refused(where, shell, argv, value + b"\n")
+                        continue
+                    ctx.sensitive.secret(value, "--secret-stdin")
+                    run.accepted(where, shell, argv, value + b"\n")
+                    for post in (False, True):
+                        rule_eventually(where, rule_id_checks, t, cid,
+                                        value.decode(), post)
+                continue
+            # an option: add a client with it, and set it on another
+            field = RULE_FIELDS[kind]
+            if kind not in bases:
+                bases[kind] = new_client(add_sh)
+            base, base_secret = bases[kind]
+            if not valid:
+                run.refused(where + " add", add_sh,
+                            ["add", opt, value, "--", uid("r").encode()])
+                run.refused(where + " set", set_sh,
+                            ["set", opt, value, "--", base])
+                continue
+            cid, secret = new_client(add_sh, opt, value)
+            for c, sec, how in ((cid, secret, "add"),
+                                (base, base_secret, "set")):
+                if how == "set":
+                    run.accepted(where + " set", set_sh,
+                                 ["set", opt, value, "--", base])
+                got = run.record(c).get(field)
+                want = stored_form(kind, value)
+                if want is None:
+                    H.check(got is not None and
+                            json.loads(got or b"{}") ==
+                            json.loads(value or b"{}") and
+                            b"\n" not in got,
+                            "%s %s: stored %s" % (where, how, H.short(got)))
+                else:
+                    H.check(got == want, "%s %s: stored %s, want %s" % (
+                        where, how, H.short(got), H.short(want)))
+                rule_eventually(where + " " + how, rule_token_checks, t,
+                                kind, value, c, sec)
+    finally:
+        run.db.close()
+    H.check(n > 150, "only %d cases of the table were run" % n)
+
+
+def rule_id_checks(t, cid, secret, post):
+    """A token for (cid, secret), by Basic or client_secret_post, and
+    /verify of it: (ok, detail)."""
+    from jwt_helpers import token_request, verify_request
+    import tokend_harness as H
+    c = (cid.decode(), secret)
+    r = token_request(t, client=None if post else c, post=c if post
+                      else None)
+    if r.status != 200:
+        return False, "token (%s): %d %s" % (
+            "post" if post else "basic", r.status, H.short(r.body))
+    v = verify_request(t, r.json["access_token"])
+    if v.status != 200 or v.header("X-Token-Client-Id") != c[0]:
+        return False, "/verify: %d %s" % (v.status, H.short(v.body))
+    return True, None
 
 
 # ---------------------------------------------------------------------------

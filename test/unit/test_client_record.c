@@ -506,11 +506,11 @@ test_client_record_reserved_claims(void)
 	size_t	 i;
 
 	for (i = 0; i < nitems(reserved); i++)
-		TEST_ASSERT(client_record_claim_is_reserved(reserved[i]));
-	TEST_ASSERT(!client_record_claim_is_reserved("tenant"));
-	TEST_ASSERT(!client_record_claim_is_reserved("ISS"));
-	TEST_ASSERT(!client_record_claim_is_reserved("scopes"));
-	TEST_ASSERT(!client_record_claim_is_reserved(""));
+		TEST_ASSERT(record_rules_claim_is_reserved(reserved[i]));
+	TEST_ASSERT(!record_rules_claim_is_reserved("tenant"));
+	TEST_ASSERT(!record_rules_claim_is_reserved("ISS"));
+	TEST_ASSERT(!record_rules_claim_is_reserved("scopes"));
+	TEST_ASSERT(!record_rules_claim_is_reserved(""));
 }
 
 static void

@@ -1,0 +1,97 @@
+/*
+ * record_rules: what a valid value is, for each kind of value a client
+ * record holds. This is the one definition: client_record.c applies it
+ * to every field when it reads a record, and scripts/tokend-client
+ * mirrors it (one shell function per kind; the claims in Lua) before it
+ * writes one, so that no record can be written that the server would
+ * refuse. docs/operations.md states the same rules for admins, and
+ * test/data/record_rules.txt is the table of good and bad values that
+ * both sides are tested against.
+ *
+ * Each kind is one row of a table: its name, its longest value and its
+ * check. Adding a kind is one enum constant, one row and one check.
+ * Every check sees a value as bytes with a length (it need not be
+ * NUL-terminated, and a NUL byte in it is refused before the row's own
+ * check runs).
+ *
+ * Pure module: json-c (through sjson) only; thread safe.
+ */
+#ifndef TOKEND_RECORD_RULES_H
+#define TOKEND_RECORD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json_object;
+
+#define CLIENT_ID_MAX		128	/* bytes */
+#define CLIENT_SECRET_MIN	32	/* bytes (= characters: ASCII only) */
+#define CLIENT_SECRET_MAX	1024	/* bytes */
+#define CLIENT_SECRET_HASH_MAX	256	/* bytes of the "secret" field */
+#define CLIENT_AUDIENCE_MAX	1024	/* bytes of one audience */
+#define CLIENT_AUDIENCES_MAX	4096	/* bytes of the "audience" field */
+#define CLIENT_AUDIENCES_COUNT	64	/* audiences in the field */
+#define CLIENT_CLAIMS_MAX	4096	/* bytes of the "claims" JSON */
+#define CLIENT_CLAIMS_DEPTH	16	/* nesting of the "claims" JSON */
+#define CLIENT_TTL_MAX		31536000L	/* as --token-ttl */
+#define CLIENT_DECIMAL_MAX	19	/* digits of ttl and timestamps */
+
+enum record_kind {
+	RECORD_ID = 0,		/* a client id */
+	RECORD_SECRET,		/* a client secret, as an admin gives it */
+	RECORD_SECRET_HASH,	/* the "secret" field: the salted hash */
+	RECORD_SCOPE,		/* one scope-token */
+	RECORD_SCOPES,		/* the "scopes" field */
+	RECORD_AUDIENCE,	/* one audience */
+	RECORD_AUDIENCES,	/* the "audience" field */
+	RECORD_CLAIMS,		/* the "claims" field */
+	RECORD_TTL,		/* the "ttl" field */
+	RECORD_FLAG,		/* "disabled", "introspect" */
+	RECORD_TIME,		/* "revoked_before", "created_at", ... */
+	RECORD_KIND_COUNT
+};
+
+/*
+ * Whether len bytes of v are a valid value of the kind. On false, why
+ * (whylen bytes; may be NULL) gets a short reason that never quotes the
+ * value (it may be a secret, binary or huge), e.g. "control character".
+ * An unknown kind is never valid.
+ */
+bool		 record_rules_check(enum record_kind, const char *v, size_t len,
+		    char *why, size_t whylen);
+
+/*
+ * The kind called name ("id", "scopes", ...: the names of the enum
+ * constants in lower case, as the test table and the documents write
+ * them), or -1.
+ */
+int		 record_rules_kind(const char *name);
+
+/* The stable lower-case name of a kind; "unknown" for no kind. */
+const char	*record_rules_kind_name(enum record_kind);
+
+/*
+ * The claims check that keeps what it parsed: on a valid RECORD_CLAIMS
+ * value returns 0 and sets *out to the object, or to NULL when the value
+ * is empty or "{}" (no claims); the caller owns it (json_object_put).
+ * On an invalid one returns -1, *out NULL, and why as above.
+ */
+int		 record_rules_claims(const char *v, size_t len,
+		    struct json_object **out, char *why, size_t whylen);
+
+/*
+ * Whether a claim name belongs to the token itself and so can never come
+ * from a record's "claims" (RFC 7519 4.1 and the claims RFC 9068, RFC
+ * 8693 and RFC 7800 give a meaning): iss sub aud exp nbf iat jti
+ * client_id scope auth_time acr amr cnf.
+ */
+bool		 record_rules_claim_is_reserved(const char *name);
+
+/*
+ * A non-negative decimal of 1..CLIENT_DECIMAL_MAX digits (leading zeros
+ * allowed, no sign, no space) that is at most max: 0 and *out, or -1.
+ */
+int		 record_rules_decimal(const char *v, size_t len, long long max,
+		    long long *out);
+
+#endif
