@@ -71,7 +71,8 @@ from jwt_helpers import Admin, get_token, start_instance, uid
 from tokend_harness import (check, check_eq, child_env, expect_json_error,
                             fail, free_port, ipv6_loopback_available,
                             poll_until, port_listening, recv_response,
-                            scaled, scenario, short, skip, wait_closed)
+                            scaled, scenario, short, skip, wait_closed,
+                            wait_exit)
 
 PROM = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -364,7 +365,9 @@ def management_sigterm(ctx):
     check_eq(r.status, 503, "in-flight /readyz during the drain")
     check("timed out" in short(r.body), "/readyz reason: %s"
           % short(r.body))
-    t.stop(expect_status=0)
+    # One SIGTERM only: a second one while it exits would be its own test.
+    st = wait_exit(t.proc, scaled(15))
+    check_eq(st, 0, "exit status after SIGTERM (log %s)" % t.log_tail(4))
     check(not port_listening(t.port), "public port open after SIGTERM")
     check(not port_listening(maddr[1], maddr[0]),
           "management port open after SIGTERM")
