@@ -36,7 +36,7 @@
 #define CONFIG_METRICS_MAX_CLIENTS_MIN	0
 #define CONFIG_METRICS_MAX_CLIENTS_MAX	10000
 
-/* A parsed --listen value. */
+/* A parsed --listen or --management-listen value. */
 struct listen_addr {
 	char			 host[64];	/* as written, brackets removed */
 	uint16_t		 port;
@@ -66,6 +66,9 @@ struct config {
 	char			*tls_cert;		/* path; NULL if plain */
 	char			*tls_key;
 	bool			 plain_http;
+	/* --management-listen: /metrics, /healthz, /readyz in plain HTTP */
+	struct listen_addr	 management_listen;	/* unset when off */
+	bool			 management_off;
 	struct redis_url	 redis;
 	char			*redis_raw;		/* the URL as given */
 	char			*prefix;		/* "tokend:" */

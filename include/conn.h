@@ -1,11 +1,13 @@
 /*
- * conn: the connections of one worker. Every connection evhttp accepts on
- * the worker gets a struct conn, kept in the worker's connection table
- * (keyed by its evhttp_connection), which
- *   - enforces the request deadline (--request-timeout: a whole request,
- *     TLS handshake included for the first one, must arrive in time,
- *     whatever its pace) and, between requests, --idle-timeout;
- *   - counts against --max-connections;
+ * conn: the connections of one worker's listener. Every connection an
+ * evhttp accepts gets a struct conn, kept in that evhttp's connection
+ * table (keyed by its evhttp_connection; a worker has one table per
+ * listener it serves), which
+ *   - enforces the request deadline (--request-timeout on the public
+ *     listener: a whole request, TLS handshake included for the first
+ *     one, must arrive in time, whatever its pace) and, between
+ *     requests, the idle timeout;
+ *   - counts against the listener's connection cap (--max-connections);
  *   - notices a NUL byte in what the client sends;
  *   - knows the request being handled, so that a client that goes away
  *     while Redis answers is noticed.
@@ -35,7 +37,6 @@
 
 #include <openssl/ssl.h>
 
-struct config;
 struct conn;
 struct event_base;
 struct evhttp;
@@ -50,7 +51,14 @@ struct timeval;
  */
 typedef void (*conn_gone_fn)(struct request *req);
 
-/* One worker's connections, and what all of them need. */
+/* The limits of one listener's connections. */
+struct conn_limits {
+	int	 max_connections;	/* above it: 503, then closed */
+	int	 request_timeout;	/* seconds for a whole request */
+	int	 idle_timeout;		/* seconds between requests */
+};
+
+/* One worker's connections on one listener, and what all of them need. */
 struct conn_table {
 	/* evhttp_connection -> conn, chained; one worker's, so no lock */
 	struct conn		**buckets;
@@ -70,15 +78,16 @@ struct conn_table {
 
 /*
  * Set up t for the connections of worker worker_id and make it catch
- * every connection http (on base) accepts (evhttp_set_bevcb): limits and
- * timeouts from cfg (borrowed; must outlive t), open_conns is the
- * process-wide count (borrowed), ssl_ctx the TLS context (borrowed; NULL
- * for plain HTTP). t->gone must be set before base's loop runs. Call
- * before the loop starts (the main thread does).
+ * every connection http (on base) accepts (evhttp_set_bevcb): the cap and
+ * timeouts from limits (copied), open_conns is the process-wide count of
+ * the listener's connections, which the cap applies to (borrowed), ssl_ctx
+ * the TLS context (borrowed; NULL for plain HTTP). t->gone must be set
+ * before base's loop runs. Call before the loop starts (the main thread
+ * does).
  */
 void	 conn_table_init(struct conn_table *t, struct evhttp *http,
-	    struct event_base *base, const struct config *cfg, int worker_id,
-	    atomic_int *open_conns, SSL_CTX *ssl_ctx);
+	    struct event_base *base, const struct conn_limits *limits,
+	    int worker_id, atomic_int *open_conns, SSL_CTX *ssl_ctx);
 
 /*
  * Release t's own memory. Every connection must be gone already

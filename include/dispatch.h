@@ -17,12 +17,13 @@
 struct worker;
 
 /*
- * Make dispatch w's request handler (evhttp_set_gencb): every request w's
- * evhttp reads gets a struct request (request_new()), then either its
- * refusal or router_route(); and a connection of w that closes under a
- * request marks it gone (request_client_gone() becomes the connection
- * table's `gone`). Main thread, after worker_init() and before
- * worker_start().
+ * Make dispatch w's request handler (evhttp_set_gencb) on each of its
+ * listeners (the management one too, when w serves it): every request
+ * w's evhttps read gets a struct request (request_new()), then either its
+ * refusal or router_route() with the listener's routes; and a connection
+ * of w that closes under a request marks it gone (request_client_gone()
+ * becomes each connection table's `gone`). Main thread, after
+ * worker_init() and worker_serve_management(), before worker_start().
  */
 void	 dispatch_serve(struct worker *w);
 

@@ -35,6 +35,12 @@ struct conn;
 struct evhttp_request;
 struct worker;
 
+/* The listener a request came in on: its routes, its connection table. */
+enum request_listener {
+	REQUEST_PUBLIC = 0,	/* --listen: the API */
+	REQUEST_MANAGEMENT,	/* --management-listen */
+};
+
 struct request {
 	struct evhttp_request	*ev;		/* NULL once gone */
 	struct worker		*worker;
@@ -45,6 +51,7 @@ struct request {
 	int			 status;	/* set by reply.c */
 	int			 endpoint;	/* router_endpoint(path),
 						   set by dispatch.c */
+	enum request_listener	 listener;
 	bool			 gone;		/* client disconnected */
 	bool			 replied;
 	unsigned		 refs;
@@ -60,10 +67,11 @@ struct request {
 };
 
 /*
- * The context of ev, a request worker's evhttp has read whole: its method,
- * path (without the query; "/" when empty), id (the client's
- * X-Request-Id when sane, else a new one), peer and source address, and
- * its connection, which is told the request started (its deadline stops).
+ * The context of ev, a request that worker's evhttp of listener has read
+ * whole: its method, path (without the query; "/" when empty), id (the
+ * client's X-Request-Id when sane, else a new one), peer and source
+ * address, and its connection (in the listener's connection table), which
+ * is told the request started (its deadline stops).
  * The request is counted in worker->inflight until it is over. The one
  * reference it holds is evhttp's side: released, with the access-log line
  * and the request's metrics written, when evhttp reports the reply written
@@ -71,7 +79,11 @@ struct request {
  * caller sets it (router_endpoint()) before answering. Never NULL
  * (xcalloc). Inside evhttp's request callback, on the worker's loop.
  */
-struct request *request_new(struct evhttp_request *ev, struct worker *worker);
+struct request *request_new(struct evhttp_request *ev, struct worker *worker,
+	    enum request_listener listener);
+
+/* "public" or "management": the access log's listener key. Static. */
+const char *request_listener_name(enum request_listener);
 
 /*
  * req's connection closed before its reply was written: marks it gone

@@ -1,7 +1,9 @@
 /*
  * worker: one thread with its own event_base, evhttp, listening socket,
  * connection table (conn.h), Redis store, view, verified-token cache and
- * metrics shard. Messages from the main thread (stop, new TLS context and
+ * metrics shard. Worker 0 also serves the management listener
+ * (--management-listen: /metrics, /healthz, /readyz), on an evhttp and a
+ * connection table of its own, with limits of its own. Messages from the main thread (stop, new TLS context and
  * key set) arrive through a pipe and are handled on the worker's own loop.
  *
  * What workers share, and how:
@@ -15,7 +17,8 @@
  *     by all; behind a mutex, which the request path takes only when a
  *     lock was added since its view last looked;
  *   - their metrics shards: each written by its own worker only and read,
- *     with atomic loads, by the worker that answers a /metrics scrape;
+ *     with atomic loads, by worker 0, which answers /metrics scrapes on
+ *     the management listener;
  *   - process-wide atomics other modules keep: the log level and format
  *     (log.c), how many workers' Redis links are up, for the store_up and
  *     store_down log lines (store.c).
@@ -52,6 +55,19 @@ struct store;
 struct tcache;
 struct view;
 
+/*
+ * The management listener's limits. It answers GET and HEAD of three
+ * small documents, so a request needs no body and few headers; its
+ * connections count against their own cap, never --max-connections. The
+ * request deadline and the idle timeout are --request-timeout and
+ * --idle-timeout, capped at these seconds.
+ */
+#define WORKER_MGMT_MAX_BODY		1024
+#define WORKER_MGMT_MAX_HEADERS		8192
+#define WORKER_MGMT_MAX_CONNECTIONS	64
+#define WORKER_MGMT_REQUEST_TIMEOUT	5
+#define WORKER_MGMT_IDLE_TIMEOUT	30
+
 struct worker {
 	int				 id;
 	const struct config		*cfg;
@@ -76,6 +92,14 @@ struct worker {
 
 	struct conn_table		 conns;
 	atomic_int			*open_conns;	/* process-wide */
+
+	/* The management listener: worker 0's, and only with
+	   --management-listen other than off; else NULL. Plain HTTP. */
+	struct evhttp			*mgmt_http;
+	struct evhttp_bound_socket	*mgmt_bound;
+	int				 mgmt_listen_fd;
+	struct conn_table		 mgmt_conns;
+
 	unsigned			 inflight;	/* handled, unanswered */
 	bool				 draining;
 	struct event			*drain_ev;
@@ -100,6 +124,18 @@ struct worker {
 int	 worker_init(struct worker *, int id, int n_workers,
 	    const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
 	    struct keyset *keys, atomic_int *open_conns);
+/*
+ * Make w serve the management listener on listen_fd (taken over, even on
+ * failure): an evhttp with the WORKER_MGMT_* limits and a connection
+ * table of its own; open_conns (borrowed; must outlive the worker) is the
+ * process-wide count of management connections, which the cap applies
+ * to. Requests reach no handler until dispatch_serve(). Returns 0 or -1
+ * (logged); worker_finish() releases what was set up. Main thread, after
+ * worker_init() and before worker_start().
+ */
+int	 worker_serve_management(struct worker *, int listen_fd,
+	    atomic_int *open_conns);
+
 /* Start the worker's thread, which runs its loop. Returns 0 or -1
  * (logged). Main thread. */
 int	 worker_start(struct worker *);

@@ -82,6 +82,8 @@ struct setting {
 
 static int	parse_listen(struct config *, const struct setting *,
 		    const char *, char *, size_t);
+static int	parse_management_listen(struct config *,
+		    const struct setting *, const char *, char *, size_t);
 static int	parse_file(struct config *, const struct setting *,
 		    const char *, char *, size_t);
 static int	parse_retired_key(struct config *, const struct setting *,
@@ -133,6 +135,11 @@ static const struct setting settings[] = {
 	    parse_bool, OFF(plain_http), 0, 0, 0,
 	    "serve plain HTTP without TLS (behind a TLS-terminating proxy);"
 	    " variable: 1/true/yes or 0/false/no" },
+	{ "management-listen", "TOKEND_MANAGEMENT_LISTEN", "ADDR:PORT|off",
+	    "127.0.0.1:9600", NULL,
+	    parse_management_listen, OFF(management_listen), 0, 0, 0,
+	    "plain-HTTP listener for /metrics, /healthz and /readyz (never"
+	    " /metrics on --listen); numeric address as --listen; off: none" },
 	{ "redis", "TOKEND_REDIS", "URL", "redis://127.0.0.1:6379", NULL,
 	    parse_redis, OFF(redis), 0, 0, 0,
 	    "redis://[[user]:password@]host[:port][/db],"
@@ -448,6 +455,18 @@ static int
 parse_listen(struct config *cfg, const struct setting *s, const char *val,
     char *errbuf, size_t errlen)
 {
+	return config_parse_listen(val, target(cfg, s), errbuf, errlen);
+}
+
+static int
+parse_management_listen(struct config *cfg, const struct setting *s,
+    const char *val, char *errbuf, size_t errlen)
+{
+	cfg->management_off = strcmp(val, "off") == 0;
+	if (cfg->management_off) {
+		memset(target(cfg, s), 0, sizeof(struct listen_addr));
+		return 0;
+	}
 	return config_parse_listen(val, target(cfg, s), errbuf, errlen);
 }
 

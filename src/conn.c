@@ -30,9 +30,10 @@
  * ever. The timers use common timeout queues, so arming and disarming is
  * O(1).
  *
- * Connection cap. The process-wide open-connection count is an atomic,
- * touched at accept and close only. A connection accepted above
- * --max-connections gets 503 on its first request and is closed.
+ * Connection cap. The process-wide open-connection count of the table's
+ * listener is an atomic, touched at accept and close only. A connection
+ * accepted above the cap (--max-connections for the public listener)
+ * gets 503 on its first request and is closed.
  *
  * Invariants: a struct conn is in its table from attach until evhttp
  * closes the connection (conn_closed), and is freed exactly once, by
@@ -50,7 +51,6 @@
 #include <event2/event_struct.h>
 #include <event2/http.h>
 
-#include "config.h"
 #include "conn.h"
 #include "log.h"
 #include "tls.h"
@@ -347,15 +347,15 @@ conn_saw_nul(const struct conn *c)
 
 void
 conn_table_init(struct conn_table *t, struct evhttp *http,
-    struct event_base *base, const struct config *cfg, int worker_id,
+    struct event_base *base, const struct conn_limits *limits, int worker_id,
     atomic_int *open_conns, SSL_CTX *ssl_ctx)
 {
-	struct timeval	 deadline = { .tv_sec = cfg->request_timeout };
-	struct timeval	 idle = { .tv_sec = cfg->idle_timeout };
+	struct timeval	 deadline = { .tv_sec = limits->request_timeout };
+	struct timeval	 idle = { .tv_sec = limits->idle_timeout };
 
 	memset(t, 0, sizeof(*t));
 	t->worker_id = worker_id;
-	t->max_connections = cfg->max_connections;
+	t->max_connections = limits->max_connections;
 	t->open_conns = open_conns;
 	t->deadline_tv = event_base_init_common_timeout(base, &deadline);
 	t->idle_tv = event_base_init_common_timeout(base, &idle);

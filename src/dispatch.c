@@ -1,9 +1,11 @@
 /*
- * dispatch: evhttp's request callback. For each request evhttp has read
- * whole: request_new() (request.c) makes its context and stops the
- * connection's deadline; the dispatcher sets the metrics endpoint
- * (router_endpoint()), then answers, in this order,
- *   - a connection accepted over --max-connections: 503
+ * dispatch: evhttp's request callbacks, one per listener (the public one,
+ * and on worker 0 the management one), which differ only in the listener
+ * they tell the request and so the route table it gets. For each request
+ * evhttp has read whole: request_new() (request.c) makes its context and
+ * stops the connection's deadline; the dispatcher sets the metrics
+ * endpoint (router_endpoint()), then answers, in this order,
+ *   - a connection accepted over its listener's cap: 503
  *     temporarily_unavailable with Retry-After: 1, and the connection
  *     closes;
  *   - a connection on which a NUL byte arrived (conn.c watches for it):
@@ -33,15 +35,14 @@
 #include "router.h"
 #include "worker.h"
 
-/* evhttp's generic callback: arg is the struct worker. */
 static void
-dispatch_request(struct evhttp_request *ev, void *arg)
+dispatch(struct evhttp_request *ev, struct worker *worker,
+    enum request_listener listener)
 {
-	struct worker	*worker = arg;
 	struct request	*req;
 
-	req = request_new(ev, worker);
-	req->endpoint = router_endpoint(req->path);
+	req = request_new(ev, worker, listener);
+	req->endpoint = router_endpoint(listener, req->path);
 
 	if (req->conn != NULL && conn_over_cap(req->conn)) {
 		reply_header(req, "Retry-After", "1");
@@ -59,9 +60,26 @@ dispatch_request(struct evhttp_request *ev, void *arg)
 	router_route(req);
 }
 
+/* evhttp's generic callbacks, one per listener: arg is the worker. */
+static void
+dispatch_public(struct evhttp_request *ev, void *arg)
+{
+	dispatch(ev, arg, REQUEST_PUBLIC);
+}
+
+static void
+dispatch_management(struct evhttp_request *ev, void *arg)
+{
+	dispatch(ev, arg, REQUEST_MANAGEMENT);
+}
+
 void
 dispatch_serve(struct worker *w)
 {
 	w->conns.gone = request_client_gone;
-	evhttp_set_gencb(w->http, dispatch_request, w);
+	evhttp_set_gencb(w->http, dispatch_public, w);
+	if (w->mgmt_http != NULL) {
+		w->mgmt_conns.gone = request_client_gone;
+		evhttp_set_gencb(w->mgmt_http, dispatch_management, w);
+	}
 }

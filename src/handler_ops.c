@@ -8,8 +8,10 @@
  *   GET /         a small HTML page: name, version, links to the metadata
  *                 and JWKS documents.
  *   GET /metrics  the Prometheus text exposition (format 0.0.4) of every
- *                 worker's counters, summed (metrics.c). Built in memory
- *                 from relaxed atomic loads: a few KB, no lock, no I/O.
+ *                 worker's counters, summed (metrics.c); routed on the
+ *                 management listener only (router.c), which worker 0
+ *                 serves. Built in memory from relaxed atomic loads: a
+ *                 few KB, no lock, no I/O.
  *                 This handler gathers what metrics renders: the workers'
  *                 shards, the endpoint labels (router.c), the verification
  *                 failure reasons (token.c, verify.c), the open connection

@@ -1,7 +1,8 @@
 /*
  * main: settings -> TLS context -> listening sockets and workers -> run ->
  * exit status. A bad setting is reported on one line and exits 2 before
- * any socket is opened. For --help, --help-man and --version,
+ * any socket is opened; so does an address of --listen or
+ * --management-listen that cannot be bound. For --help, --help-man and --version,
  * config_parse() only says which was asked for; config_doc_print()
  * (config_doc.h) prints it here and tokend exits 0.
  *
@@ -151,11 +152,11 @@ main(int argc, char *argv[])
 	log_info("event=keys_loaded alg=%s kid=%s",
 	    key_alg_name(key_alg(keyset_signing_key(keys))),
 	    key_kid(keyset_signing_key(keys)));
-	if ((server = server_new(&cfg, ssl_ctx, keys, err, sizeof(err))) ==
-	    NULL) {
+	if ((server = server_new(&cfg, ssl_ctx, keys, &status, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "tokend: %s\n", err);
 		config_finish(&cfg);
-		return 1;
+		return status;
 	}
 	/* No worker thread exists yet: server_run() starts them. */
 	if (priv_drop(&cfg) == -1) {

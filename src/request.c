@@ -52,16 +52,24 @@ method_name(enum evhttp_cmd_type cmd)
 	return "OTHER";
 }
 
+const char *
+request_listener_name(enum request_listener listener)
+{
+	return listener == REQUEST_MANAGEMENT ? "management" : "public";
+}
+
 static void
 access_log(const struct request *req, bool gone)
 {
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	log_info("event=access method=%s path=%s status=%d dur_us=%llu "
-	    "client=%s peer=%s worker=%d client_gone=%d request_id=%s",
+	    "client=%s peer=%s worker=%d client_gone=%d listener=%s "
+	    "request_id=%s",
 	    req->method, req->path, req->status,
 	    (unsigned long long)(now_usec() - req->start_usec), req->client,
-	    req->peer, req->worker->id, gone ? 1 : 0, req->request_id);
+	    req->peer, req->worker->id, gone ? 1 : 0,
+	    request_listener_name(req->listener), req->request_id);
 }
 
 static void
@@ -151,7 +159,8 @@ request_set_client(struct request *req, struct evhttp_request *ev)
 }
 
 struct request *
-request_new(struct evhttp_request *ev, struct worker *worker)
+request_new(struct evhttp_request *ev, struct worker *worker,
+    enum request_listener listener)
 {
 	struct evhttp_connection	*evcon;
 	const struct evhttp_uri		*uri;
@@ -161,6 +170,7 @@ request_new(struct evhttp_request *ev, struct worker *worker)
 	req = xcalloc(1, sizeof(*req));
 	req->ev = ev;
 	req->worker = worker;
+	req->listener = listener;
 	req->start_usec = now_usec();
 	req->method = method_name(evhttp_request_get_command(ev));
 	req->refs = 1;		/* the HTTP side's reference */
@@ -178,7 +188,8 @@ request_new(struct evhttp_request *ev, struct worker *worker)
 	snprintf(req->peer, sizeof(req->peer), "%s",
 	    addr != NULL ? addr : "-");
 	request_set_client(req, ev);
-	req->conn = conn_find(&worker->conns, evcon);
+	req->conn = conn_find(listener == REQUEST_MANAGEMENT ?
+	    &worker->mgmt_conns : &worker->conns, evcon);
 	worker->inflight++;
 	evhttp_request_set_on_complete_cb(ev, request_complete, req);
 	if (req->conn != NULL)

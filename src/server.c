@@ -8,6 +8,13 @@
  * Nagle's algorithm and delayed ACKs: about 1.4k req/s at 44 ms on this
  * machine, against over 30k req/s at under 2 ms with it).
  *
+ * It then binds the management listener (--management-listen, unless
+ * off): one socket without SO_REUSEPORT, so that a second process cannot
+ * bind the port too and silently take part of the scrapes, served by
+ * worker 0 with limits of its own (worker_serve_management()). An address
+ * that cannot be bound is a start-up error of its setting: exit status 2,
+ * one line naming it.
+ *
  * The main thread then only waits for signals on its own event_base:
  * SIGTERM/SIGINT ask every worker to drain and stop, and the process exits
  * 0 once they have; SIGHUP reloads the TLS certificate and key, handing a
@@ -53,15 +60,24 @@ struct server {
 	SSL_CTX			*ssl_ctx;
 	struct keyset		*keys;
 	atomic_int		 open_conns;
+	atomic_int		 management_conns;	/* its own cap */
 	bool			 stopping;
 };
 
+/*
+ * A listening socket on la, named in errors by `setting` ("--listen /
+ * TOKEND_LISTEN"). reuseport: one socket per worker on the same port (the
+ * public listener). Returns the descriptor, or -1 with a reason in errbuf
+ * and *status set: 2 when the address cannot be bound (the setting's
+ * fault, as a bad value is), 1 for any other failure.
+ */
 static int
-listen_socket(const struct config *cfg, char *errbuf, size_t errlen)
+listen_socket(const struct listen_addr *la, bool reuseport,
+    const char *setting, int *status, char *errbuf, size_t errlen)
 {
-	const struct listen_addr	*la = &cfg->listen;
-	int				 fd, one = 1;
+	int	 fd, one = 1;
 
+	*status = 1;
 	fd = socket(la->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -69,20 +85,22 @@ listen_socket(const struct config *cfg, char *errbuf, size_t errlen)
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one))) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
 		snprintf(errbuf, errlen, "setsockopt: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
-	if (bind(fd, (const struct sockaddr *)&la->sa, la->salen) == -1) {
-		snprintf(errbuf, errlen, "cannot listen on %s:%u: %s",
-		    la->host, la->port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, 1024) == -1) {
-		snprintf(errbuf, errlen, "listen: %s", strerror(errno));
+	/* SO_REUSEADDR lets bind() pass on a port another socket has
+	 * bound but not yet listens on; listen() then says so. */
+	if (bind(fd, (const struct sockaddr *)&la->sa, la->salen) == -1 ||
+	    listen(fd, 1024) == -1) {
+		snprintf(errbuf, errlen, "%s: cannot listen on %s%s%s:%u: %s",
+		    setting, la->sa.ss_family == AF_INET6 ? "[" : "", la->host,
+		    la->sa.ss_family == AF_INET6 ? "]" : "", la->port,
+		    strerror(errno));
+		*status = 2;
 		close(fd);
 		return -1;
 	}
@@ -91,11 +109,12 @@ listen_socket(const struct config *cfg, char *errbuf, size_t errlen)
 
 struct server *
 server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
-    char *errbuf, size_t errlen)
+    int *status, char *errbuf, size_t errlen)
 {
 	struct server	*s;
 	int		 i, fd;
 
+	*status = 1;
 	metrics_process_start();
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
@@ -103,9 +122,11 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
 	s->keys = keys;
 	s->n_workers = cfg->workers;
 	atomic_init(&s->open_conns, 0);
+	atomic_init(&s->management_conns, 0);
 	s->workers = xcalloc((size_t)s->n_workers, sizeof(*s->workers));
 	for (i = 0; i < s->n_workers; i++) {
-		if ((fd = listen_socket(cfg, errbuf, errlen)) == -1)
+		if ((fd = listen_socket(&cfg->listen, true,
+		    "--listen / TOKEND_LISTEN", status, errbuf, errlen)) == -1)
 			goto fail;
 		if (worker_init(&s->workers[i], i, s->n_workers, cfg, fd,
 		    ssl_ctx, keys, &s->open_conns) == -1) {
@@ -113,10 +134,29 @@ server_new(const struct config *cfg, SSL_CTX *ssl_ctx, struct keyset *keys,
 			snprintf(errbuf, errlen, "cannot set up worker %d", i);
 			goto fail;
 		}
-		dispatch_serve(&s->workers[i]);
 		s->n_init = i + 1;
 		s->workers[i].peers = s->workers;
 	}
+	/*
+	 * The management listener: one socket, without SO_REUSEPORT, so
+	 * that no other process can share the port and take part of the
+	 * scrapes; served by worker 0 (docs/internals.md says why).
+	 */
+	if (!cfg->management_off) {
+		if ((fd = listen_socket(&cfg->management_listen, false,
+		    "--management-listen / TOKEND_MANAGEMENT_LISTEN", status,
+		    errbuf, errlen)) == -1)
+			goto fail;
+		if (worker_serve_management(&s->workers[0], fd,
+		    &s->management_conns) == -1) {
+			*status = 1;
+			snprintf(errbuf, errlen, "cannot set up the management "
+			    "listener");
+			goto fail;
+		}
+	}
+	for (i = 0; i < s->n_workers; i++)
+		dispatch_serve(&s->workers[i]);
 	return s;
 fail:
 	server_free(s);
@@ -227,6 +267,10 @@ server_run(struct server *s)
 		log_info("event=listening addr=%s port=%u workers=%d tls=%s",
 		    s->cfg->listen.host, s->cfg->listen.port, s->n_workers,
 		    s->cfg->plain_http ? "off" : "on");
+		if (!s->cfg->management_off)
+			log_info("event=management_listening addr=%s port=%u",
+			    s->cfg->management_listen.host,
+			    s->cfg->management_listen.port);
 		event_base_dispatch(s->base);
 	}
 	for (i = 0; i < s->n_workers; i++)

@@ -1,9 +1,12 @@
 /*
  * worker: one thread, one event_base, one evhttp, one listening socket,
- * one Redis store and the view over it, one verified-token cache. Everything
- * here runs on the worker's own loop, except worker_init(), worker_start(),
- * worker_join(), worker_finish() and the worker_post_*() calls, which the
- * main thread makes.
+ * one Redis store and the view over it, one verified-token cache; and on
+ * worker 0, the management listener's evhttp and socket (set up by
+ * worker_serve_management(), stopped and freed with the public ones).
+ * Everything here runs on the worker's own loop, except worker_init(),
+ * worker_serve_management(), worker_start(), worker_join(),
+ * worker_finish() and the worker_post_*() calls, which the main thread
+ * makes.
  *
  * Left to others: the connections (conn.c: the worker only embeds their
  * table, sets it up and keeps its TLS context current), the requests
@@ -53,6 +56,11 @@ worker_shutdown(struct worker *w)
 	evhttp_free(w->http);
 	w->http = NULL;
 	w->bound = NULL;
+	if (w->mgmt_http != NULL) {
+		evhttp_free(w->mgmt_http);
+		w->mgmt_http = NULL;
+		w->mgmt_bound = NULL;
+	}
 	view_close(w->view);
 	store_close(w->store);
 	event_del(w->pipe_ev);
@@ -93,6 +101,10 @@ worker_begin_drain(struct worker *w)
 	if (w->bound != NULL) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
+	}
+	if (w->mgmt_bound != NULL) {
+		evhttp_del_accept_socket(w->mgmt_http, w->mgmt_bound);
+		w->mgmt_bound = NULL;
 	}
 	if (w->inflight == 0) {
 		worker_shutdown(w);
@@ -186,16 +198,42 @@ worker_post_reload(struct worker *w, SSL_CTX *ctx, struct keyset *keys)
 
 /* ---- set-up and tear-down ---- */
 
+/* An evhttp on base with these limits; NULL if libevent fails. */
+static struct evhttp *
+http_new(struct event_base *base, size_t max_body, size_t max_headers,
+    int idle_timeout)
+{
+	struct evhttp	*http;
+
+	if ((http = evhttp_new(base)) == NULL)
+		return NULL;
+	evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
+	evhttp_set_max_headers_size(http, (ev_ssize_t)max_headers);
+	evhttp_set_timeout(http, idle_timeout);
+	/* Every method reaches the router, which answers 405 in JSON. */
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
+	/* Read an oversized body out before answering 413, so the client
+	 * sees the answer instead of a reset (bounded by the deadline). */
+	evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+	return http;
+}
+
 int
 worker_init(struct worker *w, int id, int n_workers,
     const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
     struct keyset *keys, atomic_int *open_conns)
 {
+	struct conn_limits	 limits;
+
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->n_workers = n_workers;
 	w->cfg = cfg;
 	w->listen_fd = listen_fd;
+	w->mgmt_listen_fd = -1;
 	w->open_conns = open_conns;
 	w->peers = w;		/* server.c points it at the whole array */
 	metrics_shard_init(&w->metrics, (size_t)cfg->metrics_max_clients);
@@ -222,20 +260,13 @@ worker_init(struct worker *w, int id, int n_workers,
 	    event_add(w->pipe_ev, NULL) != 0)
 		return -1;
 
-	if ((w->http = evhttp_new(w->base)) == NULL)
+	if ((w->http = http_new(w->base, cfg->max_body, cfg->max_headers,
+	    cfg->idle_timeout)) == NULL)
 		return -1;
-	evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body);
-	evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_headers);
-	evhttp_set_timeout(w->http, cfg->idle_timeout);
-	/* Every method reaches the router, which answers 405 in JSON. */
-	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-	    EVHTTP_REQ_PATCH);
-	/* Read an oversized body out before answering 413, so the client
-	 * sees the answer instead of a reset (bounded by the deadline). */
-	evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	conn_table_init(&w->conns, w->http, w->base, cfg, id, open_conns,
+	limits.max_connections = cfg->max_connections;
+	limits.request_timeout = cfg->request_timeout;
+	limits.idle_timeout = cfg->idle_timeout;
+	conn_table_init(&w->conns, w->http, w->base, &limits, id, open_conns,
 	    w->ssl_ctx);
 	if ((w->bound = evhttp_accept_socket_with_handle(w->http,
 	    listen_fd)) == NULL) {
@@ -249,6 +280,43 @@ worker_init(struct worker *w, int id, int n_workers,
 	w->tcache = tcache_new((size_t)cfg->verify_cache_size, cfg->leeway);
 	view_set_metrics(w->view, &w->metrics);
 	view_set_lock_share(w->view, view_process_locks());
+	return 0;
+}
+
+static int
+min_int(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+int
+worker_serve_management(struct worker *w, int listen_fd,
+    atomic_int *open_conns)
+{
+	struct conn_limits	 limits;
+
+	w->mgmt_listen_fd = listen_fd;
+	limits.max_connections = WORKER_MGMT_MAX_CONNECTIONS;
+	limits.request_timeout = min_int(w->cfg->request_timeout,
+	    WORKER_MGMT_REQUEST_TIMEOUT);
+	limits.idle_timeout = min_int(w->cfg->idle_timeout,
+	    WORKER_MGMT_IDLE_TIMEOUT);
+	if ((w->mgmt_http = http_new(w->base, WORKER_MGMT_MAX_BODY,
+	    WORKER_MGMT_MAX_HEADERS, limits.idle_timeout)) == NULL) {
+		log_error("event=worker_init_failed worker=%d "
+		    "what=management err=\"evhttp_new\"", w->id);
+		return -1;
+	}
+	/* Plain HTTP: no TLS context, and none on a reload. */
+	conn_table_init(&w->mgmt_conns, w->mgmt_http, w->base, &limits, w->id,
+	    open_conns, NULL);
+	if ((w->mgmt_bound = evhttp_accept_socket_with_handle(w->mgmt_http,
+	    listen_fd)) == NULL) {
+		log_error("event=worker_init_failed worker=%d what=management "
+		    "err=\"accept\"", w->id);
+		return -1;
+	}
+	w->mgmt_listen_fd = -1;	/* evhttp owns it now */
 	return 0;
 }
 
@@ -288,6 +356,8 @@ worker_finish(struct worker *w)
 {
 	if (w->http != NULL)
 		evhttp_free(w->http);
+	if (w->mgmt_http != NULL)
+		evhttp_free(w->mgmt_http);
 	view_free(w->view);
 	store_free(w->store);
 	tcache_free(w->tcache);
@@ -299,6 +369,8 @@ worker_finish(struct worker *w)
 		event_base_free(w->base);
 	if (w->listen_fd != -1)
 		close(w->listen_fd);
+	if (w->mgmt_listen_fd != -1)
+		close(w->mgmt_listen_fd);
 	if (w->pipe_fd[0] != -1)
 		close(w->pipe_fd[0]);
 	if (w->pipe_fd[1] != -1)
@@ -308,6 +380,7 @@ worker_finish(struct worker *w)
 	keyset_unref(w->mbox_keys);
 	keyset_unref(w->keys);
 	conn_table_finish(&w->conns);
+	conn_table_finish(&w->mgmt_conns);
 	metrics_shard_finish(&w->metrics);
 	pthread_mutex_destroy(&w->mbox_lock);
 	memset(w, 0, sizeof(*w));

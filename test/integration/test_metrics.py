@@ -3,7 +3,9 @@ GET /metrics: the Prometheus text exposition format 0.0.4.
 
 Setup: plain-HTTP instances of their own on the harness's Redis, default
 prefix; clients made with scripts/tokend-client, each with a fresh id.
-Every scrape is checked by a strict validator written here (and by
+Every scrape goes to the instance's management listener
+(--management-listen; the public port answers /metrics 404, see
+test_management.py) and is checked by a strict validator written here (and by
 `promtool check metrics` when promtool is installed):
 - every line is "# HELP name text", "# TYPE name type" or a sample
   "name{label="value",...} value"; names and label names match the
@@ -33,7 +35,10 @@ Expected:
     tokend_auth_failures_total 2, tokend_auth_rate_limited_total 0
   and every worker's view counts the new client (tokend_view_clients + 1),
   tokend_store_up is 1 for both workers, tokend_build_info{version} 1.
-  The raw request paths never appear as labels.
+  The raw request paths never appear as labels. tokend_open_connections
+  is at least 1 while a public connection is held open, and falls to 0
+  once none is, however many scrapes the management listener answers
+  (its connections are not counted).
 - metrics_client_cap (--metrics-max-clients 2 --workers 1): tokens for
   clients A, B, C, C, A -> A 2, B 1, other 2, and no label for C.
 - metrics_rate_limited (--auth-fail-limit 2): 2 wrong secrets then a third
@@ -248,7 +253,7 @@ def promtool_check(ctx, text):
 
 
 def scrape(ctx, t):
-    r = t.request("GET", "/metrics")
+    r = t.mgmt_request("GET", "/metrics")
     check_eq(r.status, 200, "GET /metrics status")
     check_eq(r.header("Content-Type"), CONTENT_TYPE, "/metrics Content-Type")
     text = r.body.decode("utf-8")
@@ -317,7 +322,7 @@ def metrics_counts(ctx):
     admin = Admin(ctx)
 
     # HEAD answers like GET, without the body.
-    r = t.request("HEAD", "/metrics")
+    r = t.mgmt_request("HEAD", "/metrics")
     check_eq(r.status, 200, "HEAD /metrics status")
     check_eq(r.header("Content-Type"), CONTENT_TYPE, "HEAD Content-Type")
     check_eq(r.body, b"", "HEAD /metrics body")
@@ -419,8 +424,22 @@ def metrics_counts(ctx):
                         "/.well-known/oauth-authorization-server",
                         "/metrics", "other"},
           "unexpected endpoint labels: %s" % endpoints)
-    check(get(after, "tokend_open_connections") >= 1,
-          "tokend_open_connections counts the scrape's own connection")
+    # Public connections are counted, the management listener's are not.
+    held = t.connection()
+    check_eq(t.request("GET", "/healthz", conn=held).status, 200,
+             "/healthz on a held connection")
+    s, _ = scrape(ctx, t)
+    check(get(s, "tokend_open_connections") >= 1,
+          "tokend_open_connections does not count a held public "
+          "connection: %s" % get(s, "tokend_open_connections"))
+    held.close()
+    t0 = time.monotonic()
+    while get(s, "tokend_open_connections") != 0:
+        if time.monotonic() - t0 > 3:
+            fail("tokend_open_connections %s with no public connection "
+                 "open" % get(s, "tokend_open_connections"))
+        time.sleep(0.05)
+        s, _ = scrape(ctx, t)
     check(abs(get(after, "tokend_start_time_seconds") - time.time()) < 600,
           "tokend_start_time_seconds is not about now")
     check_eq(by_worker(after, "tokend_view_current"), {"0": 1, "1": 1},

@@ -218,7 +218,8 @@ def user_not_root(ctx):
         port = free_port()
         base = [binary, "--listen", "127.0.0.1:%d" % port,
                 "--redis", "redis://127.0.0.1:%d" % ctx.redis.port,
-                "--plain-http", "--hs256-secret-file", sf, "--workers", "1"]
+                "--plain-http", "--hs256-secret-file", sf, "--workers", "1",
+                "--management-listen", "127.0.0.1:%d" % free_port()]
         r = run_tokend(base + ["--user", "root"], **as_nobody)
         one_line_naming(r, ["--user", "TOKEND_USER"],
                         "only root can switch users", "--user root as nobody")

@@ -12,7 +12,8 @@ only).
   SIGSTOP/SIGCONT and restart on the same port.
 - Pki: a CA, two server certificates for localhost/127.0.0.1/::1 and an EC
   P-256 signing key, made with the openssl CLI at test time.
-- Tokend: one tokend process: start, readiness, signals, log access.
+- Tokend: one tokend process: start, readiness, signals, log access; each
+  gets --management-listen on a free port of its own (mgmt_request()).
 - HTTP: http.client over TLS trusting the test CA, and raw sockets for
   traffic http.client cannot produce.
 - Sanitizers: every tokend still running at the end of its scenario is
@@ -719,6 +720,12 @@ class Tokend:
             self.argv += ["--tls-cert", self.cert, "--tls-key", self.key]
         else:
             self.argv += ["--plain-http"]
+        # A management listener on a free port of its own: the default,
+        # 127.0.0.1:9600, would be shared by every instance of the run
+        # (and of any other run on the machine). args may override it.
+        if "TOKEND_MANAGEMENT_LISTEN" not in (env or {}):
+            self.argv += ["--management-listen",
+                          "127.0.0.1:%d" % free_port()]
         self.argv += list(args)
         self.env = child_env(env)
         self.logfile = os.path.join(ctx.tmp, "tokend-%s-%d.log"
@@ -866,6 +873,50 @@ class Tokend:
                             "HTTP/1.%d" % (r.version - 10))
             resp.will_close = r.will_close
             self.ctx.sensitive.from_response(resp)
+            return resp
+        finally:
+            if own:
+                conn.close()
+
+    def management_address(self):
+        """(host, port) of the management listener as the command line
+        sets it (the last --management-listen), or None for "off"."""
+        value = None
+        for i, a in enumerate(self.argv):
+            if a == "--management-listen" and i + 1 < len(self.argv):
+                value = self.argv[i + 1]
+            elif a.startswith("--management-listen="):
+                value = a.split("=", 1)[1]
+        if value is None:
+            value = self.env.get("TOKEND_MANAGEMENT_LISTEN",
+                                 "127.0.0.1:9600")
+        if value == "off":
+            return None
+        host, _, port = value.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def mgmt_connection(self, timeout=5.0):
+        """A plain-HTTP connection to the management listener."""
+        addr = self.management_address()
+        check(addr is not None, "tokend %s has no management listener"
+              % self.name)
+        return http.client.HTTPConnection(addr[0], addr[1],
+                                          timeout=scaled(timeout))
+
+    def mgmt_request(self, method, path, body=None, headers=None,
+                     conn=None, timeout=5.0):
+        """One request to the management listener; returns a Response.
+        With conn (from mgmt_connection()), uses and keeps it."""
+        own = conn is None
+        if own:
+            conn = self.mgmt_connection(timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            resp = Response(r.status, r.getheaders(), data,
+                            "HTTP/1.%d" % (r.version - 10))
+            resp.will_close = r.will_close
             return resp
         finally:
             if own:

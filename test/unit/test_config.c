@@ -329,6 +329,88 @@ test_config_listen(void)
 	expect_bad("--listen", "TOKEND_LISTEN", "[fe80::1%eth0]:80");
 }
 
+/*
+ * --management-listen: 127.0.0.1:9600 by default, IPv4 or IPv6 as
+ * --listen, "off" for none; the variable too.
+ */
+static void
+test_config_management_listen(void)
+{
+	struct config		 cfg;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	char			 err[256];
+	const char		*v6[] = { "--management-listen", "[::1]:9700",
+				    NULL };
+	const char		*off[] = { "--management-listen", "off",
+				    NULL };
+	const char		*twice[] = { "--management-listen", "off",
+				    "--management-listen", "127.0.0.2:9601",
+				    NULL };
+	const char		*env_off[] = { "TOKEND_MANAGEMENT_LISTEN=off",
+				    NULL };
+	const char		*env_v4[] = {
+				    "TOKEND_MANAGEMENT_LISTEN=0.0.0.0:9601",
+				    NULL };
+
+	TEST_ASSERT(parse(&cfg, plain_base, NULL, NULL, err) == CONFIG_OK);
+	TEST_ASSERT(!cfg.management_off);
+	sin = (struct sockaddr_in *)&cfg.management_listen.sa;
+	TEST_ASSERT(sin->sin_family == AF_INET);
+	TEST_ASSERT(ntohs(sin->sin_port) == 9600);
+	TEST_ASSERT(ntohl(sin->sin_addr.s_addr) == 0x7f000001);
+	TEST_ASSERT(strcmp(cfg.management_listen.host, "127.0.0.1") == 0);
+	config_finish(&cfg);
+
+	TEST_ASSERT(parse(&cfg, plain_base, v6, NULL, err) == CONFIG_OK);
+	TEST_ASSERT(!cfg.management_off);
+	sin6 = (struct sockaddr_in6 *)&cfg.management_listen.sa;
+	TEST_ASSERT(sin6->sin6_family == AF_INET6);
+	TEST_ASSERT(ntohs(sin6->sin6_port) == 9700);
+	TEST_ASSERT(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	config_finish(&cfg);
+
+	TEST_ASSERT(parse(&cfg, plain_base, off, NULL, err) == CONFIG_OK);
+	TEST_ASSERT(cfg.management_off);
+	TEST_ASSERT(cfg.management_listen.port == 0);
+	config_finish(&cfg);
+	/* the last flag wins, "off" included */
+	TEST_ASSERT(parse(&cfg, plain_base, twice, NULL, err) == CONFIG_OK);
+	TEST_ASSERT(!cfg.management_off);
+	TEST_ASSERT(cfg.management_listen.port == 9601);
+	config_finish(&cfg);
+	TEST_ASSERT(parse(&cfg, plain_base, NULL, env_off, err) == CONFIG_OK);
+	TEST_ASSERT(cfg.management_off);
+	config_finish(&cfg);
+	TEST_ASSERT(parse(&cfg, plain_base, NULL, env_v4, err) == CONFIG_OK);
+	TEST_ASSERT(!cfg.management_off);
+	TEST_ASSERT(cfg.management_listen.port == 9601);
+	config_finish(&cfg);
+	/* the flag beats the variable */
+	TEST_ASSERT(parse(&cfg, plain_base, v6, env_off, err) == CONFIG_OK);
+	TEST_ASSERT(!cfg.management_off);
+	config_finish(&cfg);
+
+	expect_good("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "[::]:9600");
+	expect_good("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "10.1.2.3:1");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN", "");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN", "OFF");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN", "no");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN", "9600");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "localhost:9600");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "127.0.0.1:0");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "127.0.0.1:65536");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "::1:9600");
+	expect_bad("--management-listen", "TOKEND_MANAGEMENT_LISTEN",
+	    "off:9600");
+}
+
 static void
 test_config_listen_parser(void)
 {
@@ -1167,6 +1249,8 @@ test_config_markdown(void)
 	TEST_ASSERT(strstr(buf, "| `--listen ADDR:PORT` | `TOKEND_LISTEN` | "
 	    "`0.0.0.0:2600` |") != NULL);
 	TEST_ASSERT(strstr(buf, "`--token-typ at+jwt\\|JWT`") != NULL);
+	TEST_ASSERT(strstr(buf, "| `--management-listen ADDR:PORT\\|off` | "
+	    "`TOKEND_MANAGEMENT_LISTEN` | `127.0.0.1:9600` |") != NULL);
 	free(buf);
 	TEST_ASSERT(rows == 2 + 33);
 }
@@ -1206,6 +1290,7 @@ main(void)
 	test_run(test_config_defaults);
 	test_run(test_config_tls_mode);
 	test_run(test_config_listen);
+	test_run(test_config_management_listen);
 	test_run(test_config_listen_parser);
 	test_run(test_config_tls_required);
 	test_run(test_config_tls_files);

@@ -1,8 +1,10 @@
 /*
- * test_router: the route table through router_match(): every route to
- * its handler, HEAD served by the GET handler, exact paths only (404 for
- * anything else), 405 with the Allow value of the path's methods; and
- * router_endpoint(), the metrics label of a path.
+ * test_router: the route tables through router_match(): every route of
+ * each listener to its handler, HEAD served by the GET handler, exact
+ * paths only (404 for anything else), /metrics on the management listener
+ * only and the API on the public one only (404 on the other, never 405),
+ * 405 with the Allow value of the path's methods; and router_endpoint(),
+ * the metrics label of a path, one per path whichever listener served it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,7 +44,18 @@ test_router_routes(void)
 		{ "GET",	"/.well-known/jwks.json", handler_jwks },
 		{ "GET",	"/.well-known/oauth-authorization-server",
 		    handler_metadata },
+	};
+	static const struct {
+		const char	*method;
+		const char	*path;
+		handler_fn	 fn;
+	} management[] = {
+		{ "GET",	"/healthz",		handler_healthz },
+		{ "HEAD",	"/healthz",		handler_healthz },
+		{ "GET",	"/readyz",		handler_readyz },
+		{ "HEAD",	"/readyz",		handler_readyz },
 		{ "GET",	"/metrics",		handler_metrics },
+		{ "HEAD",	"/metrics",		handler_metrics },
 	};
 	handler_fn	 fn;
 	char		 allow[ROUTER_ALLOW_MAX];
@@ -50,10 +63,53 @@ test_router_routes(void)
 
 	for (i = 0; i < nitems(cases); i++) {
 		fn = NULL;
-		TEST_ASSERT(router_match(cases[i].method, cases[i].path, &fn,
-		    allow) == ROUTER_FOUND);
+		TEST_ASSERT(router_match(REQUEST_PUBLIC, cases[i].method,
+		    cases[i].path, &fn, allow) == ROUTER_FOUND);
 		TEST_ASSERT(fn == cases[i].fn);
 	}
+	for (i = 0; i < nitems(management); i++) {
+		fn = NULL;
+		TEST_ASSERT(router_match(REQUEST_MANAGEMENT,
+		    management[i].method, management[i].path, &fn, allow) ==
+		    ROUTER_FOUND);
+		TEST_ASSERT(fn == management[i].fn);
+	}
+}
+
+/*
+ * Each listener answers 404 for the other's paths, whatever the method:
+ * the public port does not even say that /metrics exists.
+ */
+static void
+test_router_listeners_apart(void)
+{
+	static const char *const public_only[] = {
+		"/", "/oauth/token", "/authorize", "/verify",
+		"/oauth/introspect", "/oauth/revoke", "/.well-known/jwks.json",
+		"/.well-known/oauth-authorization-server",
+	};
+	static const char *const methods[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
+	};
+	handler_fn	 fn;
+	char		 allow[ROUTER_ALLOW_MAX];
+	size_t		 i, m;
+
+	for (m = 0; m < nitems(methods); m++) {
+		fn = fake_handler;
+		TEST_ASSERT(router_match(REQUEST_PUBLIC, methods[m],
+		    "/metrics", &fn, allow) == ROUTER_NOT_FOUND);
+		TEST_ASSERT(fn == fake_handler);
+		for (i = 0; i < nitems(public_only); i++)
+			TEST_ASSERT(router_match(REQUEST_MANAGEMENT,
+			    methods[m], public_only[i], &fn, allow) ==
+			    ROUTER_NOT_FOUND);
+		TEST_ASSERT(fn == fake_handler);
+	}
+	TEST_ASSERT(router_endpoint(REQUEST_PUBLIC, "/metrics") == -1);
+	for (i = 0; i < nitems(public_only); i++)
+		TEST_ASSERT(router_endpoint(REQUEST_MANAGEMENT,
+		    public_only[i]) == -1);
 }
 
 static void
@@ -73,10 +129,12 @@ test_router_not_found(void)
 		/* Neither output is touched. */
 		fn = fake_handler;
 		strcpy(allow, "unchanged");
-		TEST_ASSERT(router_match("GET", paths[i], &fn, allow) ==
-		    ROUTER_NOT_FOUND);
-		TEST_ASSERT(router_match("POST", paths[i], &fn, allow) ==
-		    ROUTER_NOT_FOUND);
+		TEST_ASSERT(router_match(REQUEST_PUBLIC, "GET", paths[i], &fn,
+		    allow) == ROUTER_NOT_FOUND);
+		TEST_ASSERT(router_match(REQUEST_PUBLIC, "POST", paths[i], &fn,
+		    allow) == ROUTER_NOT_FOUND);
+		TEST_ASSERT(router_match(REQUEST_MANAGEMENT, "GET", paths[i],
+		    &fn, allow) == ROUTER_NOT_FOUND);
 		TEST_ASSERT(fn == fake_handler);
 		TEST_ASSERT(strcmp(allow, "unchanged") == 0);
 	}
@@ -102,7 +160,6 @@ test_router_method_not_allowed(void)
 		{ "POST",	"/",			"GET, HEAD" },
 		{ "POST",	"/healthz",		"GET, HEAD" },
 		{ "POST",	"/readyz",		"GET, HEAD" },
-		{ "POST",	"/metrics",		"GET, HEAD" },
 		{ "OPTIONS",	"/.well-known/jwks.json", "GET, HEAD" },
 		{ "POST",	"/.well-known/oauth-authorization-server",
 		    "GET, HEAD" },
@@ -115,11 +172,30 @@ test_router_method_not_allowed(void)
 	char		 allow[ROUTER_ALLOW_MAX];
 	size_t		 i;
 
+	static const struct {
+		const char	*method;
+		const char	*path;
+	} management[] = {
+		{ "POST",	"/metrics" },
+		{ "PUT",	"/metrics" },
+		{ "DELETE",	"/healthz" },
+		{ "POST",	"/readyz" },
+		{ "get",	"/metrics" },
+	};
+
 	for (i = 0; i < nitems(cases); i++) {
 		fn = fake_handler;
-		TEST_ASSERT(router_match(cases[i].method, cases[i].path, &fn,
-		    allow) == ROUTER_BAD_METHOD);
+		TEST_ASSERT(router_match(REQUEST_PUBLIC, cases[i].method,
+		    cases[i].path, &fn, allow) == ROUTER_BAD_METHOD);
 		TEST_ASSERT(strcmp(allow, cases[i].allow) == 0);
+		TEST_ASSERT(fn == fake_handler);
+	}
+	for (i = 0; i < nitems(management); i++) {
+		fn = fake_handler;
+		TEST_ASSERT(router_match(REQUEST_MANAGEMENT,
+		    management[i].method, management[i].path, &fn, allow) ==
+		    ROUTER_BAD_METHOD);
+		TEST_ASSERT(strcmp(allow, "GET, HEAD") == 0);
 		TEST_ASSERT(fn == fake_handler);
 	}
 }
@@ -127,11 +203,22 @@ test_router_method_not_allowed(void)
 static void
 test_router_endpoints(void)
 {
-	static const char *const paths[] = {
-		"/", "/healthz", "/readyz", "/oauth/token", "/authorize",
-		"/verify", "/oauth/introspect", "/oauth/revoke",
-		"/.well-known/jwks.json",
-		"/.well-known/oauth-authorization-server", "/metrics",
+	static const struct {
+		enum request_listener	 listener;
+		const char		*path;
+	} paths[] = {
+		{ REQUEST_PUBLIC,	"/" },
+		{ REQUEST_PUBLIC,	"/healthz" },
+		{ REQUEST_PUBLIC,	"/readyz" },
+		{ REQUEST_PUBLIC,	"/oauth/token" },
+		{ REQUEST_PUBLIC,	"/authorize" },
+		{ REQUEST_PUBLIC,	"/verify" },
+		{ REQUEST_PUBLIC,	"/oauth/introspect" },
+		{ REQUEST_PUBLIC,	"/oauth/revoke" },
+		{ REQUEST_PUBLIC,	"/.well-known/jwks.json" },
+		{ REQUEST_PUBLIC,
+		    "/.well-known/oauth-authorization-server" },
+		{ REQUEST_MANAGEMENT,	"/metrics" },
 	};
 	const char	*name;
 	int		 e, seen[METRICS_ENDPOINTS];
@@ -139,28 +226,35 @@ test_router_endpoints(void)
 
 	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < nitems(paths); i++) {
-		e = router_endpoint(paths[i]);
+		e = router_endpoint(paths[i].listener, paths[i].path);
 		/* The last slot is "other": no route has it. */
 		TEST_ASSERT(e >= 0 && e < METRICS_ENDPOINTS - 1);
 		TEST_ASSERT(!seen[e]);
 		seen[e] = 1;
 		name = router_endpoint_name(e);
-		TEST_ASSERT(name != NULL && strcmp(name, paths[i]) == 0);
+		TEST_ASSERT(name != NULL && strcmp(name, paths[i].path) == 0);
 	}
 	/* Only the first row of a path names an endpoint. */
 	for (e = -1; e <= METRICS_ENDPOINTS; e++)
 		if (router_endpoint_name(e) != NULL)
 			named++;
 	TEST_ASSERT(named == nitems(paths));
-	TEST_ASSERT(router_endpoint("/nope") == -1);
-	TEST_ASSERT(router_endpoint("/verify/") == -1);
-	TEST_ASSERT(router_endpoint("") == -1);
+	/* Routed on both listeners: one endpoint, so one label. */
+	TEST_ASSERT(router_endpoint(REQUEST_MANAGEMENT, "/healthz") ==
+	    router_endpoint(REQUEST_PUBLIC, "/healthz"));
+	TEST_ASSERT(router_endpoint(REQUEST_MANAGEMENT, "/readyz") ==
+	    router_endpoint(REQUEST_PUBLIC, "/readyz"));
+	TEST_ASSERT(router_endpoint(REQUEST_PUBLIC, "/nope") == -1);
+	TEST_ASSERT(router_endpoint(REQUEST_MANAGEMENT, "/nope") == -1);
+	TEST_ASSERT(router_endpoint(REQUEST_PUBLIC, "/verify/") == -1);
+	TEST_ASSERT(router_endpoint(REQUEST_PUBLIC, "") == -1);
 }
 
 int
 main(void)
 {
 	test_run(test_router_routes);
+	test_run(test_router_listeners_apart);
 	test_run(test_router_not_found);
 	test_run(test_router_method_not_allowed);
 	test_run(test_router_endpoints);
