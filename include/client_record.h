@@ -16,6 +16,15 @@
  *	  introspect	  "0" or "1": may introspect other clients' tokens
  *	  created_at	  unix seconds
  *	  updated_at	  unix seconds
+ *	  generation	  "INCARNATION.SERIAL", 16 + 16 lowercase hex digits:
+ *			  random; INCARNATION drawn by `add`, SERIAL by
+ *			  every lifecycle change (add, disable, enable of
+ *			  a disabled client); INCARNATION 0000000000000000
+ *			  for a client made before generations existed.
+ *			  Every token carries it (claim client_gen) and
+ *			  must carry the record's current one. Absent: a
+ *			  record no lifecycle change has touched since
+ *			  generations exist (the rules of verify.h)
  *
  * Only "secret" is required; a missing optional field takes the value
  * shown as its default above, so a record written by hand with redis-cli
@@ -41,6 +50,12 @@ struct json_object;
 #define CLIENT_CLAIMS_DEPTH	16	/* nesting of the "claims" JSON */
 #define CLIENT_TTL_MAX		31536000L	/* as --token-ttl */
 
+/* "generation": INCARNATION "." SERIAL, each 16 lowercase hex digits. */
+#define CLIENT_GEN_HEX		16
+#define CLIENT_GEN_LEN		(2 * CLIENT_GEN_HEX + 1)
+/* The incarnation of a client that existed before generations did. */
+#define CLIENT_GEN_LEGACY_INCARNATION	"0000000000000000"
+
 struct client_record {
 	char			*id;
 	/* the stored hash, as is: secret_hash_check() judges it; wiped */
@@ -56,6 +71,15 @@ struct client_record {
 	bool			 introspect;
 	int64_t			 created_at;
 	int64_t			 updated_at;
+	/* "" when the record has none; else CLIENT_GEN_LEN characters */
+	char			 generation[CLIENT_GEN_LEN + 1];
+	/*
+	 * Kept by the view (view.c), 0 and false elsewhere: now_usec() when
+	 * the command that read the record was sent, and whether tokens of
+	 * its generation were vouched for to the sibling views.
+	 */
+	uint64_t		 read_us;
+	bool			 vouched;
 };
 
 /*
@@ -70,7 +94,7 @@ struct client_record {
  * (ttl not a decimal in 0..CLIENT_TTL_MAX, flags not "0"/"1", timestamps
  * not non-negative decimals, scopes not a valid list without duplicates,
  * a control character in the audience, claims not a JSON object or naming
- * a reserved claim). A well-formed "secret" with an unknown tag is not an
+ * a reserved claim, a generation not of the form above). A well-formed "secret" with an unknown tag is not an
  * error here: secret_hash_check() refuses it like a wrong secret.
  *
  * The record keeps no pointer into the input: the caller (db.c) may
@@ -89,9 +113,16 @@ bool		 client_record_is_valid_id(const char *id, size_t len);
 
 /*
  * Whether a claim name belongs to the token itself and so can never come
- * from a record's "claims": iss sub aud exp nbf iat jti client_id scope
- * auth_time acr amr cnf.
+ * from a record's "claims": iss sub aud exp nbf iat jti client_id
+ * client_gen scope auth_time acr amr cnf.
  */
 bool		 client_record_claim_is_reserved(const char *name);
+
+/*
+ * Whether s (len bytes) is a generation as the "generation" field and
+ * the client_gen claim hold it: CLIENT_GEN_LEN bytes, INCARNATION "."
+ * SERIAL, lowercase hex.
+ */
+bool		 client_record_gen_is_valid(const char *s, size_t len);
 
 #endif

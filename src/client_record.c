@@ -15,7 +15,8 @@
  *
  * Left to others: fetching the hash (store.c), checking the secret
  * (secret.c), applying the server's defaults for audience and ttl, and
- * revocation by revoked_before (token verification).
+ * the lifecycle rules that read disabled, revoked_before, created_at and
+ * generation (verify.c).
  *
  * Pure module: json-c only.
  */
@@ -62,6 +63,8 @@ static int	decode_created_at(struct client_record *, const char *,
 		    size_t, char *, size_t);
 static int	decode_updated_at(struct client_record *, const char *,
 		    size_t, char *, size_t);
+static int	decode_generation(struct client_record *, const char *,
+		    size_t, char *, size_t);
 
 static const struct field_def fields_def[] = {
 	{ "secret",		CLIENT_SECRET_HASH_MAX,	decode_secret },
@@ -74,12 +77,16 @@ static const struct field_def fields_def[] = {
 	{ "introspect",		1,			decode_introspect },
 	{ "created_at",		DECIMAL_MAX,		decode_created_at },
 	{ "updated_at",		DECIMAL_MAX,		decode_updated_at },
+	{ "generation",		CLIENT_GEN_LEN,		decode_generation },
 };
 
-/* RFC 7519 4.1 registered claims, and those RFC 9068 gives a meaning. */
+/*
+ * RFC 7519 4.1 registered claims, those RFC 9068 gives a meaning, and
+ * ours (client_gen: the client's generation, verify.h).
+ */
 static const char *const reserved_claims[] = {
 	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "cnf",
+	"client_gen", "scope", "auth_time", "acr", "amr", "cnf",
 };
 
 /*
@@ -278,6 +285,20 @@ decode_updated_at(struct client_record *rec, const char *v, size_t len,
 	    errlen);
 }
 
+static int
+decode_generation(struct client_record *rec, const char *v, size_t len,
+    char *errbuf, size_t errlen)
+{
+	if (!client_record_gen_is_valid(v, len)) {
+		errbuf_set(errbuf, errlen, "generation: not INCARNATION.SERIAL "
+		    "(16 and 16 lowercase hex digits)");
+		return -1;
+	}
+	memcpy(rec->generation, v, len);
+	rec->generation[len] = '\0';
+	return 0;
+}
+
 static const struct field_def *
 field_lookup(const char *name, size_t len, size_t *idx)
 {
@@ -381,6 +402,23 @@ client_record_is_valid_id(const char *id, size_t len)
 	for (i = 0; i < len; i++)
 		if (id[i] == '\0' || strchr(ok, id[i]) == NULL)
 			return false;
+	return true;
+}
+
+bool
+client_record_gen_is_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (s == NULL || len != CLIENT_GEN_LEN || s[CLIENT_GEN_HEX] != '.')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (i == CLIENT_GEN_HEX)
+			continue;
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
 	return true;
 }
 

@@ -65,10 +65,11 @@ static const char *const	 verdict_names[] = {
 /*
  * Claims a client's metadata may not set (RFC 7519 4.1, RFC 9068 2.2,
  * RFC 8693 4.3, RFC 7800 3.1): ours, or with a meaning we vouch for.
+ * client_gen is tokend's own: the client's generation (verify.h).
  */
 static const char *const	 registered_claims[] = {
 	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "cnf",
+	"client_gen", "scope", "auth_time", "acr", "amr", "cnf",
 };
 
 const char *
@@ -185,6 +186,10 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 	jsonw_str(w, jti);
 	jsonw_key(w, "client_id");
 	jsonw_str(w, p->client_id);
+	if (p->client_gen != NULL && p->client_gen[0] != '\0') {
+		jsonw_key(w, "client_gen");
+		jsonw_str(w, p->client_gen);
+	}
 	/* RFC 9068 2.2.3: scope only when there is one */
 	if (p->scope != NULL && p->scope[0] != '\0') {
 		jsonw_key(w, "scope");
@@ -464,7 +469,9 @@ check_claims(struct json_object *pl, time_t now,
 	    (v = claim_string(pl, "sub", true, &c->sub)) != TOKEN_OK ||
 	    (v = claim_string(pl, "client_id", true, &c->client_id)) !=
 	    TOKEN_OK ||
-	    (v = claim_string(pl, "scope", false, &c->scope)) != TOKEN_OK)
+	    (v = claim_string(pl, "scope", false, &c->scope)) != TOKEN_OK ||
+	    (v = claim_string(pl, "client_gen", false, &c->client_gen)) !=
+	    TOKEN_OK)
 		return v;
 	/* aud is reported, not checked: an array is allowed (RFC 7519) */
 	if (claim_string(pl, "aud", false, &c->aud) != TOKEN_OK)

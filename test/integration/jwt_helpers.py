@@ -464,6 +464,13 @@ def redis_cli(ctx, *args):
     return r.stdout.decode("utf-8", "replace")
 
 
+def client_gen(ctx, client_id, prefix="tokend:"):
+    """The generation in client_id's record (tokens carry it as
+    client_gen), or None when the record has none."""
+    return redis_hgetall(ctx, prefix + "client:" + client_id).get(
+        "generation")
+
+
 def redis_hgetall(ctx, key):
     """HGETALL as a dict of str (redis-cli --raw output, one per line)."""
     lines = redis_cli(ctx, "--raw", "HGETALL", key).split("\n")
@@ -607,17 +614,20 @@ class Forger:
     Tokens an instance would accept, made here with its signing key (EC
     P-256, ES256), and the same with one thing changed. The default claims
     are those tokend issues: iss = the instance's issuer, sub = client_id,
-    aud, iat = now, exp = now + 600, a fresh jti, scope.
+    aud, iat = now, exp = now + 600, a fresh jti, client_gen = gen (the
+    client's generation, client_gen(ctx, client_id); None: no such claim,
+    as for a record without one), scope.
     """
 
     def __init__(self, key_path, issuer, client_id, scope="read write",
-                 typ="at+jwt"):
+                 typ="at+jwt", gen=None):
         self.key = key_path
         self.kid = key_kid(key_path)
         self.issuer = issuer
         self.client_id = client_id
         self.scope = scope
         self.typ = typ
+        self.gen = gen
 
     def header(self, **over):
         h = {"alg": "ES256", "typ": self.typ, "kid": self.kid}
@@ -629,6 +639,8 @@ class Forger:
         c = {"iss": self.issuer, "sub": self.client_id, "aud": self.issuer,
              "exp": now + 600, "iat": now, "jti": new_jti(),
              "client_id": self.client_id}
+        if self.gen is not None:
+            c["client_gen"] = self.gen
         if self.scope:
             c["scope"] = self.scope
         c.update(over)
