@@ -94,8 +94,9 @@ struct client_record {
  * (ttl not a decimal in 0..CLIENT_TTL_MAX, flags not "0"/"1", timestamps
  * not non-negative decimals, scopes not a valid list without duplicates,
  * a control character in the audience, claims not a JSON object or naming
- * a reserved claim, a generation not of the form above). A well-formed "secret" with an unknown tag is not an
- * error here: secret_hash_check() refuses it like a wrong secret.
+ * a reserved claim, a generation not of the form above). A well-formed
+ * "secret" with an unknown tag is not an error here: secret_hash_check()
+ * refuses it like a wrong secret.
  *
  * The record keeps no pointer into the input: the caller (db.c) may
  * decode straight from a Redis reply that is freed afterwards.

@@ -131,20 +131,22 @@ const struct client_record *view_learn_client(struct view *,
 		    uint64_t sent_us);
 
 /*
- * Tokens are about to be issued from view_client(v, id). When that record
- * was read less than VIEW_VOUCH_US before now_us (now_usec()) and has a
- * generation, note it once for the sibling views of this process: a
+ * Tokens are about to be issued from rec, a record of this view
+ * (view_client() or view_learn_client(); anything else is ignored). When
+ * it was read less than VIEW_VOUCH_US before now_us (now_usec()) and has
+ * a generation, note it once for the sibling views of this process: a
  * sibling whose read of the same change has not come back yet then
  * accepts tokens of that generation (view_gen_vouched), so that no worker
  * rejects what another one just issued. Noted for VIEW_VOUCH_US from the
  * read, which saw the generation current: a token of a generation that a
  * later change replaced is accepted on that ground at most VIEW_VOUCH_US
- * after the change. No allocation; the mutex of the process's table only
- * within VIEW_VOUCH_US of a read.
+ * after the change. No allocation; for a record read earlier, a few
+ * comparisons and no lookup; the mutex of the process's table once per
+ * record read.
  */
 #define VIEW_VOUCH_US		500000
-void		 view_client_issuing(struct view *, const char *id,
-		    uint64_t now_us);
+void		 view_client_issuing(struct view *,
+		    const struct client_record *rec, uint64_t now_us);
 
 /*
  * Whether a worker of this process issued tokens of client id's

@@ -108,7 +108,7 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 	struct request	*req = op->req;
 
 	if (result == CLIENT_AUTH_OK)
-		view_client_issuing(req->worker->view, rec->id, now_usec());
+		view_client_issuing(req->worker->view, rec, now_usec());
 	else if (result == CLIENT_AUTH_INVALID)
 		metrics_auth_failure(&req->worker->metrics);
 	else if (result == CLIENT_AUTH_LIMITED)
@@ -161,8 +161,8 @@ auth_looked_up(const struct db_record *res, void *arg)
 		 * issued from it, so that this worker verifies what it
 		 * issues by the same record and generation.
 		 */
-		auth_done(op, CLIENT_AUTH_OK, view_learn_client(req->worker->view,
-		    rec, res, op->sent_us));
+		auth_done(op, CLIENT_AUTH_OK, view_learn_client(
+		    req->worker->view, rec, res, op->sent_us));
 		return;
 	}
 	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
@@ -179,7 +179,7 @@ answer_now(struct request *req, struct client_creds *creds,
     const struct client_record *rec)
 {
 	if (result == CLIENT_AUTH_OK)
-		view_client_issuing(req->worker->view, rec->id, now_usec());
+		view_client_issuing(req->worker->view, rec, now_usec());
 	else if (result == CLIENT_AUTH_INVALID)
 		metrics_auth_failure(&req->worker->metrics);
 	else if (result == CLIENT_AUTH_LIMITED)

@@ -137,11 +137,10 @@ static void
 view_facts(void *arg, const struct token_claims *claims, time_t now,
     struct verify_facts *facts)
 {
-	const struct view	*v = arg;
-
-	/* Not current: the rules stop there, so look nothing up. */
+	const struct view		*v = arg;
 	const struct client_record	*rec;
 
+	/* Not current: the rules stop there, so look nothing up. */
 	if (!(facts->current = view_in_sync_or_grace(v, now)))
 		return;
 	facts->jti_revoked = view_jti_revoked(v, claims->jti, now);

@@ -1036,15 +1036,19 @@ view_learn_client(struct view *v, struct client_record *rec,
 }
 
 void
-view_client_issuing(struct view *v, const char *id, uint64_t now_us)
+view_client_issuing(struct view *v, const struct client_record *rec,
+    uint64_t now_us)
 {
-	struct client_record	*rec = strmap_get(v->clients, id);
+	struct client_record	*mine;
 
-	if (rec == NULL || rec->vouched || rec->generation[0] == '\0' ||
+	/* The common case, a record read long ago: no lookup, no lock. */
+	if (rec->vouched || rec->generation[0] == '\0' ||
 	    !vouch_recent(rec->read_us, now_us))
 		return;
-	rec->vouched = true;
-	vouch_note(rec->id, rec->generation, rec->read_us);
+	if ((mine = strmap_get(v->clients, rec->id)) != rec)
+		return;		/* not the view's record: nothing to note */
+	mine->vouched = true;
+	vouch_note(mine->id, mine->generation, mine->read_us);
 }
 
 bool

@@ -366,6 +366,9 @@ def need_jwt_check(ctx):
 # ---------------------------------------------------------------------------
 # Token claims
 
+GEN_RE = re.compile(r"^[0-9a-f]{16}\.[0-9a-f]{16}$")
+
+
 def check_token_claims(jws, issuer, client_id, aud, ttl, scope=None,
                        alg="ES256", typ="at+jwt", kid=None, now=None,
                        extra=None, what="token"):
@@ -396,7 +399,15 @@ def check_token_claims(jws, issuer, client_id, aud, ttl, scope=None,
               "has none" % (what, c.get("scope")))
     else:
         check_eq(c.get("scope"), scope, what + ": scope")
-    base = {"iss", "sub", "client_id", "aud", "iat", "exp", "jti", "scope"}
+    # the client's generation: every client the current tokend-client
+    # made has one (a record of an older script gives none)
+    if "client_gen" in c:
+        check(isinstance(c["client_gen"], str) and
+              GEN_RE.match(c["client_gen"]) is not None,
+              "%s: client_gen %r is not a generation" % (what,
+                                                         c["client_gen"]))
+    base = {"iss", "sub", "client_id", "client_gen", "aud", "iat", "exp",
+            "jti", "scope"}
     others = {k: v for k, v in c.items() if k not in base}
     check_eq(others, extra or {}, what + ": claims besides the registered "
              "ones")

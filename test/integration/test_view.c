@@ -1140,7 +1140,7 @@ s_generations(char *detail, size_t dlen)
 	CHECK(strcmp(view_client(in[1].view, "g")->generation, GEN1) == 0);
 	CHECK(!view_gen_vouched("g", GEN2, now_usec()));
 	now = now_usec();
-	view_client_issuing(in[0].view, "g", now);
+	view_client_issuing(in[0].view, l.rec, now);
 	CHECK(view_gen_vouched("g", GEN2, now));
 	CHECK(view_gen_vouched("g", GEN2, l.sent_us + VIEW_VOUCH_US));
 	CHECK(!view_gen_vouched("g", GEN2, l.sent_us + VIEW_VOUCH_US + 1));
@@ -1155,7 +1155,7 @@ s_generations(char *detail, size_t dlen)
 	/* Read long ago: issuing from it vouches for nothing new. */
 	pump((VIEW_VOUCH_US / 1000) + 50);
 	now = now_usec();
-	view_client_issuing(in[1].view, "g", now);
+	view_client_issuing(in[1].view, view_client(in[1].view, "g"), now);
 	CHECK(!view_gen_vouched("g", GEN2, now));
 	snprintf(detail, dlen, "learned, vouched for %d ms",
 	    VIEW_VOUCH_US / 1000);

@@ -7,14 +7,14 @@
  * had not heard of a disable, tokens from before generations, records of
  * older scripts), the clock rules that records without a generation keep
  * (iat at and around revoked_before, created_at within and beyond the
- * leeway), a generation a sibling worker vouched for, and rule order. verify_run() is checked with
- * tokens issued by token_issue() from the fixed key of test/data/keys, a
- * real verified-token cache and a table of facts standing in for the
- * worker's view (fake_facts below): a bad token never reaches the rules, a
- * view that is not current gives VERIFY_UNAVAILABLE with the claims kept,
- * a cache hit still has its exp checked and still runs every rule, and
- * only a token that passed everything is cached. Time is a parameter
- * (T below); nothing sleeps.
+ * leeway), a generation a sibling worker vouched for, and rule order.
+ * verify_run() is checked with tokens issued by token_issue() from the
+ * fixed key of test/data/keys, a real verified-token cache and a table of
+ * facts standing in for the worker's view (fake_facts below): a bad token
+ * never reaches the rules, a view that is not current gives
+ * VERIFY_UNAVAILABLE with the claims kept, a cache hit still has its exp
+ * checked and still runs every rule, and only a token that passed
+ * everything is cached. Time is a parameter (T below); nothing sleeps.
  */
 #include <stdatomic.h>
 #include <stdint.h>
