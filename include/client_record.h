@@ -17,6 +17,15 @@
  *	  introspect	  "0" or "1": may introspect other clients' tokens
  *	  created_at	  unix seconds
  *	  updated_at	  unix seconds
+ *	  generation	  "INCARNATION.SERIAL", 16 + 16 lowercase hex digits:
+ *			  random; INCARNATION drawn by `add`, SERIAL by
+ *			  every lifecycle change (add, disable, enable of
+ *			  a disabled client); INCARNATION 0000000000000000
+ *			  for a client made before generations existed.
+ *			  Every token carries it (claim client_gen) and
+ *			  must carry the record's current one. Absent: a
+ *			  record no lifecycle change has touched since
+ *			  generations exist (the rules of verify.h)
  *
  * What each value may be is record_rules.h's (one kind per field: id,
  * secret_hash, scopes, audiences, claims, ttl, flag, time). Only
@@ -59,6 +68,15 @@ struct client_record {
 	bool			 introspect;
 	int64_t			 created_at;
 	int64_t			 updated_at;
+	/* "" when the record has none; else CLIENT_GEN_LEN characters */
+	char			 generation[CLIENT_GEN_LEN + 1];
+	/*
+	 * Kept by the view (view.c), 0 and false elsewhere: now_usec() when
+	 * the command that read the record was sent, and whether tokens of
+	 * its generation were vouched for to the sibling views.
+	 */
+	uint64_t		 read_us;
+	bool			 vouched;
 };
 
 /*
@@ -91,5 +109,13 @@ void		 client_record_free(struct client_record *);
  * stored or counted under its own key. NULL is invalid.
  */
 bool		 client_record_is_valid_id(const char *id, size_t len);
+
+/*
+ * Whether s (len bytes) is a generation as the "generation" field and
+ * the client_gen claim hold it (record_rules.h, RECORD_GENERATION:
+ * CLIENT_GEN_LEN bytes, INCARNATION "." SERIAL, lowercase hex). NULL is
+ * invalid.
+ */
+bool		 client_record_gen_is_valid(const char *s, size_t len);
 
 #endif

@@ -36,6 +36,12 @@ struct json_object;
 #define CLIENT_TTL_MAX		31536000L	/* as --token-ttl */
 #define CLIENT_DECIMAL_MAX	19	/* digits of ttl and timestamps */
 
+/* "generation": INCARNATION "." SERIAL, each 16 lowercase hex digits. */
+#define CLIENT_GEN_HEX		16
+#define CLIENT_GEN_LEN		(2 * CLIENT_GEN_HEX + 1)
+/* The incarnation of a client that existed before generations did. */
+#define CLIENT_GEN_LEGACY_INCARNATION	"0000000000000000"
+
 enum record_kind {
 	RECORD_ID = 0,		/* a client id */
 	RECORD_SECRET,		/* a client secret, as an admin gives it */
@@ -48,6 +54,8 @@ enum record_kind {
 	RECORD_TTL,		/* the "ttl" field */
 	RECORD_FLAG,		/* "disabled", "introspect" */
 	RECORD_TIME,		/* "revoked_before", "created_at", ... */
+	RECORD_GENERATION,	/* the "generation" field, the client_gen
+				   claim */
 	RECORD_KIND_COUNT
 };
 
@@ -82,8 +90,8 @@ int		 record_rules_claims(const char *v, size_t len,
 /*
  * Whether a claim name belongs to the token itself and so can never come
  * from a record's "claims" (RFC 7519 4.1 and the claims RFC 9068, RFC
- * 8693 and RFC 7800 give a meaning): iss sub aud exp nbf iat jti
- * client_id scope auth_time acr amr cnf.
+ * 8693 and RFC 7800 give a meaning, and tokend's client_gen): iss sub
+ * aud exp nbf iat jti client_id client_gen scope auth_time acr amr cnf.
  */
 bool		 record_rules_claim_is_reserved(const char *name);
 

@@ -36,6 +36,9 @@ struct token_params {
 	const char	*issuer;	/* iss; required */
 	const char	*typ;		/* header typ: "at+jwt" or "JWT" */
 	const char	*client_id;	/* client_id and sub; required */
+	/* client_gen: the client's generation (client_record.h); NULL or
+	   "" = no such claim (a record without one) */
+	const char	*client_gen;
 	const char	*audience;	/* aud, as a string; required */
 	time_t		 iat;
 	long		 ttl;		/* exp = iat + ttl; > 0 */
@@ -44,7 +47,8 @@ struct token_params {
 	 * The client's metadata claims: a JSON object or NULL. Only read
 	 * (deep-copied), so it may be shared between threads. A member named
 	 * like a registered claim (iss sub aud exp nbf iat jti client_id
-	 * scope auth_time acr amr cnf) is skipped: it never overrides.
+	 * client_gen scope auth_time acr amr cnf) is skipped: it never
+	 * overrides.
 	 */
 	const struct json_object *extra_claims;
 };
@@ -52,8 +56,8 @@ struct token_params {
 /*
  * Sign a new access token with key (which must be a keyset's signing
  * key). Header {"alg","typ","kid"}, exactly these in this order; payload
- * iss, sub (= client_id), aud, exp, iat, jti, client_id, scope (omitted
- * when empty), then the extra claims.
+ * iss, sub (= client_id), aud, exp, iat, jti, client_id, client_gen
+ * (omitted when none), scope (omitted when empty), then the extra claims.
  * On success returns 0, *jws is a NUL-terminated string owned by the
  * caller (free()), and jti_out holds the jti. On failure returns -1
  * (logged) and *jws is NULL.
@@ -107,6 +111,7 @@ struct token_claims {
 	const char		*jti;
 	const char		*scope;		/* NULL when absent */
 	const char		*aud;		/* NULL unless a string */
+	const char		*client_gen;	/* NULL when absent */
 	/* NumericDates, rounded down when they have a fraction. */
 	int64_t			 exp;
 	int64_t			 iat;
@@ -137,7 +142,9 @@ void	 token_claims_free(struct token_claims *);
  *     iss == rules->issuer (WRONG_ISSUER); exp a number and
  *     now < exp + leeway (EXPIRED); nbf, if present, a number and
  *     <= now + leeway; iat a number and <= now + leeway (NOT_YET_VALID);
- *     jti, sub, client_id non-empty strings, scope a string if present.
+ *     jti, sub, client_id non-empty strings, scope and client_gen
+ *     strings if present (client_gen is compared with the client's
+ *     record by the revocation rules, verify.h).
  *     A missing required claim is MISSING_CLAIM, a wrong JSON type is
  *     BAD_CLAIM.
  * Revocation is not checked here.

@@ -3,8 +3,11 @@
  * /oauth/revoke. First the token itself (token_verify: structure, key,
  * algorithm, signature, typ, iss, exp/nbf/iat), then the revocation rules
  * against this worker's view of the store: the jti revoked, the client
- * removed, or the client disabled at or after the token's iat. No Redis
- * round trip: the view is kept current by pub/sub (view.c).
+ * removed, disabled, or changed by a lifecycle change (disable, enable,
+ * remove and add again) since the token was issued, told by the client's
+ * generation (client_record.h), which the token carries in its
+ * client_gen claim. No Redis round trip: the view is kept current by
+ * pub/sub (view.c).
  *
  * Three layers, so that every rule can be tested without a loop or a
  * store: verify_rules() is the revocation rules, a pure function of the
@@ -34,7 +37,8 @@ enum verify_result {
 	VERIFY_REVOKED,		/* the jti is revoked */
 	VERIFY_CLIENT_REMOVED,	/* no such client any more, or the token
 				   predates the client's (re)creation */
-	VERIFY_CLIENT_REVOKED,	/* iat <= the client's revoked_before */
+	VERIFY_CLIENT_REVOKED,	/* the client is disabled, or was since the
+				   token was issued */
 	VERIFY_UNAVAILABLE,	/* the view cannot be trusted: fail closed */
 };
 
@@ -57,6 +61,13 @@ struct verify_facts {
 	bool				 jti_revoked;	/* view_jti_revoked() */
 	/* view_client(claims->client_id), borrowed; NULL: none */
 	const struct client_record	*client;
+	/*
+	 * view_gen_vouched(): a worker of this process issued tokens of the
+	 * token's client_gen from a read sent within VIEW_VOUCH_US. Looked
+	 * up only when client disagrees with the token (none, disabled, or
+	 * another generation).
+	 */
+	bool				 gen_vouched;
 };
 
 /*
@@ -65,15 +76,24 @@ struct verify_facts {
  *  - VERIFY_UNAVAILABLE when !facts->current: a revocation could have been
  *    missed, so fail closed;
  *  - VERIFY_REVOKED when facts->jti_revoked;
+ *  - VERIFY_OK when facts->gen_vouched (a sibling worker issued this
+ *    generation a moment ago; the view has not caught up yet);
  *  - VERIFY_CLIENT_REMOVED when facts->client is NULL;
- *  - VERIFY_CLIENT_REVOKED when claims->iat <= the client's
- *    revoked_before (its tokens revoked, or the client disabled, at or
- *    after the token's iat: both set revoked_before);
- *  - VERIFY_CLIENT_REMOVED when claims->iat + leeway < the client's
- *    created_at (removed and added again under the same id after the
- *    token was issued; leeway covers clocks: created_at is Redis's,
- *    iat ours);
- *  - else VERIFY_OK.
+ *  - for a record with a generation (every lifecycle change by
+ *    tokend-client renews it): the token's client_gen must equal it.
+ *    Another incarnation (the client was removed and added again), or a
+ *    token without client_gen when the record's incarnation is not the
+ *    legacy one: VERIFY_CLIENT_REMOVED; the same incarnation with another
+ *    serial (disabled, and maybe enabled, since), or no client_gen with
+ *    the legacy incarnation: VERIFY_CLIENT_REVOKED; equal but the record
+ *    disabled: VERIFY_CLIENT_REVOKED; else VERIFY_OK. No clock is read;
+ *  - for a record without one (written by an older tokend-client, and no
+ *    lifecycle change since): a token with client_gen is
+ *    VERIFY_CLIENT_REMOVED; disabled, or claims->iat <= revoked_before,
+ *    VERIFY_CLIENT_REVOKED; claims->iat + leeway < created_at (removed and
+ *    added again by an older script after the token was issued; leeway
+ *    covers clocks: created_at is Redis's, iat ours)
+ *    VERIFY_CLIENT_REMOVED; else VERIFY_OK.
  * Pure: reads only its arguments; callable from anywhere.
  */
 enum verify_result verify_rules(const struct token_claims *claims,

@@ -116,6 +116,46 @@ const char	*view_reason(const struct view *);
  */
 const struct client_record *view_client(const struct view *, const char *id);
 
+/*
+ * The caller (client_auth.c) read client rec->id's record with a command
+ * on the view's command store sent at sent_us (now_usec()), decoded it
+ * from res (rec) and is about to issue from it: put it into the view now,
+ * as a re-read of that client would, so that this worker verifies what it
+ * issues by the same record (the read is the newest: replies come back
+ * in the order Redis ran the commands). Takes rec (a second copy is
+ * decoded from res for a full re-read in progress); returns the view's
+ * record, borrowed as view_client()'s.
+ */
+const struct client_record *view_learn_client(struct view *,
+		    struct client_record *rec, const struct db_record *res,
+		    uint64_t sent_us);
+
+/*
+ * Tokens are about to be issued from rec, a record of this view
+ * (view_client() or view_learn_client(); anything else is ignored). When
+ * it was read less than VIEW_VOUCH_US before now_us (now_usec()) and has
+ * a generation, note it once for the sibling views of this process: a
+ * sibling whose read of the same change has not come back yet then
+ * accepts tokens of that generation (view_gen_vouched), so that no worker
+ * rejects what another one just issued. Noted for VIEW_VOUCH_US from the
+ * read, which saw the generation current: a token of a generation that a
+ * later change replaced is accepted on that ground at most VIEW_VOUCH_US
+ * after the change. No allocation; for a record read earlier, a few
+ * comparisons and no lookup; the mutex of the process's table once per
+ * record read.
+ */
+#define VIEW_VOUCH_US		500000
+void		 view_client_issuing(struct view *,
+		    const struct client_record *rec, uint64_t now_us);
+
+/*
+ * Whether a worker of this process issued tokens of client id's
+ * generation gen from a read sent at most VIEW_VOUCH_US before now_us.
+ * One atomic load unless a read was noted that recently. Thread safe.
+ */
+bool		 view_gen_vouched(const char *id, const char *gen,
+		    uint64_t now_us);
+
 /* Whether jti is revoked and the revocation still matters at now. */
 bool		 view_jti_revoked(const struct view *, const char *jti,
 		    time_t now);

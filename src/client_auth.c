@@ -57,6 +57,7 @@ struct auth_op {
 	client_auth_cb		 cb;
 	void			*arg;
 	const char		*reason;	/* of a failure */
+	uint64_t		 sent_us;	/* now_usec() at the read */
 	struct db_op		 lookup;
 	struct authfail_op	 fail;
 };
@@ -72,6 +73,7 @@ decode_dummy_record(void)
 	static const char *const fields[] = {
 		"secret", "scopes", "audience", "ttl", "claims", "disabled",
 		"revoked_before", "introspect", "created_at", "updated_at",
+		"generation",
 	};
 	const char		*values[nitems(fields)];
 	size_t			 flens[nitems(fields)], vlens[nitems(fields)];
@@ -88,6 +90,7 @@ decode_dummy_record(void)
 	values[7] = "0";
 	values[8] = "1700000000";
 	values[9] = "1700000000";
+	values[10] = "5f0c2a9e7d41b3c8.9a1e6f0b2c7d4e35";
 	for (i = 0; i < nitems(fields); i++) {
 		flens[i] = strlen(fields[i]);
 		vlens[i] = strlen(values[i]);
@@ -104,7 +107,9 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 {
 	struct request	*req = op->req;
 
-	if (result == CLIENT_AUTH_INVALID)
+	if (result == CLIENT_AUTH_OK)
+		view_client_issuing(req->worker->view, rec, now_usec());
+	else if (result == CLIENT_AUTH_INVALID)
 		metrics_auth_failure(&req->worker->metrics);
 	else if (result == CLIENT_AUTH_LIMITED)
 		metrics_auth_rate_limited(&req->worker->metrics);
@@ -151,8 +156,13 @@ auth_looked_up(const struct db_record *res, void *arg)
 	match = secret_key_check(rec != NULL ? rec->secret_key : NULL,
 	    op->creds.secret, op->creds.secret_len);
 	if (match && rec != NULL && !rec->disabled) {
-		auth_done(op, CLIENT_AUTH_OK, rec);
-		client_record_free(rec);
+		/*
+		 * The view gets this read (the newest) before anything is
+		 * issued from it, so that this worker verifies what it
+		 * issues by the same record and generation.
+		 */
+		auth_done(op, CLIENT_AUTH_OK, view_learn_client(
+		    req->worker->view, rec, res, op->sent_us));
 		return;
 	}
 	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
@@ -168,7 +178,9 @@ answer_now(struct request *req, struct client_creds *creds,
     client_auth_cb cb, void *arg, enum client_auth_result result,
     const struct client_record *rec)
 {
-	if (result == CLIENT_AUTH_INVALID)
+	if (result == CLIENT_AUTH_OK)
+		view_client_issuing(req->worker->view, rec, now_usec());
+	else if (result == CLIENT_AUTH_INVALID)
 		metrics_auth_failure(&req->worker->metrics);
 	else if (result == CLIENT_AUTH_LIMITED)
 		metrics_auth_rate_limited(&req->worker->metrics);
@@ -232,6 +244,7 @@ redis:
 	op->cb = cb;
 	op->arg = arg;
 	request_hold(req);
+	op->sent_us = now_usec();
 	if (counter)
 		rc = db_client_lookup(w->store, &op->lookup, cfg->prefix,
 		    op->creds.id, req->client, cfg->auth_fail_limit,

@@ -17,7 +17,8 @@
  *
  * Left to others: fetching the hash (store.c), checking the secret
  * (secret.c), applying the server's defaults for audience and ttl, and
- * revocation by revoked_before (token verification).
+ * the lifecycle rules that read disabled, revoked_before, created_at and
+ * generation (verify.c).
  *
  * Pure module: json-c only.
  */
@@ -58,6 +59,9 @@ static int	decode_created_at(struct client_record *, const char *,
 static int	decode_updated_at(struct client_record *, const char *,
 		    size_t);
 
+static int	decode_generation(struct client_record *, const char *,
+		    size_t);
+
 static const struct field_def fields_def[] = {
 	{ "secret",		RECORD_SECRET_HASH,	decode_secret },
 	{ "scopes",		RECORD_SCOPES,		decode_scopes },
@@ -69,6 +73,7 @@ static const struct field_def fields_def[] = {
 	{ "introspect",		RECORD_FLAG,		decode_introspect },
 	{ "created_at",		RECORD_TIME,		decode_created_at },
 	{ "updated_at",		RECORD_TIME,		decode_updated_at },
+	{ "generation",		RECORD_GENERATION,	decode_generation },
 };
 
 static int
@@ -159,6 +164,14 @@ static int
 decode_updated_at(struct client_record *rec, const char *v, size_t len)
 {
 	return decode_time(&rec->updated_at, v, len);
+}
+
+static int
+decode_generation(struct client_record *rec, const char *v, size_t len)
+{
+	memcpy(rec->generation, v, len);
+	rec->generation[len] = '\0';
+	return 0;
 }
 
 static const struct field_def *
@@ -254,4 +267,11 @@ bool
 client_record_is_valid_id(const char *id, size_t len)
 {
 	return id != NULL && record_rules_check(RECORD_ID, id, len, NULL, 0);
+}
+
+bool
+client_record_gen_is_valid(const char *s, size_t len)
+{
+	return s != NULL &&
+	    record_rules_check(RECORD_GENERATION, s, len, NULL, 0);
 }

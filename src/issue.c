@@ -44,6 +44,9 @@ issue_token(const struct config *cfg, const struct keyset *keys,
 	tp.issuer = cfg->issuer;
 	tp.typ = cfg->token_typ == TOKEN_TYP_JWT ? "JWT" : "at+jwt";
 	tp.client_id = rec->id;
+	/* the record's generation, "" for a record without one: the token
+	   is verified against the same record (verify.h) */
+	tp.client_gen = rec->generation;
 	tp.audience = rec->audience != NULL ? rec->audience :
 	    cfg->default_audience;
 	tp.iat = now;

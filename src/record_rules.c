@@ -48,6 +48,7 @@ static bool	check_claims(const char *, size_t, char *, size_t);
 static bool	check_ttl(const char *, size_t, char *, size_t);
 static bool	check_flag(const char *, size_t, char *, size_t);
 static bool	check_time(const char *, size_t, char *, size_t);
+static bool	check_generation(const char *, size_t, char *, size_t);
 
 static const struct record_rule rules[RECORD_KIND_COUNT] = {
 	[RECORD_ID] =		{ "id",		CLIENT_ID_MAX,	check_id },
@@ -64,12 +65,16 @@ static const struct record_rule rules[RECORD_KIND_COUNT] = {
 	[RECORD_TTL] =		{ "ttl",	CLIENT_DECIMAL_MAX, check_ttl },
 	[RECORD_FLAG] =		{ "flag",	1,		check_flag },
 	[RECORD_TIME] =		{ "time",	CLIENT_DECIMAL_MAX, check_time },
+	[RECORD_GENERATION] =	{ "generation",	CLIENT_GEN_LEN,	check_generation },
 };
 
-/* RFC 7519 4.1 registered claims, and those RFC 9068 gives a meaning. */
+/*
+ * RFC 7519 4.1 registered claims, those RFC 9068 gives a meaning, and
+ * ours (client_gen: the client's generation, verify.h).
+ */
 static const char *const reserved_claims[] = {
 	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id",
-	"scope", "auth_time", "acr", "amr", "cnf",
+	"client_gen", "scope", "auth_time", "acr", "amr", "cnf",
 };
 
 static bool
@@ -431,6 +436,25 @@ record_rules_claims(const char *v, size_t len, struct json_object **out,
 out:
 	json_object_put(obj);
 	return rc;
+}
+
+/* INCARNATION "." SERIAL: CLIENT_GEN_HEX lowercase hex digits each. */
+static bool
+check_generation(const char *v, size_t len, char *why, size_t whylen)
+{
+	size_t	 i;
+
+	if (len != CLIENT_GEN_LEN || v[CLIENT_GEN_HEX] != '.')
+		return why_set(why, whylen, "not INCARNATION.SERIAL (16 and "
+		    "16 lowercase hex digits)");
+	for (i = 0; i < len; i++) {
+		if (i == CLIENT_GEN_HEX)
+			continue;
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+		    (v[i] >= 'a' && v[i] <= 'f')))
+			return why_set(why, whylen, "not lowercase hex");
+	}
+	return true;
 }
 
 bool

@@ -166,6 +166,10 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 	jsonw_str(w, jti);
 	jsonw_key(w, "client_id");
 	jsonw_str(w, p->client_id);
+	if (p->client_gen != NULL && p->client_gen[0] != '\0') {
+		jsonw_key(w, "client_gen");
+		jsonw_str(w, p->client_gen);
+	}
 	/* RFC 9068 2.2.3: scope only when there is one */
 	if (p->scope != NULL && p->scope[0] != '\0') {
 		jsonw_key(w, "scope");
@@ -445,7 +449,9 @@ check_claims(struct json_object *pl, time_t now,
 	    (v = claim_string(pl, "sub", true, &c->sub)) != TOKEN_OK ||
 	    (v = claim_string(pl, "client_id", true, &c->client_id)) !=
 	    TOKEN_OK ||
-	    (v = claim_string(pl, "scope", false, &c->scope)) != TOKEN_OK)
+	    (v = claim_string(pl, "scope", false, &c->scope)) != TOKEN_OK ||
+	    (v = claim_string(pl, "client_gen", false, &c->client_gen)) !=
+	    TOKEN_OK)
 		return v;
 	/* aud is reported, not checked: an array is allowed (RFC 7519) */
 	if (claim_string(pl, "aud", false, &c->aud) != TOKEN_OK)

@@ -5,6 +5,10 @@
  * through its facts callback; verify_token() plugs in a worker's view.
  * Time is read by the caller, once per verification.
  *
+ * The lifecycle rules compare the token's client_gen claim with the
+ * client's record, never two clocks (the records of older admin scripts
+ * aside, see verify_rules()).
+ *
  * The signature and claims checks are skipped for a token found in the
  * verified-token cache (tcache.c, which re-checks exp against now); the
  * revocation rules run on every call, hit or miss. Only a token that
@@ -19,28 +23,75 @@
 #include "log.h"
 #include "metrics.h"
 #include "tcache.h"
+#include "util.h"
 #include "verify.h"
 #include "view.h"
 #include "worker.h"
+
+/*
+ * A token of generation tok (NULL: none) against a record of generation
+ * rec: the same generation passes; the same incarnation with another
+ * serial was disabled (and maybe enabled) since the token was issued; any
+ * other incarnation is a client removed and added again since. A token
+ * without the claim belongs to the incarnation of the clients made before
+ * generations existed.
+ */
+static enum verify_result
+generation_rule(const char *tok, const char *rec)
+{
+	const char	*inc;
+
+	if (tok != NULL && strcmp(tok, rec) == 0)
+		return VERIFY_OK;
+	if (tok == NULL)
+		inc = CLIENT_GEN_LEGACY_INCARNATION;
+	else if (client_record_gen_is_valid(tok, strlen(tok)))
+		inc = tok;
+	else
+		return VERIFY_CLIENT_REMOVED;
+	return memcmp(inc, rec, CLIENT_GEN_HEX) == 0 ?
+	    VERIFY_CLIENT_REVOKED : VERIFY_CLIENT_REMOVED;
+}
 
 enum verify_result
 verify_rules(const struct token_claims *claims,
     const struct verify_facts *facts, long leeway)
 {
+	const struct client_record	*rec = facts->client;
+	enum verify_result		 r;
+
 	if (!facts->current)
 		return VERIFY_UNAVAILABLE;
 	if (facts->jti_revoked)
 		return VERIFY_REVOKED;
-	if (facts->client == NULL)
+	if (facts->gen_vouched)
+		return VERIFY_OK;
+	if (rec == NULL)
 		return VERIFY_CLIENT_REMOVED;
-	if (claims->iat <= facts->client->revoked_before)
+	if (rec->generation[0] != '\0') {
+		if ((r = generation_rule(claims->client_gen,
+		    rec->generation)) != VERIFY_OK)
+			return r;
+		return rec->disabled ? VERIFY_CLIENT_REVOKED : VERIFY_OK;
+	}
+	/*
+	 * No lifecycle change since generations exist: the record was written
+	 * by an older tokend-client. A token with a generation belongs to a
+	 * client that was removed since (and made again by an older script).
+	 */
+	if (claims->client_gen != NULL)
+		return VERIFY_CLIENT_REMOVED;
+	if (rec->disabled || claims->iat <= rec->revoked_before)
 		return VERIFY_CLIENT_REVOKED;
 	/*
-	 * A client removed and then added again under the same id is a new
-	 * client: tokens issued before it was (re)created stay dead. The
-	 * leeway covers clocks: created_at is Redis's, iat ours.
+	 * A client removed and then added again under the same id by an
+	 * older script is a new client: tokens issued before it was
+	 * (re)created stay dead. The leeway covers clocks: created_at is
+	 * Redis's, iat ours. These two clock rules are the older scripts'
+	 * only; the first lifecycle change by the current script gives the
+	 * record a generation and ends them.
 	 */
-	if (claims->iat + leeway < facts->client->created_at)
+	if (claims->iat + leeway < rec->created_at)
 		return VERIFY_CLIENT_REMOVED;
 	return VERIFY_OK;
 }
@@ -86,13 +137,22 @@ static void
 view_facts(void *arg, const struct token_claims *claims, time_t now,
     struct verify_facts *facts)
 {
-	const struct view	*v = arg;
+	const struct view		*v = arg;
+	const struct client_record	*rec;
 
 	/* Not current: the rules stop there, so look nothing up. */
 	if (!(facts->current = view_in_sync_or_grace(v, now)))
 		return;
 	facts->jti_revoked = view_jti_revoked(v, claims->jti, now);
-	facts->client = view_client(v, claims->client_id);
+	facts->client = rec = view_client(v, claims->client_id);
+	/*
+	 * Only when the record disagrees with the token's generation: did a
+	 * sibling worker just issue it from a read ours has not matched yet?
+	 */
+	if (claims->client_gen != NULL && (rec == NULL || rec->disabled ||
+	    strcmp(rec->generation, claims->client_gen) != 0))
+		facts->gen_vouched = view_gen_vouched(claims->client_id,
+		    claims->client_gen, now_usec());
 }
 
 void

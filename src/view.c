@@ -84,6 +84,8 @@ struct op {
 	enum op_kind		 kind;
 	uint64_t		 gen;		/* sync ops */
 	char			*id;		/* OP_RECORD, OP_REFRESH */
+	uint64_t		 sent_us;	/* OP_RECORD, OP_REFRESH:
+						   now_usec() when sent */
 	struct db_op		 db;
 };
 
@@ -248,6 +250,35 @@ locked_add(struct strmap *m, const char *addr, int64_t until_ms,
 	strmap_put(m, addr, box, NULL);
 }
 
+/* The record of a read sent at sent_us, or NULL (db_record_decode). */
+static struct client_record *
+record_decode(const struct db_record *res, uint64_t sent_us)
+{
+	struct client_record	*rec = db_record_decode(res);
+
+	if (rec != NULL)
+		rec->read_us = sent_us;
+	return rec;
+}
+
+/*
+ * Put id's record as read by res (sent at sent_us) into the live map,
+ * taking rec (decoded from res; NULL: none), and into a sync's map, which
+ * owns a copy of its own. Replies on the command store come back in the
+ * order Redis ran the commands, so the newest read wins. Returns the live
+ * map's record.
+ */
+static struct client_record *
+record_apply(struct view *v, const char *id, struct client_record *rec,
+    const struct db_record *res, uint64_t sent_us)
+{
+	if (v->sync != NULL)
+		clients_set(v->sync->clients, id, rec != NULL ?
+		    record_decode(res, sent_us) : NULL);
+	clients_set(v->clients, id, rec);
+	return rec;
+}
+
 /* ---- commands ---- */
 
 static void
@@ -311,6 +342,7 @@ send_record(struct view *v, enum op_kind kind, const char *id)
 
 	op = op_new(v, kind);
 	op->id = xstrdup(id);
+	op->sent_us = now_usec();
 	return op_sent(v, op, db_client_get(v->cmd, &op->db, v->cfg->prefix,
 	    op->id, record_cb, op));
 }
@@ -587,16 +619,8 @@ on_refresh(struct view *v, struct op *op, const struct db_record *res)
 			retry_later(v);
 		return;
 	}
-	rec = db_record_decode(res);
-	if (v->sync != NULL) {
-		struct client_record	*copy = NULL;
-
-		/* Both maps own their records: decode it twice. */
-		if (rec != NULL)
-			copy = db_record_decode(res);
-		clients_set(v->sync->clients, op->id, copy);
-	}
-	clients_set(v->clients, op->id, rec);
+	rec = record_decode(res, op->sent_us);
+	record_apply(v, op->id, rec, res, op->sent_us);
 }
 
 static void
@@ -610,7 +634,8 @@ record_cb(const struct db_record *res, void *arg)
 			on_refresh(v, op, res);
 	} else if (sync_answer(v, op, res->status, res->why)) {
 		v->sync->inflight--;
-		clients_set(v->sync->clients, op->id, db_record_decode(res));
+		clients_set(v->sync->clients, op->id, record_decode(res,
+		    op->sent_us));
 		sync_pump(v);
 	}
 	op_end(v, op);
@@ -958,4 +983,106 @@ view_get_stats(const struct view *v, struct view_stats *st)
 	st->last_sync = v->last_sync;
 	st->syncs = v->syncs;
 	st->current = view_in_sync_or_grace(v, time(NULL));
+}
+
+/*
+ * ---- generations vouched for to the sibling views ----
+ *
+ * A worker that issues from a record read a moment ago (a change its view
+ * applied, or a record client_auth.c read from Redis) may be ahead of its
+ * siblings, whose reads of the same change are still on their way. The
+ * worker notes (id, generation, when the read was sent) here, and a
+ * sibling whose own record disagrees with a token accepts that token's
+ * generation for VIEW_VOUCH_US after that read was sent. The read saw the
+ * generation current, so whatever change replaced it came later: a token
+ * of a generation replaced since is thus accepted here at most
+ * VIEW_VOUCH_US after the change (the contract allows one second), and
+ * never again afterwards. A generation leaves the table after
+ * VIEW_VOUCH_US or when VIEW_VOUCH_SLOTS newer notes took its slot; a
+ * sibling then answers from its own record, as it always does.
+ *
+ * The verification path reads one atomic (the newest note's time) and
+ * takes the mutex only when a note is recent and the token disagrees
+ * with the view's record.
+ */
+#define VIEW_VOUCH_SLOTS	64
+
+static struct {
+	pthread_mutex_t		 mu;
+	_Atomic uint64_t	 newest_us;	/* the latest sent_us noted */
+	uint64_t		 next;
+	struct {
+		char		 id[CLIENT_ID_MAX + 1];
+		char		 gen[CLIENT_GEN_LEN + 1];
+		uint64_t	 sent_us;
+	}			 ring[VIEW_VOUCH_SLOTS];
+} vouches = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Whether a read sent at sent_us still vouches at now_us (another
+   thread's clock reading may be a little later than ours). */
+static bool
+vouch_recent(uint64_t sent_us, uint64_t now_us)
+{
+	return sent_us >= now_us || now_us - sent_us <= VIEW_VOUCH_US;
+}
+
+static void
+vouch_note(const char *id, const char *gen, uint64_t sent_us)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&vouches.mu);
+	i = vouches.next++ % VIEW_VOUCH_SLOTS;
+	snprintf(vouches.ring[i].id, sizeof(vouches.ring[i].id), "%s", id);
+	snprintf(vouches.ring[i].gen, sizeof(vouches.ring[i].gen), "%s", gen);
+	vouches.ring[i].sent_us = sent_us;
+	if (sent_us > atomic_load_explicit(&vouches.newest_us,
+	    memory_order_relaxed))
+		atomic_store_explicit(&vouches.newest_us, sent_us,
+		    memory_order_release);
+	pthread_mutex_unlock(&vouches.mu);
+}
+
+const struct client_record *
+view_learn_client(struct view *v, struct client_record *rec,
+    const struct db_record *res, uint64_t sent_us)
+{
+	rec->read_us = sent_us;
+	rec->vouched = false;
+	return record_apply(v, rec->id, rec, res, sent_us);
+}
+
+void
+view_client_issuing(struct view *v, const struct client_record *rec,
+    uint64_t now_us)
+{
+	struct client_record	*mine;
+
+	/* The common case, a record read long ago: no lookup, no lock. */
+	if (rec->vouched || rec->generation[0] == '\0' ||
+	    !vouch_recent(rec->read_us, now_us))
+		return;
+	if ((mine = strmap_get(v->clients, rec->id)) != rec)
+		return;		/* not the view's record: nothing to note */
+	mine->vouched = true;
+	vouch_note(mine->id, mine->generation, mine->read_us);
+}
+
+bool
+view_gen_vouched(const char *id, const char *gen, uint64_t now_us)
+{
+	bool	 found = false;
+	size_t	 i;
+
+	if (!vouch_recent(atomic_load_explicit(&vouches.newest_us,
+	    memory_order_acquire), now_us))
+		return false;
+	pthread_mutex_lock(&vouches.mu);
+	for (i = 0; i < VIEW_VOUCH_SLOTS && !found; i++)
+		found = vouches.ring[i].sent_us != 0 &&
+		    vouch_recent(vouches.ring[i].sent_us, now_us) &&
+		    strcmp(vouches.ring[i].gen, gen) == 0 &&
+		    strcmp(vouches.ring[i].id, id) == 0;
+	pthread_mutex_unlock(&vouches.mu);
+	return found;
 }

@@ -67,6 +67,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    rec->secret_hash == NULL || rec->secret_hash[0] == '\0' ||
 		    rec->ttl < 0 || rec->ttl > CLIENT_TTL_MAX ||
 		    rec->revoked_before < 0 ||
+		    (rec->generation[0] != '\0' &&
+		    !client_record_gen_is_valid(rec->generation,
+		    strlen(rec->generation))) ||
 		    (rec->claims != NULL &&
 		    !json_object_is_type(rec->claims, json_type_object)))
 			abort();

@@ -366,6 +366,9 @@ def need_jwt_check(ctx):
 # ---------------------------------------------------------------------------
 # Token claims
 
+GEN_RE = re.compile(r"^[0-9a-f]{16}\.[0-9a-f]{16}$")
+
+
 def check_token_claims(jws, issuer, client_id, aud, ttl, scope=None,
                        alg="ES256", typ="at+jwt", kid=None, now=None,
                        extra=None, what="token"):
@@ -396,7 +399,15 @@ def check_token_claims(jws, issuer, client_id, aud, ttl, scope=None,
               "has none" % (what, c.get("scope")))
     else:
         check_eq(c.get("scope"), scope, what + ": scope")
-    base = {"iss", "sub", "client_id", "aud", "iat", "exp", "jti", "scope"}
+    # the client's generation: every client the current tokend-client
+    # made has one (a record of an older script gives none)
+    if "client_gen" in c:
+        check(isinstance(c["client_gen"], str) and
+              GEN_RE.match(c["client_gen"]) is not None,
+              "%s: client_gen %r is not a generation" % (what,
+                                                         c["client_gen"]))
+    base = {"iss", "sub", "client_id", "client_gen", "aud", "iat", "exp",
+            "jti", "scope"}
     others = {k: v for k, v in c.items() if k not in base}
     check_eq(others, extra or {}, what + ": claims besides the registered "
              "ones")
@@ -462,6 +473,13 @@ def redis_cli(ctx, *args):
                        capture_output=True, timeout=30, env=child_env())
     check_eq(r.returncode, 0, "redis-cli %s exit status" % args[0])
     return r.stdout.decode("utf-8", "replace")
+
+
+def client_gen(ctx, client_id, prefix="tokend:"):
+    """The generation in client_id's record (tokens carry it as
+    client_gen), or None when the record has none."""
+    return redis_hgetall(ctx, prefix + "client:" + client_id).get(
+        "generation")
 
 
 def redis_hgetall(ctx, key):
@@ -607,17 +625,20 @@ class Forger:
     Tokens an instance would accept, made here with its signing key (EC
     P-256, ES256), and the same with one thing changed. The default claims
     are those tokend issues: iss = the instance's issuer, sub = client_id,
-    aud, iat = now, exp = now + 600, a fresh jti, scope.
+    aud, iat = now, exp = now + 600, a fresh jti, client_gen = gen (the
+    client's generation, client_gen(ctx, client_id); None: no such claim,
+    as for a record without one), scope.
     """
 
     def __init__(self, key_path, issuer, client_id, scope="read write",
-                 typ="at+jwt"):
+                 typ="at+jwt", gen=None):
         self.key = key_path
         self.kid = key_kid(key_path)
         self.issuer = issuer
         self.client_id = client_id
         self.scope = scope
         self.typ = typ
+        self.gen = gen
 
     def header(self, **over):
         h = {"alg": "ES256", "typ": self.typ, "kid": self.kid}
@@ -629,6 +650,8 @@ class Forger:
         c = {"iss": self.issuer, "sub": self.client_id, "aud": self.issuer,
              "exp": now + 600, "iat": now, "jti": new_jti(),
              "client_id": self.client_id}
+        if self.gen is not None:
+            c["client_gen"] = self.gen
         if self.scope:
             c["scope"] = self.scope
         c.update(over)

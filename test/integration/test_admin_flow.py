@@ -135,6 +135,7 @@ def set_fields(ctx):
     token_where(t, creds, lambda j, c: c.get("tier") == "gold",
                 "after set --claims '{\"tier\":\"gold\"}'")
     admin.set(cid, "--claims", "{}")
-    base = {"iss", "sub", "client_id", "aud", "iat", "exp", "jti"}
+    base = {"iss", "sub", "client_id", "client_gen", "aud", "iat", "exp",
+            "jti"}
     token_where(t, creds, lambda j, c: set(c) == base,
                 "after set --claims '{}' (only the registered claims)")

@@ -43,9 +43,13 @@ import traceback
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 HASH_RE = re.compile(r"^hmac-sha256:([0-9a-f]{32}):([0-9a-f]{64})$")
 FIELDS = {"secret", "scopes", "audience", "ttl", "claims", "disabled",
-          "revoked_before", "introspect", "created_at", "updated_at"}
+          "revoked_before", "introspect", "created_at", "updated_at",
+          "generation"}
 SHOW_ORDER = ["id", "scopes", "audience", "ttl", "claims", "disabled",
-              "revoked_before", "introspect", "created_at", "updated_at"]
+              "revoked_before", "introspect", "created_at", "updated_at",
+              "generation"]
+GEN_RE = re.compile(r"^([0-9a-f]{16})\.([0-9a-f]{16})$")
+LEGACY_INCARNATION = "0" * 16
 PASSWORD = "s3cret-redis-pw"
 ACL_USER = "admin"
 ACL_PASSWORD = "p@ss:w/rd%x y"          # %-encoded in the URL
@@ -339,6 +343,8 @@ def add_generates_secret(ctx):
     check(rec["introspect"] == "0")
     check(t0 <= int(rec["created_at"]) <= t1 + 1)
     check(rec["updated_at"] == rec["created_at"])
+    check(GEN_RE.match(rec["generation"]), "generation %r"
+          % rec["generation"])
     check(ctx.db.smembers("tokend:clients") == ["svc-a"])
     # two adds, two different secrets and salts
     s2 = ctx.add("svc-b")
@@ -451,7 +457,8 @@ def claims_refused(ctx):
     not_object = ["[]", '"x"', "1", "[{}]", "true"]
     reserved = ['{"iss":"x"}', '{"sub":"x"}', '{"a":1,"aud":"x"}',
                 '{"exp":1}', '{"nbf":1}', '{"iat":1}', '{"jti":"x"}',
-                '{"client_id":"x"}', '{"scope":"x"}', '{"auth_time":1}',
+                '{"client_id":"x"}', '{"client_gen":"x"}',
+                '{"scope":"x"}', '{"auth_time":1}',
                 '{"acr":"x"}', '{"amr":[]}', '{"cnf":{}}',
                 '{"s\\u0075b":"x"}']
     for cmd in (["add", "cl2"], ["set", "cl"]):
@@ -559,6 +566,67 @@ def disable_enable(ctx):
     for cmd in ("disable", "enable"):
         ctx.refused(cmd, "nobody", status=1, match="no client")
         ctx.refused(cmd, status=2)
+
+
+def gen_of(ctx, cid):
+    m = GEN_RE.match(ctx.record(cid).get("generation", ""))
+    check(m, "%s: generation %r" % (cid, ctx.record(cid).get("generation")))
+    return m.group(1), m.group(2)
+
+
+@test
+def generations(ctx):
+    """
+    add draws an incarnation and a serial; disable, and enable of a
+    disabled client, a new serial in the same incarnation; enable of an
+    enabled client, set and rotate change nothing of it; remove + add a new
+    incarnation; a record without a generation (an older script's) gets
+    the legacy incarnation at its first lifecycle change, one with a
+    malformed field a new incarnation.
+    """
+    ctx.add("g1")
+    inc, s0 = gen_of(ctx, "g1")
+    check(inc != LEGACY_INCARNATION)
+    ctx.add("g2")
+    check(gen_of(ctx, "g2")[0] != inc, "two adds, one incarnation")
+    seen = {s0}
+    for cmd in ("disable", "enable", "disable", "disable", "enable"):
+        ctx.ok(cmd, "g1")
+        i, s = gen_of(ctx, "g1")
+        check(i == inc, "%s changed the incarnation" % cmd)
+        check(s not in seen, "%s: serial %s repeated" % (cmd, s))
+        seen.add(s)
+    # enable of an enabled client, set and rotate: the same generation,
+    # and enable writes nothing at all
+    before = ctx.db.snapshot()
+    ctx.ok("enable", "g1")
+    check(ctx.db.snapshot() == before, "enable of an enabled client wrote")
+    gen = ctx.record("g1")["generation"]
+    ctx.ok("set", "g1", "--ttl", "60")
+    ctx.ok("rotate", "g1")
+    check(ctx.record("g1")["generation"] == gen)
+    # remove + add: another incarnation
+    ctx.ok("remove", "g1")
+    ctx.add("g1")
+    check(gen_of(ctx, "g1")[0] not in (inc, LEGACY_INCARNATION))
+    # a record as an older script wrote it
+    ctx.db.cmd("HSET", "tokend:client:old", "secret", "x", "disabled", "0",
+               "revoked_before", "0", "created_at", "1700000000")
+    ctx.db.cmd("SADD", "tokend:clients", "old")
+    ctx.ok("enable", "old")
+    check("generation" not in ctx.record("old"))
+    ctx.ok("set", "old", "--ttl", "60")
+    check("generation" not in ctx.record("old"))
+    ctx.ok("disable", "old")
+    check(gen_of(ctx, "old")[0] == LEGACY_INCARNATION)
+    ctx.ok("enable", "old")
+    check(gen_of(ctx, "old")[0] == LEGACY_INCARNATION)
+    # a generation field that is none: a fresh incarnation
+    ctx.db.cmd("HSET", "tokend:client:old", "generation", "junk")
+    ctx.ok("disable", "old")
+    check(gen_of(ctx, "old")[0] != LEGACY_INCARNATION)
+    ctx.db.cmd("DEL", "tokend:client:old", "tokend:client:g2")
+    ctx.db.cmd("SREM", "tokend:clients", "old", "g2")
 
 
 @test
@@ -866,11 +934,11 @@ def password_and_argv(ctx):
 
 # The kinds the script takes from an admin, and the option that takes
 # each (None: the client id itself, or the secret on stdin). The others
-# (secret_hash, flag, time) are written by the script itself, never
-# given: only the unit test judges them. A one-scope or one-audience
-# value goes through the list option, as a list of one; a value that is
-# empty or holds a space is a different list, which the list kinds'
-# cases cover.
+# (secret_hash, flag, time, generation) are written by the script
+# itself, never given: only the unit test judges them. A one-scope or
+# one-audience value goes through the list option, as a list of one; a
+# value that is empty or holds a space is a different list, which the
+# list kinds' cases cover.
 RULE_OPTIONS = {"id": None, "secret": None, "scope": "--scopes",
                 "scopes": "--scopes", "audience": "--audience",
                 "audiences": "--audience", "claims": "--claims",

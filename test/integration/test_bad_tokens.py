@@ -113,6 +113,7 @@ import time
 
 from jwt_helpers import (DROP, NO_LIMIT, P256_N, Admin, Forger, Jws,
                          b64url, b64url_decode, check_no_token_logged,
+                         client_gen,
                          compact, expect_active, expect_inactive,
                          expect_rejected, expect_revoke_ok, expect_valid,
                          get_token, introspect, issuer_of, key_file,
@@ -139,7 +140,8 @@ class Battery:
         v, g = uid("it-badV"), uid("it-badG")
         self.victim = (v, self.admin.add(v, "--scopes", "read write"))
         self.gw = (g, self.admin.add(g, "--introspect"))
-        self.f = Forger(ctx.pki.signing_key, issuer_of(self.t), v)
+        self.f = Forger(ctx.pki.signing_key, issuer_of(self.t), v,
+                        gen=client_gen(ctx, v))
         _, self.real = get_token(self.t, *self.victim)
         self.tokens = [self.real]
         self.reasons = set()

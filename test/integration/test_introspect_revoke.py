@@ -43,7 +43,7 @@ import json
 import time
 
 from jwt_helpers import (FORM, Admin, Forger, Jws, b64url, basic,
-                         check_no_store, check_no_token_logged,
+                         check_no_store, client_gen, check_no_token_logged,
                          expect_active, expect_inactive, expect_rejected,
                          expect_revoke_ok, expect_valid, get_token,
                          introspect, issuer_of, redis_cli, revoke,
@@ -97,7 +97,8 @@ def bad_requests(t, path, creds, tok):
 
 
 def expired_token(ctx, t, cid, scope):
-    f = Forger(ctx.pki.signing_key, issuer_of(t), cid, scope=scope)
+    f = Forger(ctx.pki.signing_key, issuer_of(t), cid, scope=scope,
+               gen=client_gen(ctx, cid))
     now = int(time.time())
     return f.token(claims={"iat": now - 900, "exp": now - 120})
 

@@ -42,7 +42,8 @@ import time
 
 import tokend_harness as H
 from jwt_helpers import (NO_LIMIT, Admin, Forger, Jws, check_no_token_logged,
-                         expect_rejected, expect_valid, get_token, introspect,
+                         client_gen, expect_rejected, expect_valid,
+                         get_token, introspect,
                          issuer_of, key_file, key_kid, revoke, scratch_dir,
                          start_instance, uid, verify_request)
 from tokend_harness import check, check_eq, scenario, short
@@ -174,7 +175,7 @@ def key_removed(ctx):
     cid, secret = new_client(ctx)
     _, tok_a = get_token(t, cid, secret)
     check_eq(Jws(tok_a).header.get("kid"), key_kid(a), "kid of a token")
-    tok_b = Forger(b, issuer_of(t), cid).token()
+    tok_b = Forger(b, issuer_of(t), cid, gen=client_gen(ctx, cid)).token()
     for tok in (tok_a, tok_b):
         claims = Jws(tok).claims
         verify_many(t, tok, claims, 8, "/verify before the reload")

@@ -17,9 +17,12 @@
  * issuing: each view holds the whole decoded record (secret hash, scopes,
  * audience, ttl, claims, flags), replaced on "client ID" (a rotated secret,
  * a disable); and the brute-force locks of P locked (read at start, added
- * by "lock ADDR UNTIL", dropped once over). And the revocation script
- * (db_revoke()) as two instances run it: a client's live revocations
- * counted exactly, up to its cap.
+ * by "lock ADDR UNTIL", dropped once over). For one instance's workers:
+ * a record the issuing path read from Redis goes into that worker's view
+ * at once (view_learn_client), and its generation is vouched for to the
+ * sibling views for VIEW_VOUCH_US from the read, not longer. And the
+ * revocation script (db_revoke()) as two instances run it: a client's
+ * live revocations counted exactly, up to its cap.
  *
  * The Redis is shared with the rest of the suite, so the test uses db 10
  * and keys under "tokend-test-view:", kills only connections of its own db
@@ -46,6 +49,7 @@
 
 #include "client_record.h"
 #include "config.h"
+#include "db.h"
 #include "log.h"
 #include "secret.h"
 #include "store.h"
@@ -1230,6 +1234,130 @@ out:
 	return ok;
 }
 
+/* What learn_cb got: the record put into in->view, or why not. */
+struct learned {
+	struct inst			*in;
+	uint64_t			 sent_us;
+	int				 calls;
+	const struct client_record	*rec;
+	struct db_op			 op;
+};
+
+static void
+learn_cb(const struct db_record *res, void *arg)
+{
+	struct learned		*l = arg;
+	struct client_record	*rec;
+
+	l->calls++;
+	if (res->status == DB_OK && (rec = db_record_decode(res)) != NULL)
+		l->rec = view_learn_client(l->in->view, rec, res, l->sent_us);
+}
+
+static bool
+pred_learned(const void *arg)
+{
+	const struct learned	*l = arg;
+
+	return l->calls > 0;
+}
+
+struct want_gen {
+	const struct inst	*in;
+	const char		*id;
+	const char		*gen;
+};
+
+static bool
+pred_gen(const void *arg)
+{
+	const struct want_gen	*w = arg;
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		const struct client_record	*rec;
+
+		rec = view_client(w->in[i].view, w->id);
+		if (rec == NULL || strcmp(rec->generation, w->gen) != 0)
+			return false;
+	}
+	return true;
+}
+
+#define GEN1	"1111111111111111.0000000000000001"
+#define GEN2	"1111111111111111.0000000000000002"
+
+/*
+ * 9: generations. Both views hold the record's generation; a new one
+ * written (not yet published) and read by "worker" 0 as client_auth.c
+ * reads it is in view 0 at once, view 1 still has the old one; issuing
+ * from it vouches for it to the siblings for VIEW_VOUCH_US from the read
+ * (not for another client or generation, not after); the message then
+ * brings it to view 1 as well. A record read longer ago vouches for
+ * nothing.
+ */
+static bool
+s_generations(char *detail, size_t dlen)
+{
+	struct config		 cfg;
+	struct inst		 in[2];
+	struct learned		 l;
+	struct want_gen		 wg = { in, "g", GEN1 };
+	uint64_t		 now;
+	bool			 ok = false;
+
+	memset(in, 0, sizeof(in));
+	memset(&l, 0, sizeof(l));
+	if (make_config(&cfg, 0) == -1)
+		return false;
+	CHECK(seed_base());
+	CHECK(cmd("HSET", P "client:g", "secret", "hmac-sha256:00:00",
+	    "generation", GEN1, NULL) != NULL);
+	CHECK(cmd("SADD", P "clients", "g", NULL) != NULL);
+	inst_start(&in[0], &cfg);
+	inst_start(&in[1], &cfg);
+	CHECK(wait_until(pred_current, in, 3000));
+	CHECK(wait_until(pred_gen, &wg, 1000));
+	CHECK(!view_gen_vouched("g", GEN1, now_usec()));
+
+	/* A disable + enable, written but not published yet. */
+	CHECK(cmd("HSET", P "client:g", "generation", GEN2, NULL) != NULL);
+	l.in = &in[0];
+	l.sent_us = now_usec();
+	CHECK(db_client_get(in[0].cmd, &l.op, P, "g", learn_cb, &l) == 0);
+	CHECK(wait_until(pred_learned, &l, 1000));
+	CHECK(l.rec != NULL && l.rec == view_client(in[0].view, "g"));
+	CHECK(strcmp(l.rec->generation, GEN2) == 0);
+	CHECK(strcmp(view_client(in[1].view, "g")->generation, GEN1) == 0);
+	CHECK(!view_gen_vouched("g", GEN2, now_usec()));
+	now = now_usec();
+	view_client_issuing(in[0].view, l.rec, now);
+	CHECK(view_gen_vouched("g", GEN2, now));
+	CHECK(view_gen_vouched("g", GEN2, l.sent_us + VIEW_VOUCH_US));
+	CHECK(!view_gen_vouched("g", GEN2, l.sent_us + VIEW_VOUCH_US + 1));
+	CHECK(!view_gen_vouched("g", GEN1, now));
+	CHECK(!view_gen_vouched("a", GEN2, now));
+	CHECK(!view_gen_vouched("g", "", now));
+
+	/* The message: view 1 too. */
+	CHECK(publish("client g"));
+	wg.gen = GEN2;
+	CHECK(wait_until(pred_gen, &wg, 1000));
+	/* Read long ago: issuing from it vouches for nothing new. */
+	pump((VIEW_VOUCH_US / 1000) + 50);
+	now = now_usec();
+	view_client_issuing(in[1].view, view_client(in[1].view, "g"), now);
+	CHECK(!view_gen_vouched("g", GEN2, now));
+	snprintf(detail, dlen, "learned, vouched for %d ms",
+	    VIEW_VOUCH_US / 1000);
+	ok = true;
+out:
+	inst_stop(&in[0]);
+	inst_stop(&in[1]);
+	config_done(&cfg);
+	return ok;
+}
+
 static void
 usage(void)
 {
@@ -1260,6 +1388,7 @@ main(int argc, char *argv[])
 		{ "free at every stage", s_free },
 		{ "records and locks for issuing", s_issuing },
 		{ "revocations counted per client", s_revocation_count },
+		{ "generations: learned, vouched for", s_generations },
 	};
 	struct config	 cfg;
 	char		 detail[512];

@@ -117,6 +117,7 @@ test_client_record_all_fields(void)
 	add(&p, "introspect", "1");
 	add(&p, "created_at", "1700000000");
 	add(&p, "updated_at", "1700000002");
+	add(&p, "generation", "0123456789abcdef.fedcba9876543210");
 	add(&p, "future_field", "anything \x01\x02");
 	TEST_ASSERT(decode("svc.a-1~:@x", &p, &rec, err, sizeof(err)) == 0);
 	TEST_ASSERT(rec != NULL);
@@ -134,6 +135,9 @@ test_client_record_all_fields(void)
 	TEST_ASSERT(rec->introspect);
 	TEST_ASSERT(rec->created_at == 1700000000);
 	TEST_ASSERT(rec->updated_at == 1700000002);
+	TEST_ASSERT(strcmp(rec->generation,
+	    "0123456789abcdef.fedcba9876543210") == 0);
+	TEST_ASSERT(rec->read_us == 0 && !rec->vouched);
 	client_record_free(rec);
 	pairs_finish(&p);
 }
@@ -157,6 +161,8 @@ test_client_record_defaults(void)
 	TEST_ASSERT(rec->revoked_before == 0);
 	TEST_ASSERT(!rec->introspect);
 	TEST_ASSERT(rec->created_at == 0 && rec->updated_at == 0);
+	/* no generation: a record of an older script (verify.h's rules) */
+	TEST_ASSERT(rec->generation[0] == '\0');
 	client_record_free(rec);
 	rec = NULL;
 	pairs_finish(&p);
@@ -404,7 +410,7 @@ test_client_record_binary_garbage(void)
 	const char		*names[] = { "secret", "scopes", "audience",
 				    "ttl", "claims", "disabled",
 				    "revoked_before", "introspect",
-				    "created_at", "updated_at" };
+				    "created_at", "updated_at", "generation" };
 
 	for (i = 0; i < nitems(names); i++) {
 		TEST_ASSERT(decode_one(names[i], garbage, sizeof(garbage) - 1,
@@ -497,12 +503,73 @@ test_client_record_valid_id(void)
 	TEST_ASSERT(!client_record_is_valid_id("a\n", 2));
 }
 
+/*
+ * "generation": INCARNATION.SERIAL, 16 + 16 lowercase hex digits, nothing
+ * else; a record with a bad one is refused as a whole (its client then
+ * gets no tokens, and its tokens are rejected: fail closed).
+ */
+static void
+test_client_record_generation(void)
+{
+	static const char *const bad[] = {
+		"",
+		"0123456789abcdef",
+		"0123456789abcdef.",
+		".fedcba9876543210",
+		"0123456789abcdef.fedcba987654321",
+		"0123456789abcdef.fedcba98765432100",
+		"0123456789ABCDEF.fedcba9876543210",
+		"0123456789abcdef-fedcba9876543210",
+		"0123456789abcdef.fedcba987654321g",
+		"0123456789abcdef.fedcba98765432 0",
+		" 0123456789abcdef.fedcba987654321",
+		"0123456789abcdef.fedcba9876543210\n",
+		"0123456789abcdeffedcba9876543210.",
+		"0123456789abcde.ffedcba9876543210",
+	};
+	struct pairs		 p;
+	struct client_record	*rec = NULL;
+	char			 err[256];
+	size_t			 i;
+
+	TEST_ASSERT(one("generation", "0123456789abcdef.fedcba9876543210")
+	    == 0);
+	TEST_ASSERT(one("generation", "0000000000000000.0000000000000000")
+	    == 0);
+	for (i = 0; i < nitems(bad); i++) {
+		TEST_ASSERT(decode_one("generation", bad[i], strlen(bad[i]),
+		    err, sizeof(err)) == -1);
+		TEST_ASSERT(strncmp(err, "generation: ", 12) == 0);
+		TEST_ASSERT(!client_record_gen_is_valid(bad[i],
+		    strlen(bad[i])));
+	}
+	TEST_ASSERT(decode_one("generation", "0123456789abcdef\0fedcba98765"
+	    "43210", 33, err, sizeof(err)) == -1);
+	TEST_ASSERT(strcmp(err, "generation: NUL byte") == 0);
+	TEST_ASSERT(!client_record_gen_is_valid(NULL, 0));
+	TEST_ASSERT(client_record_gen_is_valid(
+	    "0123456789abcdef.fedcba9876543210", CLIENT_GEN_LEN));
+
+	/* given twice */
+	memset(&p, 0, sizeof(p));
+	add(&p, "secret", HASH);
+	add(&p, "generation", "0123456789abcdef.fedcba9876543210");
+	add(&p, "generation", "0123456789abcdef.fedcba9876543211");
+	TEST_ASSERT(decode("c1", &p, &rec, err, sizeof(err)) == -1);
+	TEST_ASSERT(rec == NULL);
+	TEST_ASSERT(strcmp(err, "generation: given twice") == 0);
+	pairs_finish(&p);
+
+	/* client_gen is the token's: never a metadata claim */
+	TEST_ASSERT(one("claims", "{\"client_gen\":\"x\"}") == -1);
+}
+
 static void
 test_client_record_reserved_claims(void)
 {
 	static const char *const reserved[] = { "iss", "sub", "aud", "exp",
-	    "nbf", "iat", "jti", "client_id", "scope", "auth_time", "acr",
-	    "amr", "cnf" };
+	    "nbf", "iat", "jti", "client_id", "client_gen", "scope",
+	    "auth_time", "acr", "amr", "cnf" };
 	size_t	 i;
 
 	for (i = 0; i < nitems(reserved); i++)
@@ -535,6 +602,7 @@ main(void)
 	test_run(test_client_record_huge_values);
 	test_run(test_client_record_bad_id);
 	test_run(test_client_record_valid_id);
+	test_run(test_client_record_generation);
 	test_run(test_client_record_reserved_claims);
 	test_run(test_client_record_free_null);
 	return test_summary();

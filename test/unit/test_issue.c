@@ -74,11 +74,11 @@ settings(enum token_typ typ)
  * with these fields (NULL: the field is absent).
  */
 static struct client_record *
-record(const char *scopes, const char *audience, const char *ttl,
-    const char *claims)
+record_gen(const char *scopes, const char *audience, const char *ttl,
+    const char *claims, const char *gen)
 {
-	const char		*fields[5], *values[5];
-	size_t			 flens[5], vlens[5], n = 0, i;
+	const char		*fields[6], *values[6];
+	size_t			 flens[6], vlens[6], n = 0, i;
 	struct client_record	*rec = NULL;
 	char			 err[256];
 
@@ -100,6 +100,10 @@ record(const char *scopes, const char *audience, const char *ttl,
 		fields[n] = "claims";
 		values[n++] = claims;
 	}
+	if (gen != NULL) {
+		fields[n] = "generation";
+		values[n++] = gen;
+	}
 	for (i = 0; i < n; i++) {
 		flens[i] = strlen(fields[i]);
 		vlens[i] = strlen(values[i]);
@@ -108,6 +112,13 @@ record(const char *scopes, const char *audience, const char *ttl,
 	    err, sizeof(err)) == -1)
 		fprintf(stderr, "client_record_decode: %s\n", err);
 	return rec;
+}
+
+static struct client_record *
+record(const char *scopes, const char *audience, const char *ttl,
+    const char *claims)
+{
+	return record_gen(scopes, audience, ttl, claims, NULL);
 }
 
 static struct token_rules
@@ -178,6 +189,44 @@ test_issue_claims(void)
 	token_claims_free(c);
 	issued_finish(&t);
 	TEST_ASSERT(t.jws == NULL && t.scope == NULL);
+	client_record_free(rec);
+}
+
+/*
+ * The token carries the record's generation, so that it is verified
+ * against the record it was issued from; a record without one (written
+ * by an older script) gives a token without client_gen.
+ */
+static void
+test_issue_generation(void)
+{
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+
+	rec = record_gen("read", NULL, NULL, "{\"tenant\":\"t1\"}",
+	    "00112233445566ff.8899aabbccddeeff");
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(c->client_gen != NULL && strcmp(c->client_gen,
+	    "00112233445566ff.8899aabbccddeeff") == 0);
+	token_claims_free(c);
+	c = NULL;
+	issued_finish(&t);
+	client_record_free(rec);
+
+	rec = record("read", NULL, NULL, NULL);
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(c->client_gen == NULL);
+	token_claims_free(c);
+	issued_finish(&t);
 	client_record_free(rec);
 }
 
@@ -433,6 +482,7 @@ main(void)
 		return 1;
 
 	test_run(test_issue_claims);
+	test_run(test_issue_generation);
 	test_run(test_issue_jti_unique);
 	test_run(test_issue_scope);
 	test_run(test_issue_record_settings);

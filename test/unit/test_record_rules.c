@@ -378,6 +378,10 @@ server_agrees(const struct rule_case *c)
 			if (decodes(times[i], c->v, c->len) != c->valid)
 				return false;
 		return true;
+	case RECORD_GENERATION:
+		/* the field, and the claim's check (client_record.h) */
+		return decodes("generation", c->v, c->len) == c->valid &&
+		    client_record_gen_is_valid(c->v, c->len) == c->valid;
 	case RECORD_KIND_COUNT:
 		break;
 	}

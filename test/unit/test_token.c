@@ -554,6 +554,7 @@ test_token_extra_claims(void)
 	extra = json_tokener_parse("{\"iss\":\"evil\",\"sub\":\"root\","
 	    "\"aud\":\"everything\",\"exp\":99999999999,\"nbf\":1,\"iat\":1,"
 	    "\"jti\":\"fixed\",\"client_id\":\"admin\",\"scope\":\"admin\","
+	    "\"client_gen\":\"0000000000000000.0000000000000000\","
 	    "\"auth_time\":1,\"acr\":\"2\",\"amr\":[\"pwd\"],\"cnf\":{},"
 	    "\"tenant\":\"acme\",\"roles\":[\"a\",\"b\"],\"n\":null,"
 	    "\"f\":1.5,\"o\":{\"k\":[1,{\"z\":true}]}}");
@@ -581,6 +582,8 @@ test_token_extra_claims(void)
 	TEST_ASSERT(!json_object_object_get_ex(c->payload, "acr", NULL));
 	TEST_ASSERT(!json_object_object_get_ex(c->payload, "amr", NULL));
 	TEST_ASSERT(!json_object_object_get_ex(c->payload, "cnf", NULL));
+	/* a generation of the client's choosing would outlive a disable */
+	TEST_ASSERT(c->client_gen == NULL);
 	TEST_ASSERT(json_object_object_get_ex(c->payload, "tenant", &v) &&
 	    strcmp(json_object_get_string(v), "acme") == 0);
 	TEST_ASSERT(json_object_object_get_ex(c->payload, "roles", &v) &&
@@ -1206,6 +1209,62 @@ test_token_issuer(void)
 	TEST_ASSERT(es(es_hdr(), p) == TOKEN_MALFORMED);
 }
 
+/* client_gen: a string when present; compared by the revocation rules. */
+static void
+test_token_client_gen(void)
+{
+	struct token_claims	*c = NULL;
+	char			 p[512];
+
+	snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":\"c1\","
+	    "\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\",\"client_id\":\"c1\","
+	    "\"client_gen\":5}", (long long)T + 60, (long long)T);
+	TEST_ASSERT(es(es_hdr(), p) == TOKEN_BAD_CLAIM);
+	snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":\"c1\","
+	    "\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\",\"client_id\":\"c1\","
+	    "\"client_gen\":null}", (long long)T + 60, (long long)T);
+	TEST_ASSERT(es(es_hdr(), p) == TOKEN_BAD_CLAIM);
+	snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":\"c1\","
+	    "\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\",\"client_id\":\"c1\","
+	    "\"client_gen\":[\"x\"]}", (long long)T + 60, (long long)T);
+	TEST_ASSERT(es(es_hdr(), p) == TOKEN_BAD_CLAIM);
+	snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":\"c1\","
+	    "\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\",\"client_id\":\"c1\","
+	    "\"client_gen\":\"x\"}", (long long)T + 60, (long long)T);
+	TEST_ASSERT(es(es_hdr(), p) == TOKEN_OK);
+
+	/* issued: after client_id, and only when given */
+	{
+		struct token_params	 tp;
+		char			*jws = NULL, jti[TOKEN_JTI_LEN + 1];
+
+		memset(&tp, 0, sizeof(tp));
+		tp.issuer = ISSUER;
+		tp.typ = "at+jwt";
+		tp.client_id = "c1";
+		tp.client_gen = "0123456789abcdef.fedcba9876543210";
+		tp.audience = "api";
+		tp.iat = T;
+		tp.ttl = 60;
+		TEST_ASSERT(token_issue(keyset_signing_key(ks_es), &tp, &jws,
+		    jti) == 0);
+		TEST_ASSERT(token_verify(ks_es, jws, strlen(jws), T,
+		    &rules_at, &c) == TOKEN_OK);
+		TEST_ASSERT(c->client_gen != NULL && strcmp(c->client_gen,
+		    "0123456789abcdef.fedcba9876543210") == 0);
+		token_claims_free(c);
+		free(jws);
+		tp.client_gen = "";
+		TEST_ASSERT(token_issue(keyset_signing_key(ks_es), &tp, &jws,
+		    jti) == 0);
+		TEST_ASSERT(token_verify(ks_es, jws, strlen(jws), T,
+		    &rules_at, &c) == TOKEN_OK);
+		TEST_ASSERT(c->client_gen == NULL);
+		token_claims_free(c);
+		free(jws);
+	}
+}
+
 static void
 test_token_exp(void)
 {
@@ -1566,6 +1625,7 @@ main(void)
 	RUN(test_token_duplicates);
 	RUN(test_token_typ);
 	RUN(test_token_issuer);
+	RUN(test_token_client_gen);
 	RUN(test_token_exp);
 	RUN(test_token_nbf_iat);
 	RUN(test_token_required_strings);

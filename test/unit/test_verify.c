@@ -1,16 +1,20 @@
 /*
  * test_verify: the verification pipeline without a loop or a store.
  *
- * verify_rules() is checked on its own for every verify_result and the
- * boundaries of each rule (iat at and around revoked_before, created_at
- * within and beyond the leeway, rule order). verify_run() is checked with
- * tokens issued by token_issue() from the fixed key of test/data/keys, a
- * real verified-token cache and a table of facts standing in for the
- * worker's view (fake_facts below): a bad token never reaches the rules, a
- * view that is not current gives VERIFY_UNAVAILABLE with the claims kept,
- * a cache hit still has its exp checked and still runs every rule, and
- * only a token that passed everything is cached. Time is a parameter
- * (T below); nothing sleeps.
+ * verify_rules() is checked on its own for every verify_result: the
+ * generation rules whatever iat says (remove and add within the leeway,
+ * disable and enable within one second, a token issued from a view that
+ * had not heard of a disable, tokens from before generations, records of
+ * older scripts), the clock rules that records without a generation keep
+ * (iat at and around revoked_before, created_at within and beyond the
+ * leeway), a generation a sibling worker vouched for, and rule order.
+ * verify_run() is checked with tokens issued by token_issue() from the
+ * fixed key of test/data/keys, a real verified-token cache and a table of
+ * facts standing in for the worker's view (fake_facts below): a bad token
+ * never reaches the rules, a view that is not current gives
+ * VERIFY_UNAVAILABLE with the claims kept, a cache hit still has its exp
+ * checked and still runs every rule, and only a token that passed
+ * everything is cached. Time is a parameter (T below); nothing sleeps.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -62,16 +66,19 @@ load(const char *signing)
 
 /*
  * Client id's record as client_record_decode() makes it, with these
- * revoked_before, created_at and disabled values.
+ * revoked_before, created_at, disabled and generation values (gen NULL:
+ * no generation field, as older scripts wrote records).
  */
 static struct client_record *
-record(const char *id, const char *revoked_before, const char *created_at,
-    const char *disabled)
+record_gen(const char *id, const char *revoked_before,
+    const char *created_at, const char *disabled, const char *gen)
 {
 	const char		*fields[] = { "secret", "revoked_before",
-				    "created_at", "disabled" };
+				    "created_at", "disabled", "generation" };
 	const char		*values[nitems(fields)];
 	size_t			 flens[nitems(fields)], vlens[nitems(fields)];
+	size_t			 n = gen != NULL ? nitems(fields) :
+				    nitems(fields) - 1;
 	struct client_record	*rec = NULL;
 	char			 err[256];
 	size_t			 i;
@@ -80,19 +87,49 @@ record(const char *id, const char *revoked_before, const char *created_at,
 	values[1] = revoked_before;
 	values[2] = created_at;
 	values[3] = disabled;
-	for (i = 0; i < nitems(fields); i++) {
+	values[4] = gen;
+	for (i = 0; i < n; i++) {
 		flens[i] = strlen(fields[i]);
 		vlens[i] = strlen(values[i]);
 	}
-	if (client_record_decode(id, nitems(fields), fields, flens, values,
-	    vlens, &rec, err, sizeof(err)) == -1)
+	if (client_record_decode(id, n, fields, flens, values, vlens, &rec,
+	    err, sizeof(err)) == -1)
 		fprintf(stderr, "client_record_decode: %s\n", err);
 	return rec;
 }
 
+/* A record as older scripts wrote it: no generation. */
+static struct client_record *
+record(const char *id, const char *revoked_before, const char *created_at,
+    const char *disabled)
+{
+	return record_gen(id, revoked_before, created_at, disabled, NULL);
+}
+
+/* A record of generation gen, created at T and disabled at T as given. */
+static struct client_record *
+gen_record(const char *gen, bool disabled)
+{
+	return record_gen("c1", disabled ? "1700000000" : "0", "1700000000",
+	    disabled ? "1" : "0", gen);
+}
+
+/*
+ * Generations: incarnation A (the client as added) with serials 1 and 2
+ * (after a disable, after an enable), incarnation B (removed and added
+ * again), and the legacy incarnation (a client older than generations,
+ * given one by its first lifecycle change).
+ */
+#define GEN_A1		"a1a1a1a1a1a1a1a1.0000000000000001"
+#define GEN_A2		"a1a1a1a1a1a1a1a1.0000000000000002"
+#define GEN_A3		"a1a1a1a1a1a1a1a1.0000000000000003"
+#define GEN_B1		"b2b2b2b2b2b2b2b2.0000000000000001"
+#define GEN_L1		"0000000000000000.0000000000000001"
+
 /* A token of client_id issued at iat with the key set's signing key. */
 static char *
-issue(const char *client_id, time_t iat, char jti[TOKEN_JTI_LEN + 1])
+issue_gen(const char *client_id, const char *gen, time_t iat,
+    char jti[TOKEN_JTI_LEN + 1])
 {
 	struct token_params	 tp;
 	char			*jws = NULL;
@@ -101,6 +138,7 @@ issue(const char *client_id, time_t iat, char jti[TOKEN_JTI_LEN + 1])
 	tp.issuer = ISSUER;
 	tp.typ = TOKEN_TYP_AT_JWT_STR;
 	tp.client_id = client_id;
+	tp.client_gen = gen;
 	tp.audience = "https://api.test";
 	tp.iat = iat;
 	tp.ttl = TTL;
@@ -108,6 +146,13 @@ issue(const char *client_id, time_t iat, char jti[TOKEN_JTI_LEN + 1])
 	if (token_issue(keyset_signing_key(ks), &tp, &jws, jti) != 0)
 		return NULL;
 	return jws;
+}
+
+/* The same without a client_gen claim (a record without a generation). */
+static char *
+issue(const char *client_id, time_t iat, char jti[TOKEN_JTI_LEN + 1])
+{
+	return issue_gen(client_id, NULL, iat, jti);
 }
 
 /*
@@ -159,7 +204,28 @@ env_for(struct fake_view *v, struct tcache *c)
 	return env;
 }
 
-/* verify_rules() on claims with this iat. */
+/* verify_rules() on claims with this iat and client_gen (NULL: none). */
+static enum verify_result
+grule(int64_t iat, const char *gen, bool vouched,
+    const struct client_record *client)
+{
+	struct token_claims	 c;
+	struct verify_facts	 f;
+
+	memset(&c, 0, sizeof(c));
+	c.jti = "j";
+	c.client_id = "c1";
+	c.client_gen = gen;
+	c.iat = iat;
+	c.exp = iat + TTL;
+	memset(&f, 0, sizeof(f));
+	f.current = true;
+	f.client = client;
+	f.gen_vouched = vouched;
+	return verify_rules(&c, &f, LEEWAY);
+}
+
+/* verify_rules() on claims with this iat and no client_gen. */
 static enum verify_result
 rule(int64_t iat, bool current, bool revoked,
     const struct client_record *client)
@@ -212,11 +278,18 @@ test_verify_rules(void)
 	    VERIFY_CLIENT_REVOKED);
 	TEST_ASSERT(rule(T, true, false, revoked) == VERIFY_CLIENT_REVOKED);
 	TEST_ASSERT(rule(T + 1, true, false, revoked) == VERIFY_OK);
-	/* The same for a client disabled at T; no leeway either way. */
+	/*
+	 * The same for a client disabled at T, and while it is disabled no
+	 * token of it passes, whatever its iat (an instance whose clock runs
+	 * ahead of Redis's issued it).
+	 */
 	TEST_ASSERT(rule(T - LEEWAY, true, false, disabled) ==
 	    VERIFY_CLIENT_REVOKED);
 	TEST_ASSERT(rule(T, true, false, disabled) == VERIFY_CLIENT_REVOKED);
-	TEST_ASSERT(rule(T + 1, true, false, disabled) == VERIFY_OK);
+	TEST_ASSERT(rule(T + 1, true, false, disabled) ==
+	    VERIFY_CLIENT_REVOKED);
+	TEST_ASSERT(rule(T + 3600, true, false, disabled) ==
+	    VERIFY_CLIENT_REVOKED);
 	/* revoked_before 0: no token issued after 1970 is affected. */
 	TEST_ASSERT(rule(1, true, false, plain) == VERIFY_OK);
 
@@ -236,6 +309,203 @@ test_verify_rules(void)
 	client_record_free(revoked);
 	client_record_free(disabled);
 	client_record_free(recreated);
+}
+
+/*
+ * The generation rules: what decides is the token's client_gen against
+ * the record's generation, never iat against a time in the record.
+ */
+static void
+test_verify_generation_rules(void)
+{
+	struct client_record	*a1 = gen_record(GEN_A1, false);
+	struct client_record	*a2_disabled = gen_record(GEN_A2, true);
+	/* enabled again at T, in the second of the disable */
+	struct client_record	*a3 = record_gen("c1", "1700000000",
+				    "1700000000", "0", GEN_A3);
+	/* removed and added again at T */
+	struct client_record	*b1 = gen_record(GEN_B1, false);
+	struct client_record	*legacy_gen = gen_record(GEN_L1, false);
+	struct client_record	*old_script = record("c1", "0", "0", "0");
+	/* disabled by hand without a new generation */
+	struct client_record	*a1_disabled = record_gen("c1", "0", "0",
+				    "1", GEN_A1);
+	int64_t			 skew[] = { -3 * LEEWAY, -LEEWAY, -1, 0, 1,
+				    LEEWAY, 3 * LEEWAY };
+	size_t			 i;
+
+	TEST_ASSERT(a1 && a2_disabled && a3 && b1 && legacy_gen &&
+	    old_script && a1_disabled);
+	for (i = 0; i < nitems(skew); i++) {
+		int64_t	 iat = T + skew[i];
+
+		/* The current generation passes, whatever the clocks. */
+		TEST_ASSERT(grule(iat, GEN_A1, false, a1) == VERIFY_OK);
+		TEST_ASSERT(grule(iat, GEN_A3, false, a3) == VERIFY_OK);
+		TEST_ASSERT(grule(iat, GEN_B1, false, b1) == VERIFY_OK);
+
+		/*
+		 * Disabled: every token rejected, those issued by an
+		 * instance that had not heard of the disable (the old
+		 * generation, an iat after the disable) included.
+		 */
+		TEST_ASSERT(grule(iat, GEN_A1, false, a2_disabled) ==
+		    VERIFY_CLIENT_REVOKED);
+		TEST_ASSERT(grule(iat, GEN_A2, false, a2_disabled) ==
+		    VERIFY_CLIENT_REVOKED);
+		TEST_ASSERT(grule(iat, GEN_A1, false, a1_disabled) ==
+		    VERIFY_CLIENT_REVOKED);
+
+		/* Enabled again: the tokens of before stay rejected. */
+		TEST_ASSERT(grule(iat, GEN_A1, false, a3) ==
+		    VERIFY_CLIENT_REVOKED);
+		TEST_ASSERT(grule(iat, GEN_A2, false, a3) ==
+		    VERIFY_CLIENT_REVOKED);
+
+		/*
+		 * Removed and added again within the leeway: the old
+		 * client's tokens are another incarnation's.
+		 */
+		TEST_ASSERT(grule(iat, GEN_A1, false, b1) ==
+		    VERIFY_CLIENT_REMOVED);
+		TEST_ASSERT(grule(iat, GEN_A3, false, b1) ==
+		    VERIFY_CLIENT_REMOVED);
+		TEST_ASSERT(grule(iat, GEN_B1, false, a1) ==
+		    VERIFY_CLIENT_REMOVED);
+
+		/*
+		 * A token without client_gen (issued before generations):
+		 * the legacy incarnation's. Its client got a generation by
+		 * a lifecycle change since: revoked; a client added by the
+		 * current script: not its client.
+		 */
+		TEST_ASSERT(grule(iat, NULL, false, legacy_gen) ==
+		    VERIFY_CLIENT_REVOKED);
+		TEST_ASSERT(grule(iat, GEN_L1, false, legacy_gen) ==
+		    VERIFY_OK);
+		TEST_ASSERT(grule(iat, NULL, false, a1) ==
+		    VERIFY_CLIENT_REMOVED);
+		TEST_ASSERT(grule(iat, GEN_A1, false, legacy_gen) ==
+		    VERIFY_CLIENT_REMOVED);
+
+		/*
+		 * A record of an older script (no generation) and a token
+		 * with one: removed since, and made again by that script.
+		 */
+		TEST_ASSERT(grule(iat, GEN_A1, false, old_script) ==
+		    VERIFY_CLIENT_REMOVED);
+	}
+	/* A client_gen that is no generation never matches one. */
+	TEST_ASSERT(grule(T, "", false, a1) == VERIFY_CLIENT_REMOVED);
+	TEST_ASSERT(grule(T, "a1a1a1a1a1a1a1a1", false, a1) ==
+	    VERIFY_CLIENT_REMOVED);
+	TEST_ASSERT(grule(T, "A1A1A1A1A1A1A1A1.0000000000000001", false, a1)
+	    == VERIFY_CLIENT_REMOVED);
+	TEST_ASSERT(grule(T, GEN_A1 "0", false, a1) == VERIFY_CLIENT_REMOVED);
+
+	/*
+	 * Vouched for by a sibling worker: accepted though this view has not
+	 * caught up (no record yet, or still the disabled one).
+	 */
+	TEST_ASSERT(grule(T, GEN_A3, true, a2_disabled) == VERIFY_OK);
+	TEST_ASSERT(grule(T, GEN_B1, true, NULL) == VERIFY_OK);
+	TEST_ASSERT(grule(T, GEN_A3, false, a2_disabled) ==
+	    VERIFY_CLIENT_REVOKED);
+	TEST_ASSERT(grule(T, GEN_B1, false, NULL) == VERIFY_CLIENT_REMOVED);
+
+	client_record_free(a1);
+	client_record_free(a2_disabled);
+	client_record_free(a3);
+	client_record_free(b1);
+	client_record_free(legacy_gen);
+	client_record_free(old_script);
+	client_record_free(a1_disabled);
+}
+
+/* A vouch never outranks an unavailable view or a revoked jti. */
+static void
+test_verify_vouch_order(void)
+{
+	struct client_record	*a1 = gen_record(GEN_A1, false);
+	struct token_claims	 c;
+	struct verify_facts	 f;
+
+	TEST_ASSERT(a1 != NULL);
+	memset(&c, 0, sizeof(c));
+	c.jti = "j";
+	c.client_id = "c1";
+	c.client_gen = GEN_A1;
+	c.iat = T;
+	c.exp = T + TTL;
+	memset(&f, 0, sizeof(f));
+	f.client = a1;
+	f.gen_vouched = true;
+	TEST_ASSERT(verify_rules(&c, &f, LEEWAY) == VERIFY_UNAVAILABLE);
+	f.current = true;
+	f.jti_revoked = true;
+	TEST_ASSERT(verify_rules(&c, &f, LEEWAY) == VERIFY_REVOKED);
+	f.jti_revoked = false;
+	TEST_ASSERT(verify_rules(&c, &f, LEEWAY) == VERIFY_OK);
+	client_record_free(a1);
+}
+
+/*
+ * The whole pipeline with tokens that carry client_gen: the claim comes
+ * out of token_verify(), a cached token meets a new generation at its
+ * next verification, and a token issued from a record without a
+ * generation carries none.
+ */
+static void
+test_verify_generation_pipeline(void)
+{
+	struct fake_view	 v = { .current = true };
+	struct tcache		*c = tcache_new(8, LEEWAY);
+	struct verify_env	 env;
+	struct verify_outcome	 o;
+	char			 jti[TOKEN_JTI_LEN + 1], *tok, *old;
+
+	TEST_ASSERT(c != NULL);
+	v.client = gen_record(GEN_A1, false);
+	TEST_ASSERT(v.client != NULL);
+	env = env_for(&v, c);
+	tok = issue_gen("c1", GEN_A1, T, jti);
+	old = issue("c1", T, jti);
+	TEST_ASSERT(tok != NULL && old != NULL);
+
+	verify_run(&env, tok, strlen(tok), T, &o);
+	TEST_ASSERT(o.result == VERIFY_OK);
+	TEST_ASSERT(o.claims->client_gen != NULL &&
+	    strcmp(o.claims->client_gen, GEN_A1) == 0);
+	verify_outcome_finish(&o);
+	/* cached now; a hit carries the claim too */
+	verify_run(&env, tok, strlen(tok), T + 1, &o);
+	TEST_ASSERT(o.result == VERIFY_OK);
+	TEST_ASSERT(strcmp(o.claims->client_gen, GEN_A1) == 0);
+	verify_outcome_finish(&o);
+
+	/* disabled and enabled again in the same second */
+	client_record_free(v.client);
+	v.client = record_gen("c1", "1700000000", "1700000000", "0", GEN_A2);
+	verify_run(&env, tok, strlen(tok), T + 2, &o);
+	TEST_ASSERT(o.result == VERIFY_CLIENT_REVOKED);
+	verify_outcome_finish(&o);
+
+	/* removed and added again */
+	client_record_free(v.client);
+	v.client = gen_record(GEN_B1, false);
+	verify_run(&env, tok, strlen(tok), T + 3, &o);
+	TEST_ASSERT(o.result == VERIFY_CLIENT_REMOVED);
+	verify_outcome_finish(&o);
+	/* a token without client_gen is not the new client's either */
+	verify_run(&env, old, strlen(old), T + 3, &o);
+	TEST_ASSERT(o.result == VERIFY_CLIENT_REMOVED);
+	TEST_ASSERT(o.claims->client_gen == NULL);
+	verify_outcome_finish(&o);
+
+	free(tok);
+	free(old);
+	client_record_free(v.client);
+	tcache_free(c);
 }
 
 static void
@@ -548,6 +818,9 @@ main(void)
 		return 1;
 
 	test_run(test_verify_rules);
+	test_run(test_verify_generation_rules);
+	test_run(test_verify_vouch_order);
+	test_run(test_verify_generation_pipeline);
 	test_run(test_verify_reason_names);
 	test_run(test_verify_bad_token);
 	test_run(test_verify_results);
