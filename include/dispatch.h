@@ -2,7 +2,7 @@
  * dispatch: where a request that evhttp has read whole enters tokend. It
  * builds the request's context (request.h), answers what is refused
  * before routing (a connection over --max-connections, a NUL byte in the
- * request) and hands the rest to the router (router.h), which calls the
+ * request, faulty message framing) and hands the rest to the router (router.h), which calls the
  * handlers.
  *
  * Where it sits: at the top of the transport, below only the handlers
@@ -19,10 +19,11 @@ struct worker;
 /*
  * Make dispatch w's request handler (evhttp_set_gencb): every request w's
  * evhttp reads gets a struct request (request_new()), then either its
- * refusal or router_route(); and a connection of w that closes under a
+ * refusal or router_route(); a connection of w that closes under a
  * request marks it gone (request_client_gone() becomes the connection
- * table's `gone`). Main thread, after worker_init() and before
- * worker_start().
+ * table's `gone`); and a request whose chunked body conn.c finds faulty
+ * is refused at once (the same callback becomes the table's `refuse`).
+ * Main thread, after worker_init() and before worker_start().
  */
 void	 dispatch_serve(struct worker *w);
 
