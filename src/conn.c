@@ -117,7 +117,7 @@ struct conn {
 	bool				 broken;	/* no TLS: close at once */
 	bool				 saw_nul;	/* a NUL byte arrived */
 	enum framing_verdict		 framing;	/* of this request */
-	struct evhttp_request		*chunked;	/* body being checked */
+	struct evhttp_request		*chunked;	/* its chunked body */
 	struct framing_chunks		 chunks;
 	struct request			*current;
 	struct conn			*next;		/* table chain */

@@ -39,19 +39,32 @@ const char *
 framing_verdict_name(enum framing_verdict v)
 {
 	switch (v) {
-	case FRAMING_OK:			return "ok";
-	case FRAMING_FIELD_NAME:		return "field_name";
-	case FRAMING_LENGTH_INVALID:		return "content_length_invalid";
-	case FRAMING_LENGTH_REPEATED:		return "content_length_repeated";
-	case FRAMING_CODING_UNSUPPORTED:	return "transfer_encoding_unsupported";
-	case FRAMING_LENGTH_AND_CODING:		return "content_length_and_transfer_encoding";
-	case FRAMING_CODING_HTTP10:		return "transfer_encoding_http10";
-	case FRAMING_CONTENT_NOT_READ:		return "content_not_allowed";
-	case FRAMING_CHUNK_SIZE:		return "chunk_size";
-	case FRAMING_CHUNK_EXT:			return "chunk_extension";
-	case FRAMING_CHUNK_CRLF:		return "chunk_crlf";
-	case FRAMING_TRAILER:			return "trailer";
-	case FRAMING_UNCHECKED:			return "unchecked";
+	case FRAMING_OK:
+		return "ok";
+	case FRAMING_FIELD_NAME:
+		return "field_name";
+	case FRAMING_LENGTH_INVALID:
+		return "content_length_invalid";
+	case FRAMING_LENGTH_REPEATED:
+		return "content_length_repeated";
+	case FRAMING_CODING_UNSUPPORTED:
+		return "transfer_encoding_unsupported";
+	case FRAMING_LENGTH_AND_CODING:
+		return "content_length_and_transfer_encoding";
+	case FRAMING_CODING_HTTP10:
+		return "transfer_encoding_http10";
+	case FRAMING_CONTENT_NOT_READ:
+		return "content_not_allowed";
+	case FRAMING_CHUNK_SIZE:
+		return "chunk_size";
+	case FRAMING_CHUNK_EXT:
+		return "chunk_extension";
+	case FRAMING_CHUNK_CRLF:
+		return "chunk_crlf";
+	case FRAMING_TRAILER:
+		return "trailer";
+	case FRAMING_UNCHECKED:
+		return "unchecked";
 	}
 	return "unknown";
 }

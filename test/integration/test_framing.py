@@ -488,3 +488,96 @@ accepted_scenario("chunk_extensions", chunk_extensions)
 accepted_scenario("http10_content_length", http10_length)
 accepted_scenario("head_content_length_0", head_zero_length)
 accepted_scenario("body_at_the_limit", at_the_limit)
+
+
+# ---------------------------------------------------------------------------
+# The check's state across requests and connections
+
+
+def keepalive_then_refused(ctx):
+    """A connection's second request is checked afresh: a valid chunked
+    request, then one with a chunk fault in a later read, on the same
+    connection -> the first is processed, the second refused and the
+    connection closed."""
+    t = ctx.tls_default()
+    s = t.raw_socket()
+    try:
+        s.sendall(head(fields=[TE]) + chunked(FORM))
+        data = b""
+        deadline = time.monotonic() + scaled(5)
+        rs = []
+        while not rs and time.monotonic() < deadline:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            data += s.recv(65536)
+            try:
+                rs = split_responses(data)
+            except AssertionError:
+                rs = []
+        check_eq(len(rs), 1, "first request: answers")
+        expect_json_error(rs[0], 400, "first request",
+                          "unsupported_grant_type")
+        s.sendall(head(fields=[TE]) + b"5\r\nhello\r\n")
+        time.sleep(0.2)
+        s.sendall(b"5\nhello\r\n0\r\n\r\n" + SECOND)
+        data, closed = read_until_closed(s)
+    finally:
+        s.close()
+    rs = split_responses(data)
+    check_eq(len(rs), 1, "second request: answers (%r)" % rs)
+    expect_json_error(rs[0], 400, "second request", "invalid_request")
+    check_eq(rs[0].json.get("error_description"), T_CRLF,
+             "second request: error_description")
+    check(closed, "second request: the connection stays open")
+
+
+def concurrent(ctx):
+    """4 clients x 30 requests, on both workers at once, each request at
+    random a valid chunked body split over two reads, or the same with a
+    chunk fault in the second read: every answer is the one its own
+    request must get (no state crosses connections)."""
+    import random
+    import threading
+
+    t = ctx.tls_default()
+    errors = []
+    # The second request closes the connection: exchange() returns then.
+    last = (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+            b"Connection: close\r\n\r\n")
+    good = [head(fields=[TE]) + b"%x" % len(FORM), b"\r\n" + FORM +
+            b"\r\n0\r\n\r\n"]
+    bad = [head(fields=[TE]) + b"%x" % len(FORM), b"\r\n" + FORM +
+           b"XX0\r\n\r\n"]
+
+    def client(seed):
+        rnd = random.Random(seed)
+        try:
+            for i in range(30):
+                fault = rnd.random() < 0.5
+                pieces = list(bad if fault else good)
+                pieces[-1] += last
+                rs, closed = exchange(t, pieces, pause=rnd.random() / 20)
+                if fault:
+                    if (len(rs) != 1 or rs[0].status != 400 or not closed or
+                            rs[0].json.get("error_description") != T_CRLF):
+                        errors.append("client %d request %d (fault): %r "
+                                      "closed=%s" % (seed, i, rs, closed))
+                elif (len(rs) != 2 or rs[0].status != 400 or
+                      rs[0].json.get("error") != "unsupported_grant_type" or
+                      rs[1].status != 200):
+                    errors.append("client %d request %d: %r"
+                                  % (seed, i, rs))
+        except Exception as e:      # noqa: BLE001 (reported below)
+            errors.append("client %d: %s" % (seed, e))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    check(not errors, "%d wrong answers: %s" % (len(errors), errors[:3]))
+    r = t.request("GET", "/healthz")
+    check_eq(r.status, 200, "GET /healthz afterwards")
+
+
+scenario("framing_keepalive_then_refused")(keepalive_then_refused)
+scenario("framing_concurrent", timeout=180)(concurrent)
