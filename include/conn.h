@@ -9,6 +9,9 @@
  *     requests, the idle timeout;
  *   - counts against the listener's connection cap (--max-connections);
  *   - notices a NUL byte in what the client sends;
+ *   - checks each request's message framing (framing.h) before evhttp
+ *     reads its content: the head when its fields are parsed, a chunked
+ *     body as it arrives;
  *   - knows the request being handled, so that a client that goes away
  *     while Redis answers is noticed.
  *
@@ -18,11 +21,13 @@
  * (conn_table_init, which also hooks the table into the worker's evhttp)
  * and keeps its TLS context current; the request layer finds each
  * request's connection (conn_find) and says when the request starts and
- * ends; the dispatcher (dispatch.c) asks conn_over_cap() and
- * conn_saw_nul() before routing. The one thing a connection tells the
- * layer above, that it closed while a request was being handled, goes
- * through the table's `gone` callback: dispatch_serve() sets it to
- * request_client_gone().
+ * ends; the dispatcher (dispatch.c) asks conn_over_cap(), conn_saw_nul()
+ * and conn_framing() before routing. The two things a connection tells
+ * the layer above go through callbacks in the table, which
+ * dispatch_serve() sets: that it closed while a request was being
+ * handled (`gone`: request_client_gone()), and that the chunked body of
+ * the request being read is malformed (`refuse`: the dispatcher, which
+ * answers it at once).
  *
  * Everything here runs on the worker's own loop, except conn_table_init()
  * and conn_table_finish(), which run before the loop starts or after it
@@ -37,10 +42,13 @@
 
 #include <openssl/ssl.h>
 
+#include "framing.h"
+
 struct conn;
 struct event_base;
 struct evhttp;
 struct evhttp_connection;
+struct evhttp_request;
 struct request;
 struct timeval;
 
@@ -58,6 +66,15 @@ struct conn_limits {
 	int	 idle_timeout;		/* seconds between requests */
 };
 
+/*
+ * Called when the chunked body of ev, the request being read, is found
+ * malformed (conn_framing() of its connection says how) before evhttp
+ * has read it whole: the callee answers ev now (evhttp_send_reply()) and
+ * should close the connection. arg is the table's refuse_arg. Runs
+ * inside a bufferevent's read, before evhttp parses the octets.
+ */
+typedef void (*conn_refuse_fn)(struct evhttp_request *ev, void *arg);
+
 /* One worker's connections on one listener, and what all of them need. */
 struct conn_table {
 	/* evhttp_connection -> conn, chained; one worker's, so no lock */
@@ -74,6 +91,8 @@ struct conn_table {
 	   a TLS reload; NULL: plain HTTP. Read at accept only. */
 	SSL_CTX			*ssl_ctx;
 	conn_gone_fn		 gone;		/* set by dispatch_serve() */
+	conn_refuse_fn		 refuse;	/* set by dispatch_serve() */
+	void			*refuse_arg;
 };
 
 /*
@@ -81,9 +100,11 @@ struct conn_table {
  * every connection http (on base) accepts (evhttp_set_bevcb): the cap and
  * timeouts from limits (copied), open_conns is the process-wide count of
  * the listener's connections, which the cap applies to (borrowed), ssl_ctx
- * the TLS context (borrowed; NULL for plain HTTP). t->gone must be set
- * before base's loop runs. Call before the loop starts (the main thread
- * does).
+ * the TLS context (borrowed; NULL for plain HTTP). t->gone and t->refuse
+ * must be set before base's loop runs. Call before the loop starts (the
+ * main thread does). Exits (status 1) when libevent's calls to
+ * evhttp_request_new() would not reach conn.c's (the binary does not
+ * export it): framing is not checked without it.
  */
 void	 conn_table_init(struct conn_table *t, struct evhttp *http,
 	    struct event_base *base, const struct conn_limits *limits,
@@ -125,5 +146,22 @@ bool	 conn_over_cap(const struct conn *c);
  * connection closed).
  */
 bool	 conn_saw_nul(const struct conn *c);
+
+/*
+ * The framing verdict on the request being read or handled on c:
+ * FRAMING_OK, a fault (its request is refused and the connection
+ * closed), or FRAMING_UNCHECKED when its head was never checked (a fault
+ * of the build: refused too).
+ */
+enum framing_verdict conn_framing(const struct conn *c);
+
+/*
+ * The framing verdict on the fields of ev parsed so far (its head), as
+ * the header check makes it; for evhttp_send_error() (reply.c), which
+ * answers requests that libevent refused before the check ran (a Debian
+ * build of libevent 2.1.12 refuses some Transfer-Encoding faults
+ * itself), so that they are described alike. Only reads ev.
+ */
+enum framing_verdict conn_head_framing(struct evhttp_request *ev);
 
 #endif

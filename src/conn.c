@@ -35,23 +35,66 @@
  * accepted above the cap (--max-connections for the public listener)
  * gets 503 on its first request and is closed.
  *
+ * Message framing (framing.h). evhttp in libevent 2.1 decides a
+ * request's length loosely: the first of several Content-Length fields
+ * wins, "+5" passes, a Transfer-Encoding other than chunked is ignored
+ * in favour of Content-Length, a chunk size may be "0x5", end in a bare
+ * LF or be followed by anything after a space, and trailer fields join
+ * the headers. Each is a smuggling shape behind a proxy that reads the
+ * request otherwise, so every request's framing is checked before evhttp
+ * reads any of its content:
+ *   - the head, from evhttp's header callback, which runs when the field
+ *     lines are parsed and before the body is looked at. libevent 2.1 has
+ *     no way to set it on the requests evhttp creates, so this file
+ *     defines evhttp_request_new(): libevent calls it for each request
+ *     of a connection (the binary exports the symbol, see meson.build);
+ *     ours calls libevent's and sets the callback. The callback is one
+ *     pass over the parsed fields (evkeyvalq keeps every repeated one).
+ *     On a fault it removes the Content-Length and Transfer-Encoding
+ *     fields, so that evhttp reads no content and hands the request
+ *     straight to the dispatcher, which answers 400 and closes the
+ *     connection (conn_framing());
+ *   - a chunked body, octet by octet: what is already buffered when the
+ *     head is checked, then each read as it arrives (conn_input(), which
+ *     runs when bytes are added to the input buffer, before evhttp's read
+ *     callback sees them). A fault in what came with the head is answered
+ *     as above; one found later is answered at once, through the table's
+ *     `refuse` callback (the dispatcher: 400, connection closed), before
+ *     evhttp parses the bad octets. The check stops when the body ends
+ *     (what follows is the next request), and when evhttp stops reading
+ *     it (evhttp unsets its read callback once it answers, e.g. 413 for a
+ *     body over --max-body).
+ * A request whose head was never checked (a build that does not export
+ * evhttp_request_new) keeps FRAMING_UNCHECKED, which the dispatcher
+ * refuses: the check fails closed. conn_table_init() also stops start-up
+ * when the symbol is not the binary's.
+ *
  * Invariants: a struct conn is in its table from attach until evhttp
  * closes the connection (conn_closed), and is freed exactly once, by
  * conn_free(), which gives back its place in the open-connection count.
  * `current` is set only between conn_request_started() and
- * conn_request_finished().
+ * conn_request_finished(). `chunked` is set only while evhttp reads the
+ * chunked body of the request being read and the body's check has found
+ * neither its end nor a fault; `framing` is the verdict on the request
+ * being read or handled (FRAMING_UNCHECKED until its head is checked).
  */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
 
 #include "conn.h"
+#include "framing.h"
 #include "log.h"
 #include "tls.h"
 #include "util.h"
@@ -73,9 +116,19 @@ struct conn {
 	bool				 over_cap;
 	bool				 broken;	/* no TLS: close at once */
 	bool				 saw_nul;	/* a NUL byte arrived */
+	enum framing_verdict		 framing;	/* of this request */
+	struct evhttp_request		*chunked;	/* its chunked body */
+	struct framing_chunks		 chunks;
 	struct request			*current;
 	struct conn			*next;		/* table chain */
 };
+
+/*
+ * The table of the worker running on this thread (a worker thread has
+ * one evhttp and one table), for the header callback, which is given
+ * only the request. Set at each accept, so before any request.
+ */
+static _Thread_local struct conn_table	*thread_table;
 
 /* ---- evcon -> conn (per worker, so no lock) ---- */
 
@@ -194,10 +247,48 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 /*
- * Bytes arrived: the start of a request starts its deadline. They are also
- * searched for NUL, which no request of ours may carry (RFC 9110 5.5 lets
- * a recipient refuse it in a field value; no body we read may hold a raw
- * one) and which evhttp would silently cut a header value at, so that
+ * Feed the chunked body of the request being read to its check, from
+ * offset `from` of the input buffer to the buffer's end. Stops checking
+ * (unsets c->chunked) when the body ended or on a fault; returns the
+ * fault, or FRAMING_OK.
+ */
+static enum framing_verdict
+conn_check_chunks(struct conn *c, size_t from)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr	 ptr;
+	struct evbuffer_iovec	 vec[8];
+	enum framing_verdict	 v;
+	size_t			 off = from, used;
+	int			 n, i;
+
+	do {
+		if (evbuffer_ptr_set(in, &ptr, off, EVBUFFER_PTR_SET) != 0)
+			break;
+		/* Our input buffer's memory: the feed may rewrite an octet
+		   (framing.h) that evhttp has not parsed yet. */
+		n = evbuffer_peek(in, -1, &ptr, vec, (int)nitems(vec));
+		for (i = 0; i < n && i < (int)nitems(vec); i++) {
+			v = framing_chunks_feed(&c->chunks, vec[i].iov_base,
+			    vec[i].iov_len, &used);
+			if (v != FRAMING_OK ||
+			    framing_chunks_done(&c->chunks)) {
+				c->chunked = NULL;
+				return v;
+			}
+			off += vec[i].iov_len;
+		}
+	} while (n >= (int)nitems(vec));
+	return FRAMING_OK;
+}
+
+/*
+ * Bytes arrived: the start of a request starts its deadline, and a
+ * chunked body being read is checked before evhttp's read callback
+ * parses them (see the top of this file). They are also searched for
+ * NUL, which no request of ours may carry (RFC 9110 5.5 lets a recipient
+ * refuse it in a field value; no body we read may hold a raw one) and
+ * which evhttp would silently cut a header value at, so that
  * "Authorization: Bearer <token>\0junk" would pass as the token alone.
  */
 static void
@@ -213,13 +304,142 @@ conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	if (c->state == CONN_IDLE)
 		conn_arm_deadline(c);
 	len = evbuffer_get_length(buf);
-	if (c->saw_nul || len < info->n_added ||
-	    evbuffer_ptr_set(buf, &from, len - info->n_added,
+	if (len < info->n_added)
+		return;
+	if (c->chunked != NULL) {
+		struct evhttp_request	*ev = c->chunked;
+		bufferevent_data_cb	 readcb = NULL;
+
+		bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
+		if (readcb == NULL) {
+			/* evhttp answered the request (413): not reading. */
+			c->chunked = NULL;
+		} else if ((c->framing = conn_check_chunks(c,
+		    len - info->n_added)) != FRAMING_OK) {
+			/* Before evhttp parses the octets; c stays (the
+			   reply is written later). */
+			c->table->refuse(ev, c->table->refuse_arg);
+			return;
+		}
+	}
+	if (c->saw_nul || evbuffer_ptr_set(buf, &from, len - info->n_added,
 	    EVBUFFER_PTR_SET) != 0)
 		return;
 	hit = evbuffer_search(buf, "", 1, &from);
 	if (hit.pos != -1)
 		c->saw_nul = true;
+}
+
+/* evhttp reads content for these methods only (http.c,
+   evhttp_method_may_have_body). */
+static bool
+content_read(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+	case EVHTTP_REQ_POST:
+	case EVHTTP_REQ_PUT:
+	case EVHTTP_REQ_DELETE:
+	case EVHTTP_REQ_OPTIONS:
+	case EVHTTP_REQ_CONNECT:
+	case EVHTTP_REQ_PATCH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One pass over the fields evhttp parsed (every repeated one kept). */
+static enum framing_verdict
+head_framing(struct evhttp_request *ev, struct framing_head *head)
+{
+	struct evkeyval		*f;
+
+	framing_head_init(head);
+	TAILQ_FOREACH(f, evhttp_request_get_input_headers(ev), next)
+		framing_head_field(head, f->key, f->value);
+	return framing_head_finish(head, ev->major, ev->minor,
+	    content_read(evhttp_request_get_command(ev)));
+}
+
+enum framing_verdict
+conn_head_framing(struct evhttp_request *ev)
+{
+	struct framing_head	 head;
+
+	return head_framing(ev, &head);
+}
+
+/*
+ * evhttp's header callback: the field lines of ev are parsed, its content
+ * not yet looked at. Checks the head's framing; a chunked body starts its
+ * own check with what is already buffered. On a fault, the framing fields
+ * go, so that evhttp reads no content and dispatches ev at once (the
+ * dispatcher refuses it). Returning -1 makes evhttp close the connection
+ * without an answer: only for a connection that is not ours.
+ */
+static int
+conn_headers_done(struct evhttp_request *ev, void *arg)
+{
+	struct evkeyvalq	*fields = evhttp_request_get_input_headers(ev);
+	struct framing_head	 head;
+	struct conn		*c;
+
+	(void)arg;
+	if (thread_table == NULL || (c = conn_find(thread_table,
+	    evhttp_request_get_connection(ev))) == NULL)
+		return -1;
+	c->framing = head_framing(ev, &head);
+	c->chunked = NULL;
+	if (c->framing == FRAMING_OK && head.chunked) {
+		framing_chunks_init(&c->chunks);
+		c->chunked = ev;
+		/* The input buffer now starts with the body. */
+		c->framing = conn_check_chunks(c, 0);
+	}
+	if (c->framing != FRAMING_OK) {
+		c->chunked = NULL;
+		while (evhttp_remove_header(fields, "Content-Length") == 0)
+			continue;
+		while (evhttp_remove_header(fields, "Transfer-Encoding") == 0)
+			continue;
+		/* Debian's libevent 2.1.12 decides chunked before this
+		   callback, from the field just removed. */
+		ev->chunked = 0;
+	}
+	return 0;
+}
+
+/* libevent's own evhttp_request_new(), found once. */
+typedef struct evhttp_request *(*request_new_fn)(
+    void (*)(struct evhttp_request *, void *), void *);
+static request_new_fn		 libevent_request_new;
+static pthread_once_t		 libevent_request_new_once = PTHREAD_ONCE_INIT;
+
+static void
+find_libevent_request_new(void)
+{
+	void	*sym = dlsym(RTLD_NEXT, "evhttp_request_new");
+
+	memcpy(&libevent_request_new, &sym, sizeof(sym));
+}
+
+/*
+ * Replaces libevent's evhttp_request_new() (see the top of this file):
+ * evhttp creates every incoming request with it. tokend makes no HTTP
+ * request of its own, so every request made here is an incoming one.
+ */
+struct evhttp_request *
+evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
+{
+	struct evhttp_request	*ev;
+
+	pthread_once(&libevent_request_new_once, find_libevent_request_new);
+	if (libevent_request_new == NULL)
+		return NULL;
+	if ((ev = libevent_request_new(cb, arg)) != NULL)
+		evhttp_request_set_header_cb(ev, conn_headers_done);
+	return ev;
 }
 
 static void
@@ -285,8 +505,10 @@ conn_new_bufferevent(struct event_base *base, void *arg)
 	struct conn		*c;
 	int			 n;
 
+	thread_table = t;
 	c = xcalloc(1, sizeof(*c));
 	c->table = t;
+	c->framing = FRAMING_UNCHECKED;
 	n = atomic_fetch_add_explicit(t->open_conns, 1,
 	    memory_order_relaxed) + 1;
 	c->over_cap = n > t->max_connections;
@@ -316,12 +538,15 @@ conn_request_started(struct conn *c, struct request *req)
 	event_del(&c->timer);
 	c->state = CONN_HANDLING;
 	c->current = req;
+	c->chunked = NULL;
 }
 
 void
 conn_request_finished(struct conn *c)
 {
 	c->current = NULL;
+	c->framing = FRAMING_UNCHECKED;		/* the next request's */
+	c->chunked = NULL;
 	/* A pipelined request may already be waiting in the buffer. */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
 		conn_arm_deadline(c);
@@ -343,6 +568,12 @@ conn_saw_nul(const struct conn *c)
 	return c->saw_nul;
 }
 
+enum framing_verdict
+conn_framing(const struct conn *c)
+{
+	return c->framing;
+}
+
 /* ---- set-up and tear-down ---- */
 
 void
@@ -352,7 +583,16 @@ conn_table_init(struct conn_table *t, struct evhttp *http,
 {
 	struct timeval	 deadline = { .tv_sec = limits->request_timeout };
 	struct timeval	 idle = { .tv_sec = limits->idle_timeout };
+	request_new_fn	 fn = evhttp_request_new;
+	void		*ours = NULL;
 
+	/* libevent's calls must reach our evhttp_request_new() (the top of
+	   this file): the binary exports it. */
+	memcpy(&ours, &fn, sizeof(ours));
+	if (dlsym(RTLD_DEFAULT, "evhttp_request_new") != ours)
+		fatalx(1, "evhttp_request_new is not the binary's (link with "
+		    "-Wl,--export-dynamic-symbol=evhttp_request_new): "
+		    "request framing cannot be checked");
 	memset(t, 0, sizeof(*t));
 	t->worker_id = worker_id;
 	t->max_connections = limits->max_connections;

@@ -10,6 +10,13 @@
  *     closes;
  *   - a connection on which a NUL byte arrived (conn.c watches for it):
  *     400 invalid_request, and the connection closes;
+ *   - a request whose message framing is faulty (conn.c checks it,
+ *     framing.h says what is refused): 400 invalid_request, and the
+ *     connection closes, so nothing after it on the connection is read.
+ *     Such a request reaches here with no content read: evhttp
+ *     dispatches it at once when its head is faulty, and conn.c calls
+ *     this callback itself (the table's `refuse`) when its chunked body
+ *     turns out faulty while arriving;
  * and routes everything else (router_route()), asking for
  * "Connection: close" while the worker drains.
  *
@@ -30,16 +37,36 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "framing.h"
+#include "log.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
 #include "worker.h"
 
+/* RFC 9112 6.3: a message whose length cannot be known is refused and
+   its connection closed. */
+static void
+refuse_framing(struct request *req, enum framing_verdict v)
+{
+	if (v == FRAMING_UNCHECKED) {
+		log_error("event=bug err=\"framing not checked\" path=%s "
+		    "request_id=%s", req->path, req->request_id);
+		reply_error(req, 500, "server_error", NULL, REPLY_CLOSE);
+		return;
+	}
+	log_info("event=bad_framing reason=%s client=%s request_id=%s",
+	    framing_verdict_name(v), req->client, req->request_id);
+	reply_error(req, 400, "invalid_request", framing_verdict_text(v),
+	    REPLY_CLOSE);
+}
+
 static void
 dispatch(struct evhttp_request *ev, struct worker *worker,
     enum request_listener listener)
 {
-	struct request	*req;
+	struct request		*req;
+	enum framing_verdict	 framing;
 
 	req = request_new(ev, worker, listener);
 	req->endpoint = router_endpoint(listener, req->path);
@@ -55,12 +82,20 @@ dispatch(struct evhttp_request *ev, struct worker *worker,
 		    REPLY_CLOSE);
 		return;
 	}
+	if (req->conn != NULL &&
+	    (framing = conn_framing(req->conn)) != FRAMING_OK) {
+		refuse_framing(req, framing);
+		return;
+	}
 	if (worker->draining)
 		reply_header(req, "Connection", "close");
 	router_route(req);
 }
 
-/* evhttp's generic callbacks, one per listener: arg is the worker. */
+/*
+ * evhttp's generic callbacks, one per listener, and each listener's
+ * connection table's `refuse`: arg is the worker.
+ */
 static void
 dispatch_public(struct evhttp_request *ev, void *arg)
 {
@@ -77,9 +112,13 @@ void
 dispatch_serve(struct worker *w)
 {
 	w->conns.gone = request_client_gone;
+	w->conns.refuse = dispatch_public;
+	w->conns.refuse_arg = w;
 	evhttp_set_gencb(w->http, dispatch_public, w);
 	if (w->mgmt_http != NULL) {
 		w->mgmt_conns.gone = request_client_gone;
+		w->mgmt_conns.refuse = dispatch_management;
+		w->mgmt_conns.refuse_arg = w;
 		evhttp_set_gencb(w->mgmt_http, dispatch_management, w);
 	}
 }

@@ -11,7 +11,10 @@
  * with an HTML page; ours, which the binary exports so that libevent's
  * calls resolve to it, answers with the same JSON error body as every
  * other error and keeps libevent's "close the connection" behaviour.
- * Every reply, libevent's refusals included, carries X-Request-Id.
+ * Every reply, libevent's refusals included, carries X-Request-Id. A 400
+ * whose request has a framing fault in its fields (a Debian build of
+ * libevent refuses some itself, before conn.c's check runs) is described
+ * and logged as conn.c's check would (framing.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +24,8 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 
+#include "conn.h"
+#include "framing.h"
 #include "jsonw.h"
 #include "log.h"
 #include "reply.h"
@@ -202,6 +207,7 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 	const char		*code, *desc, *text;
 	char			 request_id[REQID_MAX + 1];
 	size_t			 len;
+	enum framing_verdict	 framing = FRAMING_OK;
 
 	(void)reason;
 	/* No struct request exists: take or make the id here. The headers
@@ -220,7 +226,11 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 		break;
 	case HTTP_BADREQUEST:
 		code = "invalid_request";
-		desc = "malformed HTTP request or headers too large";
+		/* A Debian libevent refuses some framing faults itself. */
+		if ((framing = conn_head_framing(ev)) != FRAMING_OK)
+			desc = framing_verdict_text(framing);
+		else
+			desc = "malformed HTTP request or headers too large";
 		break;
 	case 417:
 		code = "invalid_request";
@@ -239,8 +249,14 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 
 		if ((evcon = evhttp_request_get_connection(ev)) != NULL)
 			evhttp_connection_get_peer(evcon, &addr, &port);
-		log_info("event=http_error status=%d client=%s request_id=%s",
-		    error, addr != NULL ? addr : "-", request_id);
+		if (framing != FRAMING_OK)
+			log_info("event=bad_framing reason=%s client=%s "
+			    "request_id=%s", framing_verdict_name(framing),
+			    addr != NULL ? addr : "-", request_id);
+		else
+			log_info("event=http_error status=%d client=%s "
+			    "request_id=%s", error, addr != NULL ? addr : "-",
+			    request_id);
 	}
 	obj = error_object(code, desc);
 	text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
