@@ -124,11 +124,44 @@ struct conn {
 };
 
 /*
- * The table of the worker running on this thread (a worker thread has
- * one evhttp and one table), for the header callback, which is given
- * only the request. Set at each accept, so before any request.
+ * The tables of the worker running on this thread, for the header
+ * callback, which is given only the request: one per listener the worker
+ * serves (the public one; on worker 0 the management one too). A table is
+ * added at its first accept, so before any of its requests.
  */
-static _Thread_local struct conn_table	*thread_table;
+#define THREAD_TABLES_MAX	2
+static _Thread_local struct conn_table	*thread_tables[THREAD_TABLES_MAX];
+
+/* Remember t as one of this thread's tables. */
+static void
+thread_table_add(struct conn_table *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < THREAD_TABLES_MAX; i++) {
+		if (thread_tables[i] == t)
+			return;
+		if (thread_tables[i] == NULL) {
+			thread_tables[i] = t;
+			return;
+		}
+	}
+	fatalx(1, "conn: more than %d listeners on one worker",
+	    THREAD_TABLES_MAX);
+}
+
+/* The connection of evcon in one of this thread's tables, or NULL. */
+static struct conn *
+thread_conn_find(struct evhttp_connection *evcon)
+{
+	struct conn	*c;
+	size_t		 i;
+
+	for (i = 0; i < THREAD_TABLES_MAX && thread_tables[i] != NULL; i++)
+		if ((c = conn_find(thread_tables[i], evcon)) != NULL)
+			return c;
+	return NULL;
+}
 
 /* ---- evcon -> conn (per worker, so no lock) ---- */
 
@@ -386,8 +419,8 @@ conn_headers_done(struct evhttp_request *ev, void *arg)
 	struct conn		*c;
 
 	(void)arg;
-	if (thread_table == NULL || (c = conn_find(thread_table,
-	    evhttp_request_get_connection(ev))) == NULL)
+	if ((c = thread_conn_find(evhttp_request_get_connection(ev))) ==
+	    NULL)
 		return -1;
 	c->framing = head_framing(ev, &head);
 	c->chunked = NULL;
@@ -505,7 +538,7 @@ conn_new_bufferevent(struct event_base *base, void *arg)
 	struct conn		*c;
 	int			 n;
 
-	thread_table = t;
+	thread_table_add(t);
 	c = xcalloc(1, sizeof(*c));
 	c->table = t;
 	c->framing = FRAMING_UNCHECKED;
