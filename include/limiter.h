@@ -76,7 +76,8 @@ enum limiter_result {
 	LIMITER_LOCKED,		/* refused unchecked: locked or over the
 				   limit; *left_ms is what remains */
 	LIMITER_WAIT,		/* refused unchecked for now: a failure of
-				   this source is pending; ask again later */
+				   this source is pending; ask again later;
+				   *left_ms is how long it has been */
 };
 
 /* The secret check, run inside the table's lock: short, no other
@@ -92,10 +93,12 @@ void		 limiter_free(struct limiter *);
 /*
  * Admit one authentication from source at now_ms, as above; when it is
  * admitted, run check(arg) under the source's lock and record its
- * outcome. On LIMITER_LOCKED *left_ms (may be NULL) is set: the time until
- * the lock, or the window holding the failures, ends (at least 1). A
- * LIMITER_FAILED must be resolved: limiter_confirm(), limiter_cancel() or
- * limiter_unconfirmed(), once.
+ * outcome. *left_ms (may be NULL) is set on LIMITER_LOCKED to the time
+ * until the lock, or the window holding the failures, ends (at least 1);
+ * on LIMITER_WAIT to the age of the pending failure (a caller waiting for
+ * it can tell a late answer from a queue). A LIMITER_FAILED must be
+ * resolved: limiter_confirm(), limiter_cancel() or limiter_unconfirmed(),
+ * once.
  */
 enum limiter_result limiter_check(struct limiter *, const char *source,
 		    const struct limiter_rules *, int64_t now_ms,

@@ -37,6 +37,7 @@ struct entry {
 	long long	 fails;
 	int64_t		 window_end;	/* ms; fails count until then */
 	int64_t		 locked_until;	/* ms */
+	int64_t		 pending_since;	/* ms; while pending > 0 */
 	int		 pending;
 };
 
@@ -216,8 +217,12 @@ admit(struct entry *e, const struct limiter_rules *r, int64_t now,
 			*left_ms = left;
 		return LIMITER_LOCKED;
 	}
-	if (e->pending > 0)
+	if (e->pending > 0) {
+		if (left_ms != NULL)
+			*left_ms = now > e->pending_since ?
+			    now - e->pending_since : 0;
 		return LIMITER_WAIT;
+	}
 	return LIMITER_PASSED;
 }
 
@@ -237,7 +242,8 @@ limiter_check(struct limiter *l, const char *source,
 				free(strmap_remove(s->map, source));
 		} else {
 			e = entry_get(l, s, source, now);
-			e->pending++;
+			if (e->pending++ == 0)
+				e->pending_since = now;
 			res = LIMITER_FAILED;
 		}
 	}

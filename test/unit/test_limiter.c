@@ -75,10 +75,12 @@ test_limiter_pending_holds(void)
 	/* Held, right secret or not, and not checked, until Redis answers. */
 	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0, check_right,
 	    NULL, &left) == LIMITER_WAIT);
-	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0, check_wrong,
-	    NULL, &left) == LIMITER_WAIT);
-	TEST_ASSERT(limiter_peek(l, "10.0.0.1", &rules5, T0, NULL) ==
-	    LIMITER_WAIT);
+	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0 + 30,
+	    check_wrong, NULL, &left) == LIMITER_WAIT && left == 30);
+	TEST_ASSERT(limiter_peek(l, "10.0.0.1", &rules5, T0 + 45, &left) ==
+	    LIMITER_WAIT && left == 45);
+	TEST_ASSERT(limiter_peek(l, "10.0.0.1", &rules5, T0 - 5, &left) ==
+	    LIMITER_WAIT && left == 0);
 	TEST_ASSERT(checks == 1);
 	limiter_get_stats(l, T0, &st);
 	TEST_ASSERT(st.sources == 1 && st.pending == 1);
