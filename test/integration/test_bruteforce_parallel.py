@@ -30,6 +30,16 @@ Expected:
 - bruteforce_parallel_successes: 200 right secrets at once from one clean
   address (with --auth-fail-limit 1, the tightest setting): 200 x 200, no
   auth_failed line, no counter written.
+- bruteforce_parallel_redis_stalled: Redis SIGSTOPped (--redis-timeout
+  300) while 60 wrong secrets arrive at once from one address, resumed
+  1.5 s later: each is answered 401, 429 or 503 (no other status, no
+  hang), at most 5 of them 401; afterwards the instance is healthy and
+  issues a token to the right secret from another address.
+- bruteforce_parallel_clients_gone: 100 wrong secrets at once from one
+  address on connections closed as soon as the request is sent (the
+  attempts held for the table find their client gone): the instance stays
+  healthy, the address ends up locked (429 for the right secret) and the
+  counter says at most 5.
 - bruteforce_ipv6_prefix: wrong secrets from 2001:db8:1:2::1, ::2, ::3,
   ::4 and ::5 (one /64) lock the /64: the right secret from
   2001:db8:1:2:ffff::9 -> 429 naming 2001:db8:1:2::/64; the counter is
@@ -48,6 +58,7 @@ Expected:
 """
 
 import threading
+import time
 
 from jwt_helpers import FORM, Admin, basic, form, redis_cli, start_instance, uid
 from tokend_harness import (Response, check, check_eq, expect_json_error,
@@ -239,6 +250,67 @@ def parallel_successes(ctx):
     check_eq(keys(ctx, prefix + "authfail:*"), [], "counters written")
 
 
+@scenario("bruteforce_parallel_redis_stalled", timeout=120)
+def parallel_redis_stalled(ctx):
+    prefix = uid("bfp") + ":"
+    t = instance(ctx, "bfp-stall", prefix, ["--redis-timeout", "300"])
+    admin = Admin(ctx, prefix=prefix)
+    cid = uid("it-par")
+    secret = admin.add(cid)
+    h, b = token_attempt(cid, "w" * 43, "10.3.3.6")
+    timer = threading.Timer(1.5, ctx.redis.cont)
+    ctx.redis.pause()
+    try:
+        timer.start()
+        rs = parallel([(t, h, b)] * 60)
+    finally:
+        timer.cancel()
+        ctx.redis.cont()
+    st = statuses(rs)
+    ctx.vlog("redis stalled: answers %r" % st)
+    check_eq(set(st) - {401, 429, 503}, set(), "statuses %r" % st)
+    check(st.get(401, 0) <= LIMIT, "%d answered 401" % st.get(401, 0))
+    ok = False
+    deadline = time.monotonic() + scaled(10)
+    h, b = token_attempt(cid, secret, "10.250.0.2")
+    while time.monotonic() < deadline and not ok:
+        ok = t.request("POST", "/oauth/token", body=b,
+                       headers=h).status == 200
+        time.sleep(0.2)
+    check(ok, "no token for the right secret after Redis came back")
+    check(t.healthy(), "instance not healthy after the stall")
+
+
+@scenario("bruteforce_parallel_clients_gone", timeout=120)
+def parallel_clients_gone(ctx):
+    prefix = uid("bfp") + ":"
+    t = instance(ctx, "bfp-gone", prefix)
+    admin = Admin(ctx, prefix=prefix)
+    cid = uid("it-par")
+    secret = admin.add(cid)
+    h, b = token_attempt(cid, "w" * 43, "10.3.3.7")
+    ctx.sensitive.from_request(h, b)
+    raw = ("POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n" +
+           "".join("%s: %s\r\n" % kv for kv in h.items()) +
+           "Content-Length: %d\r\n\r\n" % len(b)).encode() + b
+    socks = [t.raw_socket() for _ in range(100)]
+    for s in socks:
+        s.sendall(raw)
+    for s in socks:
+        s.close()
+    deadline = time.monotonic() + scaled(10)
+    h, b = token_attempt(cid, secret, "10.3.3.7")
+    while True:
+        r = t.request("POST", "/oauth/token", body=b, headers=h)
+        if r.status == 429 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    expect_limited(r, "right secret after the gone attempts", "10.3.3.7")
+    n = get_int(ctx, prefix + "authfail:ip:10.3.3.7")
+    check(n is not None and 1 <= n <= LIMIT, "counter %r" % n)
+    check(t.healthy(), "instance not healthy")
+
+
 def v6_attempts(t, cid, secret, addrs):
     out = []
     for a in addrs:
@@ -319,7 +391,9 @@ def ipv6_prefix(ctx):
 def client_id_not_stored(ctx):
     prefix = uid("bfp") + ":"
     t = instance(ctx, "bfp-id", prefix, limit=100)
-    ids = ["bad id", "a/b", "x" * 15000]
+    # The long one is no run of one character: its first 64 bytes are
+    # logged, and other scenarios use such runs as wrong secrets.
+    ids = ["bad id", "a/b", "id-9f3k2" * 1875]
     for cid in ids:
         body = form({"grant_type": "client_credentials", "client_id": cid,
                      "client_secret": "w" * 43}).encode()
