@@ -116,14 +116,14 @@ enum limiter_result limiter_peek(struct limiter *, const char *source,
 /*
  * Resolve the pending failure of source: Redis counted it, and the
  * source's counter now holds count, with window_left_ms left before it
- * expires (<= 0: unknown; the whole window is assumed). locked_until > 0
- * when this failure locked the source (until then). A count at or over
- * the limit locks the source until its window ends in any case.
+ * expires (<= 0: unknown; longer than the window: cut to it). locked:
+ * this failure locked the source. A lock, and a count at or over the
+ * limit, last until the counter expires, reckoned from now_ms (Redis's
+ * clock is not needed).
  */
 void		 limiter_confirm(struct limiter *, const char *source,
 		    const struct limiter_rules *, int64_t now_ms,
-		    long long count, int64_t window_left_ms,
-		    int64_t locked_until);
+		    long long count, int64_t window_left_ms, bool locked);
 
 /* Resolve the pending failure of source: it was no failure after all. */
 void		 limiter_cancel(struct limiter *, const char *source);

@@ -157,7 +157,7 @@ counted(const struct db_authfail *res, void *arg)
 	if (res->status == DB_OK)
 		limiter_confirm(view_limiter(req->worker->view), op->source,
 		    &r, view_now_ms(), res->fails_ip, res->window_ms,
-		    res->locked_until);
+		    res->locked_until > 0);
 	else
 		limiter_unconfirmed(view_limiter(req->worker->view),
 		    op->source, &r, view_now_ms());

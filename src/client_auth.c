@@ -452,7 +452,7 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	if (read_record(op, in_sync) == -1) {
 		if (op->pending)
 			authfail_uncounted(req, op->source);
-		/* Give the credentials back so the caller's cleanup frees them. */
+		/* The credentials back: the caller's cleanup frees them. */
 		*creds = op->creds;
 		free(op);
 		request_release(req);

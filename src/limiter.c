@@ -263,8 +263,11 @@ limiter_peek(struct limiter *l, const char *source,
 	return res;
 }
 
-/* Merge Redis's count of source (window_left_ms from its expiry) into e. */
-static void
+/*
+ * Merge Redis's count of source (window_left_ms from its expiry) into e.
+ * Returns the end of Redis's window, in our clock.
+ */
+static int64_t
 merge_count(struct entry *e, const struct limiter_rules *r, int64_t now,
     long long count, int64_t window_left_ms)
 {
@@ -279,22 +282,24 @@ merge_count(struct entry *e, const struct limiter_rules *r, int64_t now,
 	if (end > e->window_end)
 		e->window_end = end;
 	entry_lock_if_over(e, r);
+	return end;
 }
 
 void
 limiter_confirm(struct limiter *l, const char *source,
     const struct limiter_rules *r, int64_t now, long long count,
-    int64_t window_left_ms, int64_t locked_until)
+    int64_t window_left_ms, bool locked)
 {
 	struct stripe	*s = stripe_lock(l, source);
 	struct entry	*e = entry_get(l, s, source, now);
+	int64_t		 end;
 
 	if (e->pending > 0)
 		e->pending--;
-	merge_count(e, r, now, count, window_left_ms);
-	if (locked_until > now &&
-	    (locked_until = clamp_end(locked_until, now)) > e->locked_until)
-		e->locked_until = locked_until;
+	end = merge_count(e, r, now, count, window_left_ms);
+	/* Until the counter expires, in our clock: no clock to agree on. */
+	if (locked && end > e->locked_until)
+		e->locked_until = end;
 	stripe_unlock(s);
 }
 

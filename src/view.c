@@ -209,14 +209,22 @@ view_now_ms(void)
 
 /*
  * Lock addr until until_ms in the brute-force table (extended, never
- * shortened; an end further than LIMITER_MAX_MS away, which no counter
- * reaches, is cut to that).
+ * shortened). UNTIL comes from Redis's clock; a lock ends when its
+ * counter expires, at most --auth-fail-window after it was set, so an end
+ * further away than that (a clock behind Redis's, a bogus message) is cut
+ * to it.
  */
 static void
 lock_add(struct view *v, const char *addr, int64_t until_ms)
 {
-	if (v->limiter != NULL && db_addr_is_valid(addr, strlen(addr)))
-		limiter_lock(v->limiter, addr, until_ms, view_now_ms());
+	int64_t	 now_ms = view_now_ms();
+	int64_t	 max_ms = (int64_t)v->cfg->auth_fail_window * 1000;
+
+	if (v->limiter == NULL || !db_addr_is_valid(addr, strlen(addr)))
+		return;
+	if (until_ms - now_ms > max_ms)
+		until_ms = now_ms + max_ms;
+	limiter_lock(v->limiter, addr, until_ms, now_ms);
 }
 
 /* Locks in the brute-force table now (0 without one). */

@@ -111,7 +111,7 @@ test_limiter_counts_to_the_limit(void)
 		TEST_ASSERT(limiter_check(l, "2001:db8::/64", &rules5,
 		    T0 + i, check_wrong, NULL, &left) == LIMITER_FAILED);
 		limiter_confirm(l, "2001:db8::/64", &rules5, T0 + i, i,
-		    60000 - i, 0);
+		    60000 - i, false);
 	}
 	TEST_ASSERT(checks == 5);
 	/* The fifth reached the limit: refused unchecked until the window
@@ -128,7 +128,8 @@ test_limiter_counts_to_the_limit(void)
 	    check_right, NULL, &left) == LIMITER_PASSED);
 	TEST_ASSERT(limiter_check(l, "2001:db8::/64", &rules5, T0 + 60002,
 	    check_wrong, NULL, &left) == LIMITER_FAILED);
-	limiter_confirm(l, "2001:db8::/64", &rules5, T0 + 60002, 1, 60000, 0);
+	limiter_confirm(l, "2001:db8::/64", &rules5, T0 + 60002, 1, 60000,
+	    false);
 	TEST_ASSERT(limiter_check(l, "2001:db8::/64", &rules5, T0 + 60003,
 	    check_right, NULL, &left) == LIMITER_PASSED);
 	limiter_free(l);
@@ -144,13 +145,14 @@ test_limiter_confirm_from_elsewhere(void)
 	   locked, until the lock the reply names. */
 	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
-	limiter_confirm(l, "10.0.0.1", &rules5, T0, 7, 20000, T0 + 25000);
+	limiter_confirm(l, "10.0.0.1", &rules5, T0, 7, 20000, true);
 	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0, check_right,
-	    NULL, &left) == LIMITER_LOCKED && left == 25000);
-	/* A count under the limit with a lock from the reply: locked. */
+	    NULL, &left) == LIMITER_LOCKED && left == 20000);
+	/* A lock from the reply lasts what is left of the counter's window,
+	   in our clock, whatever the count. */
 	TEST_ASSERT(limiter_check(l, "10.0.0.2", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
-	limiter_confirm(l, "10.0.0.2", &rules5, T0, 2, 20000, T0 + 3000);
+	limiter_confirm(l, "10.0.0.2", &rules5, T0, 2, 3000, true);
 	TEST_ASSERT(limiter_check(l, "10.0.0.2", &rules5, T0, check_right,
 	    NULL, &left) == LIMITER_LOCKED && left == 3000);
 	TEST_ASSERT(limiter_check(l, "10.0.0.2", &rules5, T0 + 3000,
@@ -159,18 +161,18 @@ test_limiter_confirm_from_elsewhere(void)
 	   a longer one is cut to it. */
 	TEST_ASSERT(limiter_check(l, "10.0.0.3", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
-	limiter_confirm(l, "10.0.0.3", &rules5, T0, 5, -1, 0);
+	limiter_confirm(l, "10.0.0.3", &rules5, T0, 5, -1, false);
 	TEST_ASSERT(limiter_check(l, "10.0.0.3", &rules5, T0, check_right,
 	    NULL, &left) == LIMITER_LOCKED && left == 60000);
 	TEST_ASSERT(limiter_check(l, "10.0.0.4", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
-	limiter_confirm(l, "10.0.0.4", &rules5, T0, 9, 999999999, 0);
+	limiter_confirm(l, "10.0.0.4", &rules5, T0, 9, 999999999, false);
 	TEST_ASSERT(limiter_check(l, "10.0.0.4", &rules5, T0, check_right,
 	    NULL, &left) == LIMITER_LOCKED && left == 60000);
 	/* A smaller count later never lowers what is known. */
 	TEST_ASSERT(limiter_check(l, "10.0.0.5", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
-	limiter_confirm(l, "10.0.0.5", &rules5, T0, 4, 30000, 0);
+	limiter_confirm(l, "10.0.0.5", &rules5, T0, 4, 30000, false);
 	limiter_observe(l, "10.0.0.5", &rules5, T0, 1, 30000);
 	TEST_ASSERT(limiter_check(l, "10.0.0.5", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
@@ -217,7 +219,7 @@ test_limiter_observe(void)
 	limiter_observe(l, "10.0.0.1", &rules5, T0, 4, 60000);
 	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0, check_wrong,
 	    NULL, NULL) == LIMITER_FAILED);
-	limiter_confirm(l, "10.0.0.1", &rules5, T0, 5, 60000, 0);
+	limiter_confirm(l, "10.0.0.1", &rules5, T0, 5, 60000, false);
 	TEST_ASSERT(limiter_check(l, "10.0.0.1", &rules5, T0, check_right,
 	    NULL, NULL) == LIMITER_LOCKED);
 	limiter_observe(l, "10.0.0.2", &rules5, T0, 5, 1234);
@@ -277,7 +279,7 @@ test_limiter_bounded(void)
 		snprintf(src, sizeof(src), "10.1.%d.%d", i / 250, i % 250);
 		TEST_ASSERT(limiter_check(l, src, &rules5, T0, check_wrong,
 		    NULL, NULL) == LIMITER_FAILED);
-		limiter_confirm(l, src, &rules5, T0, 1, 60000, 0);
+		limiter_confirm(l, src, &rules5, T0, 1, 60000, false);
 	}
 	limiter_get_stats(l, T0, &st);
 	TEST_ASSERT(st.sources <= 16 && st.evicted >= 1000 - 16);
@@ -292,7 +294,7 @@ test_limiter_bounded(void)
 	    NULL, NULL) == LIMITER_WAIT);
 	limiter_get_stats(l, T0, &st);
 	TEST_ASSERT(st.pending == 1 && st.sources <= 17);
-	limiter_confirm(l, "10.9.9.9", &rules5, T0, 1, 60000, 0);
+	limiter_confirm(l, "10.9.9.9", &rules5, T0, 1, 60000, false);
 	limiter_free(l);
 }
 
@@ -327,7 +329,7 @@ race_worker(void *arg)
 		    race_check, r, NULL)) {
 		case LIMITER_FAILED:
 			limiter_confirm(r->l, "10.0.0.1", &rules, T0,
-			    atomic_fetch_add(&r->redis, 1) + 1, 60000, 0);
+			    atomic_fetch_add(&r->redis, 1) + 1, 60000, false);
 			break;
 		case LIMITER_LOCKED:
 			return NULL;
@@ -460,7 +462,7 @@ sim_run_event(struct sim *s, int i, const struct limiter_rules *r)
 		break;
 	case EV_REPLY:
 		limiter_confirm(s->l[e.inst], "10.0.0.1", r, T0, e.count,
-		    60000, e.until);
+		    60000, e.until > 0);
 		break;
 	case EV_LOCK:
 		limiter_lock(s->l[e.inst], "10.0.0.1", e.until, T0);
