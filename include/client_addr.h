@@ -27,6 +27,25 @@ struct cidr;
 #define CLIENT_ADDR_MAX	46
 
 /*
+ * The longest prefix text of client_addr_prefix(), NUL included: an IPv6
+ * address and "/128".
+ */
+#define CLIENT_ADDR_PREFIX_MAX	(CLIENT_ADDR_MAX + 4)
+
+/*
+ * What the brute-force limit counts a source address addr (canonical
+ * text, as client_address_from_xff() writes it) under, into out
+ * (CLIENT_ADDR_PREFIX_MAX bytes or more: outlen): an IPv4 address as it
+ * is; an IPv6 address as its network of v6_bits bits (0..128; host bits
+ * cleared), in canonical text followed by "/BITS", so
+ * 2001:db8:1:2:a:b:c:d under 64 is "2001:db8:1:2::/64" and ::1 under 128
+ * is "::1/128"; an IPv4-mapped IPv6 address as the IPv4 address; text that
+ * is no address as it is (truncated to outlen).
+ */
+void	 client_addr_prefix(const char *addr, int v6_bits, char *out,
+	    size_t outlen);
+
+/*
  * Parse one address of len bytes (optional surrounding blanks and
  * brackets) into canonical text in out (CLIENT_ADDR_MAX bytes). Returns
  * false, leaving out untouched, when it is not exactly one address.

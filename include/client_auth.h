@@ -13,12 +13,12 @@
  * secret all take the same path (the hash checks run against a dummy hash
  * when there is no record) and get the same answer.
  *
- * Brute-force limit (authfail.h): failed verifications are counted in
- * Redis per source address (req->client) and per client_id within
- * --auth-fail-window; the failure that brings the address count to
- * --auth-fail-limit locks the address until the window ends, and
- * meanwhile verification answers CLIENT_AUTH_LIMITED from the view
- * without checking the secret.
+ * Brute-force limit (authfail.h): every secret check is admitted by the
+ * process's table first; failed verifications are counted in Redis per
+ * source (req->client, or its IPv6 network) and per valid client_id
+ * within --auth-fail-window; a source at --auth-fail-limit is answered
+ * CLIENT_AUTH_LIMITED without a check until the window ends, and one
+ * whose last failure is still being counted waits for that count.
  */
 #ifndef TOKEND_CLIENT_AUTH_H
 #define TOKEND_CLIENT_AUTH_H
@@ -61,13 +61,15 @@ typedef void (*client_auth_cb)(struct request *req,
 /*
  * Start verifying creds (taken over, wiped when done). Holds req until the
  * callback has run. Returns -1 without calling cb when the store is not
- * up (answer 503 at once). Returns 0 when cb has been called or will be:
- * from inside this call when the worker's in-sync view decides (success,
- * or a locked address), else from a store callback later. While the view
- * is not in sync (view_in_sync(), --verify-grace not counted: the first
- * read after start, or a re-read after a reconnect, not finished)
- * everything is read from Redis: the record and the address counter in
- * one script.
+ * up or refuses the read (answer 503 at once). Returns 0 when cb has been
+ * called or will be: from inside this call when the worker's in-sync view
+ * and the brute-force table decide (success, or a locked source), else
+ * later from a store callback or a timer (an attempt held while a failure
+ * of its source is being counted; at most twice --redis-timeout, then
+ * CLIENT_AUTH_UNAVAILABLE). While the view is not in sync (view_in_sync(),
+ * --verify-grace not counted: the first read after start, or a re-read
+ * after a reconnect, not finished) everything is read from Redis: the
+ * record and the source's counter in one script.
  */
 int	 client_auth_verify(struct request *req, struct client_creds *creds,
 	    client_auth_cb cb, void *arg);
@@ -90,7 +92,8 @@ void	 client_auth_reply_invalid(struct request *req, int flags);
 
 /*
  * 429 too_many_requests with Retry-After: req->retry_after (set with
- * CLIENT_AUTH_LIMITED) and a JSON error body.
+ * CLIENT_AUTH_LIMITED) and a JSON error body whose description names the
+ * source the limit counts (authfail_source()).
  */
 void	 client_auth_reply_limited(struct request *req, int flags);
 

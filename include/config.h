@@ -95,6 +95,7 @@ struct config {
 	int			 max_revocations_per_client;	/* live */
 	int			 auth_fail_limit;	/* 0 = off */
 	int			 auth_fail_window;	/* seconds */
+	int			 auth_fail_ipv6_prefix;	/* bits, 32..128 */
 	struct cidr		*trusted_proxies;	/* n_trusted_proxies */
 	size_t			 n_trusted_proxies;
 	enum log_level		 log_level;

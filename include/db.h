@@ -22,18 +22,20 @@
  *			expires; the writer drops members whose time has
  *			come before it counts (--max-revocations-per-client),
  *			and the set expires with its last member
- *	P locked	ZSET of source addresses locked out by the
- *			brute-force limit (authfail.h), scored by the unix
- *			time in milliseconds when the lock ends; members
- *			whose score has passed are stale (the writer trims
- *			them; the set expires with its last lock)
+ *	P locked	ZSET of sources locked out by the brute-force
+ *			limit (authfail.h), scored by the unix time in
+ *			milliseconds when the lock ends; members whose
+ *			score has passed are stale (the writer trims them;
+ *			the set expires with its last lock)
  *	P authfail:ip:ADDR
  *			STRING, failed client authentications from source
- *			address ADDR in the current window; expires
- *			--auth-fail-window seconds after the first
+ *			ADDR (an IPv4 address or an IPv6 network,
+ *			client_addr_prefix()) in the current window;
+ *			expires --auth-fail-window seconds after the first
  *	P authfail:client:ID
- *			STRING, the same per client id (logged, never used
- *			to lock)
+ *			STRING, the same per client id, for valid ids only
+ *			(client_record_is_valid_id(); logged, never used to
+ *			lock)
  *	P events	pub/sub channel. Messages: "client ID" after every
  *			change of a client (scripts/tokend-client),
  *			"revoke JTI EXP" after a revocation, "lock ADDR
@@ -94,12 +96,13 @@ struct db_record {
 	enum db_status	 status;
 	const char	*why;
 	/*
-	 * db_client_lookup() only: the address was over the limit, so the
-	 * record was not read; lock_ms is what is left of the address
-	 * counter's window (its PTTL in ms; <= 0 when it has none).
+	 * db_client_lookup() only: the address counter (fails_ip) and what
+	 * is left of its window (window_ms, its PTTL; <= 0 when it has
+	 * none); locked: it was at the limit, so the record was not read.
 	 */
 	bool		 locked;
-	int64_t		 lock_ms;
+	long long	 fails_ip;
+	int64_t		 window_ms;
 	/* Private to db.c: use db_record_decode(). */
 	const char	*id;
 	const void	*reply;
@@ -111,9 +114,12 @@ struct db_authfail {
 	enum db_status	 status;
 	const char	*why;
 	long long	 fails_ip;	/* DB_OK: the address counter */
-	long long	 fails_client;	/* DB_OK: the client counter */
+	long long	 fails_client;	/* DB_OK: the client counter; -1:
+					   none (not a valid id) */
 	int64_t		 locked_until;	/* > 0: this failure locked the
 					   address until then (unix ms) */
+	int64_t		 window_ms;	/* DB_OK: the address counter's
+					   PTTL (<= 0: none) */
 };
 typedef void (*db_authfail_cb)(const struct db_authfail *, void *arg);
 
@@ -214,9 +220,10 @@ int		 db_client_get(struct store *, struct db_op *,
 
 /*
  * One script, one round trip, for a lookup that must also honour the
- * brute-force limit: when P authfail:ip:ADDR has reached limit, the
- * result is locked (no record read); else the record, as
- * db_client_get(). A script answer of another shape is DB_ERR_REPLY.
+ * brute-force limit: the count of P authfail:ip:ADDR and its PTTL; when
+ * the count has reached limit, the result is locked (no record read);
+ * else the record, as db_client_get(). A script answer of another shape
+ * is DB_ERR_REPLY.
  */
 int		 db_client_lookup(struct store *, struct db_op *,
 		    const char *prefix, const char *id, const char *addr,
@@ -232,11 +239,13 @@ struct client_record *db_record_decode(const struct db_record *);
 
 /*
  * Count one failed authentication of client_id from addr: INCR
- * P authfail:ip:ADDR and P authfail:client:ID, each expiring window_s
- * after its first increment; when the address count reaches limit, lock
- * the address until its counter expires (P locked) and publish "lock ADDR
- * UNTIL" on P events, all in one script. Both strings are only read
- * during the call.
+ * P authfail:ip:ADDR and, when client_id is a valid client id
+ * (client_record_is_valid_id(); NULL is none), P authfail:client:ID, each
+ * expiring window_s after its first increment; when the address count
+ * reaches limit, lock the address until its counter expires (P locked)
+ * and publish "lock ADDR UNTIL" on P events, all in one script. The
+ * result has the address counter's new value and PTTL. Both strings are
+ * only read during the call.
  */
 int		 db_authfail_count(struct store *, struct db_op *,
 		    const char *prefix, const char *addr,

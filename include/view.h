@@ -2,8 +2,9 @@
  * view: one worker's in-memory picture of what the revocation rules need
  * from the store, so that verifying a token takes no Redis round trip:
  * every client record (a removed client is absent; revoked_before is in
- * its record) and every live revocation (jti -> the token's exp); and,
- * for issuing, the source addresses locked by the brute-force limit.
+ * its record) and every live revocation (jti -> the token's exp); and it
+ * brings the brute-force locks other instances announce into the
+ * process's brute-force table (limiter.h).
  *
  * How it stays in sync (view.c has the details):
  * - A subscriber store on P events (a second Redis link) delivers
@@ -28,20 +29,21 @@
  * The Redis layout read here (P client:ID, P clients, P revoked:JTI,
  * P locked, and the messages on P events) is described in db.h, which
  * reads and decodes it for the view. The sync reads P locked after the
- * revocations; a lock is dropped from the view once it has ended.
+ * revocations; its locks, and those of "lock ADDR UNTIL" messages, go into
+ * the brute-force table the view is given (view_set_limiter()), shared by
+ * the workers of the process, which drops a lock once it has ended.
  *
  * Issuing (client_auth.c, authfail.c) also reads the view: the full
  * decoded record of every client (secret hash included:
- * client_record_free() wipes it when a record is replaced or dropped) and
- * the locked addresses.
+ * client_record_free() wipes it when a record is replaced or dropped),
+ * and the brute-force table through view_limiter().
  *
- * Not thread safe: one view per worker, used only on that worker's loop.
+ * Not thread safe: one view per worker, used only on that worker's loop
+ * (the brute-force table is thread safe).
  */
 #ifndef TOKEND_VIEW_H
 #define TOKEND_VIEW_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,11 +54,9 @@
 struct client_record;
 struct config;
 struct event_base;
+struct limiter;
 struct store;
 struct view;
-
-/* The longest lock kept: the longest --auth-fail-window (86400 s). */
-#define VIEW_LOCK_MAX_MS	(86400LL * 1000)
 
 /*
  * Create the view of one worker and start filling it. cmd is the worker's
@@ -170,51 +170,20 @@ void		 view_add_revocation(struct view *, const char *jti,
 		    int64_t exp);
 
 /*
- * Milliseconds left on the brute-force lock of source address addr
- * (authfail.h), or 0 when it is not locked (never, or the lock has
- * ended: the entry is then dropped).
+ * Feed the brute-force locks the view hears of ("lock ADDR UNTIL", P
+ * locked at each sync) into l (borrowed; it must outlive the view; NULL:
+ * none), and prune l's ended entries with the view's other pruning. The
+ * workers of tokend share view_process_limiter(); tests make their own,
+ * one per simulated instance.
  */
-int64_t		 view_lock_remaining(struct view *, const char *addr);
+void		 view_set_limiter(struct view *, struct limiter *l);
 
-/*
- * This instance locked addr until until_ms (unix milliseconds): record it
- * now. The caller has also added it to P locked and published "lock ADDR
- * UNTIL" (db_authfail_count()), so that the other instances learn it. An
- * addr that is not db_addr_is_valid(), or a lock already over, is
- * ignored; an existing lock is only ever extended. A lock is kept
- * for at most VIEW_LOCK_MAX_MS from now, whatever until_ms (or a "lock"
- * message, or P locked) says.
- */
-void		 view_add_lock(struct view *, const char *addr,
-		    int64_t until_ms);
+/* The table of view_set_limiter(), or NULL. */
+struct limiter	*view_limiter(const struct view *);
 
-/*
- * Locks shared by the views of one process (its workers). A lock one
- * worker makes (view_add_lock) is in every sibling's table before the
- * answer that made it leaves, so the next attempt from that address is
- * refused whichever worker takes it; pub/sub carries it to the other
- * instances. The request path reads one atomic (the epoch) and takes the
- * mutex only when a lock was added since the view last looked. Zero it
- * and initialise mu (VIEW_LOCK_SHARE_INIT) before use; it outlives the
- * views that use it. The workers of tokend share view_process_locks();
- * tests make their own.
- */
-#define VIEW_LOCK_SHARE_SLOTS	256	/* locks added between two looks */
-struct view_lock_share {
-	pthread_mutex_t		 mu;
-	_Atomic uint64_t	 epoch;		/* locks ever added */
-	struct {
-		char		 addr[DB_ADDR_MAX + 1];
-		int64_t		 until_ms;
-	}			 ring[VIEW_LOCK_SHARE_SLOTS];
-};
-#define VIEW_LOCK_SHARE_INIT	{ .mu = PTHREAD_MUTEX_INITIALIZER }
-
-/* Share locks with the other views using share (borrowed; NULL: none). */
-void		 view_set_lock_share(struct view *, struct view_lock_share *);
-
-/* The process's table, for the views of its workers; never freed. */
-struct view_lock_share *view_process_locks(void);
+/* The process's table (LIMITER_MAX_ENTRIES), made on the first call and
+   never freed. Callable from any thread. */
+struct limiter	*view_process_limiter(void);
 
 /* Wall-clock unix milliseconds, the unit of locks. */
 int64_t		 view_now_ms(void);
@@ -225,7 +194,7 @@ struct view_stats {
 	size_t		 revoked_bytes;	/* the heap they take (an estimate:
 					   strmap_memory(); during a re-read
 					   the new copy too) */
-	size_t		 locked;	/* locked addresses in the view */
+	size_t		 locked;	/* locks in its brute-force table */
 	int64_t		 last_sync;	/* unix seconds; 0: never */
 	uint64_t	 syncs;		/* completed full re-reads */
 	bool		 current;	/* view_in_sync_or_grace(now) */

@@ -2,6 +2,7 @@
  * client_addr: the source address of a request from its peer address and
  * X-Forwarded-For, trusting the header only from --trusted-proxies.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +73,40 @@ client_addr_trusted(const char *addr, const struct cidr *proxies,
 		if (cidr_contains(&proxies[i], (struct sockaddr *)&ss))
 			return true;
 	return false;
+}
+
+void
+client_addr_prefix(const char *addr, int v6_bits, char *out, size_t outlen)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	char		 buf[CLIENT_ADDR_MAX];
+	int		 i, bits;
+
+	if (outlen == 0)
+		return;
+	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1) {
+		/* IPv4 (canonical already), or no address at all. */
+		snprintf(out, outlen, "%s", addr);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(&a4, &a6.s6_addr[12], 4);
+		if (inet_ntop(AF_INET, &a4, buf, sizeof(buf)) == NULL)
+			buf[0] = '\0';
+		snprintf(out, outlen, "%s", buf);
+		return;
+	}
+	bits = v6_bits < 0 ? 0 : v6_bits > 128 ? 128 : v6_bits;
+	for (i = 0; i < 16; i++) {
+		if (bits >= 8 * (i + 1))
+			continue;
+		a6.s6_addr[i] &= bits <= 8 * i ? 0 :
+		    (uint8_t)(0xff00u >> (bits - 8 * i));
+	}
+	if (inet_ntop(AF_INET6, &a6, buf, sizeof(buf)) == NULL)
+		buf[0] = '\0';
+	snprintf(out, outlen, "%s/%d", buf, bits);
 }
 
 void

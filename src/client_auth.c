@@ -1,37 +1,55 @@
 /*
  * client_auth: extract client credentials from a request and verify them
  * against the client record: the worker's view (view.h) first, Redis when
- * the view cannot say yes. The brute-force limit (counting failures,
- * locks, Retry-After) is authfail.c's; the Redis commands and their
+ * the view cannot say yes. Every secret check goes through the
+ * brute-force limit (authfail.h): the process's table admits it, or
+ * refuses it (429, no check), or holds it for a moment (a failure of the
+ * same source is being counted in Redis). The Redis commands and their
  * replies are db.c's.
  *
- * Success path: the view is in sync, the source address is not locked,
- * the view has the client, enabled, and the secret matches its hash: the
- * callback runs at once, with no Redis command. While the view is not in
- * sync (its first read after start, a re-read after a reconnect), the
- * record and the address counter are read from Redis in one script
- * (db_client_lookup), as before the view; without Redis, 503.
+ * Success path: the view is in sync, the table admits the source and the
+ * view has the client, enabled, and the secret matches its hash (the
+ * check runs inside the admission): the callback runs at once, with no
+ * Redis command and no allocation. While the view is not in sync (its
+ * first read after start, a re-read after a reconnect), the record and
+ * the source's counter are read from Redis in one script
+ * (db_client_lookup), the counter goes into the table, and the check is
+ * admitted by the table once the record is at hand; without Redis, 503.
  *
  * Uniform failure path: every other case (no record in the view, a wrong
- * secret, a disabled client) reads the record with one HGETALL
- * (db_client_get: a client added or rotated a moment ago is thereby found
- * before the view hears of it) and checks the secret again; without a
- * record a dummy record is decoded and the dummy hash checked. So an
- * unknown client, a disabled one and a wrong secret each cost two hash
- * checks, one HGETALL, one decode and the failure count
+ * secret, a disabled client) is the source's pending failure from the
+ * moment the view's check said no; the record is then read with one
+ * HGETALL (db_client_get: a client added or rotated a moment ago is
+ * thereby found before the view hears of it) and the secret checked
+ * again; without a record a dummy record is decoded and the dummy hash
+ * checked. So an unknown client, a disabled one and a wrong secret each
+ * cost two hash checks, one HGETALL, one decode and the failure count
  * (authfail_count), and the time taken does not tell them apart. Redis
- * answers an unknown key with an empty array as fast as a known one.
+ * answers an unknown key with an empty array as fast as a known one. If
+ * the second check says yes after all, the pending failure is cancelled.
+ *
+ * Held attempts: a source with a pending failure gets no check until
+ * Redis has counted it (so that no instance has more than one wrong
+ * secret checked that the others cannot know of); its attempts wait on a
+ * timer, asking the table again each time (after HOLD_MIN_MS, doubling
+ * to HOLD_MAX_MS), and answer 503 when the failure ahead of them has been
+ * pending for more than twice --redis-timeout (its read and its count)
+ * and HOLD_SLACK_MS, so that Redis is late, or when they have waited
+ * --request-timeout in all.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "authfail.h"
 #include "client_auth.h"
 #include "client_record.h"
 #include "config.h"
 #include "db.h"
+#include "limiter.h"
 #include "metrics.h"
 #include "params.h"
 #include "reply.h"
@@ -42,6 +60,9 @@
 #include "view.h"
 #include "worker.h"
 
+#define HOLD_MIN_MS	1	/* a held attempt asks the table again */
+#define HOLD_MAX_MS	16
+#define HOLD_SLACK_MS	1000	/* on a late count, past its deadlines */
 
 enum client_creds_result
 client_auth_extract(const struct request *req, const struct params *params,
@@ -57,8 +78,15 @@ struct auth_op {
 	client_auth_cb		 cb;
 	void			*arg;
 	const char		*reason;	/* of a failure */
+	char			 source[AUTHFAIL_SOURCE_MAX];
+	bool			 pending;	/* holds the source's pending
+						   failure (authfail_check) */
+	bool			 lookup;	/* db_client_lookup in flight */
+	struct event		*hold;		/* a held attempt's timer */
+	uint64_t		 hold_until;	/* now_usec() */
+	int			 hold_ms;	/* the next wait */
 	uint64_t		 sent_us;	/* now_usec() at the read */
-	struct db_op		 lookup;
+	struct db_op		 db;
 	struct authfail_op	 fail;
 };
 
@@ -100,22 +128,74 @@ decode_dummy_record(void)
 		client_record_free(rec);
 }
 
-/* Answer: cb with rec borrowed; then op is freed and req released. */
+/* The secret check the table admits: one hash check on every path. */
+struct secret_check {
+	const struct client_record	*rec;	/* NULL: none */
+	const struct client_creds	*creds;
+};
+
+static bool
+secret_check_run(void *arg)
+{
+	const struct secret_check	*c = arg;
+	bool				 match;
+
+	match = secret_key_check(c->rec != NULL ? c->rec->secret_key : NULL,
+	    c->creds->secret, c->creds->secret_len);
+	return match && c->rec != NULL && !c->rec->disabled;
+}
+
+static const char *
+failure_reason(const struct client_record *rec)
+{
+	return rec == NULL ? "unknown_client" : rec->disabled ? "disabled" :
+	    "wrong_secret";
+}
+
 static void
-auth_done(struct auth_op *op, enum client_auth_result result,
+count_outcome(struct request *req, enum client_auth_result result,
     const struct client_record *rec)
 {
-	struct request	*req = op->req;
-
 	if (result == CLIENT_AUTH_OK)
 		view_client_issuing(req->worker->view, rec, now_usec());
 	else if (result == CLIENT_AUTH_INVALID)
 		metrics_auth_failure(&req->worker->metrics);
 	else if (result == CLIENT_AUTH_LIMITED)
 		metrics_auth_rate_limited(&req->worker->metrics);
+}
+
+/*
+ * Answer: cb with rec borrowed; then op is freed and req released. A
+ * pending failure op still holds is counted in the table (the request
+ * ends without Redis having counted it).
+ */
+static void
+auth_done(struct auth_op *op, enum client_auth_result result,
+    const struct client_record *rec)
+{
+	struct request	*req = op->req;
+
+	if (op->pending)
+		authfail_uncounted(req, op->source);
+	count_outcome(req, result, rec);
 	client_creds_finish(&op->creds);
+	if (op->hold != NULL)
+		event_free(op->hold);
 	op->cb(req, result, rec, op->arg);
 	free(op);
+	request_release(req);
+}
+
+/* Answer at once, from inside client_auth_verify(): no op was needed. */
+static void
+answer_now(struct request *req, struct client_creds *creds,
+    client_auth_cb cb, void *arg, enum client_auth_result result,
+    const struct client_record *rec)
+{
+	count_outcome(req, result, rec);
+	client_creds_finish(creds);
+	request_hold(req);
+	cb(req, result, rec, arg);
 	request_release(req);
 }
 
@@ -126,9 +206,74 @@ auth_counted(void *arg)
 	auth_done(arg, CLIENT_AUTH_INVALID, NULL);
 }
 
+/* A wrong secret checked: count it (the table's pending failure). */
+static void
+auth_failed(struct auth_op *op, const struct client_record *rec)
+{
+	op->reason = failure_reason(rec);
+	op->pending = false;	/* authfail_count() resolves it */
+	authfail_count(&op->fail, op->req, op->source, op->creds.id,
+	    op->reason, auth_counted, op);
+}
+
+static int	 attempt(struct auth_op *op);
+
+static void
+hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct auth_op	*op = arg;
+
+	(void)fd;
+	(void)what;
+	if (attempt(op) == -1)
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+}
+
 /*
- * The record read from Redis: the view missed or said no
- * (db_client_get), or was not in sync (db_client_lookup, or
+ * The table holds op's source while a failure from it, waited_ms old, is
+ * being counted: ask again a moment later. Give up with 503 when that
+ * count is late (Redis is), after --request-timeout in all, or once the
+ * client is gone or the worker drains.
+ */
+static void
+hold(struct auth_op *op, int64_t waited_ms)
+{
+	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+	struct timeval		 tv;
+
+	if (op->hold == NULL) {
+		op->hold = evtimer_new(req->worker->base, hold_cb, op);
+		op->hold_until = now_usec() +
+		    (uint64_t)cfg->request_timeout * 1000000;
+		op->hold_ms = HOLD_MIN_MS;
+	}
+	tv.tv_sec = 0;
+	tv.tv_usec = op->hold_ms * 1000;
+	if (op->hold_ms < HOLD_MAX_MS)
+		op->hold_ms *= 2;
+	if (op->hold == NULL || req->gone || req->worker->draining ||
+	    waited_ms > 2 * (int64_t)cfg->redis_timeout_ms + HOLD_SLACK_MS ||
+	    now_usec() >= op->hold_until || evtimer_add(op->hold, &tv) == -1)
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+}
+
+/*
+ * Success on a record read from Redis (rec, taken): the view gets this
+ * read, the newest, before anything is issued from it, so that this
+ * worker verifies what it issues by the same record and generation.
+ */
+static void
+learned(struct auth_op *op, const struct db_record *res,
+    struct client_record *rec)
+{
+	auth_done(op, CLIENT_AUTH_OK, view_learn_client(op->req->worker->view,
+	    rec, res, op->sent_us));
+}
+
+/*
+ * The record read from Redis: after the view's check said no (op->pending:
+ * db_client_get), or while the view was not in sync (db_client_lookup, or
  * db_client_get with the limit off).
  */
 static void
@@ -136,124 +281,199 @@ auth_looked_up(const struct db_record *res, void *arg)
 {
 	struct auth_op		*op = arg;
 	struct request		*req = op->req;
-	struct client_record	*rec = NULL;
-	bool			 match;
+	struct client_record	*rec;
+	struct secret_check	 c;
+	int64_t			 waited = 0;
+	bool			 lookup = op->lookup;
 
+	op->lookup = false;
 	if (res->status != DB_OK) {
 		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 		return;
 	}
-	if (res->locked) {
-		/* Over the limit: no record, no secret check. */
-		req->retry_after = authfail_retry_after(req->worker->cfg,
-		    res->lock_ms);
-		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
-		return;
+	if (lookup) {
+		/* Every instance's count of the source, for the table. */
+		authfail_observe(req, op->source, res->fails_ip,
+		    res->window_ms);
+		if (res->locked) {
+			/* Over the limit: no record, no secret check. */
+			req->retry_after = authfail_retry_after(
+			    req->worker->cfg, res->window_ms);
+			auth_done(op, CLIENT_AUTH_LIMITED, NULL);
+			return;
+		}
 	}
-	if (!req->gone && (rec = db_record_decode(res)) == NULL)
+	if ((rec = db_record_decode(res)) == NULL)
 		decode_dummy_record();
-	/* One hash check on every path; decide only afterwards. */
-	match = secret_key_check(rec != NULL ? rec->secret_key : NULL,
-	    op->creds.secret, op->creds.secret_len);
-	if (match && rec != NULL && !rec->disabled) {
-		/*
-		 * The view gets this read (the newest) before anything is
-		 * issued from it, so that this worker verifies what it
-		 * issues by the same record and generation.
-		 */
-		auth_done(op, CLIENT_AUTH_OK, view_learn_client(
-		    req->worker->view, rec, res, op->sent_us));
+	c.rec = rec;
+	c.creds = &op->creds;
+	if (op->pending) {
+		/* The second look: already admitted, the failure ours. */
+		if (secret_check_run(&c)) {
+			authfail_cancel(req, op->source);
+			op->pending = false;
+			learned(op, res, rec);
+			return;
+		}
+		auth_failed(op, rec);
+		client_record_free(rec);
 		return;
 	}
-	op->reason = rec == NULL ? "unknown_client" : rec->disabled ?
-	    "disabled" : "wrong_secret";
+	switch (authfail_check(req, op->source, secret_check_run, &c,
+	    &waited)) {
+	case LIMITER_PASSED:
+		learned(op, res, rec);
+		return;
+	case LIMITER_FAILED:
+		auth_failed(op, rec);
+		break;
+	case LIMITER_LOCKED:
+		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
+		break;
+	case LIMITER_WAIT:
+		/* Start over (a new read) once the table lets us. */
+		hold(op, waited);
+		break;
+	}
 	client_record_free(rec);
-	authfail_count(&op->fail, req, op->creds.id, op->reason, auth_counted,
-	    op);
 }
 
-/* Answer at once, from inside client_auth_verify(). */
-static void
-answer_now(struct request *req, struct client_creds *creds,
-    client_auth_cb cb, void *arg, enum client_auth_result result,
-    const struct client_record *rec)
+/*
+ * Read the record from Redis for op: with the source's counter while the
+ * view is not in sync and the limit is on. -1 when the store refused (op
+ * untouched).
+ */
+static int
+read_record(struct auth_op *op, bool in_sync)
 {
-	if (result == CLIENT_AUTH_OK)
-		view_client_issuing(req->worker->view, rec, now_usec());
-	else if (result == CLIENT_AUTH_INVALID)
-		metrics_auth_failure(&req->worker->metrics);
-	else if (result == CLIENT_AUTH_LIMITED)
-		metrics_auth_rate_limited(&req->worker->metrics);
-	client_creds_finish(creds);
-	request_hold(req);
-	cb(req, result, rec, arg);
-	request_release(req);
+	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+	int			 rc;
+
+	op->lookup = !in_sync && cfg->auth_fail_limit > 0;
+	op->sent_us = now_usec();
+	if (op->lookup)
+		rc = db_client_lookup(req->worker->store, &op->db, cfg->prefix,
+		    op->creds.id, op->source, cfg->auth_fail_limit,
+		    auth_looked_up, op);
+	else
+		rc = db_client_get(req->worker->store, &op->db, cfg->prefix,
+		    op->creds.id, auth_looked_up, op);
+	if (rc == -1)
+		op->lookup = false;
+	return rc;
+}
+
+/*
+ * One try at a held op: the same decisions as client_auth_verify(). 0
+ * when op is answered or waits again (a timer, a store callback); -1 when
+ * the store is not up or refused (op not answered: the caller answers
+ * 503).
+ */
+static int
+attempt(struct auth_op *op)
+{
+	struct request		*req = op->req;
+	struct worker		*w = req->worker;
+	struct secret_check	 c;
+	enum limiter_result	 res;
+	int64_t			 waited = 0;
+	bool			 in_sync = view_in_sync(w->view);
+
+	if (!store_is_up(w->store))
+		return -1;
+	if (in_sync) {
+		c.rec = view_client(w->view, op->creds.id);
+		c.creds = &op->creds;
+		res = authfail_check(req, op->source, secret_check_run, &c,
+		    &waited);
+		if (res == LIMITER_PASSED) {
+			auth_done(op, CLIENT_AUTH_OK, c.rec);
+			return 0;
+		}
+	} else
+		res = authfail_peek(req, op->source, &waited);
+	switch (res) {
+	case LIMITER_LOCKED:
+		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
+		return 0;
+	case LIMITER_WAIT:
+		hold(op, waited);
+		return 0;
+	case LIMITER_FAILED:
+		op->pending = true;
+		break;
+	case LIMITER_PASSED:
+		break;
+	}
+	return read_record(op, in_sync);
 }
 
 int
 client_auth_verify(struct request *req, struct client_creds *creds,
     client_auth_cb cb, void *arg)
 {
-	struct worker			*w = req->worker;
-	const struct config		*cfg = w->cfg;
-	const struct client_record	*rec;
-	struct auth_op			*op;
-	bool				 match, counter = false;
-	int				 rc;
+	struct worker		*w = req->worker;
+	struct auth_op		*op;
+	struct secret_check	 c;
+	char			 source[AUTHFAIL_SOURCE_MAX];
+	enum limiter_result	 res;
+	int64_t			 waited = 0;
+	bool			 in_sync = view_in_sync(w->view);
 
 	/* Failures are counted in Redis: without it, 503. */
 	if (!store_is_up(w->store))
 		return -1;
+	authfail_source(req, source);
 	/*
-	 * A view that is not in sync (the first read after start, or a
-	 * re-read after a reconnect, not finished) may lack a change (a
-	 * rotated secret, a disable, a lock): read everything from Redis,
-	 * the record and the address counter in one round trip.
+	 * The view's record, in sync: a match on an enabled client, admitted
+	 * by the table, is answered at once, with no Redis command. A view
+	 * that is not in sync (the first read after start, or a re-read
+	 * after a reconnect, not finished) may lack a change (a rotated
+	 * secret, a disable): everything is read from Redis, the record and
+	 * the source's counter in one round trip, and checked then.
 	 */
-	if (!view_in_sync(w->view)) {
-		counter = cfg->auth_fail_limit > 0;
-		goto redis;
-	}
-	/* Over the limit: no record, no secret check. */
-	if (authfail_locked(req)) {
+	if (in_sync) {
+		c.rec = view_client(w->view, creds->id);
+		c.creds = creds;
+		res = authfail_check(req, source, secret_check_run, &c,
+		    &waited);
+		if (res == LIMITER_PASSED) {
+			answer_now(req, creds, cb, arg, CLIENT_AUTH_OK, c.rec);
+			return 0;
+		}
+	} else
+		res = authfail_peek(req, source, &waited);
+	if (res == LIMITER_LOCKED) {
+		/* Over the limit: no record, no secret check. */
 		answer_now(req, creds, cb, arg, CLIENT_AUTH_LIMITED, NULL);
 		return 0;
 	}
-	/*
-	 * The view's record: a match on an enabled client is answered at
-	 * once, with no Redis command. Anything else (no record, a wrong
-	 * secret, disabled) reads the record from Redis and checks again,
-	 * so that every failure (unknown, disabled, wrong secret) costs one
-	 * hash check, one HGETALL, one decode and one more hash check, and
-	 * a change the view has not heard of yet (a new client, a rotated
-	 * secret) counts as soon as Redis has it.
-	 */
-	rec = view_client(w->view, creds->id);
-	match = secret_key_check(rec != NULL ? rec->secret_key : NULL,
-	    creds->secret, creds->secret_len);
-	if (match && rec != NULL && !rec->disabled) {
-		answer_now(req, creds, cb, arg, CLIENT_AUTH_OK, rec);
-		return 0;
-	}
 
-redis:
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
 	op->cb = cb;
 	op->arg = arg;
+	memcpy(op->source, source, sizeof(op->source));
 	request_hold(req);
-	op->sent_us = now_usec();
-	if (counter)
-		rc = db_client_lookup(w->store, &op->lookup, cfg->prefix,
-		    op->creds.id, req->client, cfg->auth_fail_limit,
-		    auth_looked_up, op);
-	else
-		rc = db_client_get(w->store, &op->lookup, cfg->prefix,
-		    op->creds.id, auth_looked_up, op);
-	if (rc == -1) {
-		/* Give the credentials back so the caller's cleanup frees them. */
+	if (res == LIMITER_WAIT) {
+		hold(op, waited);
+		return 0;
+	}
+	/*
+	 * Anything but a match (no record, a wrong secret, disabled) is the
+	 * source's pending failure: the record is read from Redis and the
+	 * secret checked again, so that every failure costs the same, and a
+	 * change the view has not heard of yet (a new client, a rotated
+	 * secret) counts as soon as Redis has it.
+	 */
+	op->pending = res == LIMITER_FAILED;
+	if (read_record(op, in_sync) == -1) {
+		if (op->pending)
+			authfail_uncounted(req, op->source);
+		/* The credentials back: the caller's cleanup frees them. */
 		*creds = op->creds;
 		free(op);
 		request_release(req);
@@ -265,11 +485,13 @@ redis:
 void
 client_auth_reply_limited(struct request *req, int flags)
 {
-	char	 ra[16], desc[96];
+	char	 ra[16], desc[160], source[AUTHFAIL_SOURCE_MAX];
 
+	authfail_source(req, source);
 	snprintf(ra, sizeof(ra), "%d", req->retry_after);
 	snprintf(desc, sizeof(desc), "too many failed client "
-	    "authentications; retry after %d s", req->retry_after);
+	    "authentications from %s; retry after %d s", source,
+	    req->retry_after);
 	reply_header(req, "Retry-After", ra);
 	reply_error(req, 429, "too_many_requests", desc, flags);
 }

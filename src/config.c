@@ -227,6 +227,10 @@ static const struct setting settings[] = {
 	{ "auth-fail-window", "TOKEND_AUTH_FAIL_WINDOW", "SECONDS", "60", NULL,
 	    parse_int, OFF(auth_fail_window), 1, 86400, 0,
 	    "the window of --auth-fail-limit" },
+	{ "auth-fail-ipv6-prefix", "TOKEND_AUTH_FAIL_IPV6_PREFIX", "BITS",
+	    "64", NULL, parse_int, OFF(auth_fail_ipv6_prefix), 32, 128, 0,
+	    "IPv6 sources share one --auth-fail-limit per prefix of this"
+	    " length (IPv4 sources count per address)" },
 	{ "trusted-proxies", "TOKEND_TRUSTED_PROXIES", "CIDR,...", NULL,
 	    "none",
 	    parse_proxies, OFF(trusted_proxies), 0, 0, 0,

@@ -63,45 +63,47 @@ _Static_assert(CLIENT_ID_MAX <= DB_JTI_MAX && DB_ADDR_MAX <= DB_JTI_MAX,
 /*
  * The lookup while the view is not in sync, with the limit on: KEYS[1]
  * the client record, KEYS[2] the address counter, ARGV[1] the limit.
- * Returns {record, count, 0}, or {0, count, pttl} without reading the
- * record when count >= limit.
+ * Returns {record, count, pttl}, or {0, count, pttl} without reading the
+ * record when count >= limit (pttl: the counter's, < 0 without one).
  */
 static const char lookup_script[] =
     "local n = tonumber(redis.call('GET', KEYS[2])) or 0 "
-    "if n >= tonumber(ARGV[1]) then "
-    "return {0, n, redis.call('PTTL', KEYS[2])} end "
-    "return {redis.call('HGETALL', KEYS[1]), n, 0}";
+    "local t = redis.call('PTTL', KEYS[2]) "
+    "if n >= tonumber(ARGV[1]) then return {0, n, t} end "
+    "return {redis.call('HGETALL', KEYS[1]), n, t}";
 
 /*
- * A failure: INCR the address and client counters (KEYS[1], KEYS[2]),
- * giving each the window (ARGV[1]) as expiry on its first increment (or
- * if it somehow has none). When the address count has reached the limit
- * (ARGV[2]), the address (ARGV[3]) is locked until its counter expires:
- * added to P locked (KEYS[3], scored by that time in unix ms, after
- * trimming locks that are over; the set expires with its last lock) and
- * announced on P events (KEYS[4]) as "lock ADDR UNTIL" (EVENT_LOCK), for
- * every instance's view. Returns {ip count, client count, UNTIL or 0}.
+ * A failure: INCR the address counter (KEYS[1]) and, when there is one
+ * (a valid client id), the client counter (KEYS[4]), giving each the
+ * window (ARGV[1]) as expiry on its first increment (or if it somehow has
+ * none). When the address count has reached the limit (ARGV[2]), the
+ * address (ARGV[3]) is locked until its counter expires: added to
+ * P locked (KEYS[2], scored by that time in unix ms, after trimming locks
+ * that are over; the set expires with its last lock) and announced on
+ * P events (KEYS[3]) as "lock ADDR UNTIL" (EVENT_LOCK), for every
+ * instance. Returns {ip count, client count or -1, UNTIL or 0, the
+ * address counter's PTTL}.
  */
 static const char fail_script[] =
-    "local r = {} "
-    "for i = 1, 2 do "
-    "local n = redis.call('INCR', KEYS[i]) "
-    "if n == 1 or redis.call('TTL', KEYS[i]) < 0 then "
-    "redis.call('EXPIRE', KEYS[i], ARGV[1]) end "
-    "r[i] = n end "
-    "r[3] = 0 "
-    "if r[1] >= tonumber(ARGV[2]) then "
+    "local function count(k) "
+    "local n = redis.call('INCR', k) "
+    "if n == 1 or redis.call('TTL', k) < 0 then "
+    "redis.call('EXPIRE', k, ARGV[1]) end "
+    "return n end "
+    "local r = {count(KEYS[1]), -1, 0, 0} "
+    "if KEYS[4] then r[2] = count(KEYS[4]) end "
     "local pttl = redis.call('PTTL', KEYS[1]) "
-    "if pttl > 0 then "
+    "r[4] = pttl "
+    "if r[1] >= tonumber(ARGV[2]) and pttl > 0 then "
     "local t = redis.call('TIME') "
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
     "r[3] = now + pttl "
-    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) "
-    "redis.call('ZADD', KEYS[3], r[3], ARGV[3]) "
-    "if redis.call('PTTL', KEYS[3]) < pttl then "
-    "redis.call('PEXPIRE', KEYS[3], pttl) end "
-    "redis.call('PUBLISH', KEYS[4], "
-    "string.format('lock %s %.0f', ARGV[3], r[3])) end end "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) "
+    "redis.call('ZADD', KEYS[2], r[3], ARGV[3]) "
+    "if redis.call('PTTL', KEYS[2]) < pttl then "
+    "redis.call('PEXPIRE', KEYS[2], pttl) end "
+    "redis.call('PUBLISH', KEYS[3], "
+    "string.format('lock %s %.0f', ARGV[3], r[3])) end "
     "return r";
 
 /*
@@ -347,11 +349,11 @@ lookup_answer(enum store_status st, const struct redisReply *r, void *arg)
 		res.why = "unexpected lookup reply";
 		goto out;
 	}
-	if (r->element[0]->type == REDIS_REPLY_INTEGER) {
-		/* Over the limit: the script read no record. */
-		res.locked = true;
-		res.lock_ms = r->element[2]->integer;
-	} else
+	res.fails_ip = r->element[1]->integer;
+	res.window_ms = r->element[2]->integer;
+	if (r->element[0]->type == REDIS_REPLY_INTEGER)
+		res.locked = true;	/* over the limit: no record read */
+	else
 		res.reply = r->element[0];
 out:
 	op->cb.record(&res, op->arg);
@@ -458,18 +460,21 @@ authfail_answer(enum store_status st, const struct redisReply *r, void *arg)
 	res.status = answer_status(st, r, buf, sizeof(buf), &res.why);
 	if (res.status != DB_OK)
 		goto out;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
 	    !is_type(r->element[0], REDIS_REPLY_INTEGER) ||
 	    !is_type(r->element[1], REDIS_REPLY_INTEGER) ||
-	    !is_type(r->element[2], REDIS_REPLY_INTEGER)) {
+	    !is_type(r->element[2], REDIS_REPLY_INTEGER) ||
+	    !is_type(r->element[3], REDIS_REPLY_INTEGER)) {
 		res.status = DB_ERR_REPLY;
 		res.why = "unexpected failure count reply";
 		goto out;
 	}
 	res.fails_ip = r->element[0]->integer;
-	res.fails_client = r->element[1]->integer;
+	res.fails_client = r->element[1]->integer < 0 ? -1 :
+	    r->element[1]->integer;
 	if (r->element[2]->integer > 0)
 		res.locked_until = r->element[2]->integer;
+	res.window_ms = r->element[3]->integer;
 out:
 	op->cb.authfail(&res, op->arg);
 }
@@ -480,8 +485,13 @@ db_authfail_count(struct store *s, struct db_op *op, const char *prefix,
     db_authfail_cb cb, void *arg)
 {
 	struct key	 ipkey, clkey, lockkey, chan;
-	const char	*argv[10];
+	const char	*argv[11];
 	char		 window[16], lim[16];
+	/* No counter for what no client can be called: the attacker's
+	   string would become a key (client_record.h has the one rule). */
+	bool		 by_client = client_id != NULL &&
+			    client_record_is_valid_id(client_id,
+			    strlen(client_id));
 	int		 rc;
 
 	op->cb.authfail = cb;
@@ -490,15 +500,17 @@ db_authfail_count(struct store *s, struct db_op *op, const char *prefix,
 	snprintf(lim, sizeof(lim), "%d", limit);
 	argv[0] = "EVAL";
 	argv[1] = fail_script;
-	argv[2] = "4";
+	argv[2] = by_client ? "4" : "3";
 	argv[3] = key_make(&ipkey, prefix, KEY_AUTHFAIL_IP, addr);
-	argv[4] = key_make(&clkey, prefix, KEY_AUTHFAIL_CLIENT, client_id);
-	argv[5] = key_make(&lockkey, prefix, KEY_LOCKED, "");
-	argv[6] = key_make(&chan, prefix, KEY_EVENTS, "");
-	argv[7] = window;
-	argv[8] = lim;
-	argv[9] = addr;
-	rc = store_command_argv(s, authfail_answer, op, 10, argv, NULL);
+	argv[4] = key_make(&lockkey, prefix, KEY_LOCKED, "");
+	argv[5] = key_make(&chan, prefix, KEY_EVENTS, "");
+	argv[6] = key_make(&clkey, prefix, KEY_AUTHFAIL_CLIENT,
+	    by_client ? client_id : "");
+	argv[by_client ? 7 : 6] = window;
+	argv[by_client ? 8 : 7] = lim;
+	argv[by_client ? 9 : 8] = addr;
+	rc = store_command_argv(s, authfail_answer, op, by_client ? 10 : 9,
+	    argv, NULL);
 	key_free(&ipkey);
 	key_free(&clkey);
 	key_free(&lockkey);

@@ -7,9 +7,10 @@
  * need, which may be smaller) when live entries plus tombstones would pass
  * 3/4 of it; after a rebuild it is at most half full.
  *
- * Some keys are chosen by whoever sends us requests: the view's lock table
- * is keyed by the source addresses of clients that failed to authenticate
- * (an IPv6 client picks its address from its whole prefix), beside client
+ * Some keys are chosen by whoever sends us requests: the brute-force
+ * table (limiter.c) is keyed by the sources of clients that failed to
+ * authenticate (IPv6 networks of --auth-fail-ipv6-prefix bits: an attacker
+ * with a shorter prefix picks among many), beside client
  * ids (chosen by the admin) and jtis (of tokens we signed). With a hash
  * anyone can compute, such a client could pick addresses that share a
  * table slot and make every probe sequence long. So the hash is keyed:

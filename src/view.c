@@ -14,9 +14,11 @@
  * deadline, so a burst of thousands could outrun it); then the pages of
  * P revoked:* (db_revoked_scan) with the revocations of each
  * (db_revoked_get) until the cursor is 0; then the locks of P locked that
- * have not ended (db_locks_get). All of it goes into new maps, swapped in
- * at the end. Any failure abandons the sync and retries it after a backoff
- * (sooner when the command store comes back up).
+ * have not ended (db_locks_get). The records and revocations go into new
+ * maps, swapped in at the end; the locks go straight into the process's
+ * brute-force table (limiter.h), where a lock is only ever extended. Any
+ * failure abandons the sync and retries it after a backoff (sooner when
+ * the command store comes back up).
  *
  * Messages during a sync are applied to both the live maps and the sync's
  * new ones. Re-reads of a record ("client ID") and the sync's reads all
@@ -24,9 +26,10 @@
  * order Redis executed them, and applying them in arrival order leaves
  * the newest read in place.
  *
- * Locks made in this process reach the sibling views through a shared
- * table (struct view_lock_share); the one the workers share,
- * view_process_locks(), is defined here.
+ * Locks are not the view's own: "lock" messages and P locked are written
+ * into the brute-force table the view is given (view_set_limiter()),
+ * which the workers of a process share; the process's table,
+ * view_process_limiter(), is defined here.
  *
  * Invariants:
  * - v->trusted (view_in_sync()): a sync completed since the subscriber
@@ -43,6 +46,7 @@
 #include <sys/queue.h>
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,6 +60,7 @@
 #include "client_record.h"
 #include "config.h"
 #include "db.h"
+#include "limiter.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -93,7 +98,6 @@ struct sync {
 	uint64_t		 t0;		/* now_usec() at start */
 	struct strmap		*clients;
 	struct strmap		*revoked;
-	struct strmap		*locked;
 	char		       **ids;		/* the members of P clients */
 	size_t			 nids;
 	size_t			 next_id;	/* next record to read */
@@ -109,9 +113,7 @@ struct view {
 
 	struct strmap		*clients;	/* id -> client_record */
 	struct strmap		*revoked;	/* jti -> int64_t exp */
-	struct strmap		*locked;	/* addr -> int64_t until, ms */
-	struct view_lock_share	*share;		/* borrowed, or NULL */
-	uint64_t		 share_seen;	/* its epoch last looked at */
+	struct limiter		*limiter;	/* borrowed, or NULL */
 
 	bool			 trusted;
 	bool			 ever_synced;
@@ -223,31 +225,36 @@ view_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void	lock_add(struct view *, const char *, int64_t, bool);
-
 /*
- * Lock addr until until_ms in m, or extend its lock; never shorten. An end
- * further than VIEW_LOCK_MAX_MS away (no counter lives that long: a bogus
- * message, a corrupt P locked) is cut to that.
+ * Lock addr until until_ms in the brute-force table (extended, never
+ * shortened). UNTIL comes from Redis's clock; a lock ends when its
+ * counter expires, at most --auth-fail-window after it was set, so an end
+ * further away than that (a clock behind Redis's, a bogus message) is cut
+ * to it.
  */
 static void
-locked_add(struct strmap *m, const char *addr, int64_t until_ms,
-    int64_t now_ms)
+lock_add(struct view *v, const char *addr, int64_t until_ms)
 {
-	int64_t	*box;
+	int64_t	 now_ms = view_now_ms();
+	int64_t	 max_ms = (int64_t)v->cfg->auth_fail_window * 1000;
 
-	if (until_ms <= now_ms)
+	if (v->limiter == NULL || !db_addr_is_valid(addr, strlen(addr)))
 		return;
-	if (until_ms - now_ms > VIEW_LOCK_MAX_MS)
-		until_ms = now_ms + VIEW_LOCK_MAX_MS;
-	if ((box = strmap_get(m, addr)) != NULL) {
-		if (until_ms > *box)
-			*box = until_ms;
-		return;
-	}
-	box = xmalloc(sizeof(*box));
-	*box = until_ms;
-	strmap_put(m, addr, box, NULL);
+	if (until_ms - now_ms > max_ms)
+		until_ms = now_ms + max_ms;
+	limiter_lock(v->limiter, addr, until_ms, now_ms);
+}
+
+/* Locks in the brute-force table now (0 without one). */
+static size_t
+locks_count(const struct view *v)
+{
+	struct limiter_stats	 st;
+
+	if (v->limiter == NULL)
+		return 0;
+	limiter_get_stats(v->limiter, view_now_ms(), &st);
+	return st.locked;
 }
 
 /* The record of a read sent at sent_us, or NULL (db_record_decode). */
@@ -372,7 +379,6 @@ sync_abandon(struct view *v)
 	v->sync = NULL;
 	strmap_free(s->clients, record_free);
 	strmap_free(s->revoked, free);
-	strmap_free(s->locked, free);
 	for (i = 0; i < s->nids; i++)
 		free(s->ids[i]);
 	free(s->ids);
@@ -411,11 +417,9 @@ sync_done(struct view *v)
 
 	strmap_free(v->clients, record_free);
 	strmap_free(v->revoked, free);
-	strmap_free(v->locked, free);
 	v->clients = s->clients;
 	v->revoked = s->revoked;
-	v->locked = s->locked;
-	s->clients = s->revoked = s->locked = NULL;
+	s->clients = s->revoked = NULL;
 	sync_abandon(v);
 
 	v->trusted = true;
@@ -428,7 +432,7 @@ sync_done(struct view *v)
 	publish(v);
 	log_info("event=view_synced clients=%zu revoked=%zu locked=%zu ms=%"
 	    PRIu64, strmap_count(v->clients), strmap_count(v->revoked),
-	    strmap_count(v->locked), ms);
+	    locks_count(v), ms);
 }
 
 static void	 members_cb(const struct db_members *, void *);
@@ -506,7 +510,6 @@ sync_start(struct view *v)
 	s->t0 = now_usec();
 	s->clients = strmap_new();
 	s->revoked = strmap_new();
-	s->locked = strmap_new();
 	v->sync = s;
 	op = op_new(v, OP_MEMBERS);
 	if (op_sent(v, op, db_members_get(v->cmd, &op->db, v->cfg->prefix,
@@ -593,13 +596,13 @@ locks_cb(const struct db_locks *res, void *arg)
 {
 	struct op	*op = arg;
 	struct view	*v = op_back(op);
-	int64_t		 now_ms = view_now_ms(), until;
+	int64_t		 until;
 	char		 addr[DB_ADDR_MAX + 1];
 	size_t		 pos = 0;
 
 	if (sync_answer(v, op, res->status, res->why)) {
 		while (db_locks_next(res, &pos, addr, &until))
-			locked_add(v->sync->locked, addr, until, now_ms);
+			lock_add(v, addr, until);
 		sync_done(v);
 	}
 	op_end(v, op);
@@ -664,7 +667,7 @@ on_message(const char *msg, size_t len, void *arg)
 		view_add_revocation(v, ev.name, ev.value);
 		return;
 	case DB_EVENT_LOCK:
-		lock_add(v, ev.name, ev.value, false);
+		lock_add(v, ev.name, ev.value);
 		return;
 	case DB_EVENT_NONE:
 		break;
@@ -735,10 +738,8 @@ prune_cb(evutil_socket_t fd, short what, void *arg)
 	while (strmap_next(v->revoked, &pos, &key, &value))
 		if (!revocation_matters(v, *(int64_t *)value, now))
 			free(strmap_remove_at(v->revoked, pos));
-	pos = 0;
-	while (strmap_next(v->locked, &pos, &key, &value))
-		if (*(int64_t *)value <= now_ms)
-			free(strmap_remove_at(v->locked, pos));
+	if (v->limiter != NULL)
+		limiter_prune(v->limiter, now_ms);
 	publish(v);
 	evtimer_add(v->prune_ev, &tv);
 }
@@ -759,7 +760,6 @@ view_new(struct event_base *base, const struct config *cfg,
 	v->cmd = cmd;
 	v->clients = strmap_new();
 	v->revoked = strmap_new();
-	v->locked = strmap_new();
 	v->retry_ms = RETRY_MIN_MS;
 	LIST_INIT(&v->ops);
 	v->retry_ev = evtimer_new(base, retry_cb, v);
@@ -809,7 +809,6 @@ view_free(struct view *v)
 	event_free(v->prune_ev);
 	strmap_free(v->clients, record_free);
 	strmap_free(v->revoked, free);
-	strmap_free(v->locked, free);
 	free(v);
 }
 
@@ -880,96 +879,33 @@ view_set_metrics(struct view *v, struct metrics_shard *m)
 	publish(v);
 }
 
-/* The brute-force locks of this process, seen by all its workers' views. */
-static struct view_lock_share process_locks = VIEW_LOCK_SHARE_INIT;
+/* The brute-force table of this process, shared by its workers' views. */
+static struct limiter	*process_limiter;
+static pthread_once_t	 process_limiter_once = PTHREAD_ONCE_INIT;
 
-struct view_lock_share *
-view_process_locks(void)
+static void
+process_limiter_init(void)
 {
-	return &process_locks;
+	process_limiter = limiter_new(LIMITER_MAX_ENTRIES);
+}
+
+struct limiter *
+view_process_limiter(void)
+{
+	pthread_once(&process_limiter_once, process_limiter_init);
+	return process_limiter;
 }
 
 void
-view_set_lock_share(struct view *v, struct view_lock_share *share)
+view_set_limiter(struct view *v, struct limiter *l)
 {
-	v->share = share;
-	v->share_seen = share != NULL ?
-	    atomic_load_explicit(&share->epoch, memory_order_acquire) : 0;
+	v->limiter = l;
 }
 
-/* Copy the locks siblings added since the last look into our table. */
-static void
-share_pull(struct view *v)
+struct limiter *
+view_limiter(const struct view *v)
 {
-	struct view_lock_share	*sh = v->share;
-	uint64_t		 e, i;
-	int64_t			 now_ms;
-
-	if (sh == NULL || atomic_load_explicit(&sh->epoch,
-	    memory_order_acquire) == v->share_seen)
-		return;
-	now_ms = view_now_ms();
-	pthread_mutex_lock(&sh->mu);
-	e = atomic_load_explicit(&sh->epoch, memory_order_relaxed);
-	i = e - v->share_seen > VIEW_LOCK_SHARE_SLOTS ?
-	    e - VIEW_LOCK_SHARE_SLOTS : v->share_seen;
-	for (; i < e; i++) {
-		locked_add(v->locked, sh->ring[i % VIEW_LOCK_SHARE_SLOTS].addr,
-		    sh->ring[i % VIEW_LOCK_SHARE_SLOTS].until_ms, now_ms);
-		if (v->sync != NULL)
-			locked_add(v->sync->locked,
-			    sh->ring[i % VIEW_LOCK_SHARE_SLOTS].addr,
-			    sh->ring[i % VIEW_LOCK_SHARE_SLOTS].until_ms, now_ms);
-	}
-	v->share_seen = e;
-	pthread_mutex_unlock(&sh->mu);
-}
-
-int64_t
-view_lock_remaining(struct view *v, const char *addr)
-{
-	int64_t		*until;
-	int64_t		 now_ms;
-
-	share_pull(v);
-	if ((until = strmap_get(v->locked, addr)) == NULL)
-		return 0;
-	now_ms = view_now_ms();
-	if (*until > now_ms)
-		return *until - now_ms;
-	free(strmap_remove(v->locked, addr));
-	return 0;
-}
-
-/* Lock addr until until_ms here; with share, in the sibling views too. */
-static void
-lock_add(struct view *v, const char *addr, int64_t until_ms, bool share)
-{
-	int64_t	 now_ms = view_now_ms();
-
-	if (!db_addr_is_valid(addr, strlen(addr)))
-		return;
-	locked_add(v->locked, addr, until_ms, now_ms);
-	if (v->sync != NULL)
-		locked_add(v->sync->locked, addr, until_ms, now_ms);
-	if (share && v->share != NULL && until_ms > now_ms) {
-		struct view_lock_share	*sh = v->share;
-		uint64_t		 e;
-
-		pthread_mutex_lock(&sh->mu);
-		e = atomic_load_explicit(&sh->epoch, memory_order_relaxed);
-		snprintf(sh->ring[e % VIEW_LOCK_SHARE_SLOTS].addr,
-		    sizeof(sh->ring[0].addr), "%s", addr);
-		sh->ring[e % VIEW_LOCK_SHARE_SLOTS].until_ms = until_ms;
-		atomic_store_explicit(&sh->epoch, e + 1, memory_order_release);
-		pthread_mutex_unlock(&sh->mu);
-	}
-}
-
-void
-view_add_lock(struct view *v, const char *addr, int64_t until_ms)
-{
-	lock_add(v, addr, until_ms, true);
+	return v->limiter;
 }
 
 void
@@ -979,7 +915,7 @@ view_get_stats(const struct view *v, struct view_stats *st)
 	st->clients = strmap_count(v->clients);
 	st->revoked = strmap_count(v->revoked);
 	st->revoked_bytes = revoked_bytes(v);
-	st->locked = strmap_count(v->locked);
+	st->locked = locks_count(v);
 	st->last_sync = v->last_sync;
 	st->syncs = v->syncs;
 	st->current = view_in_sync_or_grace(v, time(NULL));

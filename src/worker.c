@@ -279,7 +279,7 @@ worker_init(struct worker *w, int id, int n_workers,
 	w->view = view_new(w->base, cfg, w->store, n_workers);
 	w->tcache = tcache_new((size_t)cfg->verify_cache_size, cfg->leeway);
 	view_set_metrics(w->view, &w->metrics);
-	view_set_lock_share(w->view, view_process_locks());
+	view_set_limiter(w->view, view_process_limiter());
 	return 0;
 }
 

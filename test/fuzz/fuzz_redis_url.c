@@ -3,7 +3,11 @@
  * redis_url_parse() (--redis, all of redis://, unix:// and
  * sentinel://), config_parse_listen() (--listen)
  * and cidr_parse() (--trusted-proxies), each given the input as a
- * string (a NUL byte ends it, as in argv).
+ * string (a NUL byte ends it, as in argv); and a source address
+ * (client_addr_canonical(), an X-Forwarded-For entry) with the
+ * brute-force prefix of it at every length (client_addr_prefix()), which
+ * must be the address itself for IPv4 and, for IPv6, a network of that
+ * length that holds the address.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "cidr.h"
+#include "client_addr.h"
 #include "config.h"
 #include "redis_url.h"
 
@@ -37,6 +42,34 @@ contains(const struct cidr *c, const struct listen_addr *l)
 	(void)cidr_contains(c, (const struct sockaddr *)&v6);
 	if (l != NULL)
 		(void)cidr_contains(c, (const struct sockaddr *)&l->sa);
+}
+
+static void
+source_prefixes(const char *s)
+{
+	char			 canon[CLIENT_ADDR_MAX];
+	char			 pfx[CLIENT_ADDR_PREFIX_MAX], err[128];
+	struct sockaddr_in6	 v6;
+	struct cidr		 net;
+	int			 bits;
+
+	if (!client_addr_canonical(s, strlen(s), canon))
+		return;
+	for (bits = 0; bits <= 128; bits++) {
+		client_addr_prefix(canon, bits, pfx, sizeof(pfx));
+		if (strchr(canon, ':') == NULL) {
+			if (strcmp(pfx, canon) != 0)
+				abort();
+			return;
+		}
+		memset(&v6, 0, sizeof(v6));
+		v6.sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, canon, &v6.sin6_addr) != 1 ||
+		    cidr_parse(pfx, &net, err, sizeof(err)) != 0 ||
+		    net.family != AF_INET6 || (int)net.prefix != bits ||
+		    !cidr_contains(&net, (const struct sockaddr *)&v6))
+			abort();
+	}
 }
 
 int
@@ -76,6 +109,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	listen_ok = config_parse_listen(s, &listen, err, sizeof(err)) == 0;
 	if (listen_ok && memchr(listen.host, '\0', sizeof(listen.host)) == NULL)
 		abort();
+
+	source_prefixes(s);
 
 	memset(&cidr, 0, sizeof(cidr));
 	if (cidr_parse(s, &cidr, err, sizeof(err)) == 0) {

@@ -17,12 +17,13 @@
  * issuing: each view holds the whole decoded record (secret hash, scopes,
  * audience, ttl, claims, flags), replaced on "client ID" (a rotated secret,
  * a disable); and the brute-force locks of P locked (read at start, added
- * by "lock ADDR UNTIL", dropped once over). For one instance's workers:
- * a record the issuing path read from Redis goes into that worker's view
- * at once (view_learn_client), and its generation is vouched for to the
- * sibling views for VIEW_VOUCH_US from the read, not longer. And the
- * revocation script (db_revoke()) as two instances run it: a client's
- * live revocations counted exactly, up to its cap.
+ * by "lock ADDR UNTIL", over on time) in each instance's brute-force
+ * table (limiter.h). For one instance's workers: a record the issuing
+ * path read from Redis goes into that worker's view at once
+ * (view_learn_client), and its generation is vouched for to the sibling
+ * views for VIEW_VOUCH_US from the read, not longer. And the revocation
+ * script (db_revoke()) as two instances run it: a client's live
+ * revocations counted exactly, up to its cap.
  *
  * The Redis is shared with the rest of the suite, so the test uses db 10
  * and keys under "tokend-test-view:", kills only connections of its own db
@@ -50,6 +51,7 @@
 #include "client_record.h"
 #include "config.h"
 #include "db.h"
+#include "limiter.h"
 #include "log.h"
 #include "secret.h"
 #include "store.h"
@@ -173,6 +175,7 @@ make_config(struct config *cfg, int grace)
 	cfg->prefix = xstrdup(P);
 	cfg->verify_grace = grace;
 	cfg->leeway = 30;
+	cfg->auth_fail_window = 60;	/* the longest a lock lasts */
 	return 0;
 }
 
@@ -310,6 +313,7 @@ pubsub_ids(long long *ids, int max)
 struct inst {
 	struct store	*cmd;
 	struct view	*view;
+	struct limiter	*limiter;	/* the instance's brute-force table */
 };
 
 static void
@@ -317,6 +321,8 @@ inst_start(struct inst *in, const struct config *cfg)
 {
 	in->cmd = store_new(base, cfg, 1);
 	in->view = view_new(base, cfg, in->cmd, 1);
+	in->limiter = limiter_new(1024);
+	view_set_limiter(in->view, in->limiter);
 }
 
 static void
@@ -324,8 +330,17 @@ inst_stop(struct inst *in)
 {
 	view_free(in->view);
 	store_free(in->cmd);
+	limiter_free(in->limiter);
 	in->view = NULL;
 	in->cmd = NULL;
+	in->limiter = NULL;
+}
+
+/* Milliseconds left on addr's lock in in's table. */
+static int64_t
+lock_left(const struct inst *in, const char *addr)
+{
+	return limiter_lock_left(in->limiter, addr, view_now_ms());
 }
 
 static bool
@@ -874,16 +889,25 @@ pred_locked(const void *arg)
 {
 	const struct want_lock	*w = arg;
 
-	return view_lock_remaining(w->in[0].view, w->addr) > 0 &&
-	    view_lock_remaining(w->in[1].view, w->addr) > 0;
+	return lock_left(&w->in[0], w->addr) > 0 &&
+	    lock_left(&w->in[1], w->addr) > 0;
+}
+
+/* Locked in in[0]'s table (the one both views share). */
+static bool
+pred_locked_first(const void *arg)
+{
+	const struct want_lock	*w = arg;
+
+	return lock_left(&w->in[0], w->addr) > 0;
 }
 
 /*
  * 8: for issuing: the whole record in both views, a rotated secret and a
  * disable (published) replace it within 1 s at both, a removal drops it;
- * locks from P locked at start (not the one already over), from "lock
- * ADDR UNTIL" within 1 s, from view_add_lock() here only; junk lock
- * messages ignored; a lock ends on time.
+ * locks from P locked at start (not the one already over) and from "lock
+ * ADDR UNTIL" within 1 s, in each instance's table; junk lock messages
+ * ignored; a lock ends on time.
  */
 static bool
 s_issuing(char *detail, size_t dlen)
@@ -937,10 +961,10 @@ s_issuing(char *detail, size_t dlen)
 		CHECK(rec->claims != NULL &&
 		    json_object_object_get_ex(rec->claims, "tenant", &v) &&
 		    strcmp(json_object_get_string(v), "x") == 0);
-		left = view_lock_remaining(in[i].view, "10.0.0.1");
+		left = lock_left(&in[i], "10.0.0.1");
 		CHECK(left > 15000 && left <= 20000);
-		CHECK(view_lock_remaining(in[i].view, "10.0.0.2") == 0);
-		CHECK(view_lock_remaining(in[i].view, "10.9.9.9") == 0);
+		CHECK(lock_left(&in[i], "10.0.0.2") == 0);
+		CHECK(lock_left(&in[i], "10.9.9.9") == 0);
 		view_get_stats(in[i].view, &st);
 		CHECK(st.clients == 3 && st.locked == 1);
 	}
@@ -973,7 +997,7 @@ s_issuing(char *detail, size_t dlen)
 	CHECK(publish(msg));
 	CHECK(wait_until(pred_locked, &wl, 1000));
 	ms_lock = ms_since(t0);
-	left = view_lock_remaining(in[0].view, "10.0.0.3");
+	left = lock_left(&in[0], "10.0.0.3");
 	CHECK(left > 1500 && left <= 3000);
 	/* Junk: ignored; a lock already over: ignored. */
 	CHECK(publish("lock"));
@@ -990,51 +1014,32 @@ s_issuing(char *detail, size_t dlen)
 	wl.addr = "10.0.0.4";
 	CHECK(wait_until(pred_locked, &wl, 1000));
 	pump(400);
-	CHECK(view_lock_remaining(in[0].view, "10.0.0.4") == 0);
-	CHECK(view_lock_remaining(in[1].view, "10.0.0.4") == 0);
-	CHECK(view_lock_remaining(in[1].view, "10.0.0.5") == 0);
-	CHECK(view_lock_remaining(in[1].view, "10.0.0.6") == 0);
-	/* A local lock: here at once, not there; never shortened. */
-	view_add_lock(in[0].view, "10.0.0.7", view_now_ms() + 5000);
-	view_add_lock(in[0].view, "10.0.0.7", view_now_ms() + 1000);
-	view_add_lock(in[0].view, "bad addr", view_now_ms() + 5000);
-	CHECK(view_lock_remaining(in[0].view, "10.0.0.7") > 4000);
-	CHECK(view_lock_remaining(in[1].view, "10.0.0.7") == 0);
-	CHECK(view_lock_remaining(in[0].view, "bad addr") == 0);
+	CHECK(lock_left(&in[0], "10.0.0.4") == 0);
+	CHECK(lock_left(&in[1], "10.0.0.4") == 0);
+	CHECK(lock_left(&in[1], "10.0.0.5") == 0);
+	CHECK(lock_left(&in[1], "10.0.0.6") == 0);
+	/* 10.0.0.1 (from P locked) and 10.0.0.3. */
 	view_get_stats(in[1].view, &st);
 	CHECK(st.locked == 2 && pred_current(in));
-	/* An absurd end (a bogus message): kept VIEW_LOCK_MAX_MS at most. */
+	/* An absurd end (a bogus message, a clock behind Redis's): kept
+	   --auth-fail-window at most, the longest a counter lives. */
 	CHECK(publish("lock 10.0.0.9 9000000000000000000"));
 	wl.addr = "10.0.0.9";
 	CHECK(wait_until(pred_locked, &wl, 1000));
-	left = view_lock_remaining(in[1].view, "10.0.0.9");
-	CHECK(left > VIEW_LOCK_MAX_MS - 60000 && left <= VIEW_LOCK_MAX_MS);
-	/*
-	 * Sibling views (the workers of one process) sharing locks: a lock
-	 * made at one is at the other before any message, and the ring
-	 * wrapping past its size loses nothing recent.
-	 */
-	{
-		static struct view_lock_share share = VIEW_LOCK_SHARE_INIT;
-		char		 a[32];
-		int		 k;
-
-		view_set_lock_share(in[0].view, &share);
-		view_set_lock_share(in[1].view, &share);
-		view_add_lock(in[0].view, "10.0.0.8", view_now_ms() + 5000);
-		CHECK(view_lock_remaining(in[1].view, "10.0.0.8") > 4000);
-		for (k = 0; k < VIEW_LOCK_SHARE_SLOTS + 10; k++) {
-			snprintf(a, sizeof(a), "10.1.%d.%d", k / 250, k % 250);
-			view_add_lock(in[1].view, a, view_now_ms() + 5000);
-		}
-		CHECK(view_lock_remaining(in[0].view, a) > 4000);
-		/* 267 added since in[0] looked: the last 256 reach it (the
-		 * others come by pub/sub, as from another instance). */
-		CHECK(view_lock_remaining(in[0].view, "10.1.0.10") > 4000);
-		CHECK(view_lock_remaining(in[0].view, "10.1.0.9") == 0);
-		view_set_lock_share(in[0].view, NULL);
-		view_set_lock_share(in[1].view, NULL);
-	}
+	left = lock_left(&in[1], "10.0.0.9");
+	CHECK(left > cfg.auth_fail_window * 1000LL - 5000 &&
+	    left <= cfg.auth_fail_window * 1000LL);
+	/* Two views sharing one table (two workers of one process): a
+	   message both hear is one lock. */
+	view_set_limiter(in[1].view, in[0].limiter);
+	snprintf(msg, sizeof(msg), "lock 10.0.0.8 %lld",
+	    (long long)view_now_ms() + 5000);
+	CHECK(publish(msg));
+	wl.addr = "10.0.0.8";
+	CHECK(wait_until(pred_locked_first, &wl, 1000));
+	CHECK(lock_left(&in[0], "10.0.0.8") > 4000);
+	CHECK(lock_left(&in[1], "10.0.0.8") == 0);
+	view_set_limiter(in[1].view, in[1].limiter);
 	snprintf(detail, dlen, "rotated secret at both in %.1f ms, lock in "
 	    "%.1f ms", ms_rotate, ms_lock);
 	ok = true;

@@ -1,7 +1,8 @@
 /*
  * test_client_addr: the source address of a request from its peer and
  * X-Forwarded-For (client_addr.h): canonical text, the walk from the
- * right over trusted proxies only, malformed entries and several headers.
+ * right over trusted proxies only, malformed entries and several headers;
+ * and the prefix the brute-force limit counts an address under.
  */
 #include <string.h>
 
@@ -164,6 +165,68 @@ test_several_headers(void)
 	TEST_ASSERT(strcmp(out, "10.") == 0);
 }
 
+static const char *
+prefix(const char *addr, int bits)
+{
+	static char	 out[CLIENT_ADDR_PREFIX_MAX];
+
+	client_addr_prefix(addr, bits, out, sizeof(out));
+	return out;
+}
+
+static void
+test_prefix(void)
+{
+	char	 small[8];
+
+	/* IPv4: the address itself, whatever the IPv6 prefix length. */
+	TEST_ASSERT(strcmp(prefix("10.1.2.3", 64), "10.1.2.3") == 0);
+	TEST_ASSERT(strcmp(prefix("10.1.2.3", 128), "10.1.2.3") == 0);
+	/* IPv4-mapped IPv6 counts as IPv4. */
+	TEST_ASSERT(strcmp(prefix("::ffff:10.1.2.3", 64), "10.1.2.3") == 0);
+	/* IPv6: the network, canonical, with its length. */
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2:a:b:c:d", 64),
+	    "2001:db8:1:2::/64") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2::1", 64),
+	    "2001:db8:1:2::/64") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2:ffff:ffff:ffff:ffff", 64),
+	    "2001:db8:1:2::/64") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:3::1", 64),
+	    "2001:db8:1:3::/64") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2:a:b:c:d", 128),
+	    "2001:db8:1:2:a:b:c:d/128") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2:a:b:c:d", 48),
+	    "2001:db8:1::/48") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2:a:b:c:d", 32),
+	    "2001:db8::/32") == 0);
+	/* Lengths that are not a multiple of 8 or 16. */
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:ffff::1", 56),
+	    "2001:db8:1:ff00::/56") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:ffff::1", 61),
+	    "2001:db8:1:fff8::/61") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:ffff::1", 63),
+	    "2001:db8:1:fffe::/63") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8:1:2:8000::", 65),
+	    "2001:db8:1:2:8000::/65") == 0);
+	TEST_ASSERT(strcmp(prefix("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	    127), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127") == 0);
+	TEST_ASSERT(strlen(prefix("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	    128)) == 43 && 43 < CLIENT_ADDR_PREFIX_MAX);
+	TEST_ASSERT(strcmp(prefix("::1", 64), "::/64") == 0);
+	TEST_ASSERT(strcmp(prefix("::1", 128), "::1/128") == 0);
+	TEST_ASSERT(strcmp(prefix("2001:db8::1", 0), "::/0") == 0);
+	/* Out of range lengths are clamped. */
+	TEST_ASSERT(strcmp(prefix("2001:db8::1", 200), "2001:db8::1/128") ==
+	    0);
+	TEST_ASSERT(strcmp(prefix("2001:db8::1", -3), "::/0") == 0);
+	/* No address (a peer that did not parse): as it is. */
+	TEST_ASSERT(strcmp(prefix("unix:/run/x", 64), "unix:/run/x") == 0);
+	TEST_ASSERT(strcmp(prefix("", 64), "") == 0);
+	/* Truncated, NUL-terminated. */
+	client_addr_prefix("2001:db8:1:2::1", 64, small, sizeof(small));
+	TEST_ASSERT(strcmp(small, "2001:db") == 0);
+}
+
 int
 main(void)
 {
@@ -172,5 +235,6 @@ main(void)
 	test_run(test_untrusted_peer);
 	test_run(test_walk);
 	test_run(test_several_headers);
+	test_run(test_prefix);
 	return test_summary();
 }

@@ -251,6 +251,7 @@ test_config_defaults(void)
 	TEST_ASSERT(cfg.max_revocations_per_client == 10000);
 	TEST_ASSERT(cfg.auth_fail_limit == 20);
 	TEST_ASSERT(cfg.auth_fail_window == 60);
+	TEST_ASSERT(cfg.auth_fail_ipv6_prefix == 64);
 	TEST_ASSERT(cfg.n_trusted_proxies == 0);
 	TEST_ASSERT(cfg.trusted_proxies == NULL);
 	TEST_ASSERT(cfg.log_level == LOG_LEVEL_INFO);
@@ -923,6 +924,8 @@ static const struct int_setting {
 	    offsetof(struct config, auth_fail_limit), K_INT },
 	{ "--auth-fail-window", "TOKEND_AUTH_FAIL_WINDOW", 1, 86400,
 	    offsetof(struct config, auth_fail_window), K_INT },
+	{ "--auth-fail-ipv6-prefix", "TOKEND_AUTH_FAIL_IPV6_PREFIX", 32, 128,
+	    offsetof(struct config, auth_fail_ipv6_prefix), K_INT },
 	{ "--shutdown-timeout", "TOKEND_SHUTDOWN_TIMEOUT", 1, 3600,
 	    offsetof(struct config, shutdown_timeout), K_INT },
 	{ "--metrics-max-clients", "TOKEND_METRICS_MAX_CLIENTS", 0, 10000,
@@ -1252,7 +1255,7 @@ test_config_markdown(void)
 	TEST_ASSERT(strstr(buf, "| `--management-listen ADDR:PORT\\|off` | "
 	    "`TOKEND_MANAGEMENT_LISTEN` | `127.0.0.1:9600` |") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 34);
+	TEST_ASSERT(rows == 2 + 35);
 }
 
 static void

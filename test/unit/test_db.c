@@ -229,7 +229,8 @@ static struct {
 	char			 why[160];
 	/* records */
 	bool			 locked;
-	int64_t			 lock_ms;
+	int64_t			 window_ms;
+	long long		 lookup_fails;
 	struct client_record	*rec;
 	struct client_record	*rec2;
 	/* failure counts */
@@ -238,6 +239,7 @@ static struct {
 	bool			 refused;
 	long long		 revocations;
 	int64_t			 locked_until;
+	int64_t			 fail_window_ms;
 	/* lists: ids, jtis, addresses */
 	size_t			 n;
 	size_t			 count;
@@ -300,7 +302,8 @@ on_record(const struct db_record *res, void *arg)
 	(void)arg;
 	seen_status(res->status, res->why);
 	seen.locked = res->locked;
-	seen.lock_ms = res->lock_ms;
+	seen.window_ms = res->window_ms;
+	seen.lookup_fails = res->fails_ip;
 	/* Twice: each call a record of its own. */
 	seen.rec = db_record_decode(res);
 	seen.rec2 = db_record_decode(res);
@@ -314,6 +317,7 @@ on_authfail(const struct db_authfail *res, void *arg)
 	seen.fails_ip = res->fails_ip;
 	seen.fails_client = res->fails_client;
 	seen.locked_until = res->locked_until;
+	seen.fail_window_ms = res->window_ms;
 }
 
 static void
@@ -555,8 +559,9 @@ test_db_client_lookup(void)
 	TEST_ASSERT(sent(6, "EVAL", NULL, "2", P "client:svc-1",
 	    P "authfail:ip:10.1.2.3", "5"));
 	TEST_ASSERT(strstr(fake.argv[1], "HGETALL") != NULL);
-	answer(STORE_OK, rarr(3, record_reply(), rnum(3), rnum(0)));
+	answer(STORE_OK, rarr(3, record_reply(), rnum(3), rnum(41000)));
 	TEST_ASSERT(seen.status == DB_OK && !seen.locked);
+	TEST_ASSERT(seen.lookup_fails == 3 && seen.window_ms == 41000);
 	TEST_ASSERT(seen.rec != NULL && strcmp(seen.rec->id, "svc-1") == 0);
 
 	/* Over the limit: no record, the counter's PTTL. */
@@ -565,24 +570,26 @@ test_db_client_lookup(void)
 	    on_record, NULL) == 0);
 	answer(STORE_OK, rarr(3, rnum(0), rnum(7), rnum(1500)));
 	TEST_ASSERT(seen.status == DB_OK && seen.locked &&
-	    seen.lock_ms == 1500 && seen.rec == NULL);
+	    seen.lookup_fails == 7 && seen.window_ms == 1500 &&
+	    seen.rec == NULL);
 	seen_reset();
 	TEST_ASSERT(db_client_lookup(dummy, &op, P, "svc-1", "10.1.2.3", 5,
 	    on_record, NULL) == 0);
 	answer(STORE_OK, rarr(3, rnum(0), rnum(LLONG_MAX), rnum(LLONG_MAX)));
-	TEST_ASSERT(seen.locked && seen.lock_ms == LLONG_MAX);
+	TEST_ASSERT(seen.locked && seen.window_ms == LLONG_MAX);
 	seen_reset();
 	TEST_ASSERT(db_client_lookup(dummy, &op, P, "svc-1", "10.1.2.3", 5,
 	    on_record, NULL) == 0);
 	answer(STORE_OK, rarr(3, rnum(0), rnum(5), rnum(-1)));
-	TEST_ASSERT(seen.locked && seen.lock_ms == -1);
+	TEST_ASSERT(seen.locked && seen.window_ms == -1);
 
 	/* Unknown client: an empty record. */
 	seen_reset();
 	TEST_ASSERT(db_client_lookup(dummy, &op, P, "svc-1", "10.1.2.3", 5,
 	    on_record, NULL) == 0);
-	answer(STORE_OK, rarr(3, rarr(0), rnum(0), rnum(0)));
+	answer(STORE_OK, rarr(3, rarr(0), rnum(0), rnum(-2)));
 	TEST_ASSERT(seen.status == DB_OK && !seen.locked && seen.rec == NULL);
+	TEST_ASSERT(seen.lookup_fails == 0 && seen.window_ms == -2);
 
 #define EXPECT_BAD(reply) do {						\
 	seen_reset();							\
@@ -619,24 +626,64 @@ test_db_authfail(void)
 	TEST_ASSERT(db_authfail_count(dummy, &op, P, "10.1.2.3", "svc-1", 60,
 	    5, on_authfail, NULL) == 0);
 	TEST_ASSERT(sent(10, "EVAL", NULL, "4", P "authfail:ip:10.1.2.3",
-	    P "authfail:client:svc-1", P "locked", P "events", "60", "5",
+	    P "locked", P "events", P "authfail:client:svc-1", "60", "5",
 	    "10.1.2.3"));
 	TEST_ASSERT(strstr(fake.argv[1], "'lock %s %.0f'") != NULL);
-	answer(STORE_OK, rarr(3, rnum(3), rnum(4), rnum(0)));
+	answer(STORE_OK, rarr(4, rnum(3), rnum(4), rnum(0), rnum(58000)));
 	TEST_ASSERT(seen.status == DB_OK && seen.fails_ip == 3 &&
-	    seen.fails_client == 4 && seen.locked_until == 0);
+	    seen.fails_client == 4 && seen.locked_until == 0 &&
+	    seen.fail_window_ms == 58000);
+
+	/*
+	 * No client counter for what is not a valid client id (a blank, a
+	 * byte outside the alphabet, too long, empty, none): three keys,
+	 * only the address's.
+	 */
+	{
+		static const char *const bad[] = { "a b", "caf\xc3\xa9",
+		    "a/b", "", NULL };
+		char	 longid[CLIENT_ID_MAX + 2];
+		size_t	 k;
+
+		memset(longid, 'x', sizeof(longid) - 1);
+		longid[sizeof(longid) - 1] = '\0';
+		for (k = 0; k <= nitems(bad); k++) {
+			const char *id = k < nitems(bad) ? bad[k] : longid;
+
+			seen_reset();
+			TEST_ASSERT(db_authfail_count(dummy, &op, P,
+			    "2001:db8::/64", id, 60, 5, on_authfail,
+			    NULL) == 0);
+			TEST_ASSERT(sent(9, "EVAL", NULL, "3",
+			    P "authfail:ip:2001:db8::/64", P "locked",
+			    P "events", "60", "5", "2001:db8::/64"));
+			answer(STORE_OK, rarr(4, rnum(1), rnum(-1), rnum(0),
+			    rnum(60000)));
+			TEST_ASSERT(seen.status == DB_OK &&
+			    seen.fails_ip == 1 && seen.fails_client == -1);
+		}
+		/* The longest valid id still gets one. */
+		longid[CLIENT_ID_MAX] = '\0';
+		TEST_ASSERT(db_authfail_count(dummy, &op, P, "10.1.2.3",
+		    longid, 60, 5, on_authfail, NULL) == 0);
+		TEST_ASSERT(fake.argc == 10 && strcmp(fake.argv[2], "4") == 0);
+		answer(STORE_OK, rarr(4, rnum(1), rnum(1), rnum(0),
+		    rnum(60000)));
+	}
 
 	seen_reset();
 	TEST_ASSERT(db_authfail_count(dummy, &op, P, "10.1.2.3", "svc-1", 60,
 	    5, on_authfail, NULL) == 0);
-	answer(STORE_OK, rarr(3, rnum(5), rnum(9), rnum(1700000000123LL)));
+	answer(STORE_OK, rarr(4, rnum(5), rnum(9), rnum(1700000000123LL),
+	    rnum(59000)));
 	TEST_ASSERT(seen.fails_ip == 5 && seen.locked_until == 1700000000123LL);
 
 	/* Huge counts pass through; a negative end is no lock. */
 	seen_reset();
 	TEST_ASSERT(db_authfail_count(dummy, &op, P, "10.1.2.3", "svc-1", 60,
 	    5, on_authfail, NULL) == 0);
-	answer(STORE_OK, rarr(3, rnum(LLONG_MAX), rnum(LLONG_MAX), rnum(-5)));
+	answer(STORE_OK, rarr(4, rnum(LLONG_MAX), rnum(LLONG_MAX), rnum(-5),
+	    rnum(-1)));
 	TEST_ASSERT(seen.status == DB_OK && seen.fails_ip == LLONG_MAX &&
 	    seen.fails_client == LLONG_MAX && seen.locked_until == 0);
 
@@ -650,9 +697,16 @@ test_db_authfail(void)
 	    seen.locked_until == 0);					\
 } while (0)
 	EXPECT_BAD(STORE_OK, rarr(2, rnum(1), rnum(1)), DB_ERR_REPLY);
-	EXPECT_BAD(STORE_OK, rarr(3, rnum(1), rstr("1"), rnum(0)),
+	EXPECT_BAD(STORE_OK, rarr(3, rnum(1), rnum(1), rnum(0)),
 	    DB_ERR_REPLY);
-	EXPECT_BAD(STORE_OK, rarr(3, rnum(1), rnum(1), rnil()), DB_ERR_REPLY);
+	EXPECT_BAD(STORE_OK, rarr(4, rnum(1), rstr("1"), rnum(0), rnum(1)),
+	    DB_ERR_REPLY);
+	EXPECT_BAD(STORE_OK, rarr(4, rnum(1), rnum(1), rnil(), rnum(1)),
+	    DB_ERR_REPLY);
+	EXPECT_BAD(STORE_OK, rarr(4, rnum(1), rnum(1), rnum(0), rnil()),
+	    DB_ERR_REPLY);
+	EXPECT_BAD(STORE_OK, rarr(5, rnum(1), rnum(1), rnum(0), rnum(1),
+	    rnum(1)), DB_ERR_REPLY);
 	EXPECT_BAD(STORE_OK, rnum(1), DB_ERR_REPLY);
 	EXPECT_BAD(STORE_OK, rerr("ERR"), DB_ERR_REDIS);
 	EXPECT_BAD(STORE_ERR_TIMEOUT, NULL, DB_ERR_TIMEOUT);
