@@ -6,6 +6,9 @@
 #ifndef TOKEND_HANDLER_H
 #define TOKEND_HANDLER_H
 
+#include <stdbool.h>
+#include <time.h>
+
 struct request;
 
 typedef void (*handler_fn)(struct request *);
@@ -17,6 +20,17 @@ typedef void (*handler_fn)(struct request *);
  * cannot decide. flags as in reply.h. Answers req now.
  */
 void	 handler_unavailable(struct request *, int reply_flags);
+
+/*
+ * Whether a token issued now to rec's client would pass this worker's
+ * own revocation rules (verify_issuable()); when it would not, logs
+ * event=issue_refused and returns false, and the caller answers 503
+ * instead of issuing a token it would reject. Only a record without a
+ * generation (an older tokend-client's) can be refused.
+ */
+struct client_record;
+bool	 handler_issuable(struct request *, const struct client_record *rec,
+	    time_t now);
 
 /*
  * The front half of /oauth/introspect and /oauth/revoke: authenticate

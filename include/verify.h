@@ -100,6 +100,19 @@ enum verify_result verify_rules(const struct token_claims *claims,
 	    const struct verify_facts *facts, long leeway);
 
 /*
+ * What verify_rules() would say, with rec as the view's record, of a
+ * token issued to rec's client now (iat = now, client_gen = rec's
+ * generation). VERIFY_OK for every record with a generation that is not
+ * disabled; for a record without one (written by an older tokend-client)
+ * the clock rules may refuse it: a revoked_before in this second or a
+ * created_at ahead of this instance's clock by more than the leeway. The
+ * issuing endpoints answer 503 then rather than issue a token they would
+ * reject themselves.
+ */
+enum verify_result verify_issuable(const struct client_record *rec,
+	    time_t now, long leeway);
+
+/*
  * Fill *facts (zeroed by the caller) about claims at now (unix seconds).
  * Called by verify_run() at most once, only for a token that passed
  * token_verify() or came from the cache; claims are borrowed for the call.

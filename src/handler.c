@@ -3,6 +3,8 @@
  * lives in its own handler_*.c file; an answer or a front half two of them
  * share is written here once, so that it stays the same everywhere:
  *   - handler_unavailable(): the 503 of every endpoint that needs Redis;
+ *   - handler_issuable(): whether the issuing endpoints may issue to a
+ *     client now, by the rules their own verification applies;
  *   - handler_with_token(): the front half of /oauth/introspect and
  *     /oauth/revoke: authenticate the caller as a client (Basic or body, as
  *     /oauth/token), take the `token` form parameter (`token_type_hint` is
@@ -18,6 +20,9 @@
 #include <time.h>
 
 #include "client_auth.h"
+#include "client_record.h"
+#include "config.h"
+#include "log.h"
 #include "handler.h"
 #include "params.h"
 #include "reply.h"
@@ -25,6 +30,7 @@
 #include "secret.h"
 #include "util.h"
 #include "verify.h"
+#include "worker.h"
 
 /* /oauth/introspect and /oauth/revoke answer with Cache-Control: no-store. */
 #define OP_FLAGS	REPLY_NO_STORE
@@ -115,4 +121,19 @@ handler_with_token(struct request *req, handler_token_answer answer)
 out:
 	client_creds_finish(&creds);
 	params_finish(&p);
+}
+
+bool
+handler_issuable(struct request *req, const struct client_record *rec,
+    time_t now)
+{
+	struct verify_outcome	 v;
+
+	memset(&v, 0, sizeof(v));
+	v.result = verify_issuable(rec, now, req->worker->cfg->leeway);
+	if (v.result == VERIFY_OK)
+		return true;
+	log_warnx("event=issue_refused client_id=%s reason=%s request_id=%s",
+	    rec->id, verify_reason(&v), req->request_id);
+	return false;
 }

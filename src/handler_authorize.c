@@ -53,6 +53,7 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 {
 	struct issued		 t;
 	struct json_object	*obj;
+	time_t			 now;
 
 	(void)arg;
 	if (result == CLIENT_AUTH_UNAVAILABLE) {
@@ -69,8 +70,13 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	}
 	if (req->gone)
 		return;
+	now = time(NULL);
+	if (!handler_issuable(req, rec, now)) {
+		legacy_error(req, 503, "temporarily_unavailable");
+		return;
+	}
 	if (issue_token(req->worker->cfg, req->worker->keys, rec, NULL,
-	    time(NULL), &t) != ISSUE_OK) {
+	    now, &t) != ISSUE_OK) {
 		legacy_error(req, 500, "server_error");
 		return;
 	}

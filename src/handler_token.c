@@ -48,6 +48,7 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	struct token_op		*op = arg;
 	struct issued		 t;
 	struct jsonw		 w;
+	time_t			 now;
 
 	switch (result) {
 	case CLIENT_AUTH_UNAVAILABLE:
@@ -64,8 +65,15 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	}
 	if (req->gone)
 		goto out;
+	now = time(NULL);
+	if (!handler_issuable(req, rec, now)) {
+		reply_header(req, "Retry-After", "1");
+		reply_error(req, 503, "temporarily_unavailable", "the client's "
+		    "record cannot be issued a token now", TOKEN_FLAGS);
+		goto out;
+	}
 	switch (issue_token(req->worker->cfg, req->worker->keys, rec,
-	    op->scope, time(NULL), &t)) {
+	    op->scope, now, &t)) {
 	case ISSUE_INVALID_SCOPE:
 		reply_error(req, 400, "invalid_scope", "the requested scope "
 		    "is invalid or exceeds the client's scopes", TOKEN_FLAGS);

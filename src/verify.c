@@ -96,6 +96,23 @@ verify_rules(const struct token_claims *claims,
 	return VERIFY_OK;
 }
 
+enum verify_result
+verify_issuable(const struct client_record *rec, time_t now, long leeway)
+{
+	struct token_claims	 claims;
+	struct verify_facts	 facts;
+
+	memset(&claims, 0, sizeof(claims));
+	memset(&facts, 0, sizeof(facts));
+	claims.client_id = rec->id;
+	claims.iat = now;
+	claims.client_gen = rec->generation[0] != '\0' ? rec->generation :
+	    NULL;
+	facts.current = true;
+	facts.client = rec;
+	return verify_rules(&claims, &facts, leeway);
+}
+
 void
 verify_run(const struct verify_env *env, const char *jws, size_t len,
     time_t now, struct verify_outcome *out)

@@ -76,7 +76,8 @@ from jwt_helpers import (NO_LIMIT, Admin, Forger, Jws, check_no_token_logged,
                          client_gen, expect_inactive, expect_rejected,
                          expect_revoke_ok, expect_valid, get_token,
                          introspect, issuer_of, redis_cli, redis_hgetall,
-                         revoke, start_instance, uid, verify_request)
+                         revoke, start_instance, token_request, uid,
+                         verify_request)
 from tokend_harness import check, check_eq, scenario, short, skip
 
 ISSUER = "https://tokend.test"
@@ -393,3 +394,54 @@ def records_before_generations(ctx):
     valid_everywhere([a, b], f.token(claims={"client_gen": g}),
                      "a forged token with the generation")
     check_no_token_logged([a, b], olds + [fresh])
+
+
+@scenario("lifecycle_legacy_record_never_issues_dead_tokens")
+def legacy_record_never_issues_dead_tokens(ctx):
+    """A record without a generation keeps the clock rules; an instance
+    must not issue a token those rules reject at once. A runs SKEW s
+    ahead of Redis, B SKEW s behind, both with LEEWAY: a record created
+    at Redis's now gets tokens that verify everywhere; one whose
+    created_at is 2 x LEEWAY ahead, or whose revoked_before is later
+    than both clocks (an older script's disable + enable within the same
+    second, as each instance's clock sees it), is answered 503 with
+    Retry-After: 1 and event=issue_refused, never 200 with a token that
+    /verify then rejects."""
+    a, b = skewed_pair(ctx)
+    redis_now = int(redis_cli(ctx, "--raw", "TIME").split("\n")[0])
+    cases = (("fine", {}, 200),
+             ("ahead", {"created_at": str(redis_now + 2 * LEEWAY)}, 503),
+             ("same-second", {"revoked_before": str(redis_now + 2 * SKEW)},
+              503))
+    for tag, fields, want in cases:
+        cid, secret = uid("it-lleg-" + tag), secrets.token_urlsafe(32)
+        ctx.sensitive.secret(secret, "a hand-made record")
+        rec = {"secret": secret_hash(secret), "scopes": "read",
+               "disabled": "0", "revoked_before": "0",
+               "created_at": str(redis_now), "updated_at": str(redis_now)}
+        rec.update(fields)
+        args = []
+        for k, v in rec.items():
+            args += [k, v]
+        redis_cli(ctx, "HSET", "tokend:client:" + cid, *args)
+        redis_cli(ctx, "SADD", "tokend:clients", cid)
+        redis_cli(ctx, "PUBLISH", "tokend:events", "client " + cid)
+        time.sleep(0.3)
+        for t in (a, b):
+            off = t.log_offset()
+            r = token_request(t, {"grant_type": "client_credentials"},
+                              client=(cid, secret))
+            check_eq(r.status, want, "%s at %s: %s"
+                     % (tag, t.name, short(r.body)))
+            if r.status == 200:
+                v = verify_request(t, r.json["access_token"])
+                check_eq(v.status, 200, "%s: %s rejects the token it "
+                         "issued (%s)" % (tag, t.name, short(v.body)))
+                continue
+            check_eq(r.header("Retry-After"), "1",
+                     "%s at %s: Retry-After" % (tag, t.name))
+            check_eq(r.json.get("error"), "temporarily_unavailable",
+                     "%s at %s: error" % (tag, t.name))
+            check(t.log_lines(r"event=issue_refused client_id=%s " % cid,
+                              off), "%s at %s: no issue_refused line"
+                  % (tag, t.name))
