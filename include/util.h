@@ -1,10 +1,11 @@
 /*
  * util: allocation that never returns NULL (it aborts, as redis and kore
- * do), secret wiping, monotonic time.
+ * do), secret wiping, monotonic time, small string checks.
  */
 #ifndef TOKEND_UTIL_H
 #define TOKEND_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ void	 errbuf_set(char *errbuf, size_t errlen, const char *fmt, ...)
 
 /* The value of a hex digit (either case), or -1. */
 int	 hex_digit(int c);
+
+/* Whether s holds a control character (below 0x20, or DEL). */
+bool	 has_ctl(const char *s);
 
 /* Monotonic clock in microseconds. */
 uint64_t now_usec(void);

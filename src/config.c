@@ -305,15 +305,6 @@ target(struct config *cfg, const struct setting *s)
 }
 
 static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-static bool
 has_ctl_or_space(const char *s)
 {
 	for (; *s != '\0'; s++)

@@ -33,15 +33,6 @@
 #define REDIS_URL_MAX		 1024
 #define REDIS_DB_MAX		 1000000
 
-static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /* A port, the n bytes at s: decimal digits only, 1..65535. */
 static int
 parse_port(const char *s, size_t n, uint16_t *port)

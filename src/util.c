@@ -123,3 +123,12 @@ hex_digit(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+bool
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
