@@ -21,7 +21,8 @@ Expected:
   check metrics` with no finding, has tokend_auth_rate_limited_total 1
   and tokend_auth_failures_total 2, and every metric name the rules use
   (tokend_*, plus Prometheus's own up), as written in the expressions
-  (a histogram's as name_bucket), is a sample name of that scrape.
+  (a histogram's as name_bucket), is a sample name of that scrape; so is
+  every metric name the dashboard's queries use.
 - alerts_cert_expiry_follows_reload: tokend_tls_cert_expiry_timestamp_seconds
   is the served certificate's notAfter (openssl x509 -enddate); after the
   files are replaced by a certificate valid 30 days and SIGHUP, it is the
@@ -30,6 +31,7 @@ Expected:
 """
 
 import calendar
+import json
 import os
 import re
 import shutil
@@ -43,6 +45,7 @@ from tokend_harness import check, check_eq, fail, scenario, short
 
 RULES = os.path.join("docs", "prometheus-alerts.yaml")
 RULE_TESTS = os.path.join("test", "data", "prometheus-alerts.test.yaml")
+DASHBOARD = os.path.join("docs", "grafana-dashboard.json")
 EXPIRY = "tokend_tls_cert_expiry_timestamp_seconds"
 
 
@@ -72,6 +75,23 @@ def rule_metric_names(text):
     if re.search(r"\bup\{", exprs):
         names.add("up")
     return names
+
+
+def dashboard_queries(ctx):
+    """Every PromQL query of the dashboard, its variables filled in."""
+    with open(os.path.join(ctx.source_root, DASHBOARD)) as f:
+        dash = json.load(f)
+    queries = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    for v in dash["templating"]["list"]:
+        if v["type"] == "query":
+            m = re.fullmatch(r"label_values\((.*), *\w+\)",
+                             v["query"]["query"])
+            check(m is not None, "dashboard variable %s: %s"
+                  % (v["name"], v["query"]))
+            queries.append(m.group(1))
+    check(len(queries) >= 8, "only %d dashboard queries" % len(queries))
+    return [q.replace("$__rate_interval", "5m").replace("$instance", ".*")
+            for q in queries]
 
 
 def scrape_text(t):
@@ -116,6 +136,17 @@ def alerts_rules_pass_promtool(ctx):
     rc, out = run_promtool(ctx, "test", "rules", RULE_TESTS)
     check_eq(rc, 0, "promtool test rules: %s" % short(out, 1500))
     check("SUCCESS" in out, "promtool test rules: %s" % short(out, 400))
+
+    # The dashboard's queries, as recording rules (a JSON file is YAML).
+    queries = dashboard_queries(ctx)
+    rules = os.path.join(ctx.tmp, "dashboard-%s.yaml" % uid("d")[-8:])
+    with open(rules, "w") as f:
+        json.dump({"groups": [{"name": "dashboard", "rules": [
+            {"record": "dashboard:query_%d" % i, "expr": q}
+            for i, q in enumerate(queries)]}]}, f)
+    rc, out = run_promtool(ctx, "check", "rules", rules)
+    check(rc == 0 and "SUCCESS: %d rules found" % len(queries) in out,
+          "promtool on the dashboard's queries: %s" % short(out, 1500))
 
     # The check can fail: one expression broken.
     broken = os.path.join(ctx.tmp, "alerts-broken-%s.yaml" % uid("r")[-8:])
@@ -171,6 +202,11 @@ def alerts_metrics_exist_in_live_scrape(ctx):
     missing = sorted(n for n in names if n not in have)
     check(not missing, "metric names of %s not in a live scrape: %s"
           % (RULES, missing))
+    names = rule_metric_names("\n".join(dashboard_queries(ctx)))
+    check(len(names) >= 8, "metric names found in the dashboard: %s" % names)
+    missing = sorted(n for n in names if n not in have)
+    check(not missing, "metric names of %s not in a live scrape: %s"
+          % (DASHBOARD, missing))
 
 
 @scenario("alerts_cert_expiry_follows_reload")
