@@ -24,9 +24,10 @@ Expected:
   system root, TOKEND_DEV_ROOT, with apt-get, dpkg-query and sudo
   replaced on PATH: the fake apt-get "installs" each package the way
   Debian's maintainer scripts do, asking policy-rc.d whether it may start
-  the package's service and enabling it with systemctl --root; the root
-  has old.service enabled and off.service present but disabled, which
-  the install enables too):
+  the package's service and enabling it with systemctl --root (a
+  WantedBy= link and an Alias= link, each of which systemctl counts as
+  enabled); the root has old.service enabled and off.service present but
+  disabled, which the install enables too):
   - no policy-rc.d: every start was denied (exit 101) while apt-get ran,
     the policy-rc.d is gone after, redis-server.service, jq.service and
     off.service are disabled and old.service still enabled, and the
@@ -145,8 +146,8 @@ root=$TOKEND_DEV_ROOT
 [ "$1" = update ] && exit 0
 for a in "$@"; do
 	case $a in -* | install | *::* | *=*) continue ;; esac
-	printf '[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n' \
-	    >"$root/lib/systemd/system/$a.service"
+	printf '[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\nAlias=%s-alias.service\n' \
+	    "$a" >"$root/lib/systemd/system/$a.service"
 	if [ -x "$root/usr/sbin/policy-rc.d" ]; then
 		"$root/usr/sbin/policy-rc.d" "$a.service" start
 		rc=$?
@@ -187,7 +188,8 @@ def fake_system(top, policy=None):
     for name in ("old", "off"):
         with open(os.path.join(units, name + ".service"), "w") as f:
             f.write("[Service]\nExecStart=/bin/true\n"
-                    "[Install]\nWantedBy=multi-user.target\n")
+                    "[Install]\nWantedBy=multi-user.target\n"
+                    "Alias=%s-alias.service\n" % name)
     systemctl(root, "enable", "old.service")
     if policy is not None:
         path = os.path.join(root, "usr", "sbin", "policy-rc.d")
