@@ -36,7 +36,9 @@ Expected:
     replaced, and is the same file after; the new units are disabled all
     the same;
   - apt-get failing (exit 100): scripts/dev fails too, and the new units
-    are disabled and its policy-rc.d removed all the same.
+    are disabled and its policy-rc.d removed all the same;
+  - scripts/dev sent SIGTERM during the install: it exits 130 after the
+    same clean-up.
 """
 
 import os
@@ -162,6 +164,8 @@ for a in "$@"; do
 	systemctl --root="$root" --quiet enable "$a.service" || exit 1
 done
 systemctl --root="$root" --quiet enable off.service || exit 1
+# SIGTERM to scripts/dev (the parent: the fake sudo execs) while it waits
+[ -z "${FAKE_APT_TERM:-}" ] || kill -TERM "$PPID"
 exit "${FAKE_APT_STATUS:-0}"
 """
 
@@ -224,11 +228,12 @@ def lines_of(path):
         return f.read().split()
 
 
-def run_dev_install(ctx, root, bindir, status=0):
+def run_dev_install(ctx, root, bindir, status=0, term=False):
     script = os.path.join(ctx.source_root, "scripts", "dev")
     env = child_env({"TOKEND_DEV_ROOT": root,
                      "FAKE_MISSING": "redis-server jq",
-                     "FAKE_APT_STATUS": str(status)})
+                     "FAKE_APT_STATUS": str(status),
+                     "FAKE_APT_TERM": "1" if term else ""})
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
     r = subprocess.run([script, "--deps-only"], capture_output=True,
                        timeout=60, stdin=subprocess.DEVNULL, env=env,
@@ -298,3 +303,17 @@ def dev_install_leaves_no_new_service(ctx):
                      unit + " after a failed install")
         check_eq(enabled(root, "old.service"), "enabled",
                  "old.service after a failed install")
+
+    # SIGTERM during the install: the same clean-up, exit status 130.
+    with tempfile.TemporaryDirectory(dir=ctx.tmp) as top:
+        root, bindir = fake_system(top)
+        rc, err = run_dev_install(ctx, root, bindir, term=True)
+        check_eq(rc, 130, "scripts/dev after SIGTERM (stderr %s)"
+                 % short(err, 600))
+        check(not os.path.lexists(os.path.join(root, "usr", "sbin",
+                                               "policy-rc.d")),
+              "scripts/dev left its policy-rc.d behind after SIGTERM")
+        for unit in new_units:
+            check_eq(enabled(root, unit), "disabled", unit + " after SIGTERM")
+        check_eq(enabled(root, "old.service"), "enabled",
+                 "old.service after SIGTERM")
