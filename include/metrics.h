@@ -201,6 +201,11 @@ struct metrics_scrape {
 	size_t			 nreasons;
 	uint64_t		 open_connections;	/* all workers */
 	const char		*version;	/* tokend_build_info's label */
+	/*
+	 * notAfter of the certificate the API port serves, unix seconds;
+	 * 0: none (plain HTTP), and the family is left out.
+	 */
+	int64_t			 tls_not_after;
 	int64_t			 now;		/* unix seconds */
 };
 

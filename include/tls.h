@@ -8,6 +8,7 @@
 #define TOKEND_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -30,5 +31,12 @@ SSL_CTX	*tls_ctx_new(const char *cert_file, const char *key_file,
  */
 struct bufferevent *tls_bufferevent_new(struct event_base *base,
 	    SSL_CTX *ctx);
+
+/*
+ * The notAfter of ctx's certificate (the leaf it serves), unix seconds;
+ * 0 when ctx is NULL, has no certificate or the time does not convert.
+ * Pure: reads the loaded certificate, no I/O.
+ */
+int64_t	 tls_ctx_not_after(const SSL_CTX *ctx);
 
 #endif

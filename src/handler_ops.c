@@ -35,6 +35,7 @@
 #include "request.h"
 #include "router.h"
 #include "store.h"
+#include "tls.h"
 #include "token.h"
 #include "util.h"
 #include "verify.h"
@@ -194,6 +195,8 @@ handler_metrics(struct request *req)
 	    memory_order_relaxed);
 	s.version = TOKEND_VERSION_STRING;
 	s.now = (int64_t)time(NULL);
+	/* Worker 0's: it serves this listener and swaps it on SIGHUP. */
+	s.tls_not_after = tls_ctx_not_after(w->ssl_ctx);
 	text = metrics_render(&s, &len);
 	free(shards);
 	reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text,

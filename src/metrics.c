@@ -807,6 +807,14 @@ render_process(struct metrics_text *t, const struct metrics_scrape *s)
 	metrics_text_family(t, "tokend_workers", "gauge",
 	    "Worker threads");
 	metrics_text_int(t, "tokend_workers", NULL, 0, (uint64_t)s->nshards);
+	if (s->tls_not_after > 0) {
+		metrics_text_family(t,
+		    "tokend_tls_cert_expiry_timestamp_seconds", "gauge",
+		    "notAfter of the TLS certificate the API port serves "
+		    "(SIGHUP reloads it), unix seconds");
+		metrics_text_int(t, "tokend_tls_cert_expiry_timestamp_seconds",
+		    NULL, 0, (uint64_t)s->tls_not_after);
+	}
 }
 
 char *

@@ -16,13 +16,16 @@
  * tls_ctx_new() and hands it to the workers; contexts are reference
  * counted by OpenSSL, so connections keep the one they started with.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 #include "tls.h"
@@ -111,4 +114,23 @@ tls_bufferevent_new(struct event_base *base, SSL_CTX *ctx)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
+}
+
+int64_t
+tls_ctx_not_after(const SSL_CTX *ctx)
+{
+	const ASN1_TIME	*t;
+	X509		*cert;
+	struct tm	 tm;
+	time_t		 v;
+
+	if (ctx == NULL || (cert = SSL_CTX_get0_certificate(ctx)) == NULL ||
+	    (t = X509_get0_notAfter(cert)) == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	if ((v = timegm(&tm)) == (time_t)-1)
+		return 0;
+	return (int64_t)v;
 }

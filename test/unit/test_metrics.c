@@ -353,7 +353,21 @@ test_metrics_render(void)
 	TEST_ASSERT(has_line(text, "tokend_open_connections 4"));
 	TEST_ASSERT(has_line(text, "tokend_build_info{version=\"9.9.9\"} 1"));
 	TEST_ASSERT(has_line(text, "tokend_workers 2"));
+	/* No certificate (plain HTTP): no expiry family at all. */
+	TEST_ASSERT(strstr(text, "tokend_tls_cert_expiry") == NULL);
 	free(text);
+
+	/* A certificate: its notAfter, whole seconds, with HELP and TYPE. */
+	s.tls_not_after = 1893456000;
+	text = metrics_render(&s, &len);
+	TEST_ASSERT(has_line(text,
+	    "tokend_tls_cert_expiry_timestamp_seconds 1893456000"));
+	TEST_ASSERT(has_line(text, "# TYPE "
+	    "tokend_tls_cert_expiry_timestamp_seconds gauge"));
+	TEST_ASSERT(count(text, "# HELP "
+	    "tokend_tls_cert_expiry_timestamp_seconds ") == 1);
+	free(text);
+	s.tls_not_after = 0;
 
 	/* A sync stamped after now reads as age 0, not a wrapped value. */
 	s.now = 900;
