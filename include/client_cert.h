@@ -95,7 +95,7 @@ bool	 client_cert_pki_match(X509 *cert, STACK_OF(X509) *untrusted,
  * the n thumbprints. No chain is checked.
  */
 bool	 client_cert_thumbprint_match(X509 *cert,
-	    char *const *thumbprints, size_t n);
+	    char (*thumbprints)[CLIENT_CERT_THUMBPRINT_LEN + 1], size_t n);
 
 /*
  * Load a PEM bundle of CA certificates into a new store (at least one

@@ -260,7 +260,8 @@ client_cert_pki_match(X509 *cert, STACK_OF(X509) *untrusted,
 }
 
 bool
-client_cert_thumbprint_match(X509 *cert, char *const *thumbprints, size_t n)
+client_cert_thumbprint_match(X509 *cert,
+    char (*thumbprints)[CLIENT_CERT_THUMBPRINT_LEN + 1], size_t n)
 {
 	char	 tp[CLIENT_CERT_THUMBPRINT_LEN + 1];
 	size_t	 i;
@@ -268,7 +269,7 @@ client_cert_thumbprint_match(X509 *cert, char *const *thumbprints, size_t n)
 	if (cert == NULL || client_cert_thumbprint(cert, tp) == -1)
 		return false;
 	for (i = 0; i < n; i++)
-		if (thumbprints[i] != NULL && strcmp(thumbprints[i], tp) == 0)
+		if (strcmp(thumbprints[i], tp) == 0)
 			return true;
 	return false;
 }

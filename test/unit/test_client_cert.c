@@ -186,14 +186,12 @@ test_thumbprint(void)
 {
 	X509	*self = load("self.pem"), *c = load("client.pem");
 	char	 tp[CLIENT_CERT_THUMBPRINT_LEN + 1];
-	char	 a[] = "AAAAHj2FTvV3LSMwm202c5he0s5_99WsZqtCvhavB-c";
-	char	 b[] = SELF_THUMBPRINT;
-	char	*list[2];
+	char	 list[2][CLIENT_CERT_THUMBPRINT_LEN + 1] = {
+		"AAAAHj2FTvV3LSMwm202c5he0s5_99WsZqtCvhavB-c", SELF_THUMBPRINT,
+	};
 
 	TEST_ASSERT(client_cert_thumbprint(self, tp) == 0);
 	TEST_ASSERT(strcmp(tp, SELF_THUMBPRINT) == 0);
-	list[0] = a;
-	list[1] = b;
 	TEST_ASSERT(client_cert_thumbprint_match(self, list, 2));
 	TEST_ASSERT(!client_cert_thumbprint_match(self, list, 1));
 	TEST_ASSERT(!client_cert_thumbprint_match(c, list, 2));
