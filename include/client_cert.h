@@ -75,10 +75,19 @@ int	 client_cert_thumbprint(X509 *cert,
  * True when cert chains to a CA of store (every certificate of the store
  * is a trust anchor; untrusted, may be NULL, offers intermediates), for
  * the purpose sslclient, every certificate of the chain within its
- * validity at now. store NULL is false.
+ * validity at now. store NULL is false. A success is remembered by the
+ * calling thread for this cert object and store while now stays within
+ * the chain's validity (a kept-alive connection's certificate is one
+ * object), as is each thumbprint; see client_cert_cache_flush().
  */
 bool	 client_cert_chain_ok(X509 *cert, STACK_OF(X509) *untrusted,
 	    X509_STORE *store, time_t now);
+
+/*
+ * Forget what this thread remembers of certificates (its references
+ * dropped). A thread's memory is freed when it exits anyway.
+ */
+void	 client_cert_cache_flush(void);
 
 /*
  * tls_client_auth (RFC 8705 2.1): cert chains to store at now and its

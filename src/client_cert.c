@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -37,6 +39,100 @@
 
 static pthread_mutex_t	 ca_lock = PTHREAD_MUTEX_INITIALIZER;
 static X509_STORE	*ca_store;	/* under ca_lock */
+
+/*
+ * What each thread remembers of the last certificates it judged: a
+ * connection's peer certificate is one X509 object for the life of its
+ * TLS session, so a kept-alive connection's second token needs neither a
+ * chain check nor a digest again. An entry holds references on the
+ * certificate and the store, so neither address can be reused while it
+ * is remembered; a chain check is remembered only when it succeeded, for
+ * that store, and only while the time stays within every certificate's
+ * validity in the chain.
+ */
+#define CERT_CACHE_N	16
+
+struct cert_memo {
+	X509		*cert;		/* own reference; NULL: free slot */
+	X509_STORE	*store;		/* own reference; NULL: no check */
+	time_t		 from, until;	/* the chain's common validity */
+	char		 tp[CLIENT_CERT_THUMBPRINT_LEN + 1];	/* "" */
+};
+
+struct cert_cache {
+	struct cert_memo	 memo[CERT_CACHE_N];
+	unsigned		 next;		/* round-robin eviction */
+};
+
+static pthread_key_t	 cache_key;
+static pthread_once_t	 cache_once = PTHREAD_ONCE_INIT;
+
+static void
+memo_clear(struct cert_memo *m)
+{
+	X509_free(m->cert);
+	X509_STORE_free(m->store);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+cache_free(void *arg)
+{
+	struct cert_cache	*c = arg;
+	size_t			 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CERT_CACHE_N; i++)
+		memo_clear(&c->memo[i]);
+	free(c);
+}
+
+static void
+cache_key_init(void)
+{
+	if (pthread_key_create(&cache_key, cache_free) != 0)
+		abort();
+}
+
+/* This thread's memo of cert, made (evicting one) when absent. */
+static struct cert_memo *
+memo_of(X509 *cert)
+{
+	struct cert_cache	*c;
+	struct cert_memo	*m;
+	size_t			 i;
+
+	pthread_once(&cache_once, cache_key_init);
+	if ((c = pthread_getspecific(cache_key)) == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		if (pthread_setspecific(cache_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	for (i = 0; i < CERT_CACHE_N; i++)
+		if (c->memo[i].cert == cert)
+			return &c->memo[i];
+	m = &c->memo[c->next++ % CERT_CACHE_N];
+	memo_clear(m);
+	if (X509_up_ref(cert) != 1)
+		return NULL;
+	m->cert = cert;
+	return m;
+}
+
+void
+client_cert_cache_flush(void)
+{
+	struct cert_cache	*c;
+
+	pthread_once(&cache_once, cache_key_init);
+	if ((c = pthread_getspecific(cache_key)) != NULL) {
+		cache_free(c);
+		pthread_setspecific(cache_key, NULL);
+	}
+}
 
 const char *
 client_cert_result_name(enum client_cert_result r)
@@ -203,17 +299,65 @@ client_cert_san_match(X509 *cert, const char *name)
 int
 client_cert_thumbprint(X509 *cert, char out[CLIENT_CERT_THUMBPRINT_LEN + 1])
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	struct cert_memo	*m = memo_of(cert);
 
 	out[0] = '\0';
+	if (m != NULL && m->tp[0] != '\0') {
+		memcpy(out, m->tp, sizeof(m->tp));
+		return 0;
+	}
 	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
 		ERR_clear_error();
 		return -1;
 	}
 	b64url_encode(out, md, mdlen);
 	out[CLIENT_CERT_THUMBPRINT_LEN] = '\0';
+	if (m != NULL)
+		memcpy(m->tp, out, sizeof(m->tp));
 	return 0;
+}
+
+static time_t
+asn1_to_time(const ASN1_TIME *t, bool *ok)
+{
+	struct tm	 tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		*ok = false;
+		return 0;
+	}
+	return timegm(&tm);
+}
+
+/* Remember a successful check of m's certificate against store. */
+static void
+memo_chain(struct cert_memo *m, X509_STORE_CTX *ctx, X509_STORE *store)
+{
+	STACK_OF(X509)	*chain = X509_STORE_CTX_get0_chain(ctx);
+	X509		*x;
+	time_t		 from = 0, until = 0, nb, na;
+	bool		 ok = true;
+	int		 i;
+
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		x = sk_X509_value(chain, i);
+		nb = asn1_to_time(X509_get0_notBefore(x), &ok);
+		na = asn1_to_time(X509_get0_notAfter(x), &ok);
+		if (i == 0 || nb > from)
+			from = nb;
+		if (i == 0 || na < until)
+			until = na;
+	}
+	if (!ok || X509_STORE_up_ref(store) != 1)
+		return;
+	X509_STORE_free(m->store);
+	m->store = store;
+	m->from = from;
+	m->until = until;
 }
 
 bool
@@ -222,10 +366,16 @@ client_cert_chain_ok(X509 *cert, STACK_OF(X509) *untrusted,
 {
 	X509_STORE_CTX		*ctx = NULL;
 	X509_VERIFY_PARAM	*param;
+	struct cert_memo	*m;
 	bool			 ok = false;
 
 	if (store == NULL || cert == NULL)
 		return false;
+	/* OpenSSL's check: notBefore <= now <= notAfter, at each link. */
+	m = memo_of(cert);
+	if (m != NULL && m->store == store && now >= m->from &&
+	    now <= m->until)
+		return true;
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
 	    X509_STORE_CTX_init(ctx, store, cert, untrusted) != 1)
 		goto out;
@@ -235,6 +385,8 @@ client_cert_chain_ok(X509 *cert, STACK_OF(X509) *untrusted,
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_time(param, now);
 	ok = X509_verify_cert(ctx) == 1;
+	if (ok && m != NULL)
+		memo_chain(m, ctx, store);
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);

@@ -237,6 +237,14 @@ test_chain(void)
 	TEST_ASSERT(client_cert_chain_ok(c, NULL, ca, nb + 1));
 	TEST_ASSERT(!client_cert_chain_ok(c, NULL, ca, nb - 10));
 	TEST_ASSERT(!client_cert_chain_ok(c, NULL, ca, na + 10));
+	/* Remembered successes: the same answers, by the same rules. */
+	TEST_ASSERT(client_cert_chain_ok(c, NULL, ca, now));
+	TEST_ASSERT(client_cert_chain_ok(c, NULL, ca, na));
+	TEST_ASSERT(!client_cert_chain_ok(c, NULL, ca, na + 1));
+	TEST_ASSERT(!client_cert_chain_ok(c, NULL, other, now));
+	TEST_ASSERT(!client_cert_chain_ok(c, NULL, NULL, now));
+	client_cert_cache_flush();
+	TEST_ASSERT(client_cert_chain_ok(c, NULL, ca, now));
 
 	/* tls_client_auth: name and chain both. */
 	TEST_ASSERT(client_cert_pki_match(c, NULL, ca, now, "CN=svc,O=Acme",
@@ -303,5 +311,6 @@ main(void)
 	test_run(test_thumbprint);
 	test_run(test_chain);
 	test_run(test_store_load);
+	client_cert_cache_flush();
 	return test_summary();
 }
