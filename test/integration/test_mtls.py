@@ -35,6 +35,10 @@ Expected:
   new CA works, the old CA's stops; a bad file keeps the previous CAs.
 - mtls_bruteforce: wrong certificates count towards --auth-fail-limit
   (then 429 without a check).
+- mtls_session_resumption: a resumed session (TLS 1.2 and 1.3) presents
+  the certificate of its first handshake, and none when it had none.
+- mtls_parallel: 24 connections at once, good and bad certificates of
+  both methods: each gets what its own certificate earns, cnf included.
 - mtls_interop_authlib: python3-authlib's OAuth2Session with
   token_endpoint_auth_method tls_client_auth (requests with cert=)
   obtains a token (skipped when authlib is not installed).
@@ -45,6 +49,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -524,3 +529,99 @@ def interop_authlib(ctx):
     check_eq(Jws(tok["access_token"]).claims.get("cnf"),
              {"x5t#S256": p.thumbprint("svc")}, "authlib token cnf")
     check_eq(tok.get("token_type"), "Bearer", "authlib token_type")
+
+
+def raw_token(t, sock, client_id):
+    body = form([("grant_type", "client_credentials"),
+                 ("client_id", client_id)]).encode()
+    req = (b"POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n"
+           b"Content-Type: application/x-www-form-urlencoded\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    r, _ = t.raw_exchange(req, sock=sock)
+    check(r is not None, "no answer")
+    r.json = json.loads(r.body) if r.body else None
+    return r
+
+
+@scenario("mtls_session_resumption")
+def session_resumption(ctx):
+    """A resumed TLS session (1.2 session id, 1.3 ticket) still presents
+    the certificate of its first handshake; a resumption without one
+    presents none."""
+    p = pki(ctx)
+    t = instance(ctx, "mtls-resume")
+    admin = Admin(ctx)
+    cid = uid("m-res")
+    add_tls(ctx, admin, cid, "--tls-subject", "CN=svc,O=Acme")
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        c = ctx.pki.client_context(minimum=version, maximum=version)
+        c.load_cert_chain(p.p("svc.pem"), p.p("svc.key"))
+        s1 = t.raw_socket(ssl_ctx=c)
+        r = raw_token(t, s1, cid)
+        expect_ok(r, p.thumbprint("svc"), "%s first" % version.name)
+        sess = s1.session
+        s1.close()
+        raw = socket.create_connection((t.host, t.port), 5)
+        s2 = c.wrap_socket(raw, server_hostname="localhost", session=sess)
+        ctx.track_socket(s2)
+        r = raw_token(t, s2, cid)
+        check(s2.session_reused, "%s: the session was not resumed"
+              % version.name)
+        expect_ok(r, p.thumbprint("svc"), "%s resumed" % version.name)
+        s2.close()
+        # No certificate at all: resumption gives none either.
+        c2 = ctx.pki.client_context(minimum=version, maximum=version)
+        s3 = t.raw_socket(ssl_ctx=c2)
+        expect_invalid(raw_token(t, s3, cid), "%s no cert" % version.name)
+        sess = s3.session
+        s3.close()
+        raw = socket.create_connection((t.host, t.port), 5)
+        s4 = c2.wrap_socket(raw, server_hostname="localhost", session=sess)
+        ctx.track_socket(s4)
+        expect_invalid(raw_token(t, s4, cid),
+                       "%s resumed, no cert" % version.name)
+        s4.close()
+
+
+@scenario("mtls_parallel")
+def parallel(ctx):
+    """Many connections at once, good and bad certificates interleaved:
+    each answer is the one its own certificate earns."""
+    import threading
+    p = pki(ctx)
+    t = instance(ctx, "mtls-parallel", workers=2)
+    admin = Admin(ctx)
+    cid, sid = uid("m-par"), uid("m-pars")
+    add_tls(ctx, admin, cid, "--tls-subject", "CN=svc,O=Acme")
+    add_self(ctx, admin, sid, "--tls-thumbprint", p.thumbprint("self"))
+    plan = [(cid, "svc", 200), (cid, "other", 401), (sid, "self", 200),
+            (sid, "self2", 401), (cid, "expired", 401), (cid, None, 401)]
+    errors = []
+
+    def worker(i):
+        who, cert, want = plan[i % len(plan)]
+        try:
+            conn = cert_conn(t, cert)
+            for _ in range(5):
+                r = t.request("POST", "/oauth/token", body=form(
+                    [("grant_type", "client_credentials"),
+                     ("client_id", who)]), headers={
+                    "Content-Type": "application/x-www-form-urlencoded"},
+                    conn=conn)
+                if r.status != want:
+                    errors.append("%s/%s: %d" % (who, cert, r.status))
+                elif want == 200:
+                    cnf = Jws(r.json["access_token"]).claims.get("cnf")
+                    if cnf != {"x5t#S256": p.thumbprint(cert)}:
+                        errors.append("%s/%s: cnf %r" % (who, cert, cnf))
+            conn.close()
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append("%s/%s: %r" % (who, cert, e))
+
+    threads = [threading.Thread(target=worker, args=(i,))
+               for i in range(24)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    check(not errors, "parallel: %s" % "; ".join(errors[:5]))
