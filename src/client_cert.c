@@ -36,6 +36,7 @@
 #include "util.h"
 
 #define PEM_BEGIN	"-----BEGIN CERTIFICATE-----"
+#define CHAIN_DEPTH_MAX	8	/* intermediates between leaf and anchor */
 
 static pthread_mutex_t	 ca_lock = PTHREAD_MUTEX_INITIALIZER;
 static X509_STORE	*ca_store;	/* under ca_lock */
@@ -383,6 +384,8 @@ client_cert_chain_ok(X509 *cert, STACK_OF(X509) *untrusted,
 		goto out;
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+	/* A client's chain is short; path building stays bounded. */
+	X509_VERIFY_PARAM_set_depth(param, CHAIN_DEPTH_MAX);
 	X509_VERIFY_PARAM_set_time(param, now);
 	ok = X509_verify_cert(ctx) == 1;
 	if (ok && m != NULL)
