@@ -39,6 +39,9 @@ Expected:
   the certificate of its first handshake, and none when it had none.
 - mtls_parallel: 24 connections at once, good and bad certificates of
   both methods: each gets what its own certificate earns, cnf included.
+- mtls_subject_escaping: a subject with RFC 4514 escapes, a multi-valued
+  RDN and UTF-8, copied from openssl's output through tokend-client,
+  matches; the same name with its RDN values reordered does not.
 - mtls_interop_authlib: python3-authlib's OAuth2Session with
   token_endpoint_auth_method tls_client_auth (requests with cert=)
   obtains a token (skipped when authlib is not installed).
@@ -625,3 +628,38 @@ def parallel(ctx):
     for th in threads:
         th.join(60)
     check(not errors, "parallel: %s" % "; ".join(errors[:5]))
+
+
+@scenario("mtls_subject_escaping")
+def subject_escaping(ctx):
+    """A subject with RFC 4514 escapes, a multi-valued RDN and UTF-8, as
+    openssl -nameopt RFC2253 prints it, goes through tokend-client and
+    matches (test/data/mtls: a fixed CA and certificates)."""
+    data = os.path.join(ctx.source_root, "test", "data", "mtls")
+    t = start_instance(ctx, "mtls-escape", args=TLS_ARGS + [
+        "--tls-client-ca", os.path.join(data, "ca.pem")])
+    out = subprocess.run(["openssl", "x509", "-in",
+                          os.path.join(data, "odd.pem"), "-noout",
+                          "-subject", "-nameopt", "RFC2253"],
+                         capture_output=True, check=True).stdout
+    subject = out.decode().strip().split("=", 1)[1]
+    check_eq(subject, 'CN=\\#a\\+b \\"q\\"\\;\\C3\\A9,UID=42+OU=x,'
+             'O=Acme\\, Inc.,C=DE', "openssl's RFC2253 subject")
+    admin = Admin(ctx)
+    cid, near = uid("m-esc"), uid("m-escn")
+    add_tls(ctx, admin, cid, "--tls-subject", subject)
+    # The same name written another way does not match: strings compare.
+    add_tls(ctx, admin, near, "--tls-subject",
+            subject.replace("UID=42+OU=x", "OU=x+UID=42"))
+    c = ctx.pki.client_context()
+    c.load_cert_chain(os.path.join(data, "odd.pem"),
+                      os.path.join(data, "client.key"))
+    for who, want in ((cid, 200), (near, 401)):
+        conn = t.connection(ssl_ctx=c)
+        r = t.request("POST", "/oauth/token", body=form(
+            [("grant_type", "client_credentials"), ("client_id", who)]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            conn=conn)
+        conn.close()
+        check_eq(r.status, want, "odd subject for %s (%s)"
+                 % (who, short(r.body)))
