@@ -18,6 +18,10 @@ struct params;
 enum creds_via {
 	CREDS_VIA_BASIC = 0,
 	CREDS_VIA_POST,
+	/* client_id alone in the body: the TLS client certificate proves
+	   it (RFC 8705 2); set by client_auth_form(), never by
+	   client_creds_extract() */
+	CREDS_VIA_TLS,
 };
 
 struct client_creds {

@@ -64,6 +64,9 @@ struct request {
 	/* X-Request-Id: the client's when sane, else generated (reqid.h);
 	   echoed on the reply and logged as request_id. */
 	char			 request_id[REQID_MAX + 1];
+	/* The x5t#S256 of the client certificate the client authenticated
+	   with (client_auth.h), for cnf; "" when none. */
+	char			 cnf_x5t[44];
 };
 
 /*
@@ -100,6 +103,9 @@ void	 request_release(struct request *);
 
 /* A request header (case-insensitive name) or NULL. Borrowed. */
 const char *request_header(const struct request *, const char *name);
+
+/* How many request headers are named name (case-insensitive). */
+size_t	 request_header_count(const struct request *, const char *name);
 
 /*
  * The request body as one contiguous block (evhttp has already capped it

@@ -42,23 +42,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <event2/event.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "authfail.h"
+#include "client_addr.h"
 #include "client_auth.h"
+#include "client_cert.h"
 #include "client_record.h"
 #include "config.h"
+#include "conn.h"
 #include "db.h"
 #include "limiter.h"
+#include "log.h"
 #include "metrics.h"
 #include "params.h"
 #include "reply.h"
 #include "request.h"
 #include "secret.h"
 #include "store.h"
+#include "strmap.h"
 #include "util.h"
 #include "view.h"
 #include "worker.h"
+
+_Static_assert(CLIENT_CERT_THUMBPRINT_LEN == CLIENT_THUMBPRINT_LEN,
+    "a record's thumbprints are client_cert.c's");
+_Static_assert(sizeof(((struct request *)0)->cnf_x5t) ==
+    CLIENT_CERT_THUMBPRINT_LEN + 1, "cnf_x5t holds one thumbprint");
 
 #define HOLD_MIN_MS	1	/* a held attempt asks the table again */
 #define HOLD_MAX_MS	16
@@ -70,6 +84,59 @@ client_auth_extract(const struct request *req, const struct params *params,
 {
 	return client_creds_extract(request_header(req, "Authorization"),
 	    params, creds);
+}
+
+/*
+ * The client certificate a request presents (CREDS_VIA_TLS only): from a
+ * trusted proxy its X-Client-Cert header (and nothing else), from anyone
+ * else the TLS connection's. Owned references.
+ */
+struct request_cert {
+	X509			*cert;		/* NULL: none, or refused */
+	STACK_OF(X509)		*chain;		/* intermediates or NULL */
+	const char		*problem;	/* why cert is NULL, for logs */
+};
+
+static void
+request_cert_get(const struct request *req, struct request_cert *rc)
+{
+	const struct config		*cfg = req->worker->cfg;
+	const char			*h;
+	SSL				*ssl;
+	STACK_OF(X509)			*chain;
+	enum client_cert_result		 r;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->problem = "no_certificate";
+	if (client_addr_trusted(req->peer, cfg->trusted_proxies,
+	    cfg->n_trusted_proxies)) {
+		if (request_header_count(req, "X-Client-Cert") > 1) {
+			rc->problem = "certificate_header_repeated";
+			return;
+		}
+		if ((h = request_header(req, "X-Client-Cert")) == NULL)
+			return;
+		r = client_cert_from_header(h, strlen(h), &rc->cert);
+		if (r != CLIENT_CERT_OK && r != CLIENT_CERT_NONE)
+			rc->problem = r == CLIENT_CERT_TOO_LONG ?
+			    "certificate_header_too_long" :
+			    "certificate_header_malformed";
+		return;
+	}
+	if (req->conn == NULL || (ssl = conn_ssl(req->conn)) == NULL ||
+	    (rc->cert = SSL_get1_peer_certificate(ssl)) == NULL)
+		return;
+	if ((chain = SSL_get_peer_cert_chain(ssl)) != NULL)
+		rc->chain = X509_chain_up_ref(chain);
+}
+
+static void
+request_cert_finish(struct request_cert *rc)
+{
+	X509_free(rc->cert);
+	if (rc->chain != NULL)
+		sk_X509_pop_free(rc->chain, X509_free);
+	memset(rc, 0, sizeof(*rc));
 }
 
 struct auth_op {
@@ -88,6 +155,7 @@ struct auth_op {
 	uint64_t		 sent_us;	/* now_usec() at the read */
 	struct db_op		 db;
 	struct authfail_op	 fail;
+	struct request_cert	 cert;		/* CREDS_VIA_TLS: owned */
 };
 
 /*
@@ -128,11 +196,82 @@ decode_dummy_record(void)
 		client_record_free(rec);
 }
 
-/* The secret check the table admits: one hash check on every path. */
+/*
+ * The check the table admits: one hash check on every path of a secret
+ * (or an unknown client); the certificate check for a client whose
+ * record names a tls method.
+ */
 struct secret_check {
 	const struct client_record	*rec;	/* NULL: none */
 	const struct client_creds	*creds;
+	const struct request_cert	*cert;	/* CREDS_VIA_TLS, else NULL */
 };
+
+static bool
+is_tls_method(const struct client_record *rec)
+{
+	return rec != NULL && (rec->auth_method == AUTH_METHOD_TLS ||
+	    rec->auth_method == AUTH_METHOD_SELF_SIGNED_TLS);
+}
+
+/*
+ * tls_client_auth without --tls-client-ca: refused, and said once per
+ * client id (up to NO_CA_LOGGED_MAX ids) for the process's lifetime.
+ */
+#define NO_CA_LOGGED_MAX	4096
+
+static pthread_mutex_t	 no_ca_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct strmap	*no_ca_logged;	/* client id -> NULL */
+
+static void
+log_no_ca(const char *client_id)
+{
+	bool	 first = false;
+
+	pthread_mutex_lock(&no_ca_lock);
+	if (no_ca_logged == NULL)
+		no_ca_logged = strmap_new();
+	if (strmap_count(no_ca_logged) < NO_CA_LOGGED_MAX &&
+	    !strmap_has(no_ca_logged, client_id)) {
+		strmap_put(no_ca_logged, client_id, NULL, NULL);
+		first = true;
+	}
+	pthread_mutex_unlock(&no_ca_lock);
+	if (first)
+		log_warnx("event=tls_client_ca_missing client_id=%s msg=\"a "
+		    "tls_client_auth client is refused: no --tls-client-ca\"",
+		    client_id);
+}
+
+/*
+ * RFC 8705 2: the client sent its client_id and no secret, and the
+ * certificate it presents is the record's: for tls_client_auth it chains
+ * to the client CA store, now within its validity, and carries the
+ * record's subject or SAN; for self_signed_tls_client_auth its
+ * thumbprint is one of the record's.
+ */
+static bool
+cert_check_run(const struct secret_check *c)
+{
+	const struct client_record	*rec = c->rec;
+	X509_STORE			*ca;
+	bool				 ok;
+
+	if (c->creds->via != CREDS_VIA_TLS || c->cert == NULL ||
+	    c->cert->cert == NULL)
+		return false;
+	if (rec->auth_method == AUTH_METHOD_SELF_SIGNED_TLS)
+		return client_cert_thumbprint_match(c->cert->cert,
+		    rec->tls_thumbprints, rec->n_tls_thumbprints);
+	if ((ca = client_cert_ca_get()) == NULL) {
+		log_no_ca(rec->id);
+		return false;
+	}
+	ok = client_cert_pki_match(c->cert->cert, c->cert->chain, ca,
+	    time(NULL), rec->tls_subject, rec->tls_san);
+	X509_STORE_free(ca);
+	return ok;
+}
 
 static bool
 secret_check_run(void *arg)
@@ -140,16 +279,39 @@ secret_check_run(void *arg)
 	const struct secret_check	*c = arg;
 	bool				 match;
 
+	if (is_tls_method(c->rec))
+		return cert_check_run(c) && !c->rec->disabled;
 	match = secret_key_check(c->rec != NULL ? c->rec->secret_key : NULL,
 	    c->creds->secret, c->creds->secret_len);
 	return match && c->rec != NULL && !c->rec->disabled;
 }
 
 static const char *
-failure_reason(const struct client_record *rec)
+failure_reason(const struct client_record *rec,
+    const struct request_cert *cert)
 {
-	return rec == NULL ? "unknown_client" : rec->disabled ? "disabled" :
-	    "wrong_secret";
+	if (rec == NULL)
+		return "unknown_client";
+	if (rec->disabled)
+		return "disabled";
+	if (is_tls_method(rec))
+		return cert == NULL ? "not_certificate_auth" :
+		    cert->cert == NULL ? cert->problem : "wrong_certificate";
+	return "wrong_secret";
+}
+
+/*
+ * A client that proved itself with a certificate gets tokens bound to it
+ * (RFC 8705 3): the thumbprint goes to req->cnf_x5t.
+ */
+static void
+bind_cert(struct request *req, const struct client_record *rec,
+    const struct request_cert *cert)
+{
+	req->cnf_x5t[0] = '\0';
+	if (is_tls_method(rec) && cert != NULL && cert->cert != NULL &&
+	    client_cert_thumbprint(cert->cert, req->cnf_x5t) == -1)
+		req->cnf_x5t[0] = '\0';
 }
 
 static void
@@ -181,7 +343,10 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 	client_creds_finish(&op->creds);
 	if (op->hold != NULL)
 		event_free(op->hold);
+	if (result == CLIENT_AUTH_OK)
+		bind_cert(req, rec, &op->cert);
 	op->cb(req, result, rec, op->arg);
+	request_cert_finish(&op->cert);
 	free(op);
 	request_release(req);
 }
@@ -189,13 +354,16 @@ auth_done(struct auth_op *op, enum client_auth_result result,
 /* Answer at once, from inside client_auth_verify(): no op was needed. */
 static void
 answer_now(struct request *req, struct client_creds *creds,
-    client_auth_cb cb, void *arg, enum client_auth_result result,
-    const struct client_record *rec)
+    struct request_cert *cert, client_auth_cb cb, void *arg,
+    enum client_auth_result result, const struct client_record *rec)
 {
 	count_outcome(req, result, rec);
 	client_creds_finish(creds);
+	if (result == CLIENT_AUTH_OK)
+		bind_cert(req, rec, cert);
 	request_hold(req);
 	cb(req, result, rec, arg);
+	request_cert_finish(cert);
 	request_release(req);
 }
 
@@ -210,7 +378,8 @@ auth_counted(void *arg)
 static void
 auth_failed(struct auth_op *op, const struct client_record *rec)
 {
-	op->reason = failure_reason(rec);
+	op->reason = failure_reason(rec,
+	    op->creds.via == CREDS_VIA_TLS ? &op->cert : NULL);
 	op->pending = false;	/* authfail_count() resolves it */
 	authfail_count(&op->fail, op->req, op->source, op->creds.id,
 	    op->reason, auth_counted, op);
@@ -307,6 +476,7 @@ auth_looked_up(const struct db_record *res, void *arg)
 		decode_dummy_record();
 	c.rec = rec;
 	c.creds = &op->creds;
+	c.cert = &op->cert;
 	if (op->pending) {
 		/* The second look: already admitted, the failure ours. */
 		if (secret_check_run(&c)) {
@@ -385,6 +555,7 @@ attempt(struct auth_op *op)
 	if (in_sync) {
 		c.rec = view_client(w->view, op->creds.id);
 		c.creds = &op->creds;
+		c.cert = &op->cert;
 		res = authfail_check(req, op->source, secret_check_run, &c,
 		    &waited);
 		if (res == LIMITER_PASSED) {
@@ -416,6 +587,7 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	struct worker		*w = req->worker;
 	struct auth_op		*op;
 	struct secret_check	 c;
+	struct request_cert	 cert;
 	char			 source[AUTHFAIL_SOURCE_MAX];
 	enum limiter_result	 res;
 	int64_t			 waited = 0;
@@ -425,6 +597,9 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	if (!store_is_up(w->store))
 		return -1;
 	authfail_source(req, source);
+	memset(&cert, 0, sizeof(cert));
+	if (creds->via == CREDS_VIA_TLS)
+		request_cert_get(req, &cert);
 	/*
 	 * The view's record, in sync: a match on an enabled client, admitted
 	 * by the table, is answered at once, with no Redis command. A view
@@ -436,17 +611,20 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	if (in_sync) {
 		c.rec = view_client(w->view, creds->id);
 		c.creds = creds;
+		c.cert = &cert;
 		res = authfail_check(req, source, secret_check_run, &c,
 		    &waited);
 		if (res == LIMITER_PASSED) {
-			answer_now(req, creds, cb, arg, CLIENT_AUTH_OK, c.rec);
+			answer_now(req, creds, &cert, cb, arg, CLIENT_AUTH_OK,
+			    c.rec);
 			return 0;
 		}
 	} else
 		res = authfail_peek(req, source, &waited);
 	if (res == LIMITER_LOCKED) {
 		/* Over the limit: no record, no secret check. */
-		answer_now(req, creds, cb, arg, CLIENT_AUTH_LIMITED, NULL);
+		answer_now(req, creds, &cert, cb, arg, CLIENT_AUTH_LIMITED,
+		    NULL);
 		return 0;
 	}
 
@@ -454,6 +632,7 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	op->req = req;
 	op->creds = *creds;
 	memset(creds, 0, sizeof(*creds));
+	op->cert = cert;		/* taken over */
 	op->cb = cb;
 	op->arg = arg;
 	memcpy(op->source, source, sizeof(op->source));
@@ -475,6 +654,7 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 			authfail_uncounted(req, op->source);
 		/* The credentials back: the caller's cleanup frees them. */
 		*creds = op->creds;
+		request_cert_finish(&op->cert);
 		free(op);
 		request_release(req);
 		return -1;
@@ -502,6 +682,28 @@ client_auth_reply_invalid(struct request *req, int flags)
 	reply_header(req, "WWW-Authenticate", "Basic realm=\"tokend\"");
 	reply_error(req, 401, "invalid_client", "client authentication failed",
 	    flags);
+}
+
+/*
+ * RFC 8705 2: a client_id in the body, no secret and no Authorization
+ * header: the client's certificate is to prove it (the record says
+ * whether it may). 0 with creds set (CREDS_VIA_TLS), or -1.
+ */
+static int
+tls_creds(const struct request *req, const struct params *p,
+    struct client_creds *creds)
+{
+	const char	*id = params_get(p, "client_id");
+	const char	*secret = params_get(p, "client_secret");
+
+	if (request_header(req, "Authorization") != NULL || id == NULL ||
+	    id[0] == '\0' || (secret != NULL && secret[0] != '\0') ||
+	    !params_is_vschar(id, strlen(id)))
+		return -1;
+	memset(creds, 0, sizeof(*creds));
+	creds->id = xstrdup(id);
+	creds->via = CREDS_VIA_TLS;
+	return 0;
 }
 
 int
@@ -534,9 +736,12 @@ client_auth_form(struct request *req, struct params *p,
 		reply_error(req, 400, "invalid_request", "use one client "
 		    "authentication method, not two", flags);
 		return -1;
+	case CREDS_INCOMPLETE:
+		if (tls_creds(req, p, creds) == 0)
+			return 0;
+		break;
 	case CREDS_NONE:
 	case CREDS_MALFORMED:
-	case CREDS_INCOMPLETE:
 		break;
 	}
 	client_auth_log_failure(req, params_get(p, "client_id"),

@@ -72,8 +72,10 @@ token_authenticated(struct request *req, enum client_auth_result result,
 		    "record cannot be issued a token now", TOKEN_FLAGS);
 		goto out;
 	}
-	switch (issue_token(req->worker->cfg, req->worker->keys, rec,
-	    op->scope, now, &t)) {
+	/* RFC 8705 3: a certificate-authenticated client's token is bound. */
+	switch (issue_token_bound(req->worker->cfg, req->worker->keys, rec,
+	    op->scope, now, req->cnf_x5t[0] != '\0' ? req->cnf_x5t : NULL,
+	    &t)) {
 	case ISSUE_INVALID_SCOPE:
 		reply_error(req, 400, "invalid_scope", "the requested scope "
 		    "is invalid or exceeds the client's scopes", TOKEN_FLAGS);
