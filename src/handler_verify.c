@@ -6,9 +6,12 @@
  * The token comes from "Authorization: Bearer <token>" (or a bare token in
  * that header, as the original service took it), or from `token` in a
  * form or JSON body; more than one way at once is invalid_request
- * (RFC 6750 2). ?scope=a+b lists scopes the token must all carry.
+ * (RFC 6750 2). ?scope=a+b lists scopes the token must all carry;
+ * ?aud=X (repeatable) names audiences the token's aud must all contain.
  *   200 {"valid":true,"claims":{...}} + X-Token-Client-Id, X-Token-Scope,
- *       X-Token-Sub
+ *       X-Token-Sub, X-Token-Aud (the audiences, space-separated)
+ *   401 invalid_token, reason audience_mismatch, when an ?aud is not in
+ *       the token's aud
  *   401 {"valid":false,"error":"invalid_token","error_description":...}
  *       + WWW-Authenticate: Bearer error="invalid_token" (RFC 6750 3);
  *       no token at all: the challenge carries no error (RFC 6750 3.1)
@@ -37,6 +40,10 @@
 #include "worker.h"
 
 #define VERIFY_FLAGS	REPLY_NO_STORE
+/* X-Token-Aud's room: the audiences of a record (record_rules.h) */
+#define VERIFY_AUD_HEADER_MAX	4096
+/* ?aud parameters a request may give (PARAMS_MAX bounds the query) */
+#define VERIFY_AUD_MAX		16
 
 static void
 verify_error(struct request *req, int status, const char *error,
@@ -112,24 +119,45 @@ body_params(struct request *req, struct params *p)
 static void
 add_identity_headers(struct request *req, const struct token_claims *c)
 {
+	char	 aud[VERIFY_AUD_HEADER_MAX];
+
 	reply_header(req, "X-Token-Client-Id", c->client_id);
 	reply_header(req, "X-Token-Sub", c->sub);
 	reply_header(req, "X-Token-Scope", c->scope != NULL ? c->scope : "");
+	/* an aud too long for a header is left out, never cut */
+	if (token_claims_aud_join(c, aud, sizeof(aud)) > 0)
+		reply_header(req, "X-Token-Aud", aud);
+}
+
+/* Whether the token's aud contains every one of the n wanted. */
+static bool
+aud_matches(const struct token_claims *c, const char *const *want,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!token_claims_has_aud(c, want[i]))
+			return false;
+	return true;
 }
 
 void
 handler_verify(struct request *req)
 {
+	static const char *const repeatable[] = { "aud", NULL };
 	struct params		 p, query;
 	struct scope_set	 need, have;
 	struct verify_outcome	 v;
 	const char		*token, *body_token, *qs, *scope_q;
+	const char		*aud[VERIFY_AUD_MAX];
 	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
 	bool			 want_scope;
-	size_t			 len = 0, i;
+	size_t			 len = 0, i, n_aud;
 
 	params_init(&p);
 	params_init(&query);
+	params_allow_repeat(&query, repeatable);
 	scope_set_init(&need);
 	scope_set_init(&have);
 	memset(&v, 0, sizeof(v));
@@ -151,6 +179,19 @@ handler_verify(struct request *req)
 		verify_error(req, 400, "invalid_request",
 		    "malformed scope parameter", NULL);
 		goto out;
+	}
+	/* an empty ?aud= names nothing (RFC 6749 3.1), as ?scope= */
+	n_aud = 0;
+	for (i = 0; i < query.count; i++) {
+		if (strcmp(query.items[i].name, "aud") != 0 ||
+		    query.items[i].value[0] == '\0')
+			continue;
+		if (n_aud == VERIFY_AUD_MAX) {
+			verify_error(req, 400, "invalid_request",
+			    "too many aud parameters", NULL);
+			goto out;
+		}
+		aud[n_aud++] = query.items[i].value;
 	}
 	if (body_params(req, &p) == -1)
 		goto out;
@@ -194,6 +235,17 @@ handler_verify(struct request *req)
 		snprintf(desc, sizeof(desc), "token rejected: %s",
 		    verify_reason(&v));
 		verify_error(req, 401, "invalid_token", desc,
+		    "Bearer error=\"invalid_token\"");
+		goto out;
+	}
+	if (!aud_matches(v.claims, aud, n_aud)) {
+		metrics_verify_failure(&req->worker->metrics,
+		    "audience_mismatch");
+		log_info("event=verify_failed reason=audience_mismatch "
+		    "jti=%.64s client=%s request_id=%s", v.claims->jti,
+		    req->client, req->request_id);
+		verify_error(req, 401, "invalid_token",
+		    "token rejected: audience_mismatch",
 		    "Bearer error=\"invalid_token\"");
 		goto out;
 	}

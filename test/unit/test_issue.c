@@ -166,7 +166,8 @@ test_issue_claims(void)
 
 	rec = record("read write", NULL, NULL, "{\"tenant\":\"t1\"}");
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(t.jws != NULL);
 	TEST_ASSERT(strlen(t.jti) == TOKEN_JTI_LEN);
 	TEST_ASSERT(t.expires_in == DEFAULT_TTL);
@@ -209,7 +210,8 @@ test_issue_generation(void)
 	rec = record_gen("read", NULL, NULL, "{\"tenant\":\"t1\"}",
 	    "00112233445566ff.8899aabbccddeeff");
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
 	TEST_ASSERT(c->client_gen != NULL && strcmp(c->client_gen,
@@ -221,7 +223,8 @@ test_issue_generation(void)
 
 	rec = record("read", NULL, NULL, NULL);
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
 	TEST_ASSERT(c->client_gen == NULL);
@@ -238,8 +241,10 @@ test_issue_jti_unique(void)
 	struct issued		 a, b;
 
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, T, &a) == ISSUE_OK);
-	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, T, &b) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, NULL, 0, T, &a) ==
+	    ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, NULL, 0, T, &b) ==
+	    ISSUE_OK);
 	TEST_ASSERT(strcmp(a.jti, b.jti) != 0);
 	TEST_ASSERT(strcmp(a.jws, b.jws) != 0);
 	issued_finish(&a);
@@ -259,7 +264,7 @@ granted(const struct client_record *rec, const char *requested,
 	enum issue_result	 r;
 
 	scope[0] = '\0';
-	if ((r = issue_token(&cfg, ks_hs, rec, requested, T, &t)) !=
+	if ((r = issue_token(&cfg, ks_hs, rec, requested, NULL, 0, T, &t)) !=
 	    ISSUE_OK) {
 		/* nothing to free: *out is zeroed */
 		if (t.jws != NULL || t.scope != NULL)
@@ -338,7 +343,8 @@ test_issue_record_settings(void)
 	/* The record's audience and ttl win over the settings'. */
 	rec = record("read", "https://other.test", "60", NULL);
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(t.expires_in == 60);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
@@ -351,7 +357,8 @@ test_issue_record_settings(void)
 	/* "" and "0" are the settings' again. */
 	rec = record("read", "", "0", NULL);
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(t.expires_in == DEFAULT_TTL);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
@@ -375,7 +382,7 @@ test_issue_expiry_from_clock(void)
 
 	TEST_ASSERT(rec != NULL);
 	for (i = 0; i < nitems(when); i++) {
-		TEST_ASSERT(issue_token(&cfg, ks_rs, rec, NULL, when[i], &t) ==
+		TEST_ASSERT(issue_token(&cfg, ks_rs, rec, NULL, NULL, 0, when[i], &t) ==
 		    ISSUE_OK);
 		/* iat is the clock passed in; exp is iat + ttl. */
 		TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws), when[i],
@@ -411,7 +418,7 @@ check_header(struct keyset *ks, enum token_typ typ, const char *alg)
 	char			 want[256], *hdr = NULL;
 	int			 ok = 0;
 
-	if (rec == NULL || issue_token(&cfg, ks, rec, NULL, T, &t) !=
+	if (rec == NULL || issue_token(&cfg, ks, rec, NULL, NULL, 0, T, &t) !=
 	    ISSUE_OK)
 		goto out;
 	snprintf(want, sizeof(want), "{\"alg\":\"%s\",\"typ\":\"%s\","
@@ -458,13 +465,15 @@ test_issue_typ_checked(void)
 
 	/* A "JWT" token is not an "at+jwt" one, and the other way round. */
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_WRONG_TYPE);
 	TEST_ASSERT(c == NULL);
 	issued_finish(&t);
 	/* And a token of one key does not verify with another key set. */
-	TEST_ASSERT(issue_token(&at, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&at, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_UNKNOWN_KID);
 	issued_finish(&t);
