@@ -480,6 +480,112 @@ test_issue_typ_checked(void)
 	client_record_free(rec);
 }
 
+/*
+ * RFC 8707 resource parameters: each must equal one of the record's
+ * audiences byte for byte (else invalid_target), repeats count once,
+ * an empty one is omitted; the token's aud is the requested ones (a
+ * string for one, an array for several, in the order asked) or the
+ * record's first audience; a record without audiences has only
+ * --default-audience, which no resource can name.
+ */
+static void
+test_issue_resources(void)
+{
+	static const struct {
+		const char	*audience;	/* the record's field */
+		const char	*res[4];	/* NULL-terminated */
+		enum issue_result r;
+		const char	*aud;		/* aud as JSON when ISSUE_OK */
+	} cases[] = {
+		{ "https://a.example b urn:c", { NULL }, ISSUE_OK,
+		    "\"https:\\/\\/a.example\"" },
+		{ "https://a.example b urn:c", { "b", NULL }, ISSUE_OK,
+		    "\"b\"" },
+		{ "https://a.example b urn:c", { "urn:c", "https://a.example",
+		    NULL }, ISSUE_OK, "[\"urn:c\",\"https:\\/\\/a.example\"]" },
+		{ "https://a.example b urn:c", { "b", "b", NULL }, ISSUE_OK,
+		    "\"b\"" },
+		{ "https://a.example b urn:c", { "b", "urn:c", "b", NULL },
+		    ISSUE_OK, "[\"b\",\"urn:c\"]" },
+		{ "https://a.example b urn:c", { "", NULL }, ISSUE_OK,
+		    "\"https:\\/\\/a.example\"" },
+		{ "https://a.example b urn:c", { "d", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "b", "d", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		/* byte for byte: no URI normalization */
+		{ "https://a.example b urn:c", { "https://a.example/", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "HTTPS://a.example", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "https://a.example#f", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "b urn:c", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { " b", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		/* the default audience only: nothing can be asked for */
+		{ NULL, { NULL }, ISSUE_OK, "\"https:\\/\\/api.test\"" },
+		{ NULL, { DEFAULT_AUD, NULL }, ISSUE_INVALID_TARGET, NULL },
+		{ "", { "x", NULL }, ISSUE_INVALID_TARGET, NULL },
+	};
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	size_t			 i, n;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct client_record	*rec;
+		struct issued		 t;
+		struct token_claims	*c = NULL;
+		struct json_object	*aud;
+		enum issue_result	 r;
+
+		rec = record("read", cases[i].audience, NULL, NULL);
+		TEST_ASSERT(rec != NULL);
+		for (n = 0; cases[i].res[n] != NULL; n++)
+			;
+		r = issue_token(&cfg, ks_es, rec, NULL, cases[i].res, n, T,
+		    &t);
+		if (r != cases[i].r)
+			fprintf(stderr, "case %zu: %d\n", i, (int)r);
+		TEST_ASSERT(r == cases[i].r);
+		if (r == ISSUE_OK) {
+			TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws),
+			    T, &rules, &c) == TOKEN_OK);
+			TEST_ASSERT(json_object_object_get_ex(c->payload,
+			    "aud", &aud));
+			if (strcmp(json_object_to_json_string_ext(aud,
+			    JSON_C_TO_STRING_PLAIN), cases[i].aud) != 0)
+				fprintf(stderr, "case %zu: %s\n", i,
+				    json_object_to_json_string_ext(aud,
+				    JSON_C_TO_STRING_PLAIN));
+			TEST_ASSERT(strcmp(json_object_to_json_string_ext(aud,
+			    JSON_C_TO_STRING_PLAIN), cases[i].aud) == 0);
+			token_claims_free(c);
+			issued_finish(&t);
+		} else
+			TEST_ASSERT(t.jws == NULL);
+		client_record_free(rec);
+	}
+	/* more than ISSUE_RESOURCES_MAX: refused, never overrun */
+	{
+		const char		*many[ISSUE_RESOURCES_MAX + 1];
+		struct client_record	*rec = record("read", "b", NULL, NULL);
+		struct issued		 t;
+		const char		*out[ISSUE_RESOURCES_MAX + 1];
+		size_t			 k;
+
+		TEST_ASSERT(rec != NULL);
+		for (k = 0; k < nitems(many); k++)
+			many[k] = "b";
+		TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, many,
+		    nitems(many), T, &t) == ISSUE_INVALID_TARGET);
+		TEST_ASSERT(issue_audience(rec, many, nitems(many), out, &k)
+		    == ISSUE_OK && k == 1);
+		client_record_free(rec);
+	}
+}
+
 int
 main(void)
 {
@@ -494,6 +600,7 @@ main(void)
 	test_run(test_issue_generation);
 	test_run(test_issue_jti_unique);
 	test_run(test_issue_scope);
+	test_run(test_issue_resources);
 	test_run(test_issue_record_settings);
 	test_run(test_issue_expiry_from_clock);
 	test_run(test_issue_headers);
