@@ -295,6 +295,7 @@ test_params_repeatable(void)
 	const char	*v[4];
 	const char	 body[] = "resource=https%3A%2F%2Fa&grant_type=x&"
 			    "resource=b&r%65source=b&resource=";
+	const char	 body2[] = "resource=a&resource=a&scope=x&sc%6fpe=y";
 
 	params_init(&p);
 	params_allow_repeat(&p, rep);
@@ -311,8 +312,8 @@ test_params_repeatable(void)
 
 	params_init(&p);
 	params_allow_repeat(&p, rep);
-	TEST_ASSERT(params_parse_form(&p, "resource=a&resource=a&scope=x&"
-	    "sc%6fpe=y", 38) == PARAMS_DUPLICATE);
+	TEST_ASSERT(params_parse_form(&p, body2, strlen(body2)) ==
+	    PARAMS_DUPLICATE);
 	params_finish(&p);
 	/* without the list, resource is an ordinary parameter */
 	TEST_ASSERT(form(&p, "resource=a&resource=b") == PARAMS_DUPLICATE);
