@@ -240,12 +240,12 @@ handler_verify(struct request *req)
 	}
 	if (!aud_matches(v.claims, aud, n_aud)) {
 		metrics_verify_failure(&req->worker->metrics,
-		    "audience_mismatch");
-		log_info("event=verify_failed reason=audience_mismatch "
-		    "jti=%.64s client=%s request_id=%s", v.claims->jti,
+		    VERIFY_REASON_AUDIENCE);
+		log_info("event=verify_failed reason=%s jti=%.64s client=%s "
+		    "request_id=%s", VERIFY_REASON_AUDIENCE, v.claims->jti,
 		    req->client, req->request_id);
 		verify_error(req, 401, "invalid_token",
-		    "token rejected: audience_mismatch",
+		    "token rejected: " VERIFY_REASON_AUDIENCE,
 		    "Bearer error=\"invalid_token\"");
 		goto out;
 	}
