@@ -62,6 +62,18 @@ enum issue_result issue_token(const struct config *cfg,
 enum issue_result issue_audience(const struct client_record *rec,
 	    const char *const *resources, size_t n_resources,
 	    const char **out, size_t *n_out);
+
+/*
+ * issue_token() for a certificate-bound token (RFC 8705 3): cnf_x5t, the
+ * base64url SHA-256 thumbprint of the client's certificate (borrowed), is
+ * put in the token as cnf {"x5t#S256": cnf_x5t}; NULL: no cnf (as
+ * issue_token()).
+ */
+enum issue_result issue_token_bound(const struct config *cfg,
+	    const struct keyset *keys, const struct client_record *rec,
+	    const char *requested, const char *const *resources,
+	    size_t n_resources, time_t now, const char *cnf_x5t,
+	    struct issued *out);
 /* Free *t's strings and zero it; a zeroed struct issued is fine. */
 void	 issued_finish(struct issued *t);
 

@@ -50,6 +50,9 @@ struct token_params {
 	time_t		 iat;
 	long		 ttl;		/* exp = iat + ttl; > 0 */
 	const char	*scope;		/* NULL or "" = no scope claim */
+	/* cnf's x5t#S256 (RFC 8705 3.1): the thumbprint of the client
+	   certificate the token is bound to; NULL = no cnf claim */
+	const char	*cnf_x5t;
 	/*
 	 * The client's metadata claims: a JSON object or NULL. Only read
 	 * (deep-copied), so it may be shared between threads. A member named

@@ -47,6 +47,7 @@ introspect_answer(struct request *req, const struct client_record *caller,
 {
 	static const char *const members[] = {
 		"scope", "client_id", "exp", "iat", "sub", "aud", "iss", "jti",
+		"cnf",
 	};
 	struct json_object	*m;
 	struct jsonw		 w;

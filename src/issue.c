@@ -54,6 +54,16 @@ issue_token(const struct config *cfg, const struct keyset *keys,
     const char *const *resources, size_t n_resources, time_t now,
     struct issued *out)
 {
+	return issue_token_bound(cfg, keys, rec, requested, resources,
+	    n_resources, now, NULL, out);
+}
+
+enum issue_result
+issue_token_bound(const struct config *cfg, const struct keyset *keys,
+    const struct client_record *rec, const char *requested,
+    const char *const *resources, size_t n_resources, time_t now,
+    const char *cnf_x5t, struct issued *out)
+{
 	struct token_params	 tp;
 	struct scope_set	 want;
 	const char		*aud[ISSUE_RESOURCES_MAX];
@@ -95,6 +105,7 @@ issue_token(const struct config *cfg, const struct keyset *keys,
 	tp.ttl = rec->ttl > 0 ? rec->ttl : cfg->token_ttl;
 	tp.scope = out->scope;
 	tp.extra_claims = rec->claims;
+	tp.cnf_x5t = cnf_x5t;
 	if (token_issue(keyset_signing_key(keys), &tp, &out->jws,
 	    out->jti) != 0)
 		goto out;

@@ -186,6 +186,13 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 		jsonw_key(w, "scope");
 		jsonw_str(w, p->scope);
 	}
+	if (p->cnf_x5t != NULL) {
+		jsonw_key(w, "cnf");
+		jsonw_begin(w);
+		jsonw_key(w, "x5t#S256");
+		jsonw_str(w, p->cnf_x5t);
+		jsonw_end(w);
+	}
 	if (p->extra_claims != NULL &&
 	    put_extra_claims(w, p->extra_claims) == -1)
 		return -1;

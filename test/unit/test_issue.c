@@ -233,6 +233,46 @@ test_issue_generation(void)
 	client_record_free(rec);
 }
 
+/*
+ * A certificate-bound token (RFC 8705 3.1) carries cnf {"x5t#S256"} and
+ * the record's metadata claims beside it; an unbound token has no cnf.
+ */
+static void
+test_issue_cnf_x5t(void)
+{
+	static const char	 x5t[] =
+	    "cQk5Hj2FTvV3LSMwm202c5he0s5_99WsZqtCvhavB-c";
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	struct json_object	*cnf, *v;
+
+	rec = record("read", NULL, NULL, "{\"tenant\":\"t1\"}");
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, x5t,
+	    &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
+	TEST_ASSERT(json_object_object_length(cnf) == 1);
+	TEST_ASSERT(json_object_object_get_ex(cnf, "x5t#S256", &v));
+	TEST_ASSERT(strcmp(json_object_get_string(v), x5t) == 0);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "tenant", &v));
+	token_claims_free(c);
+	c = NULL;
+	issued_finish(&t);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(!json_object_object_get_ex(c->payload, "cnf", &cnf));
+	token_claims_free(c);
+	issued_finish(&t);
+	client_record_free(rec);
+}
+
 static void
 test_issue_jti_unique(void)
 {
@@ -598,6 +638,7 @@ main(void)
 
 	test_run(test_issue_claims);
 	test_run(test_issue_generation);
+	test_run(test_issue_cnf_x5t);
 	test_run(test_issue_jti_unique);
 	test_run(test_issue_scope);
 	test_run(test_issue_resources);
