@@ -155,6 +155,16 @@ int	 token_claims_aud_join(const struct token_claims *c, char *buf,
 	    size_t size);
 
 /*
+ * The certificate thumbprint a token is bound to (RFC 8705 3.1: cnf's
+ * "x5t#S256"), borrowed from c's payload, or NULL when it has none.
+ * *malformed is set when cnf or its x5t#S256 is there but not what RFC
+ * 8705 says (cnf not an object; x5t#S256 not a non-empty string without
+ * NUL): such a token is bound to nothing that can be presented.
+ */
+const char *token_claims_cnf_x5t(const struct token_claims *c,
+	    bool *malformed);
+
+/*
  * Verify the compact JWS at jws (len bytes, need not be NUL-terminated)
  * against the keyset and the rules, at time now. The checks run in this
  * order and stop at the first failure:

@@ -10,6 +10,11 @@
  * ?aud=X (repeatable) names audiences the token's aud must all contain.
  *   200 {"valid":true,"claims":{...}} + X-Token-Client-Id, X-Token-Scope,
  *       X-Token-Sub, X-Token-Aud (the audiences, space-separated)
+ *       and, for a certificate-bound token, X-Token-Cnf-X5t
+ *   401 invalid_token, reason binding_mismatch, for a certificate-bound
+ *       token (cnf.x5t#S256, RFC 8705 3) without that certificate: the
+ *       one X-Client-Cert (URL-encoded PEM) of a --trusted-proxies peer
+ *       must have that thumbprint; from anyone else the header is ignored
  *   401 invalid_token, reason audience_mismatch, when an ?aud is not in
  *       the token's aud
  *   401 {"valid":false,"error":"invalid_token","error_description":...}
@@ -26,7 +31,10 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
 
+#include "client_cert.h"
 #include "handler.h"
 #include "jsonw.h"
 #include "log.h"
@@ -129,6 +137,34 @@ add_identity_headers(struct request *req, const struct token_claims *c)
 		reply_header(req, "X-Token-Aud", aud);
 }
 
+/*
+ * Whether the certificate the gateway presents for this request has the
+ * thumbprint x5t (RFC 8705 3): exactly one X-Client-Cert, from a peer in
+ * --trusted-proxies (from anyone else the header is ignored, so there is
+ * no certificate), that decodes to one certificate.
+ */
+static bool
+cert_binding_holds(const struct request *req, const char *x5t)
+{
+	const char	*val;
+	X509		*cert = NULL;
+	char		 tp[CLIENT_CERT_THUMBPRINT_LEN + 1];
+	bool		 ok = false;
+
+	if (!request_peer_trusted(req) ||
+	    request_header_count(req, "X-Client-Cert") != 1 ||
+	    (val = request_header(req, "X-Client-Cert")) == NULL ||
+	    client_cert_from_header(val, strlen(val), &cert) !=
+	    CLIENT_CERT_OK)
+		return false;
+	if (client_cert_thumbprint(cert, tp) == 0 &&
+	    strlen(x5t) == strlen(tp) &&
+	    CRYPTO_memcmp(x5t, tp, strlen(tp)) == 0)
+		ok = true;
+	X509_free(cert);
+	return ok;
+}
+
 /* Whether the token's aud contains every one of the n wanted. */
 static bool
 aud_matches(const struct token_claims *c, const char *const *want,
@@ -142,6 +178,25 @@ aud_matches(const struct token_claims *c, const char *const *want,
 	return true;
 }
 
+/*
+ * A token that verified but fails a check of this request (reason one of
+ * verify_request_reasons): counted, logged by jti, answered 401.
+ */
+static void
+reject(struct request *req, const struct verify_outcome *v,
+    const char *reason)
+{
+	char	 desc[128];
+
+	metrics_verify_failure(&req->worker->metrics, reason);
+	log_info("event=verify_failed reason=%s jti=%.64s client=%s "
+	    "request_id=%s", reason, v->claims->jti, req->client,
+	    req->request_id);
+	snprintf(desc, sizeof(desc), "token rejected: %s", reason);
+	verify_error(req, 401, "invalid_token", desc,
+	    "Bearer error=\"invalid_token\"");
+}
+
 void
 handler_verify(struct request *req)
 {
@@ -150,9 +205,9 @@ handler_verify(struct request *req)
 	struct scope_set	 need, have;
 	struct verify_outcome	 v;
 	const char		*token, *body_token, *qs, *scope_q;
-	const char		*aud[VERIFY_AUD_MAX];
+	const char		*aud[VERIFY_AUD_MAX], *x5t;
 	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
-	bool			 want_scope;
+	bool			 want_scope, bad_cnf;
 	size_t			 len = 0, i, n_aud;
 
 	params_init(&p);
@@ -238,15 +293,14 @@ handler_verify(struct request *req)
 		    "Bearer error=\"invalid_token\"");
 		goto out;
 	}
+	x5t = token_claims_cnf_x5t(v.claims, &bad_cnf);
+	if ((x5t != NULL || bad_cnf) && (bad_cnf ||
+	    !cert_binding_holds(req, x5t))) {
+		reject(req, &v, VERIFY_REASON_BINDING);
+		goto out;
+	}
 	if (!aud_matches(v.claims, aud, n_aud)) {
-		metrics_verify_failure(&req->worker->metrics,
-		    VERIFY_REASON_AUDIENCE);
-		log_info("event=verify_failed reason=%s jti=%.64s client=%s "
-		    "request_id=%s", VERIFY_REASON_AUDIENCE, v.claims->jti,
-		    req->client, req->request_id);
-		verify_error(req, 401, "invalid_token",
-		    "token rejected: " VERIFY_REASON_AUDIENCE,
-		    "Bearer error=\"invalid_token\"");
+		reject(req, &v, VERIFY_REASON_AUDIENCE);
 		goto out;
 	}
 	if (want_scope) {
@@ -279,6 +333,8 @@ handler_verify(struct request *req)
 		reply_put_json(&w, v.claims->payload);
 		jsonw_raw(&w, "}", 1);
 		add_identity_headers(req, v.claims);
+		if (x5t != NULL)
+			reply_header(req, "X-Token-Cnf-X5t", x5t);
 		reply_raw_json(req, 200, w.buf, w.len, VERIFY_FLAGS);
 		jsonw_free(&w);
 	}

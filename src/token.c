@@ -448,6 +448,30 @@ token_claims_aud_join(const struct token_claims *c, char *buf, size_t size)
 	return (int)off;
 }
 
+const char *
+token_claims_cnf_x5t(const struct token_claims *c, bool *malformed)
+{
+	struct json_object	*cnf, *x;
+	const char		*s;
+
+	*malformed = false;
+	if (!json_object_object_get_ex(c->payload, "cnf", &cnf))
+		return NULL;
+	if (!json_object_is_type(cnf, json_type_object)) {
+		*malformed = true;
+		return NULL;
+	}
+	if (!json_object_object_get_ex(cnf, "x5t#S256", &x))
+		return NULL;
+	if (!json_object_is_type(x, json_type_string) ||
+	    (s = json_object_get_string(x))[0] == '\0' ||
+	    strlen(s) != (size_t)json_object_get_string_len(x)) {
+		*malformed = true;
+		return NULL;
+	}
+	return s;
+}
+
 /* A NumericDate (RFC 7519 2): an integer or a finite fraction. */
 struct numeric_date {
 	bool	 is_int;

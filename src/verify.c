@@ -225,5 +225,6 @@ verify_reason(const struct verify_outcome *out)
 
 const char *const verify_request_reasons[] = {
 	VERIFY_REASON_AUDIENCE,
+	VERIFY_REASON_BINDING,
 	NULL,
 };

@@ -46,17 +46,44 @@ Expected:
   with the instance's key: aud 42, aud [1], aud {"a":1} -> /verify 401
   bad_claim and introspection inactive; aud [] -> 200 without
   X-Token-Aud, and ?aud=x -> 401 audience_mismatch.
+- verify_cert_bound (RFC 8705 3; two scenario-scoped instances, one with
+  --trusted-proxies 127.0.0.1/32, one trusting only 10.0.0.0/8): a token
+  forged with the instance's key, bound to a self-signed certificate
+  (cnf.x5t#S256 = base64url SHA-256 of its DER), /verify with
+  X-Client-Cert = the URL-encoded PEM (nginx's $ssl_client_escaped_cert):
+  200 (three times: verified, then cached) with cnf in the claims and
+  X-Token-Cnf-X5t the thumbprint; CRLF line ends with lighter escaping
+  200; with ?aud= of the token 200. 401 invalid_token "token rejected:
+  binding_mismatch", no X-Token-Cnf-X5t: another certificate, none, an
+  empty header, the right one twice, the right one and another, garbage,
+  a truncated PEM, the thumbprint as the header, two certificates in one
+  header, an escaped NUL after the PEM; a wrong certificate with a wrong
+  ?aud= is binding_mismatch (the binding first), the right certificate with
+  a wrong ?aud= audience_mismatch; cnf "x", {"x5t#S256": 5}, {"x5t#S256":
+  ""}, [x5t], {"x5t#S256": [x5t]} -> binding_mismatch. An unbound token
+  with no, the right or a garbage X-Client-Cert: 200 without
+  X-Token-Cnf-X5t. tokend_verify_failures_total{reason="binding_mismatch"}
+  counts every refusal. At the instance that does not trust the test's
+  address, the right certificate in X-Client-Cert is ignored: 401
+  binding_mismatch (an unbound token: 200). Introspection returns cnf and
+  aud as in the token. No certificate line in either log.
 - Every scenario: no whole token in the instance's log.
 """
 
+import hashlib
+import os
 import re
+import ssl
+import urllib.parse
 
-from jwt_helpers import (BEARER_INVALID, FORM, Admin, Forger, Jws,
-                         authorize, check_no_store, check_no_token_logged,
-                         expect_active, expect_inactive, expect_rejected,
-                         expect_valid, form, get_token, introspect,
-                         issuer_of, token_request, tokens_instance, uid,
-                         verify_request)
+from jwt_helpers import (BEARER_INVALID, FORM, NO_LIMIT, Admin, Forger, Jws,
+                         authorize, b64url, check_no_store,
+                         check_no_token_logged, client_gen, expect_active,
+                         expect_inactive, expect_rejected, expect_valid,
+                         form, get_token, introspect, issuer_of,
+                         scratch_dir, start_instance, token_request,
+                         tokens_instance, uid, verify_request)
+import tokend_harness as H
 from tokend_harness import (check, check_eq, expect_json_error, scenario,
                             short)
 
@@ -274,9 +301,7 @@ def array_introspect(ctx):
         check_eq(j["aud"], c["aud"], "introspected aud")
 
     f = Forger(ctx.pki.signing_key, issuer_of(t), cid, scope="read",
-               gen=None)
-    from jwt_helpers import client_gen
-    f.gen = client_gen(ctx, cid)
+               gen=client_gen(ctx, cid))
     for bad in (42, [1], {"a": 1}, ["a", None], True):
         tok = f.token(claims={"aud": bad})
         tokens.append(tok)
@@ -294,3 +319,149 @@ def array_introspect(ctx):
     expect_aud_ok(verify_aud(t, tok, ["q", "p"]), Jws(tok).claims, "p q",
                   "forged array aud")
     check_no_token_logged([t], tokens)
+
+
+# ---------------------------------------------------------------------------
+# Certificate-bound tokens at /verify (RFC 8705 section 3)
+
+def make_cert(ctx, d, name):
+    """A self-signed EC certificate: (PEM text, key path, x5t#S256)."""
+    key = os.path.join(d, name + ".key")
+    cert = os.path.join(d, name + ".pem")
+    ctx.pki.ec_key(key)
+    ctx.pki.openssl("req", "-new", "-x509", "-key", key, "-out", cert,
+                    "-days", "2", "-subj", "/O=Acme/CN=" + name)
+    with open(cert) as f:
+        pem = f.read()
+    der = ssl.PEM_cert_to_DER_cert(pem)
+    return pem, key, b64url(hashlib.sha256(der).digest())
+
+
+def escaped(pem):
+    """As nginx's $ssl_client_escaped_cert: URL-encoded PEM."""
+    return urllib.parse.quote(pem, safe="")
+
+
+def verify_cert(t, tok, cert_headers, auds=()):
+    """/verify with the X-Client-Cert values given (a list: each one a
+    header of its own)."""
+    path = "/verify" + ("?" + form([("aud", a) for a in auds])
+                        if auds else "")
+    conn = t.connection()
+    try:
+        conn.putrequest("GET", path, skip_accept_encoding=True)
+        conn.putheader("Authorization", "Bearer " + tok)
+        for v in cert_headers:
+            conn.putheader("X-Client-Cert", v)
+        conn.endheaders()
+        r = conn.getresponse()
+        return H.Response(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+@scenario("verify_cert_bound")
+def verify_cert_bound(ctx):
+    t = start_instance(ctx, "certbound", args=NO_LIMIT + [
+        "--trusted-proxies", "127.0.0.1/32"])
+    # The same, but the test's address is no trusted proxy.
+    u = start_instance(ctx, "certbound-untrusted", args=NO_LIMIT + [
+        "--trusted-proxies", "10.0.0.0/8"])
+    admin = Admin(ctx)
+    cid = uid("it-cb")
+    secret = admin.add(cid, "--scopes", "read", "--audience", AUDS)
+    d = scratch_dir(ctx, "certbound")
+    pem, _, x5t = make_cert(ctx, d, "svc")
+    other, _, x5t_other = make_cert(ctx, d, "other")
+    check(x5t != x5t_other, "two certificates, one thumbprint")
+    f = Forger(ctx.pki.signing_key, issuer_of(t), cid, scope="read",
+               gen=client_gen(ctx, cid))
+    bound = f.token(claims={"cnf": {"x5t#S256": x5t}, "aud": "orders"})
+    claims = Jws(bound).claims
+    _, plain = get_token(t, cid, secret)
+    tokens = [bound, plain]
+
+    before = metric(scrape(t), "tokend_verify_failures_total",
+                    reason="binding_mismatch")
+    # The right certificate: 200, cnf in the claims, X-Token-Cnf-X5t.
+    for _ in range(3):     # verified, then from the cache
+        r = verify_cert(t, bound, [escaped(pem)])
+        expect_valid(r, claims, "bound token, its certificate")
+        check_eq(r.json["claims"]["cnf"], {"x5t#S256": x5t}, "cnf")
+        check_eq(r.header_all("X-Token-Cnf-X5t"), [x5t], "X-Token-Cnf-X5t")
+    # nginx escapes newlines only; a PEM with CRLF line ends works too.
+    expect_valid(verify_cert(t, bound, [urllib.parse.quote(
+        pem.replace("\n", "\r\n"), safe="/+=")]), claims,
+        "bound token, CRLF PEM, lighter escaping")
+    r = verify_cert(t, bound, [escaped(pem)], auds=["orders"])
+    expect_valid(r, claims, "bound token, ?aud=orders")
+    mismatches = 0
+    for what, hdrs in (
+            ("another certificate", [escaped(other)]),
+            ("no certificate", []),
+            ("an empty X-Client-Cert", [""]),
+            ("the right one twice", [escaped(pem), escaped(pem)]),
+            ("the right one and another", [escaped(pem), escaped(other)]),
+            ("garbage", ["not-a-certificate"]),
+            ("a truncated PEM", [escaped(pem[:len(pem) // 2])]),
+            ("the thumbprint itself", [x5t]),
+            ("two certificates in one header", [escaped(pem + other)]),
+            ("an escaped NUL", [escaped(pem) + "%00"])):
+        r = verify_cert(t, bound, hdrs)
+        expect_rejected(r, "binding_mismatch", "bound token, " + what)
+        check(not r.header_all("X-Token-Cnf-X5t"),
+              what + ": X-Token-Cnf-X5t on a 401")
+        mismatches += 1
+    # The binding before the audience: a wrong certificate and a wrong
+    # audience are a binding_mismatch.
+    expect_rejected(verify_cert(t, bound, [escaped(other)], auds=["x"]),
+                    "binding_mismatch", "wrong certificate and audience")
+    mismatches += 1
+    expect_rejected(verify_cert(t, bound, [escaped(pem)], auds=["x"]),
+                    "audience_mismatch", "right certificate, wrong aud")
+
+    # cnf that binds to nothing presentable: refused.
+    for cnf in ("x", {"x5t#S256": 5}, {"x5t#S256": ""}, [x5t],
+                {"x5t#S256": [x5t]}):
+        tok = f.token(claims={"cnf": cnf})
+        tokens.append(tok)
+        expect_rejected(verify_cert(t, tok, [escaped(pem)]),
+                        "binding_mismatch", "cnf %r" % (cnf,))
+        mismatches += 1
+
+    # An unbound token needs no certificate and ignores one.
+    for hdrs in ([], [escaped(pem)], ["garbage"]):
+        r = verify_cert(t, plain, hdrs)
+        expect_valid(r, Jws(plain).claims, "unbound token, %d X-Client-Cert"
+                     % len(hdrs))
+        check(not r.header_all("X-Token-Cnf-X5t"),
+              "X-Token-Cnf-X5t for an unbound token")
+
+    after = metric(scrape(t), "tokend_verify_failures_total",
+                   reason="binding_mismatch")
+    check_eq(after - before, mismatches,
+             "tokend_verify_failures_total{reason=binding_mismatch}")
+
+    # From a peer that is not a trusted proxy the header is ignored: the
+    # right certificate does not help.
+    fu = Forger(ctx.pki.signing_key, issuer_of(u), cid, scope="read",
+                gen=client_gen(ctx, cid))
+    ubound = fu.token(claims={"cnf": {"x5t#S256": x5t}})
+    tokens.append(ubound)
+    r = verify_cert(u, ubound, [escaped(pem)])
+    expect_rejected(r, "binding_mismatch", "X-Client-Cert from an "
+                    "untrusted peer")
+    _, uplain = get_token(u, cid, secret)
+    tokens.append(uplain)
+    expect_valid(verify_cert(u, uplain, [escaped(pem)]), Jws(uplain).claims,
+                 "an unbound token at the untrusted instance")
+    # Introspection returns cnf as in the token.
+    r = introspect(t, (cid, secret), bound)
+    check_eq(r.status, 200, "introspect a bound token")
+    check_eq(r.json.get("active"), True, "introspect a bound token")
+    for m in ("cnf", "aud", "jti"):
+        check_eq(r.json.get(m), claims[m], "introspected " + m)
+    check_no_token_logged([t, u], tokens)
+    for inst in (t, u):
+        check(pem.splitlines()[1] not in inst.log_text(),
+              "a certificate in the log of " + inst.name)
