@@ -56,14 +56,24 @@ both (an array):
   api still 401; sent from 127.0.0.2 (not a trusted proxy) with
   X-Forwarded-For 203.0.113.9, tokend logs client=127.0.0.2 (the hop nginx
   added) and never the client's address;
+- certificate-bound tokens (cnf.x5t#S256 of a client certificate C):
+  on the mtls service with C -> 200, the application sees
+  X-Token-Cnf-X5t and no X-Client-Cert (also when the client adds an
+  X-Client-Cert of its own); with another certificate, or none, -> 401,
+  also with C's PEM smuggled in X-Client-Cert; on the api service (which
+  never passes a certificate) a bound token with aud api -> 401, with
+  C's PEM in X-Client-Cert too;
 - no whole token in tokend's or nginx's logs.
 """
 
 import http.client
 import http.server
 import json
+import hashlib
 import os
 import re
+import ssl
+import urllib.parse
 import signal
 import socketserver
 import subprocess
@@ -72,6 +82,7 @@ import time
 
 from jwt_helpers import (NO_LIMIT, Admin, Forger, Jws, b64url,
                          check_no_token_in, check_no_token_logged,
+                         client_gen,
                          expect_revoke_ok,
                          get_token, issuer_of, revoke, scratch_dir,
                          start_instance, token_request, uid)
@@ -416,7 +427,7 @@ def nginx_audience(ctx):
         mtls_cert = Front(ctx, ngx.mtls_port, cert=cert)
         passed = 0
 
-        def through(r, what, aud, headers_sent=None):
+        def through(r, what, aud, x5t=None):
             nonlocal passed
             check_eq(r.status, 200, what + ": status (%s)" % short(r.body))
             passed += 1
@@ -431,8 +442,9 @@ def nginx_audience(ctx):
                      what + ": X-Token-Scope")
             check_eq(headers_of(rec, "X-Token-Aud"), [aud],
                      what + ": X-Token-Aud")
-            for h in ("X-Token-Cnf-Jkt", "X-Token-Cnf-X5t",
-                      "X-Client-Cert"):
+            check_eq(headers_of(rec, "X-Token-Cnf-X5t"),
+                     [x5t] if x5t else [], what + ": X-Token-Cnf-X5t")
+            for h in ("X-Token-Cnf-Jkt", "X-Client-Cert"):
                 check_eq(headers_of(rec, h), [], what + ": " + h)
             return rec
 
@@ -495,6 +507,35 @@ def nginx_audience(ctx):
               "the source tokend logged: %s" % short(line, 300))
         check("203.0.113.9" not in t.log_since(off),
               "a client's X-Forwarded-For was believed")
+
+        # Certificate-bound tokens (cnf.x5t#S256 of svc's certificate).
+        with open(cert[0]) as fh:
+            pem = fh.read()
+        x5t = b64url(hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest())
+        wrong = Front(ctx, ngx.mtls_port,
+                      cert=client_cert(ctx, ngx.d, "other"))
+        f = Forger(ctx.pki.signing_key, issuer_of(t), m_id, scope="read",
+                   gen=client_gen(ctx, m_id))
+        b_mtls = f.token(claims={"aud": MTLS_AUD, "cnf": {"x5t#S256": x5t}})
+        b_api = f.token(claims={"aud": API_AUD, "cnf": {"x5t#S256": x5t}})
+        tokens += [b_mtls, b_api]
+        smuggle = {"X-Client-Cert": urllib.parse.quote(pem, safe="")}
+        through(mtls_cert.get("/hello", b_mtls), "bound token, its "
+                "certificate", MTLS_AUD, x5t)
+        through(mtls_cert.get("/hello", b_mtls, headers=smuggle),
+                "bound token, its certificate, X-Client-Cert sent too",
+                MTLS_AUD, x5t)
+        stopped(wrong.get("/hello", b_mtls), "bound token, another "
+                "certificate")
+        stopped(mtls.get("/hello", b_mtls), "bound token, no certificate")
+        stopped(mtls.get("/hello", b_mtls, headers=smuggle),
+                "bound token, no certificate, its PEM in X-Client-Cert")
+        stopped(wrong.get("/hello", b_mtls, headers=smuggle),
+                "bound token, another certificate, its PEM in "
+                "X-Client-Cert")
+        stopped(api.get("/hello", b_api, headers=smuggle),
+                "bound token on api, its PEM in X-Client-Cert")
+        stopped(api.get("/hello", b_api), "bound token on api")
     finally:
         if ngx is not None:
             ngx.stop()
