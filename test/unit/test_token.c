@@ -1502,6 +1502,56 @@ test_token_aud(void)
 	}
 }
 
+/*
+ * cnf.x5t#S256 (RFC 8705 3.1): the thumbprint when cnf is an object with
+ * a non-empty string member; no cnf, or a cnf without it, is unbound;
+ * every other shape is malformed (bound to nothing presentable).
+ */
+static void
+test_token_cnf_x5t(void)
+{
+	static const struct {
+		const char	*cnf;		/* JSON, or NULL: none */
+		const char	*x5t;		/* NULL: none */
+		bool		 malformed;
+	} cases[] = {
+		{ NULL, NULL, false },
+		{ "{\"x5t#S256\":\"abc\"}", "abc", false },
+		{ "{\"jkt\":\"abc\"}", NULL, false },
+		{ "{\"jkt\":\"j\",\"x5t#S256\":\"abc\"}", "abc", false },
+		{ "{\"x5t#S256\":\"\"}", NULL, true },
+		{ "{\"x5t#S256\":5}", NULL, true },
+		{ "{\"x5t#S256\":[\"abc\"]}", NULL, true },
+		{ "{\"x5t#S256\":null}", NULL, true },
+		{ "\"abc\"", NULL, true },
+		{ "[\"abc\"]", NULL, true },
+		{ "null", NULL, true },
+	};
+	char			 p[512];
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct token_claims	*c = NULL;
+		const char		*tok, *x;
+		bool			 bad = !cases[i].malformed;
+
+		snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":"
+		    "\"c1\",%s%s%s\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\","
+		    "\"client_id\":\"c1\"}", cases[i].cnf != NULL ?
+		    "\"cnf\":" : "", cases[i].cnf != NULL ? cases[i].cnf :
+		    "", cases[i].cnf != NULL ? "," : "", (long long)T + 60,
+		    (long long)T);
+		tok = craft(signer(ks_es), es_hdr(), p);
+		TEST_ASSERT(token_verify(ks_es, tok, strlen(tok), T, &rules_at,
+		    &c) == TOKEN_OK);
+		x = token_claims_cnf_x5t(c, &bad);
+		TEST_ASSERT(bad == cases[i].malformed);
+		TEST_ASSERT(cases[i].x5t == NULL ? x == NULL :
+		    x != NULL && strcmp(x, cases[i].x5t) == 0);
+		token_claims_free(c);
+	}
+}
+
 /* token_issue() writes aud as an array for two or more audiences. */
 static void
 test_token_issue_aud_array(void)
@@ -1743,6 +1793,7 @@ main(void)
 	RUN(test_token_required_strings);
 	RUN(test_token_aud);
 	RUN(test_token_issue_aud_array);
+	RUN(test_token_cnf_x5t);
 	RUN(test_token_check_order);
 	RUN(test_token_libjwt_es256);
 	RUN(test_token_libjwt_rs256);
