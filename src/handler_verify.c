@@ -48,8 +48,8 @@
 #include "worker.h"
 
 #define VERIFY_FLAGS	REPLY_NO_STORE
-/* X-Token-Aud's room: the audiences of a record (record_rules.h) */
-#define VERIFY_AUD_HEADER_MAX	4096
+/* X-Token-Aud's room: more than a record's audiences (4096 bytes) */
+#define VERIFY_AUD_HEADER_MAX	8192
 /* ?aud parameters a request may give (PARAMS_MAX bounds the query) */
 #define VERIFY_AUD_MAX		16
 
