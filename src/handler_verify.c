@@ -294,8 +294,7 @@ handler_verify(struct request *req)
 		goto out;
 	}
 	x5t = token_claims_cnf_x5t(v.claims, &bad_cnf);
-	if ((x5t != NULL || bad_cnf) && (bad_cnf ||
-	    !cert_binding_holds(req, x5t))) {
+	if (bad_cnf || (x5t != NULL && !cert_binding_holds(req, x5t))) {
 		reject(req, &v, VERIFY_REASON_BINDING);
 		goto out;
 	}
