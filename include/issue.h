@@ -40,8 +40,9 @@ enum issue_result {
  * original service's users expect). resources are the request's
  * resource parameters (RFC 8707), n_resources of them (at most
  * ISSUE_RESOURCES_MAX), checked and deduplicated by issue_audience().
- * cfg, keys and rec are borrowed for the call. On ISSUE_OK the caller owns *out's strings: issued_finish();
- * on any other result *out holds nothing. Reads no clock and no store, so
+ * cfg, keys and rec are borrowed for the call. On ISSUE_OK the caller
+ * owns *out's strings: issued_finish(); on any other result *out holds
+ * nothing. Reads no clock and no store, so
  * it may be called from any callback.
  */
 enum issue_result issue_token(const struct config *cfg,
