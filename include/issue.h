@@ -28,7 +28,9 @@ enum issue_result {
 	ISSUE_OK = 0,
 	ISSUE_INVALID_SCOPE,	/* malformed, or not within the allowed */
 	ISSUE_INVALID_TARGET,	/* a resource not among the record's
-				   audiences (RFC 8707 2) */
+				   audiences (RFC 8707 2), or several
+				   whose token would exceed
+				   TOKEN_MAX_LEN */
 	ISSUE_ERROR,		/* signing failed (logged) */
 };
 
