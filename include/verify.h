@@ -169,4 +169,15 @@ void	 verify_outcome_finish(struct verify_outcome *out);
  */
 const char *verify_reason(const struct verify_outcome *);
 
+/*
+ * The reasons /verify counts for checks of the request that follow a
+ * successful verify_token() (they are not the token's fault alone): a
+ * ?aud= the token's aud lacks; a certificate-bound token without its
+ * certificate. NULL-terminated; the scrape lists them
+ * after every verify_reason().
+ */
+#define VERIFY_REASON_AUDIENCE	"audience_mismatch"
+#define VERIFY_REASON_BINDING	"binding_mismatch"
+extern const char *const verify_request_reasons[];
+
 #endif

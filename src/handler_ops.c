@@ -145,8 +145,9 @@ _Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN <=
 /*
  * The labels of tokend_verify_failures_total, in the order they are
  * written: every token verdict but TOKEN_OK, then verify's own results
- * after VERIFY_BAD_TOKEN. Each is the stable name the handlers count the
- * failure under (verify_reason()). Returns how many.
+ * after VERIFY_BAD_TOKEN, then verify_request_reasons. Each is the stable
+ * name the handlers count the failure under (verify_reason()). Returns
+ * how many.
  */
 static size_t
 verify_reasons(const char *out[METRICS_REASONS])
@@ -164,6 +165,9 @@ verify_reasons(const char *out[METRICS_REASONS])
 		v.result = (enum verify_result)i;
 		out[n++] = verify_reason(&v);
 	}
+	for (i = 0; verify_request_reasons[i] != NULL &&
+	    n < METRICS_REASONS; i++)
+		out[n++] = verify_request_reasons[i];
 	return n;
 }
 

@@ -15,6 +15,8 @@
  *   the source address over --auth-fail-limit
  *                                         429 too_many_requests + Retry-After
  *   scope not within the client's        400 invalid_scope
+ *   a resource (RFC 8707, repeatable) not among the client's audiences
+ *                                         400 invalid_target
  *   store unreachable                     503 temporarily_unavailable
  * Every answer carries Cache-Control: no-store and Pragma: no-cache.
  */
@@ -39,7 +41,21 @@
 
 struct token_op {
 	char	*scope;		/* the scope parameter, or NULL */
+	/* the resource parameters (RFC 8707), n_resources of them */
+	char	*resources[ISSUE_RESOURCES_MAX];
+	size_t	 n_resources;
 };
+
+static void
+token_op_free(struct token_op *op)
+{
+	size_t	 i;
+
+	for (i = 0; i < op->n_resources; i++)
+		free(op->resources[i]);
+	free(op->scope);
+	free(op);
+}
 
 static void
 token_authenticated(struct request *req, enum client_auth_result result,
@@ -74,11 +90,15 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	}
 	/* RFC 8705 3: a certificate-authenticated client's token is bound. */
 	switch (issue_token_bound(req->worker->cfg, req->worker->keys, rec,
-	    op->scope, now, req->cnf_x5t[0] != '\0' ? req->cnf_x5t : NULL,
-	    &t)) {
+	    op->scope, (const char *const *)op->resources, op->n_resources,
+	    now, req->cnf_x5t[0] != '\0' ? req->cnf_x5t : NULL, &t)) {
 	case ISSUE_INVALID_SCOPE:
 		reply_error(req, 400, "invalid_scope", "the requested scope "
 		    "is invalid or exceeds the client's scopes", TOKEN_FLAGS);
+		goto out;
+	case ISSUE_INVALID_TARGET:
+		reply_error(req, 400, "invalid_target", "a requested resource "
+		    "is not among the client's audiences", TOKEN_FLAGS);
 		goto out;
 	case ISSUE_ERROR:
 		reply_error(req, 500, "server_error", NULL, TOKEN_FLAGS);
@@ -111,8 +131,7 @@ token_authenticated(struct request *req, enum client_auth_result result,
 	jsonw_free(&w);
 	issued_finish(&t);
 out:
-	free(op->scope);
-	free(op);
+	token_op_free(op);
 }
 
 void
@@ -120,10 +139,14 @@ handler_token(struct request *req)
 {
 	struct params		 p;
 	struct client_creds	 creds;
+	static const char *const repeatable[] = { "resource", NULL };
 	struct token_op		*op;
 	const char		*grant, *scope;
+	const char		*res[ISSUE_RESOURCES_MAX];
+	size_t			 i, n;
 
 	params_init(&p);
+	params_allow_repeat(&p, repeatable);
 	memset(&creds, 0, sizeof(creds));
 	if (client_auth_form(req, &p, &creds, TOKEN_FLAGS) == -1)
 		goto out;
@@ -142,9 +165,12 @@ handler_token(struct request *req)
 	/* RFC 6749 3.2: a parameter without a value is omitted. */
 	scope = params_get(&p, "scope");
 	op->scope = scope != NULL && scope[0] != '\0' ? xstrdup(scope) : NULL;
+	/* PARAMS_MAX bounds them: more than the record could list anyway */
+	n = params_get_all(&p, "resource", res, ISSUE_RESOURCES_MAX);
+	for (i = 0; i < n && i < ISSUE_RESOURCES_MAX; i++)
+		op->resources[op->n_resources++] = xstrdup(res[i]);
 	if (client_auth_verify(req, &creds, token_authenticated, op) == -1) {
-		free(op->scope);
-		free(op);
+		token_op_free(op);
 		handler_unavailable(req, TOKEN_FLAGS);
 	}
 out:

@@ -222,3 +222,9 @@ verify_reason(const struct verify_outcome *out)
 	}
 	return "unknown";
 }
+
+const char *const verify_request_reasons[] = {
+	VERIFY_REASON_AUDIENCE,
+	VERIFY_REASON_BINDING,
+	NULL,
+};
