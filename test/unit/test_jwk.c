@@ -12,12 +12,14 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "b64url.h"
 #include "jwk.h"
 #include "keys.h"
+#include "token.h"
 #include "util.h"
 #include "test.h"
 
@@ -415,6 +417,131 @@ test_jwk_sets(void)
 	jwk_set_free(NULL);
 }
 
+/* A compact JWS of header and payload (JSON texts) signed by pk. */
+static char *
+make_jws(EVP_PKEY *pk, enum key_alg alg, const char *hdr, const char *pl)
+{
+	unsigned char	 sig[1024];
+	char		*h = b64((const unsigned char *)hdr, strlen(hdr));
+	char		*p = b64((const unsigned char *)pl, strlen(pl));
+	char		*in, *sg, *out;
+	size_t		 n;
+
+	in = xmalloc(strlen(h) + strlen(p) + 2);
+	sprintf(in, "%s.%s", h, p);
+	n = sign(pk, alg, in, sig);
+	sg = b64(sig, n);
+	out = xmalloc(strlen(in) + strlen(sg) + 2);
+	sprintf(out, "%s.%s", in, sg);
+	free(in);
+	free(sg);
+	free(h);
+	free(p);
+	return out;
+}
+
+static enum token_verdict
+check(struct jwk_set *set, const char *jws)
+{
+	struct jws_parsed	 j;
+	enum token_verdict	 v;
+
+	v = jws_verify(jws, strlen(jws), 0, NULL, jws_key_from_set, set, &j);
+	if (v == TOKEN_OK) {
+		if (j.header == NULL || j.payload == NULL || j.key == NULL)
+			v = TOKEN_MALFORMED;
+	} else if (j.header != NULL || j.payload != NULL || j.key != NULL)
+		v = TOKEN_OK;	/* fails the caller's assertion */
+	jws_parsed_clear(&j);
+	return v;
+}
+
+static void
+test_jws_with_jwk_set(void)
+{
+	EVP_PKEY		*a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY		*b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY		*other = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+				    "P-256");
+	struct json_object	*set = json_object_new_object(), *keys, *k;
+	struct jwk_set		*js;
+	const char		*text;
+	unsigned char		 mac[32];
+	unsigned int		 maclen = 0;
+	char			*t, *h, *p, *in, *m;
+
+	keys = json_object_new_array();
+	k = public_jwk(a);
+	json_object_object_add(k, "kid", json_object_new_string("a"));
+	json_object_array_add(keys, k);
+	k = public_jwk(b);
+	json_object_object_add(k, "kid", json_object_new_string("b"));
+	json_object_array_add(keys, k);
+	json_object_object_add(set, "keys", keys);
+	js = jwk_set_decode(set, err, sizeof(err));
+	TEST_ASSERT(js != NULL);
+
+	t = make_jws(a, KEY_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"a\"}",
+	    "{\"x\":1}");
+	TEST_ASSERT(check(js, t) == TOKEN_OK);
+	free(t);
+	/* without a kid, each key is tried */
+	t = make_jws(b, KEY_ALG_ES256, "{\"alg\":\"ES256\"}", "{}");
+	TEST_ASSERT(check(js, t) == TOKEN_OK);
+	free(t);
+	/* the kid names a key that did not sign */
+	t = make_jws(b, KEY_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"a\"}",
+	    "{}");
+	TEST_ASSERT(check(js, t) == TOKEN_BAD_SIGNATURE);
+	free(t);
+	t = make_jws(other, KEY_ALG_ES256, "{\"alg\":\"ES256\"}", "{}");
+	TEST_ASSERT(check(js, t) == TOKEN_BAD_SIGNATURE);
+	free(t);
+	t = make_jws(a, KEY_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"c\"}",
+	    "{}");
+	TEST_ASSERT(check(js, t) == TOKEN_UNKNOWN_KID);
+	free(t);
+	t = make_jws(a, KEY_ALG_ES256, "{\"alg\":\"ES384\",\"kid\":\"a\"}",
+	    "{}");
+	TEST_ASSERT(check(js, t) == TOKEN_ALG_MISMATCH);
+	free(t);
+	t = make_jws(a, KEY_ALG_ES256, "{\"alg\":\"ES256\",\"crit\":[\"x\"],"
+	    "\"x\":1}", "{}");
+	TEST_ASSERT(check(js, t) == TOKEN_UNSUPPORTED_CRIT);
+	free(t);
+	t = make_jws(a, KEY_ALG_ES256, "{\"alg\":\"ES256\"}", "[1]");
+	TEST_ASSERT(check(js, t) == TOKEN_MALFORMED);
+	free(t);
+	TEST_ASSERT(check(js, "eyJhbGciOiJub25lIn0.e30.") ==
+	    TOKEN_ALG_MISMATCH);
+	TEST_ASSERT(check(js, "eyJhbGciOiJOT05FIn0.e30.") ==
+	    TOKEN_ALG_MISMATCH);
+
+	/* HS256 with the public JWK's text as the secret: never an HMAC */
+	text = json_object_to_json_string(json_object_array_get_idx(keys, 0));
+	h = b64((const unsigned char *)"{\"alg\":\"HS256\",\"kid\":\"a\"}", 25);
+	p = b64((const unsigned char *)"{}", 2);
+	in = xmalloc(strlen(h) + strlen(p) + 2);
+	sprintf(in, "%s.%s", h, p);
+	HMAC(EVP_sha256(), text, (int)strlen(text), (unsigned char *)in,
+	    strlen(in), mac, &maclen);
+	m = b64(mac, maclen);
+	t = xmalloc(strlen(in) + strlen(m) + 2);
+	sprintf(t, "%s.%s", in, m);
+	TEST_ASSERT(check(js, t) == TOKEN_ALG_MISMATCH);
+	free(t);
+	free(m);
+	free(in);
+	free(p);
+	free(h);
+
+	jwk_set_free(js);
+	json_object_put(set);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(other);
+}
+
 int
 main(void)
 {
@@ -423,5 +550,6 @@ main(void)
 	test_run(test_jwk_refused);
 	test_run(test_jwk_thumbprints);
 	test_run(test_jwk_sets);
+	test_run(test_jws_with_jwk_set);
 	return test_summary();
 }
