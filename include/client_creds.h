@@ -19,6 +19,7 @@ struct params;
 enum creds_via {
 	CREDS_VIA_BASIC = 0,
 	CREDS_VIA_POST,
+	CREDS_VIA_ASSERTION,	/* client_assertion (private_key_jwt) */
 };
 
 struct client_creds {

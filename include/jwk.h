@@ -32,10 +32,10 @@
 
 struct json_object;
 
-#define JWK_SET_MAX_KEYS	10
+#define JWK_SET_MAX_KEYS	16
 #define JWK_KID_MAX		128
 /* A JWK Set's text, as a record field or a file given to the script. */
-#define JWK_SET_TEXT_MAX	32768
+#define JWK_SET_TEXT_MAX	16384
 /* base64url of a SHA-256 digest, without the NUL */
 #define JWK_THUMBPRINT_LEN	43
 

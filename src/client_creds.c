@@ -55,7 +55,7 @@ extract_assertion(bool other_method, const char *body_id,
 	    (body_id != NULL && strcmp(body_id, sub) != 0) ||
 	    !params_is_vschar(sub, strlen(sub)))
 		return CREDS_MALFORMED;
-	creds->method = CLIENT_AUTH_POST;
+	creds->via = CREDS_VIA_ASSERTION;
 	creds->id = xstrdup(sub);
 	creds->assertion = xstrndup(jws, len);
 	creds->assertion_len = len;
