@@ -37,21 +37,26 @@
  * and HOLD_SLACK_MS, so that Redis is late, or when they have waited
  * --request-timeout in all.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
+#include "assertion.h"
 #include "authfail.h"
 #include "client_auth.h"
 #include "client_record.h"
 #include "config.h"
 #include "db.h"
+#include "jwk.h"
 #include "limiter.h"
 #include "metrics.h"
 #include "params.h"
+#include "record_rules.h"
 #include "reply.h"
 #include "request.h"
 #include "secret.h"
@@ -86,6 +91,10 @@ struct auth_op {
 	uint64_t		 hold_until;	/* now_usec() */
 	int			 hold_ms;	/* the next wait */
 	uint64_t		 sent_us;	/* now_usec() at the read */
+	/* private_key_jwt: the verdict, and the jti to mark used */
+	enum assertion_verdict	 verdict;
+	struct assertion_info	 info;
+	const struct client_record *checked;	/* compared, never read */
 	struct db_op		 db;
 	struct authfail_op	 fail;
 };
@@ -128,28 +137,148 @@ decode_dummy_record(void)
 		client_record_free(rec);
 }
 
-/* The secret check the table admits: one hash check on every path. */
+/*
+ * The check the table admits: one hash check, or one assertion check, on
+ * every path, whatever the record says.
+ */
 struct secret_check {
 	const struct client_record	*rec;	/* NULL: none */
 	const struct client_creds	*creds;
+	struct request			*req;
+	/* private_key_jwt */
+	enum assertion_verdict		 verdict;
+	struct assertion_info		*info;
+	bool				 wrong_method;
 };
+
+/*
+ * The mutual-TLS methods (tls_client_auth, self_signed_tls_client_auth):
+ * whether req's client certificate authenticates rec. Until the
+ * certificate checks exist, no request does: such clients fail closed,
+ * with the same invalid_client as every other failure.
+ */
+static bool
+client_auth_tls_check(const struct request *req,
+    const struct client_record *rec, const struct client_creds *creds)
+{
+	(void)req;
+	(void)rec;
+	(void)creds;
+	return false;
+}
+
+/*
+ * A JWK Set that verifies nothing a client has (an RFC 7517 A.1 public
+ * key, whose private half nobody here has), checked against when the
+ * client has no keys, so that a failure costs one signature check
+ * whatever the record.
+ */
+static const char	 dummy_jwks[] = "{\"keys\":[{\"kty\":\"EC\","
+    "\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
+    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}]}";
+static struct jwk_set	*dummy_keys;
+static pthread_once_t	 dummy_once = PTHREAD_ONCE_INIT;
+
+static void
+dummy_keys_init(void)
+{
+	dummy_keys = jwk_set_parse(dummy_jwks, sizeof(dummy_jwks) - 1, NULL,
+	    0);
+}
+
+/* The assertion rules of this server, now. */
+static void
+rules_for(const struct request *req, const char *client_id,
+    struct assertion_rules *r, char *endpoint, size_t len)
+{
+	const struct config	*cfg = req->worker->cfg;
+	size_t			 n = strlen(cfg->issuer);
+
+	if (n > 0 && cfg->issuer[n - 1] == '/')
+		n--;
+	snprintf(endpoint, len, "%.*s/oauth/token", (int)n, cfg->issuer);
+	r->client_id = client_id;
+	r->issuer = cfg->issuer;
+	r->token_endpoint = endpoint;
+	r->now = time(NULL);
+	r->max_age = cfg->assertion_max_age;
+	r->leeway = cfg->leeway;
+}
+
+static bool
+assertion_check_run(struct secret_check *c)
+{
+	const struct client_record	*rec = c->rec;
+	struct assertion_rules		 r;
+	char				 endpoint[1024];
+	bool				 method;
+
+	method = rec != NULL &&
+	    rec->auth_method == AUTH_METHOD_PRIVATE_KEY_JWT &&
+	    rec->jwk_keys != NULL;
+	if (!method)
+		pthread_once(&dummy_once, dummy_keys_init);
+	rules_for(c->req, c->creds->id, &r, endpoint, sizeof(endpoint));
+	c->verdict = assertion_check(method ? rec->jwk_keys : dummy_keys,
+	    c->creds->assertion, c->creds->assertion_len, &r, c->info);
+	c->wrong_method = rec != NULL && !method;
+	return c->verdict == ASSERTION_OK && method && !rec->disabled;
+}
 
 static bool
 secret_check_run(void *arg)
 {
-	const struct secret_check	*c = arg;
-	bool				 match;
+	struct secret_check		*c = arg;
+	const struct client_record	*rec = c->rec;
+	bool				 match, method;
 
-	match = secret_key_check(c->rec != NULL ? c->rec->secret_key : NULL,
+	if (c->creds->assertion != NULL)
+		return assertion_check_run(c);
+	/*
+	 * RFC 7591 token_endpoint_auth_method: client_secret_basic also
+	 * accepts the body, client_secret_post only the body, the others
+	 * no secret at all (the hash check runs on the dummy key then).
+	 */
+	method = rec != NULL &&
+	    (rec->auth_method == AUTH_METHOD_SECRET_BASIC ||
+	    (rec->auth_method == AUTH_METHOD_SECRET_POST &&
+	    c->creds->via == CREDS_VIA_POST));
+	c->wrong_method = rec != NULL && !method;
+	if (rec != NULL && (rec->auth_method == AUTH_METHOD_TLS ||
+	    rec->auth_method == AUTH_METHOD_SELF_SIGNED_TLS) &&
+	    client_auth_tls_check(c->req, rec, c->creds))
+		method = true;
+	match = secret_key_check(method ? rec->secret_key : NULL,
 	    c->creds->secret, c->creds->secret_len);
-	return match && c->rec != NULL && !c->rec->disabled;
+	return match && method && !rec->disabled;
+}
+
+static void
+check_init(struct secret_check *c, const struct client_record *rec,
+    const struct client_creds *creds, struct request *req,
+    struct assertion_info *info)
+{
+	memset(c, 0, sizeof(*c));
+	c->rec = rec;
+	c->creds = creds;
+	c->req = req;
+	c->info = info;
 }
 
 static const char *
-failure_reason(const struct client_record *rec)
+failure_reason(const struct client_record *rec, bool wrong_method,
+    bool assertion, enum assertion_verdict v)
 {
-	return rec == NULL ? "unknown_client" : rec->disabled ? "disabled" :
-	    "wrong_secret";
+	if (rec == NULL)
+		return "unknown_client";
+	if (rec->disabled)
+		return "disabled";
+	if (wrong_method)
+		return "wrong_method";
+	if (assertion)
+		return v == ASSERTION_OK ? "replayed_jti" :
+		    assertion_verdict_name(v);
+	return "wrong_secret";
 }
 
 static void
@@ -208,9 +337,11 @@ auth_counted(void *arg)
 
 /* A wrong secret checked: count it (the table's pending failure). */
 static void
-auth_failed(struct auth_op *op, const struct client_record *rec)
+auth_failed(struct auth_op *op, const struct client_record *rec,
+    bool wrong_method)
 {
-	op->reason = failure_reason(rec);
+	op->reason = failure_reason(rec, wrong_method,
+	    op->creds.assertion != NULL, op->verdict);
 	op->pending = false;	/* authfail_count() resolves it */
 	authfail_count(&op->fail, op->req, op->source, op->creds.id,
 	    op->reason, auth_counted, op);
@@ -263,12 +394,72 @@ hold(struct auth_op *op, int64_t waited_ms)
  * read, the newest, before anything is issued from it, so that this
  * worker verifies what it issues by the same record and generation.
  */
+static void	 use_jti(struct auth_op *, const struct client_record *);
+
 static void
 learned(struct auth_op *op, const struct db_record *res,
     struct client_record *rec)
 {
-	auth_done(op, CLIENT_AUTH_OK, view_learn_client(op->req->worker->view,
-	    rec, res, op->sent_us));
+	const struct client_record	*vrec;
+
+	vrec = view_learn_client(op->req->worker->view, rec, res, op->sent_us);
+	if (op->creds.assertion != NULL)
+		use_jti(op, vrec);
+	else
+		auth_done(op, CLIENT_AUTH_OK, vrec);
+}
+
+/*
+ * The store's answer on a valid assertion's jti: the first use succeeds,
+ * a replay is a failure counted like a wrong secret. The record is the
+ * view's again (the one checked may have been replaced meanwhile: then
+ * the new one is checked too).
+ */
+static void
+jti_used(const struct db_jti *res, void *arg)
+{
+	struct auth_op			*op = arg;
+	struct request			*req = op->req;
+	const struct client_record	*rec;
+	struct secret_check		 c;
+	struct assertion_info		 info;
+
+	if (res->status != DB_OK) {
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	if (!res->fresh) {
+		op->reason = "replayed_jti";
+		authfail_count(&op->fail, req, op->source, op->creds.id,
+		    op->reason, auth_counted, op);
+		return;
+	}
+	rec = view_client(req->worker->view, op->creds.id);
+	if (rec != NULL && rec != op->checked) {
+		check_init(&c, rec, &op->creds, req, &info);
+		if (!assertion_check_run(&c))
+			rec = NULL;
+	}
+	if (rec == NULL || rec->disabled)
+		auth_done(op, CLIENT_AUTH_INVALID, NULL);
+	else
+		auth_done(op, CLIENT_AUTH_OK, rec);
+}
+
+/*
+ * A valid assertion from rec (the view's): mark its jti used, in one
+ * command, before answering. Without the store: 503.
+ */
+static void
+use_jti(struct auth_op *op, const struct client_record *rec)
+{
+	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+
+	op->checked = rec;
+	if (db_jti_use(req->worker->store, &op->db, cfg->prefix, op->creds.id,
+	    op->info.jti, op->info.exp + cfg->leeway, jti_used, op) == -1)
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 }
 
 /*
@@ -305,8 +496,7 @@ auth_looked_up(const struct db_record *res, void *arg)
 	}
 	if ((rec = db_record_decode(res)) == NULL)
 		decode_dummy_record();
-	c.rec = rec;
-	c.creds = &op->creds;
+	check_init(&c, rec, &op->creds, req, &op->info);
 	if (op->pending) {
 		/* The second look: already admitted, the failure ours. */
 		if (secret_check_run(&c)) {
@@ -315,7 +505,8 @@ auth_looked_up(const struct db_record *res, void *arg)
 			learned(op, res, rec);
 			return;
 		}
-		auth_failed(op, rec);
+		op->verdict = c.verdict;
+		auth_failed(op, rec, c.wrong_method);
 		client_record_free(rec);
 		return;
 	}
@@ -325,7 +516,8 @@ auth_looked_up(const struct db_record *res, void *arg)
 		learned(op, res, rec);
 		return;
 	case LIMITER_FAILED:
-		auth_failed(op, rec);
+		op->verdict = c.verdict;
+		auth_failed(op, rec, c.wrong_method);
 		break;
 	case LIMITER_LOCKED:
 		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
@@ -383,12 +575,15 @@ attempt(struct auth_op *op)
 	if (!store_is_up(w->store))
 		return -1;
 	if (in_sync) {
-		c.rec = view_client(w->view, op->creds.id);
-		c.creds = &op->creds;
+		check_init(&c, view_client(w->view, op->creds.id),
+		    &op->creds, req, &op->info);
 		res = authfail_check(req, op->source, secret_check_run, &c,
 		    &waited);
 		if (res == LIMITER_PASSED) {
-			auth_done(op, CLIENT_AUTH_OK, c.rec);
+			if (op->creds.assertion != NULL)
+				use_jti(op, c.rec);
+			else
+				auth_done(op, CLIENT_AUTH_OK, c.rec);
 			return 0;
 		}
 	} else
@@ -416,10 +611,12 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	struct worker		*w = req->worker;
 	struct auth_op		*op;
 	struct secret_check	 c;
+	struct assertion_info	 info;
 	char			 source[AUTHFAIL_SOURCE_MAX];
 	enum limiter_result	 res;
 	int64_t			 waited = 0;
 	bool			 in_sync = view_in_sync(w->view);
+	bool			 passed = false;
 
 	/* Failures are counted in Redis: without it, 503. */
 	if (!store_is_up(w->store))
@@ -434,14 +631,16 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	 * the source's counter in one round trip, and checked then.
 	 */
 	if (in_sync) {
-		c.rec = view_client(w->view, creds->id);
-		c.creds = creds;
+		check_init(&c, view_client(w->view, creds->id), creds, req,
+		    &info);
 		res = authfail_check(req, source, secret_check_run, &c,
 		    &waited);
-		if (res == LIMITER_PASSED) {
+		if (res == LIMITER_PASSED && creds->assertion == NULL) {
 			answer_now(req, creds, cb, arg, CLIENT_AUTH_OK, c.rec);
 			return 0;
 		}
+		/* a valid assertion still needs its jti marked used */
+		passed = res == LIMITER_PASSED;
 	} else
 		res = authfail_peek(req, source, &waited);
 	if (res == LIMITER_LOCKED) {
@@ -458,6 +657,11 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	op->arg = arg;
 	memcpy(op->source, source, sizeof(op->source));
 	request_hold(req);
+	if (passed) {
+		op->info = info;
+		use_jti(op, c.rec);
+		return 0;
+	}
 	if (res == LIMITER_WAIT) {
 		hold(op, waited);
 		return 0;

@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "reply.h"
 #include "request.h"
+#include "util.h"
 #include "worker.h"
 
 #define WELLKNOWN_CACHE	"public, max-age=60"
@@ -64,7 +65,12 @@ handler_metadata(struct request *req)
 {
 	static const char *const grants[] = { "client_credentials" };
 	static const char *const auth_methods[] = {
-		"client_secret_basic", "client_secret_post",
+		"client_secret_basic", "client_secret_post", "private_key_jwt",
+		"tls_client_auth", "self_signed_tls_client_auth",
+	};
+	/* private_key_jwt: the algorithms a client's keys pin (jwk.h) */
+	static const char *const assertion_algs[] = {
+		"ES256", "ES384", "PS256", "RS256", "EdDSA",
 	};
 	const struct config	*cfg = req->worker->cfg;
 	struct json_object	*m = json_object_new_object();
@@ -85,12 +91,21 @@ handler_metadata(struct request *req)
 	json_object_object_add(m, "response_types_supported",
 	    json_object_new_array());
 	json_object_object_add(m, "token_endpoint_auth_methods_supported",
-	    string_array(auth_methods, 2));
+	    string_array(auth_methods, nitems(auth_methods)));
 	json_object_object_add(m,
 	    "introspection_endpoint_auth_methods_supported",
-	    string_array(auth_methods, 2));
+	    string_array(auth_methods, nitems(auth_methods)));
 	json_object_object_add(m, "revocation_endpoint_auth_methods_supported",
-	    string_array(auth_methods, 2));
+	    string_array(auth_methods, nitems(auth_methods)));
+	json_object_object_add(m,
+	    "token_endpoint_auth_signing_alg_values_supported",
+	    string_array(assertion_algs, nitems(assertion_algs)));
+	json_object_object_add(m,
+	    "introspection_endpoint_auth_signing_alg_values_supported",
+	    string_array(assertion_algs, nitems(assertion_algs)));
+	json_object_object_add(m,
+	    "revocation_endpoint_auth_signing_alg_values_supported",
+	    string_array(assertion_algs, nitems(assertion_algs)));
 	reply_header(req, "Cache-Control", WELLKNOWN_CACHE);
 	reply_json(req, 200, m, 0);
 }
