@@ -378,3 +378,63 @@ def pkjwt_interop_pyjwt(ctx):
                   path)
         for a in out["assertions"]:
             ok(ask(t, a), cid, "PyJWT " + alg)
+
+
+def jwks_rule_cases(path):
+    """The jwks lines of test/data/record_rules.txt: [(line, valid,
+    bytes)], read by the grammar at the file's top."""
+    import re
+    piece = re.compile(rb'"((?:[^"\\]|\\.)*)"(?:\*([0-9]+))?\s*')
+    esc = {b'"': b'"', b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}
+    cases = []
+    with open(path, "rb") as f:
+        for lineno, line in enumerate(f.read().split(b"\n"), 1):
+            if not line.startswith(b"jwks "):
+                continue
+            _, expect, rest = line.split(b" ", 2)
+            value, pos = b"", 0
+            while pos < len(rest):
+                m = piece.match(rest, pos)
+                check(m is not None, "record_rules.txt:%d: bad VALUE"
+                      % lineno)
+                raw, text, i = m.group(1), b"", 0
+                while i < len(raw):
+                    if raw[i:i + 1] != b"\\":
+                        text += raw[i:i + 1]
+                        i += 1
+                    elif raw[i + 1:i + 2] == b"x":
+                        text += bytes([int(raw[i + 2:i + 4], 16)])
+                        i += 4
+                    else:
+                        text += esc[raw[i + 1:i + 2]]
+                        i += 2
+                value += text * int(m.group(2) or 1)
+                pos = m.end()
+            cases.append((lineno, expect == b"valid", value))
+    return cases
+
+
+@scenario("pkjwt_script_jwks_rules", timeout=300)
+def pkjwt_script_jwks_rules(ctx):
+    """Every jwks case of record_rules.txt (which the unit test feeds to
+    the C rule) given to `tokend-client add --jwks`: a valid set is
+    written, an invalid one refused with exit status 2."""
+    prefix = uid("pk") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "pkjwt")
+    cases = jwks_rule_cases(os.path.join(ctx.source_root, "test", "data",
+                                         "record_rules.txt"))
+    check(len(cases) > 30, "only %d jwks cases" % len(cases))
+    for lineno, valid, value in cases:
+        if b"\0" in value:
+            continue
+        path = os.path.join(d, "case%d.json" % lineno)
+        with open(path, "wb") as f:
+            f.write(value)
+        cid = uid("case")
+        r = admin.run("add", cid, "--auth-method", "private_key_jwt",
+                      "--jwks", path, ok=False)
+        want = 0 if valid else 2
+        check(r.returncode == want, "record_rules.txt:%d jwks %s: exit %d "
+              "(%s)" % (lineno, "valid" if valid else "invalid",
+                        r.returncode, short(r.stderr)))
