@@ -39,7 +39,7 @@
  *	P jti:ID/JTI	STRING "1": the jti of a private_key_jwt assertion
  *			of client ID, seen once (ids hold no '/'); expires
  *			when the assertion could no longer pass (its exp +
- *			--leeway)
+ *			--leeway, by the clock of the instance that set it)
  *	P events	pub/sub channel. Messages: "client ID" after every
  *			change of a client (scripts/tokend-client),
  *			"revoke JTI EXP" after a revocation, "lock ADDR
@@ -266,16 +266,17 @@ int		 db_authfail_count(struct store *, struct db_op *,
 		    db_authfail_cb cb, void *arg);
 
 /*
- * Mark jti of client_id's assertion as used: SET P jti:ID/JTI 1 NX EXAT
- * until, one command. fresh is true when the key was set (the first use),
- * false when it was there (a replay). Strings are read during the call
- * only; a jti longer than DB_ASSERTION_JTI_MAX bytes, an id longer than
- * DB_ASSERTION_ID_MAX, and until <= 0 are refused (-1).
+ * Mark jti of client_id's assertion as used: SET P jti:ID/JTI 1 NX EX
+ * ttl_s, one command (a relative expiry: Redis's clock does not matter).
+ * fresh is true when the key was set (the first use), false when it was
+ * there (a replay). Strings are read during the call only; a jti longer
+ * than DB_ASSERTION_JTI_MAX bytes, an id longer than DB_ASSERTION_ID_MAX,
+ * and ttl_s <= 0 are refused (-1).
  */
 #define DB_ASSERTION_JTI_MAX	128
 #define DB_ASSERTION_ID_MAX	128
 int		 db_jti_use(struct store *, struct db_op *, const char *prefix,
-		    const char *client_id, const char *jti, int64_t until,
+		    const char *client_id, const char *jti, int64_t ttl_s,
 		    db_jti_cb cb, void *arg);
 
 /*

@@ -456,9 +456,13 @@ use_jti(struct auth_op *op, const struct client_record *rec)
 	struct request		*req = op->req;
 	const struct config	*cfg = req->worker->cfg;
 
+	int64_t			 ttl;
+
+	/* until the assertion could no longer pass here: exp + leeway */
+	ttl = op->info.exp + cfg->leeway - (int64_t)time(NULL);
 	op->checked = rec;
 	if (db_jti_use(req->worker->store, &op->db, cfg->prefix, op->creds.id,
-	    op->info.jti, op->info.exp + cfg->leeway, jti_used, op) == -1)
+	    op->info.jti, ttl > 0 ? ttl : 1, jti_used, op) == -1)
 		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 }
 

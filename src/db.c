@@ -655,31 +655,31 @@ jti_answer(enum store_status st, const struct redisReply *r, void *arg)
 
 int
 db_jti_use(struct store *s, struct db_op *op, const char *prefix,
-    const char *client_id, const char *jti, int64_t until, db_jti_cb cb,
+    const char *client_id, const char *jti, int64_t ttl_s, db_jti_cb cb,
     void *arg)
 {
 	struct key	 key;
 	const char	*argv[6];
 	char		 rest[DB_ASSERTION_ID_MAX + 1 + DB_ASSERTION_JTI_MAX + 1];
-	char		 untils[32];
+	char		 ttls[32];
 	size_t		 il = strlen(client_id), jl = strlen(jti);
 	int		 rc;
 
 	if (il > DB_ASSERTION_ID_MAX || jl > DB_ASSERTION_JTI_MAX ||
-	    until <= 0)
+	    ttl_s <= 0)
 		return -1;
 	op->cb.jti = cb;
 	op->arg = arg;
 	memcpy(rest, client_id, il);
 	rest[il] = '/';
 	memcpy(rest + il + 1, jti, jl + 1);
-	snprintf(untils, sizeof(untils), "%lld", (long long)until);
+	snprintf(ttls, sizeof(ttls), "%lld", (long long)ttl_s);
 	argv[0] = "SET";
 	argv[1] = key_make(&key, prefix, KEY_JTI, rest);
 	argv[2] = "1";
 	argv[3] = "NX";
-	argv[4] = "EXAT";
-	argv[5] = untils;
+	argv[4] = "EX";
+	argv[5] = ttls;
 	rc = store_command_argv(s, jti_answer, op, 6, argv, NULL);
 	key_free(&key);
 	return rc;
