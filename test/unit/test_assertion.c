@@ -137,6 +137,19 @@ test_assertion_claims(void)
 	    "exp_too_far") == 0);
 }
 
+/* a "." b, a new string. */
+static char *
+dotted(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+	char	*s = xmalloc(la + lb + 2);
+
+	memcpy(s, a, la);
+	s[la] = '.';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
 static char *
 b64(const void *p, size_t n)
 {
@@ -158,8 +171,7 @@ es256_jws(EVP_PKEY *pk, const char *hdr, const char *pl)
 	char		*h = b64(hdr, strlen(hdr)), *b = b64(pl, strlen(pl));
 	char		*in, *sg, *out;
 
-	in = xmalloc(strlen(h) + strlen(b) + 2);
-	sprintf(in, "%s.%s", h, b);
+	in = dotted(h, b);
 	EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, pk);
 	EVP_DigestSign(m, der, &dlen, (unsigned char *)in, strlen(in));
 	es = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
@@ -167,8 +179,7 @@ es256_jws(EVP_PKEY *pk, const char *hdr, const char *pl)
 	BN_bn2binpad(r, sig, 32);
 	BN_bn2binpad(s, sig + 32, 32);
 	sg = b64(sig, 64);
-	out = xmalloc(strlen(in) + strlen(sg) + 2);
-	sprintf(out, "%s.%s", in, sg);
+	out = dotted(in, sg);
 	ECDSA_SIG_free(es);
 	EVP_MD_CTX_free(m);
 	free(in);

@@ -31,6 +31,19 @@
 
 static char	 err[256];
 
+/* a "." b, a new string. */
+static char *
+dotted(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+	char	*s = xmalloc(la + lb + 2);
+
+	memcpy(s, a, la);
+	s[la] = '.';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
 static char *
 b64(const unsigned char *p, size_t n)
 {
@@ -427,12 +440,10 @@ make_jws(EVP_PKEY *pk, enum key_alg alg, const char *hdr, const char *pl)
 	char		*in, *sg, *out;
 	size_t		 n;
 
-	in = xmalloc(strlen(h) + strlen(p) + 2);
-	sprintf(in, "%s.%s", h, p);
+	in = dotted(h, p);
 	n = sign(pk, alg, in, sig);
 	sg = b64(sig, n);
-	out = xmalloc(strlen(in) + strlen(sg) + 2);
-	sprintf(out, "%s.%s", in, sg);
+	out = dotted(in, sg);
 	free(in);
 	free(sg);
 	free(h);
@@ -521,13 +532,11 @@ test_jws_with_jwk_set(void)
 	text = json_object_to_json_string(json_object_array_get_idx(keys, 0));
 	h = b64((const unsigned char *)"{\"alg\":\"HS256\",\"kid\":\"a\"}", 25);
 	p = b64((const unsigned char *)"{}", 2);
-	in = xmalloc(strlen(h) + strlen(p) + 2);
-	sprintf(in, "%s.%s", h, p);
+	in = dotted(h, p);
 	HMAC(EVP_sha256(), text, (int)strlen(text), (unsigned char *)in,
 	    strlen(in), mac, &maclen);
 	m = b64(mac, maclen);
-	t = xmalloc(strlen(in) + strlen(m) + 2);
-	sprintf(t, "%s.%s", in, m);
+	t = dotted(in, m);
 	TEST_ASSERT(check(js, t) == TOKEN_ALG_MISMATCH);
 	free(t);
 	free(m);
