@@ -239,15 +239,24 @@ secret_check_run(void *arg)
 	 * accepts the body, client_secret_post only the body, the others
 	 * no secret at all (the hash check runs on the dummy key then).
 	 */
+	if (rec != NULL && (rec->auth_method == AUTH_METHOD_TLS ||
+	    rec->auth_method == AUTH_METHOD_SELF_SIGNED_TLS)) {
+		/*
+		 * The certificate decides (the mutual-TLS methods' hook); a
+		 * secret sent anyway costs its hash check, as everywhere.
+		 */
+		if (c->creds->secret != NULL)
+			(void)secret_key_check(NULL, c->creds->secret,
+			    c->creds->secret_len);
+		match = client_auth_tls_check(c->req, rec, c->creds);
+		c->wrong_method = !match;
+		return match && !rec->disabled;
+	}
 	method = rec != NULL &&
 	    (rec->auth_method == AUTH_METHOD_SECRET_BASIC ||
 	    (rec->auth_method == AUTH_METHOD_SECRET_POST &&
 	    c->creds->via == CREDS_VIA_POST));
 	c->wrong_method = rec != NULL && !method;
-	if (rec != NULL && (rec->auth_method == AUTH_METHOD_TLS ||
-	    rec->auth_method == AUTH_METHOD_SELF_SIGNED_TLS) &&
-	    client_auth_tls_check(c->req, rec, c->creds))
-		method = true;
 	match = secret_key_check(method ? rec->secret_key : NULL,
 	    c->creds->secret, c->creds->secret_len);
 	return match && method && !rec->disabled;

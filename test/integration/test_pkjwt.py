@@ -21,8 +21,9 @@ Expected:
   header or a client_secret is 400 invalid_request; the private_key_jwt
   client with a secret (Basic, post) is 401; a secret client presenting
   an assertion is 401 and its secret still works; a client_secret_post
-  client is 401 with Basic and 200 with post; /authorize with an
-  assertion is 401; /oauth/introspect accepts the assertion client.
+  client is 401 with Basic and 200 with post; a tls_client_auth client
+  is 401 whatever it sends (no certificate checks yet); /authorize with
+  an assertion is 401; /oauth/introspect accepts the assertion client.
 - pkjwt_replay_two_instances: two instances on one Redis and prefix: an
   assertion used at the first is 401 at the second; P jti:ID/JTI exists
   with a TTL no longer than exp + leeway - now.
@@ -199,6 +200,16 @@ def pkjwt_assertion_rules(ctx):
             "client_secret_post client with Basic")
     check_eq(token_request(t, post=(pcid, psecret)).status, 200,
              "client_secret_post client with post")
+
+    # the mutual-TLS methods fail closed until certificates are checked
+    tcid = uid("tls")
+    admin.run("add", tcid, "--auth-method", "tls_client_auth",
+              "--tls-subject", "CN=svc")
+    refused(token_request(t, client=(tcid, "x" * 43)), "tls client, Basic")
+    refused(token_request(t, fields=[("grant_type", "client_credentials"),
+                                     ("client_id", tcid)]),
+            "tls client, client_id only")
+    refused(ask(t, es256(ka, tcid, t)), "tls client, an assertion")
 
     # /authorize stays secret-only; introspection takes the assertion
     r = t.request("POST", "/authorize", body=form(
