@@ -10,6 +10,7 @@
 #ifndef TOKEND_CLIENT_CREDS_H
 #define TOKEND_CLIENT_CREDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct params;
@@ -22,14 +23,22 @@ enum creds_via {
 	   it (RFC 8705 2); set by client_auth_form(), never by
 	   client_creds_extract() */
 	CREDS_VIA_TLS,
+	CREDS_VIA_ASSERTION,	/* client_assertion (private_key_jwt) */
 };
 
 struct client_creds {
 	enum creds_via		 via;
 	char			*id;		/* owned */
-	char			*secret;	/* owned, wiped */
+	char			*secret;	/* owned, wiped; NULL with an
+						   assertion */
 	size_t			 secret_len;
+	/* private_key_jwt: the client_assertion JWS, owned; else NULL */
+	char			*assertion;
+	size_t			 assertion_len;
 };
+
+/* The longest client id an assertion's sub may give. */
+#define CLIENT_CREDS_ID_MAX	128
 
 enum client_creds_result {
 	CREDS_OK = 0,
@@ -50,6 +59,15 @@ enum client_creds_result {
  * it: neither client_id nor client_secret is CREDS_NONE, one without the
  * other CREDS_INCOMPLETE. An id or secret that is not a non-empty run of
  * VSCHAR (RFC 6749 appendix A) is CREDS_MALFORMED.
+ * private_key_jwt (RFC 7523 2.2): a client_assertion or a
+ * client_assertion_type in the body makes the request an assertion one.
+ * With a Basic header or a client_secret too it is CREDS_BOTH; without
+ * both values CREDS_INCOMPLETE; a type other than
+ * ASSERTION_TYPE_JWT_BEARER, an assertion longer than ASSERTION_MAX_LEN
+ * or whose payload names no sub (assertion_subject()), or a client_id
+ * that is not that sub, CREDS_MALFORMED. On CREDS_OK creds->id is the
+ * sub (not yet trusted: client_auth checks the assertion with that
+ * client's keys), creds->assertion the JWS, creds->secret NULL.
  * On CREDS_OK the caller owns creds' strings: client_creds_finish();
  * otherwise creds holds nothing. Both arguments are only read.
  */

@@ -66,6 +66,7 @@
 #include "scope.h"
 
 struct json_object;
+struct jwk_set;
 
 struct client_record {
 	char			*id;
@@ -79,6 +80,9 @@ struct client_record {
 	struct secret_key	*secret_key;
 	/* the JWK Set (record_rules_jwks()); NULL when none */
 	struct json_object	*jwks;
+	/* the same decoded once into verify-only keys (jwk.h); NULL when
+	   none. Only read afterwards: shared by whoever holds the record. */
+	struct jwk_set		*jwk_keys;
 	char			*tls_subject;	/* NULL when none */
 	char			*tls_san;	/* NULL when none */
 	/* CLIENT_THUMBPRINT_LEN characters each, NUL-terminated */

@@ -99,6 +99,7 @@ struct config {
 	int			 redis_timeout_ms;
 	int			 verify_grace;		/* seconds */
 	int			 leeway;		/* seconds */
+	int			 assertion_max_age;	/* seconds */
 	int			 verify_cache_size;	/* entries; 0 = off */
 	int			 max_revocations_per_client;	/* live */
 	int			 auth_fail_limit;	/* 0 = off */

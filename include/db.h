@@ -36,6 +36,10 @@
  *			STRING, the same per client id, for valid ids only
  *			(client_record_is_valid_id(); logged, never used to
  *			lock)
+ *	P jti:ID/JTI	STRING "1": the jti of a private_key_jwt assertion
+ *			of client ID, seen once (ids hold no '/'); expires
+ *			when the assertion could no longer pass (its exp +
+ *			--leeway, by the clock of the instance that set it)
  *	P events	pub/sub channel. Messages: "client ID" after every
  *			change of a client (scripts/tokend-client),
  *			"revoke JTI EXP" after a revocation, "lock ADDR
@@ -123,6 +127,14 @@ struct db_authfail {
 };
 typedef void (*db_authfail_cb)(const struct db_authfail *, void *arg);
 
+/* The single use of an assertion's jti: db_jti_use(). */
+struct db_jti {
+	enum db_status	 status;
+	const char	*why;
+	bool		 fresh;		/* DB_OK: first use; false: a replay */
+};
+typedef void (*db_jti_cb)(const struct db_jti *, void *arg);
+
 /* A revocation: db_revoke(). */
 struct db_revocation {
 	enum db_status	 status;
@@ -190,6 +202,7 @@ struct db_op {
 		db_scan_cb	 scan;
 		db_revoked_cb	 revoked;
 		db_locks_cb	 locks;
+		db_jti_cb	 jti;
 	}			 cb;
 	void			*arg;
 	struct store		*store;
@@ -251,6 +264,20 @@ int		 db_authfail_count(struct store *, struct db_op *,
 		    const char *prefix, const char *addr,
 		    const char *client_id, int window_s, int limit,
 		    db_authfail_cb cb, void *arg);
+
+/*
+ * Mark jti of client_id's assertion as used: SET P jti:ID/JTI 1 NX EX
+ * ttl_s, one command (a relative expiry: Redis's clock does not matter).
+ * fresh is true when the key was set (the first use), false when it was
+ * there (a replay). Strings are read during the call only; a jti longer
+ * than DB_ASSERTION_JTI_MAX bytes, an id longer than DB_ASSERTION_ID_MAX,
+ * and ttl_s <= 0 are refused (-1).
+ */
+#define DB_ASSERTION_JTI_MAX	128
+#define DB_ASSERTION_ID_MAX	128
+int		 db_jti_use(struct store *, struct db_op *, const char *prefix,
+		    const char *client_id, const char *jti, int64_t ttl_s,
+		    db_jti_cb cb, void *arg);
 
 /*
  * Revoke jti, a token of client_id expiring at exp, unless the client

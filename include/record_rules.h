@@ -149,6 +149,18 @@ int		 record_rules_jwks(const char *v, size_t len,
 		    struct json_object **out, char *why, size_t whylen);
 
 /*
+ * The same, and then every key decoded by jwk_set_decode() (jwk.h: a
+ * usable public key of a supported type, size and curve, alg/use/key_ops
+ * consistent), so that a set is valid exactly when its keys work. With
+ * keys_out not NULL the decoded set is kept there too (the caller owns
+ * both).
+ */
+struct jwk_set;
+int		 record_rules_jwk_set(const char *v, size_t len,
+		    struct json_object **out, struct jwk_set **keys_out,
+		    char *why, size_t whylen);
+
+/*
  * A non-negative decimal of 1..CLIENT_DECIMAL_MAX digits (leading zeros
  * allowed, no sign, no space) that is at most max: 0 and *out, or -1.
  */

@@ -37,10 +37,12 @@
  * and HOLD_SLACK_MS, so that Redis is late, or when they have waited
  * --request-timeout in all.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pthread.h>
 
@@ -48,6 +50,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "assertion.h"
 #include "authfail.h"
 #include "client_addr.h"
 #include "client_auth.h"
@@ -56,10 +59,12 @@
 #include "config.h"
 #include "conn.h"
 #include "db.h"
+#include "jwk.h"
 #include "limiter.h"
 #include "log.h"
 #include "metrics.h"
 #include "params.h"
+#include "record_rules.h"
 #include "reply.h"
 #include "request.h"
 #include "secret.h"
@@ -153,6 +158,10 @@ struct auth_op {
 	uint64_t		 hold_until;	/* now_usec() */
 	int			 hold_ms;	/* the next wait */
 	uint64_t		 sent_us;	/* now_usec() at the read */
+	/* private_key_jwt: the verdict, and the jti to mark used */
+	enum assertion_verdict	 verdict;
+	struct assertion_info	 info;
+	const struct client_record *checked;	/* compared, never read */
 	struct db_op		 db;
 	struct authfail_op	 fail;
 	struct request_cert	 cert;		/* CREDS_VIA_TLS: owned */
@@ -197,15 +206,77 @@ decode_dummy_record(void)
 }
 
 /*
- * The check the table admits: one hash check on every path of a secret
- * (or an unknown client); the certificate check for a client whose
- * record names a tls method.
+ * The check the table admits: one hash check, one assertion check or one
+ * certificate check on every path, whatever the record says.
  */
 struct secret_check {
 	const struct client_record	*rec;	/* NULL: none */
 	const struct client_creds	*creds;
 	const struct request_cert	*cert;	/* CREDS_VIA_TLS, else NULL */
+	struct request			*req;
+	/* private_key_jwt */
+	enum assertion_verdict		 verdict;
+	struct assertion_info		*info;
+	bool				 wrong_method;
 };
+
+/*
+ * A JWK Set that verifies nothing a client has (an RFC 7517 A.1 public
+ * key, whose private half nobody here has), checked against when the
+ * client has no keys, so that a failure costs one signature check
+ * whatever the record.
+ */
+static const char	 dummy_jwks[] = "{\"keys\":[{\"kty\":\"EC\","
+    "\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
+    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}]}";
+static struct jwk_set	*dummy_keys;
+static pthread_once_t	 dummy_once = PTHREAD_ONCE_INIT;
+
+static void
+dummy_keys_init(void)
+{
+	dummy_keys = jwk_set_parse(dummy_jwks, sizeof(dummy_jwks) - 1, NULL,
+	    0);
+}
+
+/* The assertion rules of this server, now. */
+static void
+rules_for(const struct request *req, const char *client_id,
+    struct assertion_rules *r, char *endpoint, size_t len)
+{
+	const struct config	*cfg = req->worker->cfg;
+	size_t			 n = strlen(cfg->issuer);
+
+	if (n > 0 && cfg->issuer[n - 1] == '/')
+		n--;
+	snprintf(endpoint, len, "%.*s/oauth/token", (int)n, cfg->issuer);
+	r->client_id = client_id;
+	r->issuer = cfg->issuer;
+	r->token_endpoint = endpoint;
+	r->now = time(NULL);
+	r->max_age = cfg->assertion_max_age;
+	r->leeway = cfg->leeway;
+}
+
+static bool
+assertion_check_run(struct secret_check *c)
+{
+	const struct client_record	*rec = c->rec;
+	struct assertion_rules		 r;
+	char				 endpoint[1024];
+	bool				 method;
+
+	method = rec != NULL &&
+	    rec->auth_method == AUTH_METHOD_PRIVATE_KEY_JWT &&
+	    rec->jwk_keys != NULL;
+	if (!method)
+		pthread_once(&dummy_once, dummy_keys_init);
+	rules_for(c->req, c->creds->id, &r, endpoint, sizeof(endpoint));
+	c->verdict = assertion_check(method ? rec->jwk_keys : dummy_keys,
+	    c->creds->assertion, c->creds->assertion_len, &r, c->info);
+	c->wrong_method = rec != NULL && !method;
+	return c->verdict == ASSERTION_OK && method && !rec->disabled;
+}
 
 static bool
 is_tls_method(const struct client_record *rec)
@@ -276,27 +347,70 @@ cert_check_run(const struct secret_check *c)
 static bool
 secret_check_run(void *arg)
 {
-	const struct secret_check	*c = arg;
-	bool				 match;
+	struct secret_check		*c = arg;
+	const struct client_record	*rec = c->rec;
+	bool				 match, method;
 
-	if (is_tls_method(c->rec))
-		return cert_check_run(c) && !c->rec->disabled;
-	match = secret_key_check(c->rec != NULL ? c->rec->secret_key : NULL,
+	if (c->creds->assertion != NULL)
+		return assertion_check_run(c);
+	/*
+	 * RFC 7591 token_endpoint_auth_method: client_secret_basic also
+	 * accepts the body, client_secret_post only the body, the mutual-TLS
+	 * methods only a certificate (RFC 8705 2: client_id alone in the
+	 * body).
+	 */
+	if (is_tls_method(rec)) {
+		/* a secret sent anyway costs its hash check, as everywhere */
+		if (c->creds->secret != NULL)
+			(void)secret_key_check(NULL, c->creds->secret,
+			    c->creds->secret_len);
+		c->wrong_method = c->creds->via != CREDS_VIA_TLS;
+		return !c->wrong_method && cert_check_run(c) &&
+		    !rec->disabled;
+	}
+	method = rec != NULL &&
+	    (rec->auth_method == AUTH_METHOD_SECRET_BASIC ||
+	    rec->auth_method == AUTH_METHOD_SECRET_POST) &&
+	    (c->creds->via == CREDS_VIA_POST ||
+	    (c->creds->via == CREDS_VIA_BASIC &&
+	    rec->auth_method == AUTH_METHOD_SECRET_BASIC));
+	c->wrong_method = rec != NULL && !method;
+	match = secret_key_check(method ? rec->secret_key : NULL,
 	    c->creds->secret, c->creds->secret_len);
-	return match && c->rec != NULL && !c->rec->disabled;
+	return match && method && !rec->disabled;
+}
+
+static void
+check_init(struct secret_check *c, const struct client_record *rec,
+    const struct client_creds *creds, struct request *req,
+    struct assertion_info *info, const struct request_cert *cert)
+{
+	memset(c, 0, sizeof(*c));
+	c->rec = rec;
+	c->creds = creds;
+	c->req = req;
+	c->info = info;
+	c->cert = cert;
 }
 
 static const char *
-failure_reason(const struct client_record *rec,
+failure_reason(const struct client_record *rec, bool wrong_method,
+    bool assertion, enum assertion_verdict v,
     const struct request_cert *cert)
 {
 	if (rec == NULL)
 		return "unknown_client";
 	if (rec->disabled)
 		return "disabled";
+	if (wrong_method)
+		return "wrong_method";
+	if (assertion)
+		return v == ASSERTION_OK ? "replayed_jti" :
+		    assertion_verdict_name(v);
 	if (is_tls_method(rec))
-		return cert == NULL ? "not_certificate_auth" :
-		    cert->cert == NULL ? cert->problem : "wrong_certificate";
+		return cert == NULL || cert->cert == NULL ?
+		    (cert != NULL ? cert->problem : "not_certificate_auth") :
+		    "wrong_certificate";
 	return "wrong_secret";
 }
 
@@ -376,9 +490,11 @@ auth_counted(void *arg)
 
 /* A wrong secret checked: count it (the table's pending failure). */
 static void
-auth_failed(struct auth_op *op, const struct client_record *rec)
+auth_failed(struct auth_op *op, const struct client_record *rec,
+    bool wrong_method)
 {
-	op->reason = failure_reason(rec,
+	op->reason = failure_reason(rec, wrong_method,
+	    op->creds.assertion != NULL, op->verdict,
 	    op->creds.via == CREDS_VIA_TLS ? &op->cert : NULL);
 	op->pending = false;	/* authfail_count() resolves it */
 	authfail_count(&op->fail, op->req, op->source, op->creds.id,
@@ -432,12 +548,76 @@ hold(struct auth_op *op, int64_t waited_ms)
  * read, the newest, before anything is issued from it, so that this
  * worker verifies what it issues by the same record and generation.
  */
+static void	 use_jti(struct auth_op *, const struct client_record *);
+
 static void
 learned(struct auth_op *op, const struct db_record *res,
     struct client_record *rec)
 {
-	auth_done(op, CLIENT_AUTH_OK, view_learn_client(op->req->worker->view,
-	    rec, res, op->sent_us));
+	const struct client_record	*vrec;
+
+	vrec = view_learn_client(op->req->worker->view, rec, res, op->sent_us);
+	if (op->creds.assertion != NULL)
+		use_jti(op, vrec);
+	else
+		auth_done(op, CLIENT_AUTH_OK, vrec);
+}
+
+/*
+ * The store's answer on a valid assertion's jti: the first use succeeds,
+ * a replay is a failure counted like a wrong secret. The record is the
+ * view's again (the one checked may have been replaced meanwhile: then
+ * the new one is checked too).
+ */
+static void
+jti_used(const struct db_jti *res, void *arg)
+{
+	struct auth_op			*op = arg;
+	struct request			*req = op->req;
+	const struct client_record	*rec;
+	struct secret_check		 c;
+	struct assertion_info		 info;
+
+	if (res->status != DB_OK) {
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
+		return;
+	}
+	if (!res->fresh) {
+		op->reason = "replayed_jti";
+		authfail_count(&op->fail, req, op->source, op->creds.id,
+		    op->reason, auth_counted, op);
+		return;
+	}
+	rec = view_client(req->worker->view, op->creds.id);
+	if (rec != NULL && rec != op->checked) {
+		check_init(&c, rec, &op->creds, req, &info, NULL);
+		if (!assertion_check_run(&c))
+			rec = NULL;
+	}
+	if (rec == NULL || rec->disabled)
+		auth_done(op, CLIENT_AUTH_INVALID, NULL);
+	else
+		auth_done(op, CLIENT_AUTH_OK, rec);
+}
+
+/*
+ * A valid assertion from rec (the view's): mark its jti used, in one
+ * command, before answering. Without the store: 503.
+ */
+static void
+use_jti(struct auth_op *op, const struct client_record *rec)
+{
+	struct request		*req = op->req;
+	const struct config	*cfg = req->worker->cfg;
+
+	int64_t			 ttl;
+
+	/* until the assertion could no longer pass here: exp + leeway */
+	ttl = op->info.exp + cfg->leeway - (int64_t)time(NULL);
+	op->checked = rec;
+	if (db_jti_use(req->worker->store, &op->db, cfg->prefix, op->creds.id,
+	    op->info.jti, ttl > 0 ? ttl : 1, jti_used, op) == -1)
+		auth_done(op, CLIENT_AUTH_UNAVAILABLE, NULL);
 }
 
 /*
@@ -474,9 +654,7 @@ auth_looked_up(const struct db_record *res, void *arg)
 	}
 	if ((rec = db_record_decode(res)) == NULL)
 		decode_dummy_record();
-	c.rec = rec;
-	c.creds = &op->creds;
-	c.cert = &op->cert;
+	check_init(&c, rec, &op->creds, req, &op->info, &op->cert);
 	if (op->pending) {
 		/* The second look: already admitted, the failure ours. */
 		if (secret_check_run(&c)) {
@@ -485,7 +663,8 @@ auth_looked_up(const struct db_record *res, void *arg)
 			learned(op, res, rec);
 			return;
 		}
-		auth_failed(op, rec);
+		op->verdict = c.verdict;
+		auth_failed(op, rec, c.wrong_method);
 		client_record_free(rec);
 		return;
 	}
@@ -495,7 +674,8 @@ auth_looked_up(const struct db_record *res, void *arg)
 		learned(op, res, rec);
 		return;
 	case LIMITER_FAILED:
-		auth_failed(op, rec);
+		op->verdict = c.verdict;
+		auth_failed(op, rec, c.wrong_method);
 		break;
 	case LIMITER_LOCKED:
 		auth_done(op, CLIENT_AUTH_LIMITED, NULL);
@@ -553,13 +733,15 @@ attempt(struct auth_op *op)
 	if (!store_is_up(w->store))
 		return -1;
 	if (in_sync) {
-		c.rec = view_client(w->view, op->creds.id);
-		c.creds = &op->creds;
-		c.cert = &op->cert;
+		check_init(&c, view_client(w->view, op->creds.id),
+		    &op->creds, req, &op->info, &op->cert);
 		res = authfail_check(req, op->source, secret_check_run, &c,
 		    &waited);
 		if (res == LIMITER_PASSED) {
-			auth_done(op, CLIENT_AUTH_OK, c.rec);
+			if (op->creds.assertion != NULL)
+				use_jti(op, c.rec);
+			else
+				auth_done(op, CLIENT_AUTH_OK, c.rec);
 			return 0;
 		}
 	} else
@@ -588,10 +770,12 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	struct auth_op		*op;
 	struct secret_check	 c;
 	struct request_cert	 cert;
+	struct assertion_info	 info;
 	char			 source[AUTHFAIL_SOURCE_MAX];
 	enum limiter_result	 res;
 	int64_t			 waited = 0;
 	bool			 in_sync = view_in_sync(w->view);
+	bool			 passed = false;
 
 	/* Failures are counted in Redis: without it, 503. */
 	if (!store_is_up(w->store))
@@ -609,16 +793,17 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	 * the source's counter in one round trip, and checked then.
 	 */
 	if (in_sync) {
-		c.rec = view_client(w->view, creds->id);
-		c.creds = creds;
-		c.cert = &cert;
+		check_init(&c, view_client(w->view, creds->id), creds, req,
+		    &info, &cert);
 		res = authfail_check(req, source, secret_check_run, &c,
 		    &waited);
-		if (res == LIMITER_PASSED) {
+		if (res == LIMITER_PASSED && creds->assertion == NULL) {
 			answer_now(req, creds, &cert, cb, arg, CLIENT_AUTH_OK,
 			    c.rec);
 			return 0;
 		}
+		/* a valid assertion still needs its jti marked used */
+		passed = res == LIMITER_PASSED;
 	} else
 		res = authfail_peek(req, source, &waited);
 	if (res == LIMITER_LOCKED) {
@@ -637,6 +822,11 @@ client_auth_verify(struct request *req, struct client_creds *creds,
 	op->arg = arg;
 	memcpy(op->source, source, sizeof(op->source));
 	request_hold(req);
+	if (passed) {
+		op->info = info;
+		use_jti(op, c.rec);
+		return 0;
+	}
 	if (res == LIMITER_WAIT) {
 		hold(op, waited);
 		return 0;
@@ -685,8 +875,8 @@ client_auth_reply_invalid(struct request *req, int flags)
 }
 
 /*
- * RFC 8705 2: a client_id in the body, no secret and no Authorization
- * header: the client's certificate is to prove it (the record says
+ * RFC 8705 2: a client_id in the body, no secret, no assertion and no
+ * Authorization header: the client's certificate is to prove it (the record says
  * whether it may). 0 with creds set (CREDS_VIA_TLS), or -1.
  */
 static int
@@ -698,6 +888,8 @@ tls_creds(const struct request *req, const struct params *p,
 
 	if (request_header(req, "Authorization") != NULL || id == NULL ||
 	    id[0] == '\0' || (secret != NULL && secret[0] != '\0') ||
+	    params_get(p, "client_assertion") != NULL ||
+	    params_get(p, "client_assertion_type") != NULL ||
 	    !params_is_vschar(id, strlen(id)))
 		return -1;
 	memset(creds, 0, sizeof(*creds));

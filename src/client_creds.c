@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assertion.h"
 #include "client_creds.h"
 #include "params.h"
 #include "util.h"
@@ -20,11 +21,45 @@ void
 client_creds_finish(struct client_creds *c)
 {
 	free(c->id);
+	free(c->assertion);
 	if (c->secret != NULL) {
 		secret_wipe(c->secret, c->secret_len);
 		free(c->secret);
 	}
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * private_key_jwt (RFC 7521 4.2, RFC 7523 2.2): client_assertion_type and
+ * client_assertion; the client is the one client_id names, or else the
+ * assertion's sub, and the two must agree.
+ */
+static enum client_creds_result
+extract_assertion(bool other_method, const char *body_id,
+    const struct params *params, struct client_creds *creds)
+{
+	const char	*type = params_get(params, "client_assertion_type");
+	const char	*jws = params_get(params, "client_assertion");
+	char		 sub[CLIENT_CREDS_ID_MAX + 1];
+	size_t		 len;
+
+	/* RFC 6749 2.3: one authentication method per request. */
+	if (other_method)
+		return CREDS_BOTH;
+	if (type == NULL || type[0] == '\0' || jws == NULL || jws[0] == '\0')
+		return CREDS_INCOMPLETE;
+	len = strlen(jws);
+	if (strcmp(type, ASSERTION_TYPE_JWT_BEARER) != 0 ||
+	    len > ASSERTION_MAX_LEN ||
+	    assertion_subject(jws, len, sub, sizeof(sub)) == -1 ||
+	    (body_id != NULL && strcmp(body_id, sub) != 0) ||
+	    !params_is_vschar(sub, strlen(sub)))
+		return CREDS_MALFORMED;
+	creds->via = CREDS_VIA_ASSERTION;
+	creds->id = xstrdup(sub);
+	creds->assertion = xstrndup(jws, len);
+	creds->assertion_len = len;
+	return CREDS_OK;
 }
 
 enum client_creds_result
@@ -44,6 +79,10 @@ client_creds_extract(const char *auth, const struct params *params,
 		if (body_secret != NULL && body_secret[0] == '\0')
 			body_secret = NULL;
 	}
+	if (params != NULL && (params_get(params, "client_assertion") !=
+	    NULL || params_get(params, "client_assertion_type") != NULL))
+		return extract_assertion(auth != NULL || body_secret != NULL,
+		    body_id, params, creds);
 	if (auth != NULL) {
 		/* RFC 6749 2.3: one authentication method per request. */
 		if (body_secret != NULL)

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "client_record.h"
+#include "jwk.h"
 #include "record_rules.h"
 #include "secret.h"
 #include "util.h"
@@ -221,7 +222,8 @@ decode_auth_method(struct client_record *rec, const char *v, size_t len)
 static int
 decode_jwks(struct client_record *rec, const char *v, size_t len)
 {
-	return record_rules_jwks(v, len, &rec->jwks, NULL, 0);
+	return record_rules_jwk_set(v, len, &rec->jwks, &rec->jwk_keys, NULL,
+	    0);
 }
 
 static int
@@ -393,6 +395,7 @@ client_record_free(struct client_record *rec)
 	free(rec->audiences);
 	json_object_put(rec->claims);
 	json_object_put(rec->jwks);
+	jwk_set_free(rec->jwk_keys);
 	free(rec->tls_subject);
 	free(rec->tls_san);
 	free(rec->tls_thumbprints);

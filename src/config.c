@@ -221,6 +221,10 @@ static const struct setting settings[] = {
 	{ "leeway", "TOKEND_LEEWAY", "SECONDS", "30", NULL,
 	    parse_int, OFF(leeway), 0, 3600, 0,
 	    "clock skew allowed on exp, nbf and iat" },
+	{ "assertion-max-age", "TOKEND_ASSERTION_MAX_AGE", "SECONDS", "300",
+	    NULL, parse_int, OFF(assertion_max_age), 1, 3600, 0,
+	    "a private_key_jwt client assertion's exp may be at most this far"
+	    " ahead; its jti is remembered until then" },
 	{ "verify-cache-size", "TOKEND_VERIFY_CACHE_SIZE", "N", "10000", NULL,
 	    parse_int, OFF(verify_cache_size), 0, 1000000, 0,
 	    "verified tokens remembered per worker, so a repeated token skips"

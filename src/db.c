@@ -42,6 +42,7 @@
 #define KEY_CLIENT		"client:"	/* + id */
 #define KEY_CLIENTS		"clients"
 #define KEY_REVOKED		"revoked:"	/* + jti */
+#define KEY_JTI			"jti:"		/* + id "/" jti */
 #define KEY_REVOCATIONS		"revocations:"	/* + client id */
 #define KEY_LOCKED		"locked"
 #define KEY_AUTHFAIL_IP		"authfail:ip:"	/* + address */
@@ -625,6 +626,62 @@ db_revoke(struct store *s, struct db_op *op, const char *prefix,
 	key_free(&key);
 	key_free(&chan);
 	key_free(&count);
+	return rc;
+}
+
+/* ---- assertion jtis ---- */
+
+static void
+jti_answer(enum store_status st, const struct redisReply *r, void *arg)
+{
+	struct db_op	*op = arg;
+	struct db_jti	 res;
+	char		 buf[WHY_MAX];
+
+	memset(&res, 0, sizeof(res));
+	if ((res.status = answer_status(st, r, buf, sizeof(buf), &res.why)) ==
+	    DB_OK) {
+		/* SET NX: +OK when set, a nil reply when the key was there */
+		if (is_type(r, REDIS_REPLY_STATUS) && r->len == 2 &&
+		    memcmp(r->str, "OK", 2) == 0)
+			res.fresh = true;
+		else if (!is_type(r, REDIS_REPLY_NIL)) {
+			res.status = DB_ERR_REPLY;
+			res.why = "unexpected answer to SET NX";
+		}
+	}
+	op->cb.jti(&res, op->arg);
+}
+
+int
+db_jti_use(struct store *s, struct db_op *op, const char *prefix,
+    const char *client_id, const char *jti, int64_t ttl_s, db_jti_cb cb,
+    void *arg)
+{
+	struct key	 key;
+	const char	*argv[6];
+	char		 rest[DB_ASSERTION_ID_MAX + 1 + DB_ASSERTION_JTI_MAX + 1];
+	char		 ttls[32];
+	size_t		 il = strlen(client_id), jl = strlen(jti);
+	int		 rc;
+
+	if (il > DB_ASSERTION_ID_MAX || jl > DB_ASSERTION_JTI_MAX ||
+	    ttl_s <= 0)
+		return -1;
+	op->cb.jti = cb;
+	op->arg = arg;
+	memcpy(rest, client_id, il);
+	rest[il] = '/';
+	memcpy(rest + il + 1, jti, jl + 1);
+	snprintf(ttls, sizeof(ttls), "%lld", (long long)ttl_s);
+	argv[0] = "SET";
+	argv[1] = key_make(&key, prefix, KEY_JTI, rest);
+	argv[2] = "1";
+	argv[3] = "NX";
+	argv[4] = "EX";
+	argv[5] = ttls;
+	rc = store_command_argv(s, jti_answer, op, 6, argv, NULL);
+	key_free(&key);
 	return rc;
 }
 

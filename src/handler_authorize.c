@@ -141,7 +141,12 @@ handler_authorize(struct request *req)
 	}
 	switch (client_auth_extract(req, &p, &creds)) {
 	case CREDS_OK:
-		break;
+		/* the legacy endpoint stays secret-only */
+		if (creds.via != CREDS_VIA_ASSERTION)
+			break;
+		client_auth_log_failure(req, creds.id, "wrong_method");
+		legacy_error(req, 401, "invalid_client");
+		goto out;
 	case CREDS_BOTH:
 		legacy_error(req, 400, "invalid_request");
 		goto out;

@@ -65,8 +65,12 @@ handler_metadata(struct request *req)
 {
 	static const char *const grants[] = { "client_credentials" };
 	static const char *const auth_methods[] = {
-		"client_secret_basic", "client_secret_post",
+		"client_secret_basic", "client_secret_post", "private_key_jwt",
 		"tls_client_auth", "self_signed_tls_client_auth",
+	};
+	/* private_key_jwt: the algorithms a client's keys pin (jwk.h) */
+	static const char *const assertion_algs[] = {
+		"ES256", "ES384", "PS256", "RS256", "EdDSA",
 	};
 	const struct config	*cfg = req->worker->cfg;
 	struct json_object	*m = json_object_new_object();
@@ -98,6 +102,15 @@ handler_metadata(struct request *req)
 	json_object_object_add(m,
 	    "tls_client_certificate_bound_access_tokens",
 	    json_object_new_boolean(1));
+	json_object_object_add(m,
+	    "token_endpoint_auth_signing_alg_values_supported",
+	    string_array(assertion_algs, nitems(assertion_algs)));
+	json_object_object_add(m,
+	    "introspection_endpoint_auth_signing_alg_values_supported",
+	    string_array(assertion_algs, nitems(assertion_algs)));
+	json_object_object_add(m,
+	    "revocation_endpoint_auth_signing_alg_values_supported",
+	    string_array(assertion_algs, nitems(assertion_algs)));
 	reply_header(req, "Cache-Control", WELLKNOWN_CACHE);
 	reply_json(req, 200, m, 0);
 }

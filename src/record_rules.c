@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "b64url.h"
+#include "jwk.h"
 #include "params.h"
 #include "record_rules.h"
 #include "scope.h"
@@ -609,11 +610,22 @@ int
 record_rules_jwks(const char *v, size_t len, struct json_object **out,
     char *why, size_t whylen)
 {
+	return record_rules_jwk_set(v, len, out, NULL, why, whylen);
+}
+
+int
+record_rules_jwk_set(const char *v, size_t len, struct json_object **out,
+    struct jwk_set **keys_out, char *why, size_t whylen)
+{
 	struct json_object	*set = NULL, *keys, *key, *kid, *other;
+	struct jwk_set		*js;
+	char			 jwhy[192];
 	size_t			 i, j, n;
 	int			 rc = -1;
 
 	*out = NULL;
+	if (keys_out != NULL)
+		*keys_out = NULL;
 	if (len == 0) {
 		why_set(why, whylen, "empty");
 		goto out;
@@ -658,6 +670,16 @@ record_rules_jwks(const char *v, size_t len, struct json_object **out,
 			}
 		}
 	}
+	/* every key usable: the JWK decoder's rules (jwk.h) */
+	if ((js = jwk_set_decode(set, jwhy, sizeof(jwhy))) == NULL) {
+		if (why != NULL && whylen > 0)
+			errbuf_set(why, whylen, "%s", jwhy);
+		goto out;
+	}
+	if (keys_out != NULL)
+		*keys_out = js;
+	else
+		jwk_set_free(js);
 	*out = set;
 	set = NULL;
 	rc = 0;

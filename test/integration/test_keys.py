@@ -128,12 +128,18 @@ def jwks_metadata(ctx):
           "response_types_supported missing or not a list: %r"
           % m.get("response_types_supported"))
     methods = {"client_secret_basic", "client_secret_post",
-               "tls_client_auth", "self_signed_tls_client_auth"}
+               "private_key_jwt", "tls_client_auth",
+               "self_signed_tls_client_auth"}
+    algs = {"ES256", "ES384", "PS256", "RS256", "EdDSA"}
     for ep in ("token", "introspection", "revocation"):
         name = ep + "_endpoint_auth_methods_supported"
         v = m.get(name)
         check(isinstance(v, list) and set(v) == methods and
               len(v) == len(methods), "%s: %r" % (name, v))
+        name = ep + "_endpoint_auth_signing_alg_values_supported"
+        v = m.get(name)
+        check(isinstance(v, list) and set(v) == algs and
+              len(v) == len(algs), "%s: %r" % (name, v))
     check(m.get("tls_client_certificate_bound_access_tokens") is True,
           "tls_client_certificate_bound_access_tokens: %r"
           % m.get("tls_client_certificate_bound_access_tokens"))

@@ -262,6 +262,54 @@ test_creds_finish(void)
 	client_creds_finish(&c);
 }
 
+/*
+ * private_key_jwt: the assertion's payload is {"sub":"svc-1"} (e30 is {}),
+ * the signature is not looked at here.
+ */
+#define T_JWT	"client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3A" \
+		"client-assertion-type%3Ajwt-bearer"
+#define A_SVC1	"client_assertion=eyJhbGciOiJFUzI1NiJ9." \
+		"eyJzdWIiOiJzdmMtMSJ9.c2ln"
+
+static void
+test_creds_assertion(void)
+{
+	struct client_creds	 c;
+
+	TEST_ASSERT(extract(NULL, T_JWT "&" A_SVC1, &c) == CREDS_OK);
+	TEST_ASSERT(strcmp(c.id, "svc-1") == 0);
+	TEST_ASSERT(c.secret == NULL && c.assertion != NULL);
+	TEST_ASSERT(c.assertion_len == strlen(c.assertion));
+	TEST_ASSERT(strncmp(c.assertion, "eyJhbGciOiJFUzI1NiJ9.", 21) == 0);
+	client_creds_finish(&c);
+	TEST_ASSERT(c.assertion == NULL && c.id == NULL);
+	TEST_ASSERT(extract(NULL, T_JWT "&" A_SVC1 "&client_id=svc-1", &c) ==
+	    CREDS_OK);
+	client_creds_finish(&c);
+
+	/* client_id must be the sub */
+	TEST_ASSERT(result(NULL, T_JWT "&" A_SVC1 "&client_id=svc-2") ==
+	    CREDS_MALFORMED);
+	/* one method per request */
+	TEST_ASSERT(result(NULL, T_JWT "&" A_SVC1 "&client_secret=s") ==
+	    CREDS_BOTH);
+	TEST_ASSERT(result("Basic c3ZjLTE6cw==", T_JWT "&" A_SVC1) ==
+	    CREDS_BOTH);
+	/* one half of the pair */
+	TEST_ASSERT(result(NULL, T_JWT) == CREDS_INCOMPLETE);
+	TEST_ASSERT(result(NULL, A_SVC1) == CREDS_INCOMPLETE);
+	TEST_ASSERT(result(NULL, T_JWT "&client_assertion=") ==
+	    CREDS_INCOMPLETE);
+	/* another type, no sub, not a JWS */
+	TEST_ASSERT(result(NULL, "client_assertion_type=urn%3Aietf%3Aparams"
+	    "%3Aoauth%3Aclient-assertion-type%3Asaml2-bearer&" A_SVC1) ==
+	    CREDS_MALFORMED);
+	TEST_ASSERT(result(NULL, T_JWT "&client_assertion=eyJhbGciOiJFUzI1"
+	    "NiJ9.e30.c2ln") == CREDS_MALFORMED);
+	TEST_ASSERT(result(NULL, T_JWT "&client_assertion=abc") ==
+	    CREDS_MALFORMED);
+}
+
 int
 main(void)
 {
@@ -273,5 +321,6 @@ main(void)
 	test_run(test_creds_malformed_basic);
 	test_run(test_creds_malformed_post);
 	test_run(test_creds_finish);
+	test_run(test_creds_assertion);
 	return test_summary();
 }

@@ -875,6 +875,63 @@ test_db_revoke(void)
 }
 
 static void
+on_jti(const struct db_jti *res, void *arg)
+{
+	(void)arg;
+	seen_status(res->status, res->why);
+	seen.refused = !res->fresh;
+}
+
+/* private_key_jwt: SET P jti:ID/JTI 1 NX EX TTL; OK fresh, nil a replay. */
+static void
+test_db_jti(void)
+{
+	struct db_op	 op;
+	char		 longjti[DB_ASSERTION_JTI_MAX + 2];
+	redisReply	*ok;
+
+	fake_reset();
+	seen_reset();
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", "j/1", 330, on_jti,
+	    NULL) == 0);
+	TEST_ASSERT(sent(6, "SET", P "jti:svc-1/j/1", "1", "NX", "EX", "330"));
+	ok = rstr_len(REDIS_REPLY_STATUS, "OK", 2);
+	answer(STORE_OK, ok);
+	TEST_ASSERT(seen.calls == 1 && seen.status == DB_OK && !seen.refused);
+
+	seen_reset();
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", "j", 1, on_jti,
+	    NULL) == 0);
+	answer(STORE_OK, rnil());
+	TEST_ASSERT(seen.calls == 1 && seen.status == DB_OK && seen.refused);
+
+	seen_reset();
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", "j", 1, on_jti,
+	    NULL) == 0);
+	answer(STORE_OK, rnum(1));
+	TEST_ASSERT(seen.calls == 1 && seen.status == DB_ERR_REPLY);
+	seen_reset();
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", "j", 1, on_jti,
+	    NULL) == 0);
+	answer(STORE_OK, rerr("ERR x"));
+	TEST_ASSERT(seen.calls == 1 && seen.status == DB_ERR_REDIS);
+	seen_reset();
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", "j", 1, on_jti,
+	    NULL) == 0);
+	answer(STORE_ERR_TIMEOUT, NULL);
+	TEST_ASSERT(seen.calls == 1 && seen.status == DB_ERR_TIMEOUT);
+
+	/* refused at once: a jti too long, no ttl */
+	memset(longjti, 'x', sizeof(longjti) - 1);
+	longjti[sizeof(longjti) - 1] = '\0';
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", longjti, 1, on_jti,
+	    NULL) == -1);
+	TEST_ASSERT(db_jti_use(dummy, &op, P, "svc-1", "j", 0, on_jti,
+	    NULL) == -1);
+	fake_reset();
+}
+
+static void
 test_db_members(void)
 {
 	struct db_op	 op;
@@ -1135,6 +1192,7 @@ main(void)
 	test_run(test_db_client_lookup);
 	test_run(test_db_authfail);
 	test_run(test_db_revoke);
+	test_run(test_db_jti);
 	test_run(test_db_members);
 	test_run(test_db_revoked_pages);
 	test_run(test_db_locks);
