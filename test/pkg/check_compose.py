@@ -16,7 +16,7 @@ From `tokend --help` (every flag and its TOKEND_* variable), check that
 3. the Redis host of TOKEND_REDIS is a service of the file, one the tokend
    service depends on;
 4. the files the settings name (certificate, keys) lie under a volume the
-   service mounts.
+   service mounts, and a `user` override is not root.
 
 Then the same checks run on broken copies of the file (an unknown
 variable, an unknown flag, the management listener on loopback or not
@@ -178,6 +178,12 @@ def check_compose(doc, image_env, expose, flags, variables, defaults, c):
             "the Redis host of %s is a service of the file" % redis)
     deps = svc.get("depends_on") or []
     c.check(host in deps, "tokend depends on %s" % host)
+    # A `user` override (with compose's ${VAR:-default} at its defaults)
+    # must not make the container root.
+    user = re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}", r"\1",
+                  str(svc.get("user", "")))
+    c.check(user.split(":")[0] not in ("0", "root"),
+            "the service does not run as root (user: %s)" % user)
     mounts = []
     for v in svc.get("volumes") or []:
         target = v.get("target") if isinstance(v, dict) else \
@@ -241,6 +247,9 @@ def main():
         s["ports"] = [p for p in s["ports"]
                       if published([p]) != {mgmt_port}]
 
+    def as_root(s):
+        s["user"] = "${TOKEND_UID:-0}:${TOKEND_GID:-0}"
+
     def other_redis(s):
         s["environment"]["TOKEND_REDIS"] = "redis://elsewhere:6379"
 
@@ -248,7 +257,8 @@ def main():
                          ("an unknown flag", unknown_flag),
                          ("the management listener on loopback", loopback),
                          ("the management port not published", unpublished),
-                         ("a Redis host that is no service", other_redis)):
+                         ("a Redis host that is no service", other_redis),
+                         ("user root", as_root)):
         broken(what, change)
     c.done()
 
