@@ -55,8 +55,9 @@ check "/etc/default/tokend is a conffile, every setting commented" \
 check "the service is not enabled" \
     sh -c '! ls /etc/systemd/system/*.wants/tokend.service'
 check "removal stops the service (prerm), upgrades restart it (postinst)" \
-    sh -c 'grep -q "deb-systemd-invoke stop .*tokend.service" /var/lib/dpkg/info/tokend.prerm &&
-        grep -q "deb-systemd-invoke .*restart.*tokend.service" /var/lib/dpkg/info/tokend.postinst'
+    sh -c 'grep -q "deb-systemd-invoke stop .tokend.service." /var/lib/dpkg/info/tokend.prerm &&
+        grep -q "_dh_action=restart" /var/lib/dpkg/info/tokend.postinst &&
+        grep -q "deb-systemd-invoke \$_dh_action .tokend.service." /var/lib/dpkg/info/tokend.postinst'
 uid=$(getent passwd tokend | cut -d: -f3)
 check "system user tokend (uid $uid < 1000, shell nologin, group tokend)" \
     sh -c '[ "$(getent passwd tokend | cut -d: -f3)" -lt 1000 ] &&
