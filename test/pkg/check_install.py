@@ -5,8 +5,9 @@ run `meson install --no-rebuild --destdir TMP` on the build directory and
 check what it installed:
 
   - exactly PREFIX/SBINDIR/tokend, PREFIX/BINDIR/tokend-client,
-    UNITDIR/tokend.service and PREFIX/MANDIR/man8/tokend.8 (directories
-    relative to PREFIX, as meson reports them; UNITDIR absolute);
+    UNITDIR/tokend.service, PREFIX/MANDIR/man8/tokend.8 and
+    PREFIX/MANDIR/man1/tokend-client.1 (directories relative to PREFIX, as
+    meson reports them; UNITDIR absolute);
   - the binary and the script are executable; the installed tokend runs
     (--version) and its --help-man output is the installed page;
   - the installed unit's ExecStart names the installed binary.
@@ -32,6 +33,7 @@ def main():
         os.path.join(under(bindir), "tokend-client"),
         os.path.join(under(unitdir), "tokend.service"),
         os.path.join(under(mandir), "man8", "tokend.8"),
+        os.path.join(under(mandir), "man1", "tokend-client.1"),
     }
     with tempfile.TemporaryDirectory(prefix="tokend-install-") as dest:
         r = subprocess.run([meson, "install", "-C", build, "--no-rebuild",

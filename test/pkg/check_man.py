@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-check_man.py TOKEND.8: lint the generated manual page.
+check_man.py PAGE: lint a generated manual page (tokend.8, tokend-client.1).
 
   mandoc -T lint -W warning   must print nothing and exit 0
   groff -man -ww -z           must print nothing
