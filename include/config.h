@@ -65,6 +65,7 @@ struct config {
 	struct listen_addr	 listen;
 	char			*tls_cert;		/* path; NULL if plain */
 	char			*tls_key;
+	char			*tls_ticket_key_file;	/* NULL: random key */
 	bool			 plain_http;
 	/* --management-listen: /metrics, /healthz, /readyz in plain HTTP */
 	struct listen_addr	 management_listen;	/* unset when off */
