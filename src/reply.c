@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <json-c/json.h>
 
@@ -31,6 +32,37 @@
 #include "reply.h"
 #include "reqid.h"
 #include "request.h"
+
+/*
+ * A reply no longer than this is written as one TLS record (one SSL_write,
+ * one write(2)): bufferevent_openssl calls SSL_write once per evbuffer
+ * chain, and evhttp leaves the head and the body in chains of their own.
+ * Below bufferevent_openssl's write frame (15,000 bytes).
+ */
+#define COALESCE_MAX	8192
+
+/*
+ * evhttp_send_reply(), then the connection's output made one chain when it
+ * is small: the write itself happens on the next loop turn, so the head
+ * and body go out together. The bufferevent is taken before the send,
+ * which frees a request that has lost its connection.
+ */
+static void
+send_reply(struct evhttp_request *ev, int status, const char *reason,
+    struct evbuffer *body)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev = NULL;
+	struct evbuffer			*out;
+	size_t				 len;
+
+	if ((evcon = evhttp_request_get_connection(ev)) != NULL)
+		bev = evhttp_connection_get_bufferevent(evcon);
+	evhttp_send_reply(ev, status, reason, body);
+	if (bev != NULL && (out = bufferevent_get_output(bev)) != NULL &&
+	    (len = evbuffer_get_length(out)) > 0 && len <= COALESCE_MAX)
+		(void)evbuffer_pullup(out, -1);
+}
 
 static void
 add_common_headers(struct evkeyvalq *h, const char *content_type, int flags,
@@ -86,7 +118,7 @@ send_body(struct request *req, int status, const char *content_type,
 	req->status = status;
 	req->replied = true;
 	/* libevent has no reason phrase of its own for 429. */
-	evhttp_send_reply(req->ev, status, status == 429 ?
+	send_reply(req->ev, status, status == 429 ?
 	    "Too Many Requests" : NULL, buf);
 	evbuffer_free(buf);
 }
@@ -266,10 +298,10 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 	add_common_headers(out, "application/json", REPLY_CLOSE, request_id);
 	if ((buf = evbuffer_new()) != NULL) {
 		evbuffer_add(buf, text, len);
-		evhttp_send_reply(ev, error, NULL, buf);
+		send_reply(ev, error, NULL, buf);
 		evbuffer_free(buf);
 	} else {
-		evhttp_send_reply(ev, error, NULL, NULL);
+		send_reply(ev, error, NULL, NULL);
 	}
 	json_object_put(obj);
 }
