@@ -5,7 +5,11 @@
  * policy, buffers and dirty shutdown), one loop per thread on an
  * SO_REUSEPORT + TCP_NODELAY listener each, like tokend's workers; every
  * request gets a fixed 200 with the headers and body of tokend's /healthz
- * (a fixed request id and date), and nothing else happens per request.
+ * (a fixed request id; libevent adds the Date), and nothing else happens
+ * per request.
+ * Like tokend's reply.c, it makes a small reply's head and body one chain
+ * (one TLS record) unless EVHTTP_FLOOR_STOCK=1 asks for libevent as it
+ * comes (two records per reply).
  *
  *   evhttp_floor PORT WORKERS CERT KEY [TICKET_KEY_FILE]
  *
@@ -34,6 +38,7 @@
 
 static SSL_CTX	*ssl_ctx;
 static int	 port;
+static int	 stock;
 
 static struct bufferevent *
 bevcb(struct event_base *base, void *arg)
@@ -47,16 +52,23 @@ reply(struct evhttp_request *req, void *arg)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*body = evhttp_request_get_output_buffer(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent	*bev = NULL;
+	struct evbuffer		*out;
 
 	(void)arg;
+	if (evcon != NULL && !stock)
+		bev = evhttp_connection_get_bufferevent(evcon);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "X-Request-Id", "0000000000000000-0");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "Pragma", "no-cache");
-	evhttp_add_header(h, "Date", "Sun, 06 Dec 2026 00:00:00 GMT");
 	evbuffer_add(body, "{\"status\":\"ok\"}", 15);
 	evhttp_send_reply(req, 200, "OK", NULL);
+	if (bev != NULL && (out = bufferevent_get_output(bev)) != NULL &&
+	    evbuffer_get_length(out) <= 8192)
+		(void)evbuffer_pullup(out, -1);
 }
 
 static int
@@ -118,6 +130,8 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	stock = getenv("EVHTTP_FLOOR_STOCK") != NULL &&
+	    strcmp(getenv("EVHTTP_FLOOR_STOCK"), "1") == 0;
 	if ((ssl_ctx = tls_ctx_new(argv[3], argv[4], err, sizeof(err))) ==
 	    NULL || tls_ctx_set_ticket_keys(ssl_ctx, argc == 6 ? argv[5] :
 	    NULL, err, sizeof(err)) == -1) {
