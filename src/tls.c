@@ -38,6 +38,14 @@
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+/*
+ * OpenSSL's TLS 1.3 suites, AES-128-GCM first: its SHA-256 key schedule
+ * runs on the SHA extensions of current CPUs, SHA-384 does not.
+ */
+#define TLS13_CIPHERS \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
+
 /* Put OpenSSL's first queued error, or `what`, into errbuf. */
 static void
 ssl_error(char *errbuf, size_t errlen, const char *what, const char *file)
@@ -67,7 +75,8 @@ tls_ctx_new(const char *cert_file, const char *key_file, char *errbuf,
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, TLS13_CIPHERS) != 1) {
 		ssl_error(errbuf, errlen, "TLS policy", "");
 		goto out;
 	}
@@ -306,6 +315,9 @@ tls_ctx_set_ticket_keys(SSL_CTX *ctx, const char *file, char *errbuf,
 	}
 	/* ctx owns k from here: ticket_ex_free() runs with SSL_CTX_free(). */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* One ticket per handshake, not OpenSSL's two: a returning client
+	   keeps the newest, and each costs an encryption and a record. */
+	(void)SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_timeout(ctx, TLS_TICKET_LIFETIME);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
