@@ -7,9 +7,9 @@
  * request gets a fixed 200 with the headers and body of tokend's /healthz
  * (a fixed request id; libevent adds the Date), and nothing else happens
  * per request.
- * Like tokend's reply.c, it makes a small reply's head and body one chain
- * (one TLS record) unless EVHTTP_FLOOR_STOCK=1 asks for libevent as it
- * comes (two records per reply).
+ * Like tokend, it makes a small reply's head and body one chain (one TLS
+ * record; reply.c) and runs its loops with epoll's changelist (worker.c),
+ * unless EVHTTP_FLOOR_STOCK=1 asks for libevent as it comes.
  *
  *   evhttp_floor PORT WORKERS CERT KEY [TICKET_KEY_FILE]
  *
@@ -97,11 +97,19 @@ listener(void)
 static void *
 worker(void *arg)
 {
-	struct event_base	*base = event_base_new();
+	struct event_config	*cfg = event_config_new();
+	struct event_base	*base;
 	struct evhttp		*http;
 	int			 fd = listener();
 
 	(void)arg;
+	/* tokend's workers use epoll's changelist (worker.c): not stock. */
+	if (cfg != NULL && !stock)
+		(void)event_config_set_flag(cfg,
+		    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+	if (cfg != NULL)
+		event_config_free(cfg);
 	if (base == NULL || fd == -1 || (http = evhttp_new(base)) == NULL) {
 		fprintf(stderr, "evhttp_floor: cannot listen on %d\n", port);
 		exit(1);
