@@ -10,6 +10,7 @@
  * Like tokend, it makes a small reply's head and body one chain (one TLS
  * record; reply.c) and runs its loops with epoll's changelist (worker.c),
  * unless EVHTTP_FLOOR_STOCK=1 asks for libevent as it comes.
+ * EVHTTP_FLOOR_KEEP_BUFFERS=1 turns SSL_MODE_RELEASE_BUFFERS off.
  *
  *   evhttp_floor PORT WORKERS CERT KEY [TICKET_KEY_FILE]
  *
@@ -31,6 +32,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+
+#include <openssl/ssl.h>
 
 #include "tls.h"
 
@@ -146,6 +149,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "evhttp_floor: %s\n", err);
 		return 2;
 	}
+	/* What SSL_MODE_RELEASE_BUFFERS costs per request (tls.c). */
+	if (getenv("EVHTTP_FLOOR_KEEP_BUFFERS") != NULL &&
+	    strcmp(getenv("EVHTTP_FLOOR_KEEP_BUFFERS"), "1") == 0)
+		SSL_CTX_clear_mode(ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&t[i], NULL, worker, NULL) != 0)
 			return 1;
