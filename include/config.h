@@ -73,6 +73,7 @@ struct config {
 	char			*tls_key;
 	enum tls_client_auth	 tls_client_auth;
 	char			*tls_client_ca;		/* path or NULL */
+	char			*tls_ticket_key_file;	/* NULL: random key */
 	bool			 plain_http;
 	/* --management-listen: /metrics, /healthz, /readyz in plain HTTP */
 	struct listen_addr	 management_listen;	/* unset when off */

@@ -48,4 +48,41 @@ struct bufferevent *tls_bufferevent_new(struct event_base *base,
  */
 int64_t	 tls_ctx_not_after(const SSL_CTX *ctx);
 
+/*
+ * Session tickets: one key is TLS_TICKET_KEY_LEN bytes, nginx's
+ * ssl_session_ticket_key format of 80 bytes (16 name, 32 HMAC-SHA256, 32
+ * AES-256-CBC); a key file holds 1 to TLS_TICKET_KEYS_MAX of them, the first
+ * encrypting. Tickets live TLS_TICKET_LIFETIME seconds.
+ */
+#define TLS_TICKET_KEY_LEN	80
+#define TLS_TICKET_KEYS_MAX	8
+#define TLS_TICKET_LIFETIME	3600
+
+#define TICKET_NAME_LEN		16
+#define TICKET_HMAC_LEN		32
+#define TICKET_AES_LEN		32
+
+struct tls_ticket_key {
+	unsigned char	 name[TICKET_NAME_LEN];
+	unsigned char	 hmac[TICKET_HMAC_LEN];
+	unsigned char	 aes[TICKET_AES_LEN];
+};
+
+/*
+ * Give ctx its session ticket keys: those of file (read now: blocking, at
+ * start-up or from the main thread on SIGHUP), or with file NULL the
+ * process's random key (made at the first such call). Turns the stateful
+ * session cache off. Returns 0, or -1 with a reason in errbuf that names
+ * the file and its size, never a key byte. ctx owns what it is given.
+ */
+int	 tls_ctx_set_ticket_keys(SSL_CTX *ctx, const char *file,
+	    char *errbuf, size_t errlen);
+
+/*
+ * Split len bytes of a key file into out (room for TLS_TICKET_KEYS_MAX)
+ * and *n keys. -1 unless len is 1 to TLS_TICKET_KEYS_MAX whole keys.
+ */
+int	 tls_ticket_keys_parse(const unsigned char *buf, size_t len,
+	    struct tls_ticket_key *out, size_t *n);
+
 #endif

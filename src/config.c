@@ -143,6 +143,11 @@ static const struct setting settings[] = {
 	    parse_file, OFF(tls_client_ca), 0, 0, 0,
 	    "PEM bundle of the CAs that tls_client_auth certificates chain"
 	    " to; reloaded on SIGHUP" },
+	{ "tls-ticket-key-file", "TOKEND_TLS_TICKET_KEY_FILE", "FILE", NULL,
+	    "none: a random key per process",
+	    parse_file, OFF(tls_ticket_key_file), 0, 0, SETTING_TLS,
+	    "TLS session ticket keys shared by instances: 80 bytes per key,"
+	    " the first encrypts; reread on SIGHUP" },
 	{ "plain-http", "TOKEND_PLAIN_HTTP", NULL, NULL, "off",
 	    parse_bool, OFF(plain_http), 0, 0, 0,
 	    "serve plain HTTP without TLS (behind a TLS-terminating proxy);"
@@ -913,6 +918,7 @@ config_finish(struct config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_client_ca);
+	free(cfg->tls_ticket_key_file);
 	redis_url_finish(&cfg->redis);
 	secret_free_str(cfg->redis_raw);	/* may hold the password */
 	free(cfg->prefix);

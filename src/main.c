@@ -151,6 +151,15 @@ main(int argc, char *argv[])
 			config_finish(&cfg);
 			return 2;
 		}
+		if (tls_ctx_set_ticket_keys(ssl_ctx, cfg.tls_ticket_key_file,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "tokend: --tls-ticket-key-file: %s\n",
+			    err);
+			SSL_CTX_free(ssl_ctx);
+			keyset_unref(keys);
+			config_finish(&cfg);
+			return 2;
+		}
 	} else {
 		log_warnx("event=plain_http msg=\"TLS is off (--plain-http): "
 		    "run only behind a TLS-terminating proxy\"");

@@ -19,8 +19,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <json-c/json.h>
 
@@ -32,10 +34,72 @@
 #include "reqid.h"
 #include "request.h"
 
+/*
+ * A reply no longer than this is written as one TLS record (one SSL_write,
+ * one write(2)): bufferevent_openssl calls SSL_write once per evbuffer
+ * chain, and evhttp leaves the head and the body in chains of their own.
+ * Below bufferevent_openssl's write frame (15,000 bytes).
+ */
+#define COALESCE_MAX	8192
+
+/*
+ * evhttp_send_reply(), then the connection's output made one chain when it
+ * is small: the write itself happens on the next loop turn, so the head
+ * and body go out together. The bufferevent is taken before the send,
+ * which frees a request that has lost its connection.
+ */
+static void
+send_reply(struct evhttp_request *ev, int status, const char *reason,
+    struct evbuffer *body)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev = NULL;
+	struct evbuffer			*out;
+	size_t				 len;
+
+	if ((evcon = evhttp_request_get_connection(ev)) != NULL)
+		bev = evhttp_connection_get_bufferevent(evcon);
+	evhttp_send_reply(ev, status, reason, body);
+	if (bev != NULL && (out = bufferevent_get_output(bev)) != NULL &&
+	    (len = evbuffer_get_length(out)) > 0 && len <= COALESCE_MAX)
+		(void)evbuffer_pullup(out, -1);
+}
+
+/*
+ * The Date header (RFC 9110 6.6.1), formatted once a second per thread:
+ * libevent would otherwise format it (gmtime_r and a printf) per reply.
+ */
+static const char *
+http_date(void)
+{
+	static const char *const	 wday[] = { "Sun", "Mon", "Tue", "Wed",
+	    "Thu", "Fri", "Sat" };
+	static const char *const	 mon[] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static _Thread_local time_t	 cached_sec = -1;
+	static _Thread_local char	 cached[32];
+	struct timespec			 now;
+	struct tm			 tm;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	if (now.tv_sec != cached_sec) {
+		if (gmtime_r(&now.tv_sec, &tm) == NULL)
+			return NULL;
+		snprintf(cached, sizeof(cached),
+		    "%s, %02d %s %04d %02d:%02d:%02d GMT", wday[tm.tm_wday % 7],
+		    tm.tm_mday, mon[tm.tm_mon % 12], tm.tm_year + 1900,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_sec = now.tv_sec;
+	}
+	return cached;
+}
+
 static void
 add_common_headers(struct evkeyvalq *h, const char *content_type, int flags,
     const char *request_id)
 {
+	const char	*date;
+
 	evhttp_add_header(h, "Content-Type", content_type);
 	evhttp_add_header(h, "X-Request-Id", request_id);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
@@ -45,6 +109,8 @@ add_common_headers(struct evkeyvalq *h, const char *content_type, int flags,
 	}
 	if (flags & REPLY_CLOSE)
 		evhttp_add_header(h, "Connection", "close");
+	if ((date = http_date()) != NULL)
+		evhttp_add_header(h, "Date", date);
 }
 
 static void
@@ -72,12 +138,11 @@ send_body(struct request *req, int status, const char *content_type,
 		    "Content-Length", clen);
 		len = 0;
 	}
-	if ((buf = evbuffer_new()) == NULL ||
-	    evbuffer_add(buf, body, len) != 0) {
+	/* The request's own output buffer: evhttp sends and frees it. */
+	buf = evhttp_request_get_output_buffer(req->ev);
+	if (evbuffer_add(buf, body, len) != 0) {
 		log_error("event=reply_error err=\"out of memory\" "
 		    "request_id=%s", req->request_id);
-		if (buf != NULL)
-			evbuffer_free(buf);
 		/* Nothing sensible can be sent; let the deadline close it. */
 		return;
 	}
@@ -86,9 +151,8 @@ send_body(struct request *req, int status, const char *content_type,
 	req->status = status;
 	req->replied = true;
 	/* libevent has no reason phrase of its own for 429. */
-	evhttp_send_reply(req->ev, status, status == 429 ?
-	    "Too Many Requests" : NULL, buf);
-	evbuffer_free(buf);
+	send_reply(req->ev, status, status == 429 ?
+	    "Too Many Requests" : NULL, NULL);
 }
 
 void
@@ -266,10 +330,10 @@ evhttp_send_error(struct evhttp_request *ev, int error, const char *reason)
 	add_common_headers(out, "application/json", REPLY_CLOSE, request_id);
 	if ((buf = evbuffer_new()) != NULL) {
 		evbuffer_add(buf, text, len);
-		evhttp_send_reply(ev, error, NULL, buf);
+		send_reply(ev, error, NULL, buf);
 		evbuffer_free(buf);
 	} else {
-		evhttp_send_reply(ev, error, NULL, NULL);
+		send_reply(ev, error, NULL, NULL);
 	}
 	json_object_put(obj);
 }

@@ -243,6 +243,15 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		metrics_key_reload(false);
 		return;
 	}
+	if (ctx != NULL && tls_ctx_set_ticket_keys(ctx,
+	    s->cfg->tls_ticket_key_file, err, sizeof(err)) == -1) {
+		log_warnx("event=reload_failed what=tls_ticket_keys err=%s "
+		    "kept=previous", err);
+		SSL_CTX_free(ctx);
+		keyset_unref(keys);
+		metrics_key_reload(false);
+		return;
+	}
 	for (i = 0; i < s->n_workers; i++)
 		worker_post_reload(&s->workers[i], ctx, keys);
 	if (ctx != NULL) {

@@ -221,6 +221,28 @@ http_new(struct event_base *base, size_t max_body, size_t max_headers,
 	return http;
 }
 
+/*
+ * A worker's loop. With epoll's changelist, the changes of one loop turn
+ * to one fd's events are one epoll_ctl(): evhttp stops reading a request
+ * as bufferevent_openssl starts waiting to write its reply (one call, not
+ * two), and the reverse once the reply is written. Our sockets are never
+ * dup()ed, the one case the changelist gets wrong. Other backends ignore
+ * the flag.
+ */
+static struct event_base *
+loop_new(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	(void)event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int
 worker_init(struct worker *w, int id, int n_workers,
     const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
@@ -244,7 +266,7 @@ worker_init(struct worker *w, int id, int n_workers,
 		w->ssl_ctx = ssl_ctx;
 	}
 	w->keys = keyset_ref(keys);
-	if ((w->base = event_base_new()) == NULL) {
+	if ((w->base = loop_new()) == NULL) {
 		log_error("event=worker_init_failed worker=%d "
 		    "err=\"event_base_new\"", id);
 		return -1;
