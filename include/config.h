@@ -91,6 +91,7 @@ struct config {
 	int			 redis_timeout_ms;
 	int			 verify_grace;		/* seconds */
 	int			 leeway;		/* seconds */
+	int			 dpop_max_age;		/* seconds, > 0 */
 	int			 verify_cache_size;	/* entries; 0 = off */
 	int			 max_revocations_per_client;	/* live */
 	int			 auth_fail_limit;	/* 0 = off */
