@@ -18,20 +18,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 #include "config.h"
 
 enum key_alg {
 	KEY_ALG_ES256 = 0,	/* ECDSA P-256 + SHA-256 (RFC 7518 3.4) */
 	KEY_ALG_RS256,		/* RSASSA-PKCS1-v1_5 + SHA-256 (3.3) */
 	KEY_ALG_HS256,		/* HMAC SHA-256 (3.2) */
+	/*
+	 * Verify only, for keys a client registers (jwk.h); never a
+	 * keyset's.
+	 */
+	KEY_ALG_ES384,		/* ECDSA P-384 + SHA-384 (3.4) */
+	KEY_ALG_PS256,		/* RSASSA-PSS + SHA-256, MGF1 SHA-256,
+				   salt of 32 bytes (3.5) */
+	KEY_ALG_EDDSA,		/* Ed25519 (RFC 8037 3.1) */
 };
 
-/* The JWS "alg" value: "ES256", "RS256", "HS256". Static string. */
+/*
+ * The JWS "alg" value: "ES256", "RS256", "HS256", "ES384", "PS256",
+ * "EdDSA". Static string.
+ */
 const char	*key_alg_name(enum key_alg);
 
 /* Raw signature sizes: ES256 is R || S (RFC 7518 3.4), HS256 the MAC. */
 #define KEY_ES256_SIG_LEN	64
 #define KEY_HS256_SIG_LEN	32
+#define KEY_ES384_SIG_LEN	96
+#define KEY_EDDSA_SIG_LEN	64
 /* Largest signature of any loadable key (RSA 8192 bits). */
 #define KEY_SIG_MAX		1024
 
@@ -80,6 +95,21 @@ int		 key_sign(const struct key *, const void *msg, size_t n,
  */
 int		 key_verify(const struct key *, const void *msg, size_t n,
 		    const unsigned char *sig, size_t siglen);
+
+/*
+ * A verify-only key from a public EVP_PKEY whose type the caller has
+ * already matched to alg (jwk.c: EC P-256 for ES256, P-384 for ES384,
+ * RSA of KEY_RSA_MIN_BITS..KEY_RSA_MAX_BITS for RS256 and PS256, Ed25519
+ * for EdDSA; never HS256). Takes ownership of pkey, also on failure. kid
+ * (kidlen bytes, may be NULL) is copied; key_kid() is "" without one.
+ * It never signs and has no JWK text. Returns the key, owned by the
+ * caller (key_free()), or NULL with one line in reason. Thread safe.
+ */
+struct key	*key_new_public(EVP_PKEY *pkey, enum key_alg alg,
+		    const char *kid, size_t kidlen, char *reason, size_t rlen);
+
+/* Free a key of key_new_public(). NULL is fine. */
+void		 key_free(struct key *);
 
 /*
  * The public JWK of an ES256 or RS256 key (kty, kid, alg, use, then crv/x/y

@@ -157,4 +157,55 @@ enum token_verdict
 	    time_t now, const struct token_rules *rules,
 	    struct token_claims **claims);
 
+/*
+ * JWS compact serialization checked by the one implementation that
+ * verifies access tokens, for JWS signed by keys that are not the
+ * keyset's: private_key_jwt assertions (keys from the client's JWK Set),
+ * DPoP proofs (the key in the header).
+ *
+ * find_key gives the candidate keys for a header: called with i = 0, 1,
+ * ... it sets *key to the i-th candidate (NULL when there is no other) and
+ * returns TOKEN_OK, or returns a verdict that stops verification at once
+ * (e.g. TOKEN_BAD_HEADER for a header without the member it needs). hdr
+ * is the parsed header, kid its "kid" (NULL when absent). Keys must
+ * outlive the call; jws_verify never frees one.
+ */
+struct jws_parsed {
+	struct json_object	*header;	/* owned */
+	struct json_object	*payload;	/* owned; an object */
+	const struct key	*key;		/* that verified it; borrowed */
+};
+
+typedef enum token_verdict (*jws_key_fn)(void *arg,
+	    const struct json_object *hdr, const char *kid, size_t kidlen,
+	    size_t i, const struct key **key);
+
+/*
+ * Steps 1 to 4 of token_verify() and the payload's JSON of step 5, with
+ * the keys of find_key: size cap (max_len, 0 = TOKEN_MAX_LEN), three
+ * strict base64url segments, a strict JSON header without "crit", alg a
+ * string and never "none" (any case), then each candidate in turn: alg
+ * must be exactly the candidate key's algorithm (ALG_MISMATCH), the
+ * signature must verify (BAD_SIGNATURE); the first that verifies wins. No
+ * candidate at all is UNKNOWN_KID. Then typ, when typ_want is not NULL,
+ * as in step 4, and the payload must be a strict JSON object. A key's
+ * algorithm is never chosen by the header: an RSA or EC key is never used
+ * as an HMAC secret, and HS* keys come only from a keyset.
+ * On TOKEN_OK *out holds the header, the payload and the key
+ * (jws_parsed_clear() frees them); otherwise *out is empty.
+ */
+enum token_verdict jws_verify(const char *jws, size_t len, size_t max_len,
+	    const char *typ_want, jws_key_fn find_key, void *arg,
+	    struct jws_parsed *out);
+
+void	 jws_parsed_clear(struct jws_parsed *);
+
+/*
+ * A jws_key_fn over a struct jwk_set (jwk.h), passed as arg: the key the
+ * kid names, or without a kid every key of the set in order (at most
+ * JWK_SET_MAX_KEYS signature checks).
+ */
+enum token_verdict jws_key_from_set(void *arg, const struct json_object *hdr,
+	    const char *kid, size_t kidlen, size_t i, const struct key **key);
+
 #endif

@@ -54,8 +54,10 @@
 #define KEY_FILE_MAX	(64 * 1024)	/* a PEM key or a secret file */
 #define REASON_MAX	256
 #define P256_COORD_LEN	32
+#define P384_COORD_LEN	48
 #define THUMBPRINT_LEN	43		/* b64url of 32 bytes */
 #define SHA256_LEN	32
+#define DIGEST_MAX	64
 
 struct key {
 	enum key_alg	 alg;
@@ -95,10 +97,23 @@ static const unsigned char	 p256_order[P256_COORD_LEN] = {
 	0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
 
+/* The order n of P-384 (SEC 2 2.5.1). */
+static const unsigned char	 p384_order[P384_COORD_LEN] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
+	0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a,
+	0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
+};
+
 static const char *const	 alg_names[] = {
 	[KEY_ALG_ES256] = "ES256",
 	[KEY_ALG_RS256] = "RS256",
 	[KEY_ALG_HS256] = "HS256",
+	[KEY_ALG_ES384] = "ES384",
+	[KEY_ALG_PS256] = "PS256",
+	[KEY_ALG_EDDSA] = "EdDSA",
 };
 
 const char *
@@ -173,7 +188,7 @@ log_ossl(const char *event, const struct key *k)
 	    key_alg_name(k->alg), err);
 }
 
-static void
+void
 key_free(struct key *k)
 {
 	if (k == NULL)
@@ -498,8 +513,9 @@ fetch_sha256(void)
 
 /*
  * A context for the public-key operation op (EVP_PKEY_OP_SIGN or _VERIFY)
- * of k on a SHA-256 digest: the padding of RS256 is PKCS #1 v1.5, and the
- * digest type makes the provider check the digest's length.
+ * of k on its digest: the padding of RS256 is PKCS #1 v1.5, of PS256 PSS
+ * with MGF1 on the same hash and a salt as long as the digest (RFC 7518
+ * 3.5), and the digest type makes the provider check the digest's length.
  */
 static EVP_PKEY_CTX *
 pkey_op_ctx(const struct key *k, int op)
@@ -512,7 +528,13 @@ pkey_op_ctx(const struct key *k, int op)
 	    EVP_PKEY_verify_init(ctx)) != 1 ||
 	    (k->alg == KEY_ALG_RS256 &&
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
-	    EVP_PKEY_CTX_set_signature_md(ctx, k->md) != 1) {
+	    (k->alg == KEY_ALG_PS256 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) !=
+	    1)) ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, k->md) != 1 ||
+	    (k->alg == KEY_ALG_PS256 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, k->md) != 1)) {
 		EVP_PKEY_CTX_free(ctx);
 		return NULL;
 	}
@@ -569,6 +591,49 @@ out:
 	EVP_PKEY_free(pkey);
 	wipe_free(buf, len);
 	return ret;
+}
+
+struct key *
+key_new_public(EVP_PKEY *pkey, enum key_alg alg, const char *kid,
+    size_t kidlen, char *reason, size_t rlen)
+{
+	struct key	*k;
+	const char	*mdname = "SHA256";
+
+	k = xcalloc(1, sizeof(*k));
+	k->pkey = pkey;
+	k->alg = alg;
+	k->kid = kid != NULL ? xstrndup(kid, kidlen) : xstrdup("");
+	k->kidlen = kid != NULL ? kidlen : 0;
+	switch (alg) {
+	case KEY_ALG_ES256:
+		k->siglen = KEY_ES256_SIG_LEN;
+		break;
+	case KEY_ALG_ES384:
+		k->siglen = KEY_ES384_SIG_LEN;
+		mdname = "SHA384";
+		break;
+	case KEY_ALG_RS256:
+	case KEY_ALG_PS256:
+		k->siglen = (size_t)EVP_PKEY_get_size(pkey);
+		break;
+	case KEY_ALG_EDDSA:
+		k->siglen = KEY_EDDSA_SIG_LEN;
+		return k;	/* one-shot EVP_DigestVerify, no digest */
+	default:
+		snprintf(reason, rlen, "not a public-key algorithm");
+		goto fail;
+	}
+	if ((k->md = EVP_MD_fetch(NULL, mdname, NULL)) == NULL ||
+	    (k->verify_ctx = pkey_op_ctx(k, EVP_PKEY_OP_VERIFY)) == NULL) {
+		snprintf(reason, rlen, "cannot set up the key for verifying");
+		goto fail;
+	}
+	return k;
+fail:
+	ERR_clear_error();
+	key_free(k);
+	return NULL;
 }
 
 /*
@@ -868,14 +933,32 @@ out:
 	return rc;
 }
 
-/* 1 <= v <= n - 1 for a 32-byte big-endian v (SEC 1 4.1.4 step 1). */
+/* 1 <= v <= n - 1 for a big-endian v of len bytes (SEC 1 4.1.4 step 1). */
 static bool
-p256_scalar_ok(const unsigned char *v)
+scalar_ok(const unsigned char *v, const unsigned char *order, size_t len)
 {
-	static const unsigned char	 zero[P256_COORD_LEN];
+	static const unsigned char	 zero[P384_COORD_LEN];
 
-	return memcmp(v, zero, P256_COORD_LEN) != 0 &&
-	    memcmp(v, p256_order, P256_COORD_LEN) < 0;
+	return memcmp(v, zero, len) != 0 && memcmp(v, order, len) < 0;
+}
+
+/* Ed25519 (RFC 8032 5.1.7) over the whole message: no prehash. */
+static int
+eddsa_verify(const struct key *k, const void *msg, size_t n,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX	*mctx;
+	int		 rc = -1;
+
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DigestVerifyInit_ex(mctx, NULL, NULL, NULL, NULL, k->pkey,
+	    NULL) == 1 &&
+	    EVP_DigestVerify(mctx, sig, siglen, msg, n) == 1)
+		rc = 0;
+	EVP_MD_CTX_free(mctx);
+	ERR_clear_error();
+	return rc;
 }
 
 int
@@ -886,7 +969,10 @@ key_verify(const struct key *k, const void *msg, size_t n,
 	ECDSA_SIG	*es = NULL;
 	BIGNUM		*r = NULL, *s = NULL;
 	unsigned char	 mac[KEY_HS256_SIG_LEN], der[KEY_SIG_MAX], *p;
-	unsigned char	 dgst[SHA256_LEN];
+	unsigned char	 dgst[DIGEST_MAX];
+	const unsigned char *order;
+	unsigned int	 dlen = 0;
+	size_t		 coord;
 	int		 len, rc = -1;
 
 	if (siglen != k->siglen)
@@ -900,21 +986,27 @@ key_verify(const struct key *k, const void *msg, size_t n,
 		secret_wipe(mac, sizeof(mac));
 		return rc;
 	}
-	if (sha256(k, msg, n, dgst) == -1 ||
+	if (k->alg == KEY_ALG_EDDSA)
+		return eddsa_verify(k, msg, n, sig, siglen);
+	if (EVP_Digest(msg, n, dgst, &dlen, k->md, NULL) != 1 ||
 	    (ctx = EVP_PKEY_CTX_dup(k->verify_ctx)) == NULL) {
 		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
-	if (k->alg == KEY_ALG_RS256) {
-		if (EVP_PKEY_verify(ctx, sig, siglen, dgst, sizeof(dgst)) == 1)
+	if (k->alg == KEY_ALG_RS256 || k->alg == KEY_ALG_PS256) {
+		if (EVP_PKEY_verify(ctx, sig, siglen, dgst, dlen) == 1)
 			rc = 0;
 		goto out;
 	}
-	if (!p256_scalar_ok(sig) || !p256_scalar_ok(sig + P256_COORD_LEN))
+	/* ES256, ES384: R || S, each as long as the curve's order */
+	coord = siglen / 2;
+	order = k->alg == KEY_ALG_ES384 ? p384_order : p256_order;
+	if (!scalar_ok(sig, order, coord) ||
+	    !scalar_ok(sig + coord, order, coord))
 		goto out;
 	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(sig, P256_COORD_LEN, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + P256_COORD_LEN, P256_COORD_LEN, NULL)) ==
+	    (r = BN_bin2bn(sig, (int)coord, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + coord, (int)coord, NULL)) ==
 	    NULL || ECDSA_SIG_set0(es, r, s) != 1) {
 		log_ossl("verify_crypto_failed", k);
 		goto out;
@@ -929,7 +1021,7 @@ key_verify(const struct key *k, const void *msg, size_t n,
 		log_ossl("verify_crypto_failed", k);
 		goto out;
 	}
-	if (EVP_PKEY_verify(ctx, der, (size_t)len, dgst, sizeof(dgst)) == 1)
+	if (EVP_PKEY_verify(ctx, der, (size_t)len, dgst, dlen) == 1)
 		rc = 0;
 out:
 	/* a failed verification leaves errors behind; drop them */

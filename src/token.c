@@ -9,10 +9,13 @@
  * Invariants:
  * - Verification runs its checks in a fixed order (see token.h) and stops
  *   at the first failure; nothing is skipped. Everything the header says
- *   is checked before any cryptography, and the only key ever tried is
- *   the one the kid names, with that key's own algorithm: "alg" must
- *   agree with the key, it never chooses. jku, x5u, jwk and x5c are
- *   never read.
+ *   is checked before any cryptography, and the only keys ever tried are
+ *   the caller's candidates (for access tokens: the one the kid names in
+ *   the keyset), each with its own algorithm: "alg" must agree with the
+ *   key, it never chooses. jku, x5u and x5c are never read; "jwk" only by
+ *   a caller's find_key (DPoP proofs).
+ * - One implementation, jws_verify(), checks every JWS: access tokens,
+ *   client assertions, DPoP proofs.
  * - JSON is accepted only when it is strict RFC 8259 with strict UTF-8
  *   and no object in it names a member twice (RFC 7515 4, RFC 7519 4
  *   allow rejecting; json-c would silently keep the last one). See
@@ -35,6 +38,7 @@
 
 #include "b64url.h"
 #include "jsonw.h"
+#include "jwk.h"
 #include "keys.h"
 #include "log.h"
 #include "record_rules.h"
@@ -463,22 +467,31 @@ check_claims(struct json_object *pl, time_t now,
 	return TOKEN_OK;
 }
 
+void
+jws_parsed_clear(struct jws_parsed *j)
+{
+	if (j == NULL)
+		return;
+	json_object_put(j->header);
+	json_object_put(j->payload);
+	memset(j, 0, sizeof(*j));
+}
+
 enum token_verdict
-token_verify(const struct keyset *ks, const char *jws, size_t len,
-    time_t now, const struct token_rules *rules,
-    struct token_claims **claims)
+jws_verify(const char *jws, size_t len, size_t max_len, const char *typ_want,
+    jws_key_fn find_key, void *arg, struct jws_parsed *out)
 {
 	const char		*d1, *d2, *alg, *kid, *typ;
 	unsigned char		*hbuf = NULL, *pbuf = NULL, *sbuf = NULL;
 	struct json_object	*hdr = NULL, *pl = NULL;
-	struct token_claims	*c = NULL;
-	const struct key	*key;
+	const struct key	*key = NULL, *cand;
 	const char		*want_alg;
 	size_t			 max, hlen, plen, slen, alglen, kidlen, typlen;
-	enum token_verdict	 v;
+	size_t			 i;
+	enum token_verdict	 v, kv;
 
-	*claims = NULL;
-	max = rules->max_len > 0 ? rules->max_len : TOKEN_MAX_LEN;
+	memset(out, 0, sizeof(*out));
+	max = max_len > 0 ? max_len : TOKEN_MAX_LEN;
 	if (len > max) {
 		v = TOKEN_TOO_LARGE;
 		goto out;
@@ -522,28 +535,40 @@ token_verify(const struct keyset *ks, const char *jws, size_t len,
 		v = TOKEN_ALG_MISMATCH;
 		goto out;
 	}
-	if (kid == NULL)
-		goto out;
-	if ((key = keyset_find(ks, kid, kidlen)) == NULL) {
-		v = TOKEN_UNKNOWN_KID;
-		goto out;
-	}
-	/* RFC 8725 3.1: the key decides the algorithm, alg must agree */
-	want_alg = key_alg_name(key_alg(key));
-	if (alglen != strlen(want_alg) || memcmp(alg, want_alg, alglen) != 0) {
-		v = TOKEN_ALG_MISMATCH;
-		goto out;
-	}
 
-	/* the signature over the ASCII of header.payload (RFC 7515 5.2) */
-	if (key_verify(key, jws, (size_t)(d2 - jws), sbuf, slen) == -1) {
-		v = TOKEN_BAD_SIGNATURE;
-		goto out;
+	/*
+	 * The candidates find_key gives, in its order: RFC 8725 3.1, the key
+	 * decides the algorithm and alg must agree; the signature over the
+	 * ASCII of header.payload (RFC 7515 5.2).
+	 */
+	v = TOKEN_UNKNOWN_KID;
+	for (i = 0; key == NULL; i++) {
+		cand = NULL;
+		if ((kv = find_key(arg, hdr, kid, kidlen, i, &cand)) !=
+		    TOKEN_OK) {
+			v = kv;
+			goto out;
+		}
+		if (cand == NULL)
+			goto out;
+		want_alg = key_alg_name(key_alg(cand));
+		if (alglen != strlen(want_alg) ||
+		    memcmp(alg, want_alg, alglen) != 0) {
+			if (v != TOKEN_BAD_SIGNATURE)
+				v = TOKEN_ALG_MISMATCH;
+			continue;
+		}
+		if (key_verify(cand, jws, (size_t)(d2 - jws), sbuf, slen) ==
+		    -1) {
+			v = TOKEN_BAD_SIGNATURE;
+			continue;
+		}
+		key = cand;
 	}
 
 	/* RFC 9068 4 step 1, RFC 8725 3.11: explicit typing */
-	if (typ == NULL || rules->typ == NULL ||
-	    !typ_matches(typ, typlen, rules->typ)) {
+	if (typ_want != NULL && (typ == NULL ||
+	    !typ_matches(typ, typlen, typ_want))) {
 		v = TOKEN_WRONG_TYPE;
 		goto out;
 	}
@@ -553,21 +578,75 @@ token_verify(const struct keyset *ks, const char *jws, size_t len,
 		v = TOKEN_MALFORMED;
 		goto out;
 	}
-	c = xcalloc(1, sizeof(*c));
-	if ((v = check_claims(pl, now, rules, c)) != TOKEN_OK)
-		goto out;
-	c->payload = pl;
-	pl = NULL;
-	c->key = key;
-	*claims = c;
-	c = NULL;
+	out->header = hdr;
+	out->payload = pl;
+	out->key = key;
+	hdr = pl = NULL;
 	v = TOKEN_OK;
 out:
-	free(c);
 	json_object_put(pl);
 	json_object_put(hdr);
 	free(sbuf);
 	free(pbuf);
 	free(hbuf);
 	return v;
+}
+
+/* The keyset's key the kid names: one candidate; the kid is required. */
+static enum token_verdict
+keyset_candidate(void *arg, const struct json_object *hdr, const char *kid,
+    size_t kidlen, size_t i, const struct key **key)
+{
+	const struct keyset	*ks = arg;
+
+	(void)hdr;
+	if (kid == NULL)
+		return TOKEN_BAD_HEADER;
+	*key = i == 0 ? keyset_find(ks, kid, kidlen) : NULL;
+	return TOKEN_OK;
+}
+
+enum token_verdict
+jws_key_from_set(void *arg, const struct json_object *hdr, const char *kid,
+    size_t kidlen, size_t i, const struct key **key)
+{
+	const struct jwk_set	*set = arg;
+
+	(void)hdr;
+	if (kid != NULL) {
+		*key = i == 0 ? jwk_set_find(set, kid, kidlen) : NULL;
+		return TOKEN_OK;
+	}
+	*key = jwk_set_key(set, i);
+	return TOKEN_OK;
+}
+
+enum token_verdict
+token_verify(const struct keyset *ks, const char *jws, size_t len,
+    time_t now, const struct token_rules *rules,
+    struct token_claims **claims)
+{
+	struct jws_parsed	 j;
+	struct token_claims	*c;
+	enum token_verdict	 v;
+
+	*claims = NULL;
+	if (rules->typ == NULL)
+		return TOKEN_WRONG_TYPE;
+	v = jws_verify(jws, len, rules->max_len, rules->typ,
+	    keyset_candidate, (void *)(uintptr_t)ks, &j);
+	if (v != TOKEN_OK)
+		return v;
+	c = xcalloc(1, sizeof(*c));
+	if ((v = check_claims(j.payload, now, rules, c)) != TOKEN_OK) {
+		free(c);
+		jws_parsed_clear(&j);
+		return v;
+	}
+	c->payload = j.payload;
+	j.payload = NULL;
+	c->key = j.key;
+	jws_parsed_clear(&j);
+	*claims = c;
+	return TOKEN_OK;
 }
