@@ -116,6 +116,27 @@ enum dpop_verdict dpop_header_rules(const struct json_object *header);
 enum dpop_verdict dpop_claims_rules(const struct json_object *claims,
 	    const struct dpop_expect *e);
 
+/* What a proof that passed dpop_proof_check() says. */
+struct dpop_proof {
+	char		jkt[DPOP_B64_SHA256_LEN + 1];	/* RFC 7638 of its jwk */
+	char		jti[DPOP_JTI_MAX + 1];
+	long long	iat;
+};
+
+/*
+ * The whole check of one DPoP header value (len bytes, need not be
+ * NUL-terminated) but the jti's single use, which is the caller's: at
+ * most DPOP_PROOF_MAX bytes (DPOP_MALFORMED); the JWS by the one strict
+ * verifier (token.h jws_verify) with the header's own jwk as the only
+ * key, after dpop_header_rules(), the JWK decoded by jwk.h (which pins
+ * its algorithm: the header's alg must be it, else DPOP_BAD_ALG; a JWK
+ * that does not decode is DPOP_BAD_JWK); the signature (DPOP_BAD_SIGNATURE);
+ * then dpop_claims_rules(). On DPOP_OK *out holds the thumbprint, jti and
+ * iat; otherwise *out is zeroed. Thread safe; reads no clock.
+ */
+enum dpop_verdict dpop_proof_check(const char *proof, size_t len,
+	    const struct dpop_expect *e, struct dpop_proof *out);
+
 /*
  * base64url(SHA-256(the len bytes at token)) into out, NUL-terminated:
  * the ath of a proof presented with that token. Returns 0, or -1 when

@@ -23,6 +23,9 @@
 #include <openssl/evp.h>
 
 #include "b64url.h"
+#include "jwk.h"
+#include "keys.h"
+#include "token.h"
 #include "util.h"
 
 bool
@@ -387,4 +390,90 @@ dpop_ath(const char *token, size_t len, char out[DPOP_B64_SHA256_LEN + 1])
 		return -1;
 	(void)b64url_encode(out, md, sizeof(md));
 	return 0;
+}
+
+/* jws_verify()'s key source for a proof: the header's own jwk, once. */
+struct proof_key {
+	enum dpop_verdict	 verdict;	/* of the header rules */
+	struct key		*key;		/* owned */
+	char			 jkt[JWK_THUMBPRINT_LEN + 1];
+};
+
+static enum token_verdict
+proof_key_fn(void *arg, const struct json_object *hdr, const char *kid,
+    size_t kidlen, size_t i, const struct key **key)
+{
+	struct proof_key	*pk = arg;
+	struct json_object	*jwk;
+	char			 err[160];
+
+	(void)kid;
+	(void)kidlen;
+	*key = NULL;
+	if (i > 0)
+		return TOKEN_OK;
+	if ((pk->verdict = dpop_header_rules(hdr)) != DPOP_OK)
+		return TOKEN_BAD_HEADER;
+	(void)json_object_object_get_ex(hdr, "jwk", &jwk);
+	if ((pk->key = jwk_decode(jwk, pk->jkt, err, sizeof(err))) == NULL) {
+		pk->verdict = DPOP_BAD_JWK;
+		return TOKEN_BAD_HEADER;
+	}
+	*key = pk->key;
+	return TOKEN_OK;
+}
+
+enum dpop_verdict
+dpop_proof_check(const char *proof, size_t len, const struct dpop_expect *e,
+    struct dpop_proof *out)
+{
+	struct proof_key	 pk = { .verdict = DPOP_OK, .key = NULL };
+	struct jws_parsed	 parsed;
+	struct json_object	*v;
+	enum token_verdict	 tv;
+	enum dpop_verdict	 dv;
+	const char		*jti;
+
+	memset(out, 0, sizeof(*out));
+	if (len > DPOP_PROOF_MAX)
+		return DPOP_MALFORMED;
+	tv = jws_verify(proof, len, DPOP_PROOF_MAX, "dpop+jwt", proof_key_fn,
+	    &pk, &parsed);
+	switch (tv) {
+	case TOKEN_OK:
+		dv = DPOP_OK;
+		break;
+	case TOKEN_BAD_HEADER:
+		dv = pk.verdict != DPOP_OK ? pk.verdict : DPOP_MALFORMED;
+		break;
+	case TOKEN_ALG_MISMATCH:
+		dv = DPOP_BAD_ALG;
+		break;
+	case TOKEN_BAD_SIGNATURE:
+		dv = DPOP_BAD_SIGNATURE;
+		break;
+	case TOKEN_WRONG_TYPE:
+		dv = DPOP_BAD_TYP;
+		break;
+	case TOKEN_UNKNOWN_KID:
+		dv = DPOP_BAD_JWK;
+		break;
+	default:
+		dv = DPOP_MALFORMED;
+		break;
+	}
+	if (dv == DPOP_OK)
+		dv = dpop_claims_rules(parsed.payload, e);
+	if (dv == DPOP_OK) {
+		memcpy(out->jkt, pk.jkt, sizeof(out->jkt));
+		(void)json_object_object_get_ex(parsed.payload, "jti", &v);
+		jti = json_object_get_string(v);
+		memcpy(out->jti, jti, strlen(jti) + 1);
+		(void)json_object_object_get_ex(parsed.payload, "iat", &v);
+		out->iat = (long long)json_object_get_int64(v);
+	}
+	if (tv == TOKEN_OK)
+		jws_parsed_clear(&parsed);
+	key_free(pk.key);
+	return dv;
 }
