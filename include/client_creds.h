@@ -14,13 +14,14 @@
 
 struct params;
 
-enum client_auth_method {
-	CLIENT_AUTH_BASIC = 0,
-	CLIENT_AUTH_POST,
+/* How the request presented its credentials. */
+enum creds_via {
+	CREDS_VIA_BASIC = 0,
+	CREDS_VIA_POST,
 };
 
 struct client_creds {
-	enum client_auth_method	 method;
+	enum creds_via		 via;
 	char			*id;		/* owned */
 	char			*secret;	/* owned, wiped */
 	size_t			 secret_len;

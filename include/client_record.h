@@ -6,7 +6,25 @@
  * is in db.h):
  *
  *	P client:ID	HASH, one per client:
- *	  secret	  "hmac-sha256:SALTHEX:DIGESTHEX" (secret.h); required
+ *	  token_endpoint_auth_method
+ *			  how the client authenticates (RFC 7591):
+ *			  client_secret_basic (the default: also accepts
+ *			  client_secret_post), client_secret_post,
+ *			  private_key_jwt, tls_client_auth or
+ *			  self_signed_tls_client_auth
+ *	  secret	  "hmac-sha256:SALTHEX:DIGESTHEX" (secret.h);
+ *			  required by the two client_secret methods, refused
+ *			  with the others
+ *	  jwks		  private_key_jwt (required): a JWK Set of the
+ *			  client's public keys, JSON
+ *	  tls_subject	  tls_client_auth: the certificate's subject DN, an
+ *			  RFC 4514 string (most specific RDN first)
+ *	  tls_san	  tls_client_auth: one subjectAltName DNS name or URI;
+ *			  tls_client_auth needs tls_subject or tls_san
+ *	  tls_thumbprints self_signed_tls_client_auth (required): the
+ *			  certificates' SHA-256 thumbprints (x5t#S256),
+ *			  space-separated
+ *	  dpop_bound	  "0" or "1": tokens only with a DPoP proof
  *	  scopes	  allowed scopes, space-delimited (scope.h); "" = none
  *	  audience	  the allowed audiences, space-delimited; the first is
  *			  the tokens' aud; "" = --default-audience
@@ -49,10 +67,22 @@ struct json_object;
 
 struct client_record {
 	char			*id;
-	/* the stored hash, as is: secret_hash_check() judges it; wiped */
+	enum auth_method	 auth_method;
+	/*
+	 * The stored hash, as is: secret_hash_check() judges it; wiped.
+	 * NULL exactly when the method uses no secret.
+	 */
 	char			*secret_hash;
-	/* secret_hash parsed and keyed once (secret.h); never NULL */
+	/* secret_hash parsed and keyed once (secret.h); NULL as above */
 	struct secret_key	*secret_key;
+	/* the JWK Set (record_rules_jwks()); NULL when none */
+	struct json_object	*jwks;
+	char			*tls_subject;	/* NULL when none */
+	char			*tls_san;	/* NULL when none */
+	/* CLIENT_THUMBPRINT_LEN characters each, NUL-terminated */
+	char			(*tls_thumbprints)[CLIENT_THUMBPRINT_LEN + 1];
+	size_t			 n_tls_thumbprints;
+	bool			 dpop_bound;
 	struct scope_set	 scopes;
 	/*
 	 * The first of the record's audiences, the tokens' aud; NULL:
@@ -86,8 +116,10 @@ struct client_record {
  *
  * Returns 0 and sets *out (owned by the caller: client_record_free()), or
  * -1 with a one-line reason in errbuf that names the field and never
- * quotes a value: an invalid id, a missing "secret", a field given twice,
- * or a value its kind's rule refuses (record_rules_check()). A
+ * quotes a value: an invalid id, a field given twice, a value its kind's
+ * rule refuses (record_rules_check()), or what the method needs missing
+ * (a "secret" for the client_secret methods, none for the others; a
+ * "jwks"; a "tls_subject" or "tls_san"; "tls_thumbprints"). A
  * well-formed "secret" with an unknown tag is not an error here:
  * secret_hash_check() refuses it like a wrong secret.
  *

@@ -35,12 +35,38 @@ struct json_object;
 #define CLIENT_CLAIMS_DEPTH	16	/* nesting of the "claims" JSON */
 #define CLIENT_TTL_MAX		31536000L	/* as --token-ttl */
 #define CLIENT_DECIMAL_MAX	19	/* digits of ttl and timestamps */
+#define CLIENT_AUTH_METHOD_MAX	32	/* bytes of the method's name */
+#define CLIENT_JWKS_MAX		16384	/* bytes of the "jwks" JSON */
+#define CLIENT_JWKS_DEPTH	8	/* nesting of the "jwks" JSON */
+#define CLIENT_JWKS_KEYS	16	/* keys in the set */
+#define CLIENT_TLS_SUBJECT_MAX	1024	/* bytes of "tls_subject" */
+#define CLIENT_TLS_SAN_MAX	1024	/* bytes of "tls_san" */
+/* base64url of a SHA-256 digest without padding, as x5t#S256 */
+#define CLIENT_THUMBPRINT_LEN	43
+#define CLIENT_THUMBPRINTS_COUNT 16	/* in "tls_thumbprints" */
+#define CLIENT_THUMBPRINTS_MAX	\
+	(CLIENT_THUMBPRINTS_COUNT * (CLIENT_THUMBPRINT_LEN + 1) - 1)
 
 /* "generation": INCARNATION "." SERIAL, each 16 lowercase hex digits. */
 #define CLIENT_GEN_HEX		16
 #define CLIENT_GEN_LEN		(2 * CLIENT_GEN_HEX + 1)
 /* The incarnation of a client that existed before generations did. */
 #define CLIENT_GEN_LEGACY_INCARNATION	"0000000000000000"
+
+/*
+ * How a client proves who it is (RFC 7591 token_endpoint_auth_method;
+ * the record's "token_endpoint_auth_method" field, absent = the first).
+ * client_secret_basic also accepts client_secret_post, as RFC 6749
+ * 2.3.1 lets a server do; client_secret_post accepts only the body.
+ */
+enum auth_method {
+	AUTH_METHOD_SECRET_BASIC = 0,	/* "client_secret_basic" */
+	AUTH_METHOD_SECRET_POST,	/* "client_secret_post" */
+	AUTH_METHOD_PRIVATE_KEY_JWT,	/* "private_key_jwt" */
+	AUTH_METHOD_TLS,		/* "tls_client_auth" */
+	AUTH_METHOD_SELF_SIGNED_TLS,	/* "self_signed_tls_client_auth" */
+	AUTH_METHOD_COUNT
+};
 
 enum record_kind {
 	RECORD_ID = 0,		/* a client id */
@@ -56,6 +82,12 @@ enum record_kind {
 	RECORD_TIME,		/* "revoked_before", "created_at", ... */
 	RECORD_GENERATION,	/* the "generation" field, the client_gen
 				   claim */
+	RECORD_AUTH_METHOD,	/* "token_endpoint_auth_method" */
+	RECORD_JWKS,		/* "jwks": a JWK Set of public keys */
+	RECORD_TLS_SUBJECT,	/* "tls_subject": an RFC 4514 DN string */
+	RECORD_TLS_SAN,		/* "tls_san": one SAN DNS name or URI */
+	RECORD_TLS_THUMBPRINT,	/* one x5t#S256 certificate thumbprint */
+	RECORD_TLS_THUMBPRINTS,	/* the "tls_thumbprints" field */
 	RECORD_KIND_COUNT
 };
 
@@ -94,6 +126,27 @@ int		 record_rules_claims(const char *v, size_t len,
  * aud exp nbf iat jti client_id client_gen scope auth_time acr amr cnf.
  */
 bool		 record_rules_claim_is_reserved(const char *name);
+
+/*
+ * The method called len bytes of name, or -1. Its RFC 7591 name, or
+ * "unknown". Whether it authenticates with a shared secret.
+ */
+int		 auth_method_parse(const char *name, size_t len);
+const char	*auth_method_name(enum auth_method);
+bool		 auth_method_uses_secret(enum auth_method);
+
+/*
+ * The JWK Set check that keeps what it parsed: on a valid RECORD_JWKS
+ * value returns 0 and sets *out to the set (an object whose "keys" is an
+ * array of 1..CLIENT_JWKS_KEYS objects); the caller owns it. On an
+ * invalid one returns -1, *out NULL, and why as above. The rule is
+ * structural: strict JSON, each key an object whose "kty" is "EC", "RSA"
+ * or "OKP", no private or symmetric member (d p q dp dq qi oth k), "kid"
+ * a string when present and no kid twice. Whether each key is usable is
+ * the JWK decoder's.
+ */
+int		 record_rules_jwks(const char *v, size_t len,
+		    struct json_object **out, char *why, size_t whylen);
 
 /*
  * A non-negative decimal of 1..CLIENT_DECIMAL_MAX digits (leading zeros

@@ -56,7 +56,7 @@ client_creds_extract(const char *auth, const struct params *params,
 			secret_free_str(secret);
 			return CREDS_BOTH;
 		}
-		creds->method = CLIENT_AUTH_BASIC;
+		creds->via = CREDS_VIA_BASIC;
 	} else {
 		if (body_id == NULL && body_secret == NULL)
 			return CREDS_NONE;
@@ -64,7 +64,7 @@ client_creds_extract(const char *auth, const struct params *params,
 			return CREDS_INCOMPLETE;
 		id = xstrdup(body_id);
 		secret = xstrdup(body_secret);
-		creds->method = CLIENT_AUTH_POST;
+		creds->via = CREDS_VIA_POST;
 	}
 	creds->id = id;
 	creds->secret = secret;

@@ -61,6 +61,16 @@ static int	decode_updated_at(struct client_record *, const char *,
 
 static int	decode_generation(struct client_record *, const char *,
 		    size_t);
+static int	decode_auth_method(struct client_record *, const char *,
+		    size_t);
+static int	decode_jwks(struct client_record *, const char *, size_t);
+static int	decode_tls_subject(struct client_record *, const char *,
+		    size_t);
+static int	decode_tls_san(struct client_record *, const char *, size_t);
+static int	decode_tls_thumbprints(struct client_record *, const char *,
+		    size_t);
+static int	decode_dpop_bound(struct client_record *, const char *,
+		    size_t);
 
 static const struct field_def fields_def[] = {
 	{ "secret",		RECORD_SECRET_HASH,	decode_secret },
@@ -74,6 +84,13 @@ static const struct field_def fields_def[] = {
 	{ "created_at",		RECORD_TIME,		decode_created_at },
 	{ "updated_at",		RECORD_TIME,		decode_updated_at },
 	{ "generation",		RECORD_GENERATION,	decode_generation },
+	{ "token_endpoint_auth_method", RECORD_AUTH_METHOD,
+						decode_auth_method },
+	{ "jwks",		RECORD_JWKS,		decode_jwks },
+	{ "tls_subject",	RECORD_TLS_SUBJECT,	decode_tls_subject },
+	{ "tls_san",		RECORD_TLS_SAN,		decode_tls_san },
+	{ "tls_thumbprints",	RECORD_TLS_THUMBPRINTS,	decode_tls_thumbprints },
+	{ "dpop_bound",		RECORD_FLAG,		decode_dpop_bound },
 };
 
 static int
@@ -174,6 +191,101 @@ decode_generation(struct client_record *rec, const char *v, size_t len)
 	return 0;
 }
 
+static int
+decode_auth_method(struct client_record *rec, const char *v, size_t len)
+{
+	int	 m;
+
+	if ((m = auth_method_parse(v, len)) == -1)
+		return -1;
+	rec->auth_method = (enum auth_method)m;
+	return 0;
+}
+
+static int
+decode_jwks(struct client_record *rec, const char *v, size_t len)
+{
+	return record_rules_jwks(v, len, &rec->jwks, NULL, 0);
+}
+
+static int
+decode_tls_subject(struct client_record *rec, const char *v, size_t len)
+{
+	rec->tls_subject = xstrndup(v, len);
+	return 0;
+}
+
+static int
+decode_tls_san(struct client_record *rec, const char *v, size_t len)
+{
+	rec->tls_san = xstrndup(v, len);
+	return 0;
+}
+
+/* The rule passed: 43-character items separated by single spaces. */
+static int
+decode_tls_thumbprints(struct client_record *rec, const char *v, size_t len)
+{
+	size_t	 i, n;
+
+	if (len == 0)
+		return 0;
+	n = (len + 1) / (CLIENT_THUMBPRINT_LEN + 1);
+	if (n * (CLIENT_THUMBPRINT_LEN + 1) != len + 1)
+		return -1;
+	rec->tls_thumbprints = xcalloc(n, sizeof(*rec->tls_thumbprints));
+	for (i = 0; i < n; i++) {
+		memcpy(rec->tls_thumbprints[i],
+		    v + i * (CLIENT_THUMBPRINT_LEN + 1), CLIENT_THUMBPRINT_LEN);
+		rec->tls_thumbprints[i][CLIENT_THUMBPRINT_LEN] = '\0';
+	}
+	rec->n_tls_thumbprints = n;
+	return 0;
+}
+
+static int
+decode_dpop_bound(struct client_record *rec, const char *v, size_t len)
+{
+	(void)len;
+	rec->dpop_bound = v[0] == '1';
+	return 0;
+}
+
+/*
+ * What the record's method needs, once every field is decoded: NULL, or
+ * the one-line reason.
+ */
+static const char *
+method_complete(const struct client_record *rec)
+{
+	switch (rec->auth_method) {
+	case AUTH_METHOD_SECRET_BASIC:
+	case AUTH_METHOD_SECRET_POST:
+		return rec->secret_hash == NULL ? "secret: missing" : NULL;
+	case AUTH_METHOD_PRIVATE_KEY_JWT:
+	case AUTH_METHOD_TLS:
+	case AUTH_METHOD_SELF_SIGNED_TLS:
+		if (rec->secret_hash != NULL)
+			return "secret: not used by the client's "
+			    "token_endpoint_auth_method";
+		break;
+	case AUTH_METHOD_COUNT:
+		return "token_endpoint_auth_method: unknown";
+	}
+	switch (rec->auth_method) {
+	case AUTH_METHOD_PRIVATE_KEY_JWT:
+		return rec->jwks == NULL ? "jwks: missing" : NULL;
+	case AUTH_METHOD_TLS:
+		return rec->tls_subject == NULL && rec->tls_san == NULL ?
+		    "tls_subject and tls_san: both missing" : NULL;
+	case AUTH_METHOD_SELF_SIGNED_TLS:
+		return rec->n_tls_thumbprints == 0 ?
+		    "tls_thumbprints: missing" : NULL;
+	default:
+		return NULL;
+	}
+}
+
 static const struct field_def *
 field_lookup(const char *name, size_t len, size_t *idx)
 {
@@ -197,6 +309,7 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 {
 	const struct field_def	*def;
 	struct client_record	*rec = NULL;
+	const char		*why_missing;
 	bool			 seen[nitems(fields_def)];
 	char			 why[128];
 	size_t			 i, idx;
@@ -233,11 +346,12 @@ client_record_decode(const char *id, size_t n, const char *const *fields,
 			goto out;
 		}
 	}
-	if (rec->secret_hash == NULL) {
-		errbuf_set(errbuf, errlen, "secret: missing");
+	if ((why_missing = method_complete(rec)) != NULL) {
+		errbuf_set(errbuf, errlen, "%s", why_missing);
 		goto out;
 	}
-	if ((rec->secret_key = secret_key_new(rec->secret_hash)) == NULL) {
+	if (rec->secret_hash != NULL &&
+	    (rec->secret_key = secret_key_new(rec->secret_hash)) == NULL) {
 		errbuf_set(errbuf, errlen, "secret: HMAC-SHA256 unavailable");
 		goto out;
 	}
@@ -260,6 +374,10 @@ client_record_free(struct client_record *rec)
 	scope_set_finish(&rec->scopes);
 	free(rec->audience);
 	json_object_put(rec->claims);
+	json_object_put(rec->jwks);
+	free(rec->tls_subject);
+	free(rec->tls_san);
+	free(rec->tls_thumbprints);
 	free(rec);
 }
 

@@ -23,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "b64url.h"
 #include "params.h"
 #include "record_rules.h"
 #include "scope.h"
@@ -49,6 +50,12 @@ static bool	check_ttl(const char *, size_t, char *, size_t);
 static bool	check_flag(const char *, size_t, char *, size_t);
 static bool	check_time(const char *, size_t, char *, size_t);
 static bool	check_generation(const char *, size_t, char *, size_t);
+static bool	check_auth_method(const char *, size_t, char *, size_t);
+static bool	check_jwks(const char *, size_t, char *, size_t);
+static bool	check_tls_subject(const char *, size_t, char *, size_t);
+static bool	check_tls_san(const char *, size_t, char *, size_t);
+static bool	check_thumbprint(const char *, size_t, char *, size_t);
+static bool	check_thumbprints(const char *, size_t, char *, size_t);
 
 static const struct record_rule rules[RECORD_KIND_COUNT] = {
 	[RECORD_ID] =		{ "id",		CLIENT_ID_MAX,	check_id },
@@ -66,6 +73,29 @@ static const struct record_rule rules[RECORD_KIND_COUNT] = {
 	[RECORD_FLAG] =		{ "flag",	1,		check_flag },
 	[RECORD_TIME] =		{ "time",	CLIENT_DECIMAL_MAX, check_time },
 	[RECORD_GENERATION] =	{ "generation",	CLIENT_GEN_LEN,	check_generation },
+	[RECORD_AUTH_METHOD] =	{ "auth_method", CLIENT_AUTH_METHOD_MAX,
+				    check_auth_method },
+	[RECORD_JWKS] =		{ "jwks",	CLIENT_JWKS_MAX, check_jwks },
+	[RECORD_TLS_SUBJECT] =	{ "tls_subject", CLIENT_TLS_SUBJECT_MAX,
+				    check_tls_subject },
+	[RECORD_TLS_SAN] =	{ "tls_san",	CLIENT_TLS_SAN_MAX, check_tls_san },
+	[RECORD_TLS_THUMBPRINT] = { "tls_thumbprint", CLIENT_THUMBPRINT_LEN,
+				    check_thumbprint },
+	[RECORD_TLS_THUMBPRINTS] = { "tls_thumbprints", CLIENT_THUMBPRINTS_MAX,
+				    check_thumbprints },
+};
+
+static const char *const auth_method_names[AUTH_METHOD_COUNT] = {
+	[AUTH_METHOD_SECRET_BASIC] =	"client_secret_basic",
+	[AUTH_METHOD_SECRET_POST] =	"client_secret_post",
+	[AUTH_METHOD_PRIVATE_KEY_JWT] =	"private_key_jwt",
+	[AUTH_METHOD_TLS] =		"tls_client_auth",
+	[AUTH_METHOD_SELF_SIGNED_TLS] =	"self_signed_tls_client_auth",
+};
+
+/* The members of a JWK that hold private or symmetric key material. */
+static const char *const jwk_private_members[] = {
+	"d", "p", "q", "dp", "dq", "qi", "oth", "k",
 };
 
 /*
@@ -138,12 +168,13 @@ utf8_next(const unsigned char *v, size_t len, size_t *i)
 /*
  * Items separated by single spaces, each a valid value of kind item
  * (record_rules_check(), so its own length cap applies): a leading,
- * trailing or doubled space, more than CLIENT_AUDIENCES_COUNT items and
+ * trailing or doubled space, more than cap items (and never more than
+ * CLIENT_AUDIENCES_COUNT) and
  * an item given twice (byte for byte) are refused. "" is the empty list.
  */
 static bool
-check_list(const char *v, size_t len, enum record_kind item, char *why,
-    size_t whylen)
+check_list(const char *v, size_t len, enum record_kind item, size_t cap,
+    char *why, size_t whylen)
 {
 	const char	*start[CLIENT_AUDIENCES_COUNT];
 	size_t		 tlen[CLIENT_AUDIENCES_COUNT];
@@ -164,7 +195,7 @@ check_list(const char *v, size_t len, enum record_kind item, char *why,
 			    i - s) == 0)
 				return why_set(why, whylen, "an item given "
 				    "twice");
-		if (n == CLIENT_AUDIENCES_COUNT)
+		if (n == cap || n == CLIENT_AUDIENCES_COUNT)
 			return why_set(why, whylen, "too many items");
 		start[n] = v + s;
 		tlen[n++] = i - s;
@@ -301,7 +332,8 @@ check_audience(const char *v, size_t len, char *why, size_t whylen)
 static bool
 check_audiences(const char *v, size_t len, char *why, size_t whylen)
 {
-	return check_list(v, len, RECORD_AUDIENCE, why, whylen);
+	return check_list(v, len, RECORD_AUDIENCE, CLIENT_AUDIENCES_COUNT,
+	    why, whylen);
 }
 
 static bool
@@ -489,4 +521,219 @@ record_rules_decimal(const char *v, size_t len, long long max,
 		return -1;
 	*out = n;
 	return 0;
+}
+
+int
+auth_method_parse(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < AUTH_METHOD_COUNT; i++)
+		if (strlen(auth_method_names[i]) == len &&
+		    memcmp(auth_method_names[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+auth_method_name(enum auth_method m)
+{
+	if ((unsigned)m >= AUTH_METHOD_COUNT)
+		return "unknown";
+	return auth_method_names[m];
+}
+
+bool
+auth_method_uses_secret(enum auth_method m)
+{
+	return m == AUTH_METHOD_SECRET_BASIC || m == AUTH_METHOD_SECRET_POST;
+}
+
+static bool
+check_auth_method(const char *v, size_t len, char *why, size_t whylen)
+{
+	if (auth_method_parse(v, len) == -1)
+		return why_set(why, whylen, "not client_secret_basic, "
+		    "client_secret_post, private_key_jwt, tls_client_auth or "
+		    "self_signed_tls_client_auth");
+	return true;
+}
+
+static bool
+check_jwks(const char *v, size_t len, char *why, size_t whylen)
+{
+	struct json_object	*set = NULL;
+
+	if (record_rules_jwks(v, len, &set, why, whylen) == -1)
+		return false;
+	json_object_put(set);
+	return true;
+}
+
+/* One key of a set: see record_rules_jwks(). */
+static bool
+jwk_shape_ok(struct json_object *key, char *why, size_t whylen)
+{
+	struct json_object	*m;
+	const char		*kty;
+	size_t			 i;
+
+	if (!json_object_is_type(key, json_type_object))
+		return why_set(why, whylen, "a key that is not an object");
+	for (i = 0; i < nitems(jwk_private_members); i++)
+		if (json_object_object_get_ex(key, jwk_private_members[i],
+		    NULL)) {
+			/* the member's name is ours to quote, never its value */
+			if (why != NULL && whylen > 0)
+				errbuf_set(why, whylen, "a private or symmetric "
+				    "key member \"%s\"", jwk_private_members[i]);
+			return false;
+		}
+	if (!json_object_object_get_ex(key, "kty", &m) ||
+	    !json_object_is_type(m, json_type_string))
+		return why_set(why, whylen, "a key without \"kty\"");
+	kty = json_object_get_string(m);
+	if (strcmp(kty, "EC") != 0 && strcmp(kty, "RSA") != 0 &&
+	    strcmp(kty, "OKP") != 0)
+		return why_set(why, whylen, "a key whose kty is not EC, RSA or "
+		    "OKP");
+	if (json_object_object_get_ex(key, "kid", &m) &&
+	    !json_object_is_type(m, json_type_string))
+		return why_set(why, whylen, "a kid that is not a string");
+	return true;
+}
+
+int
+record_rules_jwks(const char *v, size_t len, struct json_object **out,
+    char *why, size_t whylen)
+{
+	struct json_object	*set = NULL, *keys, *key, *kid, *other;
+	size_t			 i, j, n;
+	int			 rc = -1;
+
+	*out = NULL;
+	if (len == 0) {
+		why_set(why, whylen, "empty");
+		goto out;
+	}
+	if (len > CLIENT_JWKS_MAX) {
+		if (why != NULL && whylen > 0)
+			errbuf_set(why, whylen, "longer than %d bytes",
+			    CLIENT_JWKS_MAX);
+		goto out;
+	}
+	if ((set = sjson_parse(v, len, CLIENT_JWKS_DEPTH)) == NULL) {
+		why_set(why, whylen, "not valid JSON");
+		goto out;
+	}
+	if (!json_object_is_type(set, json_type_object) ||
+	    !json_object_object_get_ex(set, "keys", &keys) ||
+	    !json_object_is_type(keys, json_type_array)) {
+		why_set(why, whylen, "not a JWK Set (an object with a \"keys\" "
+		    "array)");
+		goto out;
+	}
+	n = json_object_array_length(keys);
+	if (n == 0 || n > CLIENT_JWKS_KEYS) {
+		if (why != NULL && whylen > 0)
+			errbuf_set(why, whylen, "not 1..%d keys",
+			    CLIENT_JWKS_KEYS);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		key = json_object_array_get_idx(keys, i);
+		if (!jwk_shape_ok(key, why, whylen))
+			goto out;
+		if (!json_object_object_get_ex(key, "kid", &kid))
+			continue;
+		for (j = 0; j < i; j++) {
+			if (json_object_object_get_ex(
+			    json_object_array_get_idx(keys, j), "kid", &other) &&
+			    strcmp(json_object_get_string(other),
+			    json_object_get_string(kid)) == 0) {
+				why_set(why, whylen, "a kid given twice");
+				goto out;
+			}
+		}
+	}
+	*out = set;
+	set = NULL;
+	rc = 0;
+out:
+	json_object_put(set);
+	return rc;
+}
+
+/*
+ * An RFC 4514 string as `openssl x509 -noout -subject -nameopt RFC2253`
+ * prints it: UTF-8 text without control characters, at least one '=', no
+ * leading space and no unescaped trailing one (RFC 4514 2.4 escapes
+ * both). The DN itself is compared as a string, so this only keeps out
+ * what no certificate's subject can print as.
+ */
+static bool
+check_tls_subject(const char *v, size_t len, char *why, size_t whylen)
+{
+	const unsigned char	*u = (const unsigned char *)v;
+	size_t			 i = 0;
+	long			 cp;
+
+	if (len == 0)
+		return why_set(why, whylen, "empty");
+	while (i < len) {
+		if ((cp = utf8_next(u, len, &i)) == -1)
+			return why_set(why, whylen, "not UTF-8");
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return why_set(why, whylen, "control character");
+	}
+	if (memchr(v, '=', len) == NULL)
+		return why_set(why, whylen, "no '=' (want an RFC 4514 string "
+		    "such as CN=svc,O=Acme)");
+	if (v[0] == ' ' || (v[len - 1] == ' ' && (len < 2 ||
+	    v[len - 2] != '\\')))
+		return why_set(why, whylen, "a leading or unescaped trailing "
+		    "space");
+	return true;
+}
+
+/*
+ * A subjectAltName DNS name or URI: both are IA5String, so 1..1024 bytes
+ * of printable ASCII; no space.
+ */
+static bool
+check_tls_san(const char *v, size_t len, char *why, size_t whylen)
+{
+	size_t	 i;
+
+	if (len == 0)
+		return why_set(why, whylen, "empty");
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+			return why_set(why, whylen, "a byte other than "
+			    "printable ASCII without space");
+	return true;
+}
+
+/* base64url (no padding, canonical) of 32 bytes: 43 characters */
+static bool
+check_thumbprint(const char *v, size_t len, char *why, size_t whylen)
+{
+	unsigned char	 d[B64URL_DECODED_MAX(CLIENT_THUMBPRINT_LEN)];
+	size_t		 dlen;
+
+	if (len != CLIENT_THUMBPRINT_LEN || b64url_decode(d, &dlen, v,
+	    len) == -1 || dlen != 32)
+		return why_set(why, whylen, "not a SHA-256 thumbprint (43 "
+		    "characters of base64url)");
+	return true;
+}
+
+/* Thumbprints separated by single spaces, 1..16, none twice; "" = none */
+static bool
+check_thumbprints(const char *v, size_t len, char *why, size_t whylen)
+{
+	return check_list(v, len, RECORD_TLS_THUMBPRINT,
+	    CLIENT_THUMBPRINTS_COUNT, why, whylen);
 }

@@ -44,10 +44,15 @@ SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 HASH_RE = re.compile(r"^hmac-sha256:([0-9a-f]{32}):([0-9a-f]{64})$")
 FIELDS = {"secret", "scopes", "audience", "ttl", "claims", "disabled",
           "revoked_before", "introspect", "created_at", "updated_at",
-          "generation"}
+          "generation", "token_endpoint_auth_method", "dpop_bound"}
 SHOW_ORDER = ["id", "scopes", "audience", "ttl", "claims", "disabled",
               "revoked_before", "introspect", "created_at", "updated_at",
-              "generation"]
+              "generation", "token_endpoint_auth_method", "jwks",
+              "tls_subject", "tls_san", "tls_thumbprints", "dpop_bound"]
+ED_KEY = {"kty": "OKP", "crv": "Ed25519",
+          "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+TP1 = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+TP2 = "A" * 43
 GEN_RE = re.compile(r"^([0-9a-f]{16})\.([0-9a-f]{16})$")
 LEGACY_INCARNATION = "0" * 16
 PASSWORD = "s3cret-redis-pw"
@@ -658,6 +663,108 @@ def remove(ctx):
 
 
 @test
+def key_bound_clients(ctx):
+    """add/set/show/rotate of clients with private_key_jwt and the two
+    mutual-TLS methods: no secret is made, what each method needs is
+    required, key options only for their method, a private JWK member
+    refused, show prints key ids and never a key."""
+    jwks = json.dumps({"keys": [dict(ED_KEY, kid="k1"),
+                                dict(ED_KEY, kid="k 2", use="sig")]},
+                      indent=2)
+    jf = os.path.join(ctx.tmp, "jwks.json")
+    with open(jf, "w") as f:
+        f.write(jwks)
+    out = ctx.ok("add", "pk1", "--auth-method", "private_key_jwt", "--jwks",
+                 jf, "--scopes", "a b")
+    check(out == "", "add printed %r" % out)
+    rec = ctx.record("pk1")
+    check("secret" not in rec, "a secret was stored: %r" % sorted(rec))
+    check(rec["token_endpoint_auth_method"] == "private_key_jwt")
+    check(json.loads(rec["jwks"]) == json.loads(jwks) and
+          "\n" not in rec["jwks"] and " " not in rec["jwks"].replace(
+              '"k 2"', ""), rec["jwks"])
+    d = show_dict(ctx.ok("show", "pk1"))
+    check(d["jwks"] == "k1 k\\x202", d)
+    check(d["token_endpoint_auth_method"] == "private_key_jwt")
+    check("11qYAYK" not in ctx.ok("show", "pk1"))
+    # from stdin, and set replaces the keys
+    ctx.ok("set", "pk1", "--jwks", "-",
+           stdin=json.dumps({"keys": [dict(ED_KEY)]}))
+    check(show_dict(ctx.ok("show", "pk1"))["jwks"] == "-")
+    ctx.refused("rotate", "pk1", status=1, match="not a secret")
+    ctx.refused("add", "pk2", "--auth-method", "private_key_jwt", status=2,
+                match="needs --jwks")
+    for bad, why in (({"keys": [dict(ED_KEY, d="AA")]}, '"d"'),
+                     ({"keys": [{"kty": "oct", "k": "AAAA"}]}, '"k"'),
+                     ({"keys": []}, "1..16"),
+                     ({"keys": [dict(ED_KEY, kid="a"), dict(ED_KEY, kid="a")]},
+                      "twice"),
+                     ([ED_KEY], "JSON object")):
+        ctx.refused("add", "pk2", "--auth-method", "private_key_jwt",
+                    "--jwks", "-", stdin=json.dumps(bad), status=2,
+                    match=why)
+        ctx.refused("set", "pk1", "--jwks", "-", stdin=json.dumps(bad),
+                    status=2, match=why)
+    ctx.refused("add", "pk2", "--jwks", jf, status=2, match="private_key_jwt")
+    ctx.refused("add", "pk2", "--auth-method", "private_key_jwt", "--jwks",
+                jf, "--secret-stdin", stdin="x" * 40, status=2)
+    ctx.refused("set", "pk1", "--auth-method", "tls_client_auth", status=2)
+    ctx.refused("set", "pk1", "--tls-san", "a.example", status=2,
+                match="private_key_jwt")
+    # tls_client_auth: a subject or a SAN; '' removes one, not both
+    ctx.ok("add", "t1", "--auth-method", "tls_client_auth", "--tls-subject",
+           "CN=svc,O=Acme")
+    rec = ctx.record("t1")
+    check("secret" not in rec and rec["tls_subject"] == "CN=svc,O=Acme")
+    ctx.refused("set", "t1", "--tls-subject", "", status=2,
+                match="needs --tls-subject or --tls-san")
+    ctx.ok("set", "t1", "--tls-san", "svc.example", "--tls-subject", "")
+    rec = ctx.record("t1")
+    check("tls_subject" not in rec and rec["tls_san"] == "svc.example", rec)
+    ctx.refused("add", "t2", "--auth-method", "tls_client_auth", status=2)
+    ctx.refused("add", "t2", "--auth-method", "tls_client_auth",
+                "--tls-subject", "svc", status=2, match="RFC 4514")
+    ctx.refused("set", "t1", "--jwks", jf, status=2)
+    # self_signed: thumbprints, given or from a certificate
+    cert = os.path.join(ctx.tmp, "c.pem")
+    key = os.path.join(ctx.tmp, "k.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=me", "-days", "2"],
+                   check=True, capture_output=True)
+    der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    import base64
+    tp = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(
+        b"=").decode()
+    ctx.ok("add", "s1", "--auth-method", "self_signed_tls_client_auth",
+           "--tls-cert", cert, "--tls-thumbprint", TP1, "--dpop-bound")
+    rec = ctx.record("s1")
+    check(rec["tls_thumbprints"] == tp + " " + TP1, rec)
+    check(rec["dpop_bound"] == "1")
+    ctx.ok("set", "s1", "--tls-thumbprint", TP2, "--no-dpop-bound")
+    rec = ctx.record("s1")
+    check(rec["tls_thumbprints"] == TP2 and rec["dpop_bound"] == "0", rec)
+    ctx.refused("set", "s1", "--tls-thumbprint", TP2, "--tls-thumbprint",
+                TP2, status=2, match="twice")
+    ctx.refused("set", "s1", "--tls-thumbprint", TP1[:-1] + "t", status=2)
+    ctx.refused("set", "s1", "--tls-cert", jf, status=2,
+                match="not a PEM certificate")
+    many = sum([["--tls-thumbprint", c * 43] for c in "AEIMQUYcgkosw048"],
+               [])
+    ctx.ok("add", "s2", "--auth-method", "self_signed_tls_client_auth", *many)
+    ctx.refused("add", "s3", "--auth-method", "self_signed_tls_client_auth",
+                "--tls-thumbprint", TP1, *many, status=2, match="more than")
+    # a secret client with a method named explicitly
+    sec = ctx.add("cp1", "--auth-method", "client_secret_post")
+    rec = ctx.record("cp1")
+    check(rec["token_endpoint_auth_method"] == "client_secret_post" and
+          hash_ok(rec["secret"], sec))
+    ctx.refused("add", "x1", "--auth-method", "client_secret_jwt", status=2)
+    ctx.refused("set", "cp1", "--tls-subject", "CN=a", status=2)
+
+
+@test
 def list_and_show(ctx):
     out = ctx.ok("list")
     check(out == "", "empty list: %r" % out)
@@ -683,7 +790,7 @@ def list_and_show(ctx):
         h = ctx.record(cid)["secret"]
         check(s not in everything and h not in everything)
         check(h[12:44] not in everything and h[45:] not in everything)
-    check("secret" not in everything and "hmac" not in everything)
+    check("\nsecret " not in everything and "hmac" not in everything)
     # a record written by hand: missing fields are empty, other fields
     # come last, sorted, control characters escaped
     ctx.db.cmd("HSET", "tokend:client:hand", "secret", "x", "zz", "1",

@@ -59,7 +59,7 @@ extract(const char *auth, const char *body, struct client_creds *creds)
 
 /* Whether extracting gives CREDS_OK with this method, id and secret. */
 static int
-gives(const char *auth, const char *body, enum client_auth_method method,
+gives(const char *auth, const char *body, enum creds_via via,
     const char *id, const char *secret)
 {
 	struct client_creds	 c;
@@ -67,7 +67,7 @@ gives(const char *auth, const char *body, enum client_auth_method method,
 
 	if (extract(auth, body, &c) != CREDS_OK)
 		return 0;
-	ok = c.method == method && strcmp(c.id, id) == 0 &&
+	ok = c.via == via && strcmp(c.id, id) == 0 &&
 	    strcmp(c.secret, secret) == 0 && c.secret_len == strlen(secret);
 	client_creds_finish(&c);
 	return ok;
@@ -88,10 +88,10 @@ static void
 test_creds_post(void)
 {
 	TEST_ASSERT(gives(NULL, "grant_type=client_credentials&client_id=c1"
-	    "&client_secret=s3cret", CLIENT_AUTH_POST, "c1", "s3cret"));
+	    "&client_secret=s3cret", CREDS_VIA_POST, "c1", "s3cret"));
 	/* The form's own decoding: '+' and %-escapes. */
 	TEST_ASSERT(gives(NULL, "client_id=my+client&client_secret=a%2Bb%3D",
-	    CLIENT_AUTH_POST, "my client", "a+b="));
+	    CREDS_VIA_POST, "my client", "a+b="));
 }
 
 static void
@@ -99,19 +99,19 @@ test_creds_basic(void)
 {
 	char	*h = basic("c1:s3cret");
 
-	TEST_ASSERT(gives(h, NULL, CLIENT_AUTH_BASIC, "c1", "s3cret"));
+	TEST_ASSERT(gives(h, NULL, CREDS_VIA_BASIC, "c1", "s3cret"));
 	/* A body without credentials changes nothing. */
 	TEST_ASSERT(gives(h, "grant_type=client_credentials&scope=read",
-	    CLIENT_AUTH_BASIC, "c1", "s3cret"));
+	    CREDS_VIA_BASIC, "c1", "s3cret"));
 	/* The same client_id in the body too is fine... */
-	TEST_ASSERT(gives(h, "client_id=c1", CLIENT_AUTH_BASIC, "c1",
+	TEST_ASSERT(gives(h, "client_id=c1", CREDS_VIA_BASIC, "c1",
 	    "s3cret"));
 	/* ...and empty body values count as absent. */
-	TEST_ASSERT(gives(h, "client_id=&client_secret=", CLIENT_AUTH_BASIC,
+	TEST_ASSERT(gives(h, "client_id=&client_secret=", CREDS_VIA_BASIC,
 	    "c1", "s3cret"));
 	free(h);
 	/* The scheme name in any case, blanks around the token68. */
-	TEST_ASSERT(gives("bAsIc  YzE6czNjcmV0  ", NULL, CLIENT_AUTH_BASIC,
+	TEST_ASSERT(gives("bAsIc  YzE6czNjcmV0  ", NULL, CREDS_VIA_BASIC,
 	    "c1", "s3cret"));
 }
 
@@ -136,13 +136,13 @@ test_creds_basic_decoding(void)
 
 	for (i = 0; i < nitems(cases); i++) {
 		h = basic(cases[i].raw);
-		TEST_ASSERT(gives(h, NULL, CLIENT_AUTH_BASIC, cases[i].id,
+		TEST_ASSERT(gives(h, NULL, CREDS_VIA_BASIC, cases[i].id,
 		    cases[i].secret));
 		free(h);
 	}
 	/* A body client_id is compared with the decoded Basic one. */
 	h = basic("a%3Ab:c");
-	TEST_ASSERT(gives(h, "client_id=a%3Ab", CLIENT_AUTH_BASIC, "a:b",
+	TEST_ASSERT(gives(h, "client_id=a%3Ab", CREDS_VIA_BASIC, "a:b",
 	    "c"));
 	TEST_ASSERT(result(h, "client_id=a%253Ab") == CREDS_BOTH);
 	free(h);

@@ -212,6 +212,75 @@ decodes(const char *field, const char *v, size_t len)
 	return rc == 0;
 }
 
+#define GOOD_JWKS	"{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," \
+			    "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}"
+#define GOOD_TP		"NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+/*
+ * Decode a record of a key-bound client: token_endpoint_auth_method
+ * method (NULL: none, and a secret instead), then field = v (len bytes;
+ * NULL: none), then, unless field is the one the method needs, a good
+ * value of what it needs. Returns what client_record_decode() returns;
+ * *rec as it sets it.
+ */
+static int
+decode_bound(const char *method, const char *field, const char *v,
+    size_t len, struct client_record **rec)
+{
+	const char	*f[3], *vals[3];
+	size_t		 fl[3], vl[3], n = 0;
+	char		 err[256];
+	char		*copy = NULL;
+	int		 rc, m;
+
+	*rec = NULL;
+	m = method != NULL ? auth_method_parse(method, strlen(method)) : -1;
+	if (method != NULL) {
+		f[n] = "token_endpoint_auth_method";
+		vals[n++] = method;
+	} else {
+		f[n] = "secret";
+		vals[n++] = HASH;
+	}
+	if (field != NULL) {
+		/* an unterminated copy, so that an overread is caught */
+		copy = xmalloc(len > 0 ? len : 1);
+		memcpy(copy, v, len);
+		f[n] = field;
+		vals[n] = copy;
+		vl[n++] = len;
+	}
+	if (m == AUTH_METHOD_PRIVATE_KEY_JWT &&
+	    (field == NULL || strcmp(field, "jwks") != 0)) {
+		f[n] = "jwks";
+		vals[n++] = GOOD_JWKS;
+	} else if (m == AUTH_METHOD_TLS && (field == NULL ||
+	    (strcmp(field, "tls_subject") != 0 &&
+	    strcmp(field, "tls_san") != 0))) {
+		f[n] = "tls_san";
+		vals[n++] = "svc.example";
+	} else if (m == AUTH_METHOD_SELF_SIGNED_TLS && (field == NULL ||
+	    strcmp(field, "tls_thumbprints") != 0)) {
+		f[n] = "tls_thumbprints";
+		vals[n++] = GOOD_TP;
+	} else if (m == AUTH_METHOD_SECRET_BASIC ||
+	    m == AUTH_METHOD_SECRET_POST) {
+		f[n] = "secret";
+		vals[n++] = HASH;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fl[i] = strlen(f[i]);
+		if (vals[i] != copy)
+			vl[i] = strlen(vals[i]);
+	}
+	rc = client_record_decode("c1", n, f, fl, vals, vl, rec, err,
+	    sizeof(err));
+	free(copy);
+	if (rc == 0 && *rec == NULL)
+		abort();
+	return rc;
+}
+
 /* %-encode every byte but A-Z a-z 0-9 - . _ ~ (RFC 3986 unreserved). */
 static char *
 form_encode(const char *v, size_t len)
@@ -382,6 +451,61 @@ server_agrees(const struct rule_case *c)
 		/* the field, and the claim's check (client_record.h) */
 		return decodes("generation", c->v, c->len) == c->valid &&
 		    client_record_gen_is_valid(c->v, c->len) == c->valid;
+	case RECORD_AUTH_METHOD:
+		if (!c->valid)
+			return nul || decode_bound("client_secret_basic",
+			    "token_endpoint_auth_method", c->v, c->len,
+			    &rec) == -1;
+		/* a good method, with what it needs, is the record's */
+		if (decode_bound(c->v, NULL, NULL, 0, &rec) != 0)
+			return false;
+		ok = (int)rec->auth_method == auth_method_parse(c->v, c->len) &&
+		    (rec->secret_key != NULL) ==
+		    auth_method_uses_secret(rec->auth_method);
+		client_record_free(rec);
+		return ok;
+	case RECORD_JWKS:
+		ok = decode_bound("private_key_jwt", "jwks", c->v, c->len,
+		    &rec) == 0;
+		ok = ok == c->valid && (!ok || rec->jwks != NULL);
+		client_record_free(rec);
+		return ok;
+	case RECORD_TLS_SUBJECT:
+	case RECORD_TLS_SAN:
+		first = c->kind == RECORD_TLS_SUBJECT;
+		ok = decode_bound("tls_client_auth", first ? "tls_subject" :
+		    "tls_san", c->v, c->len, &rec) == 0;
+		if (ok && c->valid)
+			ok = strcmp(first ? rec->tls_subject : rec->tls_san,
+			    c->v) == 0;
+		else
+			ok = ok == c->valid;
+		client_record_free(rec);
+		return ok;
+	case RECORD_TLS_THUMBPRINT:
+		if (!c->valid)
+			return space || c->len == 0 || decode_bound(
+			    "self_signed_tls_client_auth", "tls_thumbprints",
+			    c->v, c->len, &rec) == -1;
+		if (decode_bound("self_signed_tls_client_auth",
+		    "tls_thumbprints", c->v, c->len, &rec) != 0)
+			return false;
+		ok = rec->n_tls_thumbprints == 1 &&
+		    strcmp(rec->tls_thumbprints[0], c->v) == 0;
+		client_record_free(rec);
+		return ok;
+	case RECORD_TLS_THUMBPRINTS:
+		/* "" is valid, and no thumbprint at all: the method's missing */
+		ok = decode_bound(c->len == 0 ? NULL :
+		    "self_signed_tls_client_auth", "tls_thumbprints", c->v,
+		    c->len, &rec) == 0;
+		if (ok && c->valid && c->len > 0)
+			ok = rec->n_tls_thumbprints == (c->len + 1) /
+			    (CLIENT_THUMBPRINT_LEN + 1);
+		else
+			ok = ok == c->valid;
+		client_record_free(rec);
+		return ok;
 	case RECORD_KIND_COUNT:
 		break;
 	}
