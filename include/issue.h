@@ -39,6 +39,16 @@ enum issue_result {
 enum issue_result issue_token(const struct config *cfg,
 	    const struct keyset *keys, const struct client_record *rec,
 	    const char *requested, time_t now, struct issued *out);
+/*
+ * issue_token() for a DPoP-bound token (RFC 9449 6): cnf_jkt, the RFC 7638
+ * thumbprint of the proof's key (borrowed), is put in the token as
+ * cnf {"jkt": cnf_jkt}; NULL: no cnf (as issue_token()).
+ */
+enum issue_result issue_token_dpop(const struct config *cfg,
+	    const struct keyset *keys, const struct client_record *rec,
+	    const char *requested, time_t now, const char *cnf_jkt,
+	    struct issued *out);
+
 /* Free *t's strings and zero it; a zeroed struct issued is fine. */
 void	 issued_finish(struct issued *t);
 

@@ -101,6 +101,9 @@ void	 request_release(struct request *);
 /* A request header (case-insensitive name) or NULL. Borrowed. */
 const char *request_header(const struct request *, const char *name);
 
+/* How many request headers are named name (case-insensitive). */
+size_t	 request_header_count(const struct request *, const char *name);
+
 /*
  * The request body as one contiguous block (evhttp has already capped it
  * at --max-body) and its length. Borrowed until the reply. NULL with

@@ -43,6 +43,9 @@ struct token_params {
 	time_t		 iat;
 	long		 ttl;		/* exp = iat + ttl; > 0 */
 	const char	*scope;		/* NULL or "" = no scope claim */
+	/* cnf's jkt (RFC 9449 6.1): the RFC 7638 thumbprint of the DPoP
+	   key the token is bound to; NULL = no such member */
+	const char	*cnf_jkt;
 	/*
 	 * The client's metadata claims: a JSON object or NULL. Only read
 	 * (deep-copied), so it may be shared between threads. A member named
@@ -112,6 +115,10 @@ struct token_claims {
 	const char		*scope;		/* NULL when absent */
 	const char		*aud;		/* NULL unless a string */
 	const char		*client_gen;	/* NULL when absent */
+	/* cnf.jkt (RFC 9449 6.1): the token is DPoP-bound; NULL when
+	   absent. A cnf that is not an object, or a jkt that is not a
+	   non-empty string, is TOKEN_BAD_CLAIM. */
+	const char		*cnf_jkt;
 	/* NumericDates, rounded down when they have a fraction. */
 	int64_t			 exp;
 	int64_t			 iat;

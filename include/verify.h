@@ -169,4 +169,14 @@ void	 verify_outcome_finish(struct verify_outcome *out);
  */
 const char *verify_reason(const struct verify_outcome *);
 
+/*
+ * The reasons /verify counts a token under when the token is good but its
+ * binding is not (tokend_verify_failures_total, after verify_reason()'s):
+ * a DPoP proof that fails its checks, a proof's jti seen before, a token
+ * presented with the wrong scheme or a proof of another key.
+ */
+#define VERIFY_REASON_DPOP_PROOF_INVALID	"dpop_proof_invalid"
+#define VERIFY_REASON_DPOP_REPLAY		"dpop_replay"
+#define VERIFY_REASON_BINDING_MISMATCH		"binding_mismatch"
+
 #endif

@@ -138,13 +138,14 @@ handler_index(struct request *req)
 }
 
 /* verify_reasons() fills this many; a shard can count as many. */
-_Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN <=
-    METRICS_REASONS, "METRICS_REASONS holds every verify_reason()");
+_Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN +
+    3 <= METRICS_REASONS, "METRICS_REASONS holds every verify_reason()");
 
 /*
  * The labels of tokend_verify_failures_total, in the order they are
  * written: every token verdict but TOKEN_OK, then verify's own results
- * after VERIFY_BAD_TOKEN. Each is the stable name the handlers count the
+ * after VERIFY_BAD_TOKEN, then the binding reasons (verify.h). Each is the
+ * stable name the handlers count the
  * failure under (verify_reason()). Returns how many.
  */
 static size_t
@@ -163,6 +164,9 @@ verify_reasons(const char *out[METRICS_REASONS])
 		v.result = (enum verify_result)i;
 		out[n++] = verify_reason(&v);
 	}
+	out[n++] = VERIFY_REASON_DPOP_PROOF_INVALID;
+	out[n++] = VERIFY_REASON_DPOP_REPLAY;
+	out[n++] = VERIFY_REASON_BINDING_MISMATCH;
 	return n;
 }
 

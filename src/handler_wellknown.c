@@ -66,6 +66,10 @@ handler_metadata(struct request *req)
 	static const char *const auth_methods[] = {
 		"client_secret_basic", "client_secret_post",
 	};
+	/* dpop.h's DPOP_ALGS, in its order */
+	static const char *const dpop_algs[] = {
+		"ES256", "ES384", "PS256", "RS256", "EdDSA",
+	};
 	const struct config	*cfg = req->worker->cfg;
 	struct json_object	*m = json_object_new_object();
 
@@ -91,6 +95,9 @@ handler_metadata(struct request *req)
 	    string_array(auth_methods, 2));
 	json_object_object_add(m, "revocation_endpoint_auth_methods_supported",
 	    string_array(auth_methods, 2));
+	/* RFC 9449 5.1 */
+	json_object_object_add(m, "dpop_signing_alg_values_supported",
+	    string_array(dpop_algs, 5));
 	reply_header(req, "Cache-Control", WELLKNOWN_CACHE);
 	reply_json(req, 200, m, 0);
 }

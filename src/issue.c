@@ -22,6 +22,14 @@ issue_token(const struct config *cfg, const struct keyset *keys,
     const struct client_record *rec, const char *requested, time_t now,
     struct issued *out)
 {
+	return issue_token_dpop(cfg, keys, rec, requested, now, NULL, out);
+}
+
+enum issue_result
+issue_token_dpop(const struct config *cfg, const struct keyset *keys,
+    const struct client_record *rec, const char *requested, time_t now,
+    const char *cnf_jkt, struct issued *out)
+{
 	struct token_params	 tp;
 	struct scope_set	 want;
 	enum issue_result	 r = ISSUE_ERROR;
@@ -53,6 +61,7 @@ issue_token(const struct config *cfg, const struct keyset *keys,
 	tp.ttl = rec->ttl > 0 ? rec->ttl : cfg->token_ttl;
 	tp.scope = out->scope;
 	tp.extra_claims = rec->claims;
+	tp.cnf_jkt = cnf_jkt;
 	if (token_issue(keyset_signing_key(keys), &tp, &out->jws,
 	    out->jti) != 0)
 		goto out;

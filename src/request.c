@@ -206,6 +206,22 @@ request_header(const struct request *req, const char *name)
 	    name);
 }
 
+size_t
+request_header_count(const struct request *req, const char *name)
+{
+	struct evkeyvalq	*headers;
+	struct evkeyval		*h;
+	size_t			 n = 0;
+
+	if (req->ev == NULL ||
+	    (headers = evhttp_request_get_input_headers(req->ev)) == NULL)
+		return 0;
+	TAILQ_FOREACH(h, headers, next)
+		if (strcasecmp(h->key, name) == 0)
+			n++;
+	return n;
+}
+
 const char *
 request_body(struct request *req, size_t *len)
 {

@@ -179,6 +179,13 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 		jsonw_key(w, "scope");
 		jsonw_str(w, p->scope);
 	}
+	if (p->cnf_jkt != NULL) {
+		jsonw_key(w, "cnf");
+		jsonw_begin(w);
+		jsonw_key(w, "jkt");
+		jsonw_str(w, p->cnf_jkt);
+		jsonw_end(w);
+	}
 	if (p->extra_claims != NULL &&
 	    put_extra_claims(w, p->extra_claims) == -1)
 		return -1;
@@ -417,6 +424,7 @@ check_claims(struct json_object *pl, time_t now,
     const struct token_rules *rules, struct token_claims *c)
 {
 	struct numeric_date	 exp, nbf, iat;
+	struct json_object	*cnf;
 	enum token_verdict	 v;
 	bool			 present;
 	int64_t			 leeway = rules->leeway > 0 ? rules->leeway : 0;
@@ -460,6 +468,16 @@ check_claims(struct json_object *pl, time_t now,
 	/* aud is reported, not checked: an array is allowed (RFC 7519) */
 	if (claim_string(pl, "aud", false, &c->aud) != TOKEN_OK)
 		c->aud = NULL;
+	/* RFC 7800 3.1 cnf; RFC 9449 6.1 its jkt */
+	if (json_object_object_get_ex(pl, "cnf", &cnf)) {
+		if (!json_object_is_type(cnf, json_type_object))
+			return TOKEN_BAD_CLAIM;
+		if ((v = claim_string(cnf, "jkt", false, &c->cnf_jkt)) !=
+		    TOKEN_OK)
+			return v;
+		if (c->cnf_jkt != NULL && c->cnf_jkt[0] == '\0')
+			return TOKEN_BAD_CLAIM;
+	}
 
 	c->exp = date_seconds(&exp);
 	c->iat = date_seconds(&iat);
