@@ -1,0 +1,449 @@
+"""
+DPoP (RFC 9449) at /oauth/token and /verify, over real TLS, against a real
+redis-server.
+
+Setup: proofs are made here with the cryptography package (EC P-256,
+ES256; one RSA key for RS256); clients with scripts/tokend-client. A
+scenario-scoped instance "dpop" (--workers 2, --auth-fail-limit 0) unless
+a scenario says otherwise.
+
+Expected:
+- dpop_token_and_verify_end_to_end: a proof at /oauth/token -> 200
+  token_type "DPoP", the token's cnf.jkt is the RFC 7638 thumbprint of the
+  proof's key; /verify with "Authorization: DPoP" and a fresh proof (ath,
+  htm GET, htu https://Host/verify) -> 200 with claims.cnf and
+  X-Token-Cnf-Jkt; introspection says token_type "DPoP" with cnf; the
+  metadata lists dpop_signing_alg_values_supported; an RS256 proof works
+  too; a token without a proof is still Bearer.
+- dpop_token_endpoint_refuses_bad_proofs: typ, alg HS256/none, a jwk with
+  a private member, htm GET, htu of another URL, iat too old and in the
+  future, no jti, a signature by another key than the header's jwk, two
+  DPoP headers, a replayed proof (same instance, and a second instance on
+  the same Redis): each 400 invalid_dpop_proof, no token.
+- dpop_bound_client_needs_a_proof: a --dpop-bound client without a proof
+  -> 400 invalid_dpop_proof; with one -> 200 DPoP.
+- dpop_verify_refuses_bad_bindings: the DPoP token as Bearer -> 401
+  invalid_token; a Bearer token with the DPoP scheme -> 401 invalid_token;
+  no proof, htm POST for a GET, htu of another URL, ath of another token,
+  a proof of another key -> 401 with WWW-Authenticate: DPoP
+  error="invalid_dpop_proof"; the metrics count dpop_proof_invalid,
+  binding_mismatch and dpop_replay.
+- dpop_verify_replay_across_workers: one proof sent 40 times on 40
+  connections to --workers 2: exactly one 200.
+- dpop_forwarded_request_only_from_trusted_proxies: X-Forwarded-* from a
+  peer outside --trusted-proxies are ignored (a proof for the forwarded
+  URL fails, one for /verify passes); from a trusted peer the proof must
+  name the forwarded request.
+- Every scenario: no whole token or proof in the logs.
+"""
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import \
+    decode_dss_signature
+
+from jwt_helpers import (NO_LIMIT, Admin, Jws, basic, start_instance,
+                         token_request, uid)
+from tokend_harness import check, check_eq, expect_json_error, scenario, short
+
+
+def b64u(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def uint(n, size):
+    return n.to_bytes(size, "big")
+
+
+class Key:
+    """A DPoP key: ES256 (default) or RS256."""
+
+    def __init__(self, alg="ES256"):
+        self.alg = alg
+        if alg == "ES256":
+            self.priv = ec.generate_private_key(ec.SECP256R1())
+            nums = self.priv.public_key().public_numbers()
+            self.jwk = {"kty": "EC", "crv": "P-256",
+                        "x": b64u(uint(nums.x, 32)),
+                        "y": b64u(uint(nums.y, 32))}
+            req = ("crv", "kty", "x", "y")
+        else:
+            self.priv = rsa.generate_private_key(65537, 2048)
+            nums = self.priv.public_key().public_numbers()
+            self.jwk = {"kty": "RSA",
+                        "n": b64u(uint(nums.n, 256)),
+                        "e": b64u(uint(nums.e, 3))}
+            req = ("e", "kty", "n")
+        canon = json.dumps({k: self.jwk[k] for k in req},
+                           separators=(",", ":"), sort_keys=True)
+        self.jkt = b64u(hashlib.sha256(canon.encode()).digest())
+
+    def sign(self, data):
+        if self.alg == "ES256":
+            r, s = decode_dss_signature(
+                self.priv.sign(data, ec.ECDSA(hashes.SHA256())))
+            return uint(r, 32) + uint(s, 32)
+        return self.priv.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def proof(key, htm, htu, token=None, iat=None, jti="new", typ="dpop+jwt",
+          alg=None, jwk=None, extra_claims=None, drop=(), signer=None):
+    """A compact DPoP proof; jti "new" is a fresh random one."""
+    h = {"typ": typ, "alg": alg or key.alg, "jwk": jwk or key.jwk}
+    c = {"jti": secrets.token_urlsafe(16) if jti == "new" else jti,
+         "htm": htm, "htu": htu,
+         "iat": int(time.time()) if iat is None else iat}
+    if token is not None:
+        c["ath"] = b64u(hashlib.sha256(token.encode()).digest())
+    c.update(extra_claims or {})
+    for k in drop:
+        h.pop(k, None)
+        c.pop(k, None)
+    si = b64u(json.dumps(h, separators=(",", ":"))) + "." + \
+        b64u(json.dumps(c, separators=(",", ":")))
+    return si + "." + b64u((signer or key).sign(si.encode()))
+
+
+def token_url(t):
+    return "https://localhost:%d/oauth/token" % t.port
+
+
+def verify_url(t):
+    """What /verify's Host makes of it (the harness connects by IP)."""
+    return "https://%s:%d/verify" % (t.host, t.port)
+
+
+def dpop_instance(ctx, args=()):
+    return start_instance(ctx, "dpop", args=NO_LIMIT + list(args))
+
+
+def client(ctx, *opts):
+    cid = uid("dpop")
+    return cid, Admin(ctx).add(cid, *opts)
+
+
+def dpop_token(ctx, t, cid, secret, key, conn=None):
+    p = proof(key, "POST", token_url(t))
+    ctx.sensitive.token(p)
+    r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                      conn=conn)
+    check_eq(r.status, 200, "DPoP token (body %s)" % short(r.body))
+    check_eq(r.json.get("token_type"), "DPoP", "token_type")
+    tok = r.json["access_token"]
+    ctx.sensitive.token(tok)
+    return tok
+
+
+def verify_dpop(t, tok, p, scheme="DPoP", headers=None, method="GET",
+                conn=None):
+    h = {"Authorization": "%s %s" % (scheme, tok)}
+    if p is not None:
+        h["DPoP"] = p
+    h.update(headers or {})
+    return t.request(method, "/verify", headers=h, conn=conn)
+
+
+def expect_bad_proof(r, what):
+    check_eq(r.status, 401, what + ": status (body %s)" % short(r.body))
+    check_eq(r.json.get("error"), "invalid_dpop_proof", what + ": error")
+    check(r.header("WWW-Authenticate", "").startswith(
+        'DPoP error="invalid_dpop_proof"'),
+        what + ": challenge %r" % r.header("WWW-Authenticate"))
+
+
+def metrics_text(t):
+    r = t.mgmt_request("GET", "/metrics")
+    check_eq(r.status, 200, "/metrics")
+    return r.body.decode()
+
+
+def failure_count(text, reason):
+    for line in text.splitlines():
+        if line.startswith('tokend_verify_failures_total{reason="%s"}'
+                           % reason):
+            return float(line.split()[-1])
+    return None
+
+
+@scenario("dpop_token_and_verify_end_to_end")
+def dpop_token_and_verify_end_to_end(ctx):
+    t = dpop_instance(ctx)
+    cid, secret = client(ctx, "--scopes", "read")
+    key = Key()
+    tok = dpop_token(ctx, t, cid, secret, key)
+    claims = Jws(tok).claims
+    check_eq(claims.get("cnf"), {"jkt": key.jkt}, "the token's cnf")
+
+    p = proof(key, "GET", verify_url(t), token=tok)
+    ctx.sensitive.token(p)
+    r = verify_dpop(t, tok, p)
+    check_eq(r.status, 200, "DPoP /verify (body %s)" % short(r.body))
+    check_eq(r.json["claims"].get("cnf"), {"jkt": key.jkt}, "claims.cnf")
+    check_eq(r.header("X-Token-Cnf-Jkt"), key.jkt, "X-Token-Cnf-Jkt")
+    check_eq(r.header("X-Token-Client-Id"), cid, "X-Token-Client-Id")
+
+    # introspection by the client itself
+    r = t.request("POST", "/oauth/introspect", body=("token=" + tok).encode(),
+                  headers={"Content-Type":
+                           "application/x-www-form-urlencoded",
+                           "Authorization": basic(cid, secret)})
+    check_eq(r.status, 200, "introspect (body %s)" % short(r.body))
+    check(r.json is not None, "introspect JSON: %r" % short(r.body))
+    check_eq(r.json.get("active"), True, "active")
+    check_eq(r.json.get("token_type"), "DPoP", "introspected token_type")
+    check_eq(r.json.get("cnf"), {"jkt": key.jkt}, "introspected cnf")
+
+    r = t.request("GET", "/.well-known/oauth-authorization-server")
+    check_eq(r.status, 200, "metadata (body %s)" % short(r.body))
+    check_eq(r.json.get("dpop_signing_alg_values_supported"),
+             ["ES256", "ES384", "PS256", "RS256", "EdDSA"], "metadata")
+
+    # RS256 proofs, and a token without a proof is Bearer
+    rk = Key("RS256")
+    tok2 = dpop_token(ctx, t, cid, secret, rk)
+    check_eq(Jws(tok2).claims.get("cnf"), {"jkt": rk.jkt}, "RSA cnf")
+    p = proof(rk, "GET", verify_url(t), token=tok2)
+    ctx.sensitive.token(p)
+    check_eq(verify_dpop(t, tok2, p).status, 200, "RS256 proof at /verify")
+    r = token_request(t, client=(cid, secret))
+    check_eq(r.json.get("token_type"), "Bearer", "no proof: Bearer")
+    check("cnf" not in Jws(r.json["access_token"]).claims, "no proof: cnf")
+    ctx.sensitive.token(r.json["access_token"])
+
+
+@scenario("dpop_token_endpoint_refuses_bad_proofs")
+def dpop_token_endpoint_refuses_bad_proofs(ctx):
+    t = dpop_instance(ctx)
+    cid, secret = client(ctx)
+    key, other = Key(), Key()
+    url = token_url(t)
+    now = int(time.time())
+    bad = {
+        "typ": proof(key, "POST", url, typ="JWT"),
+        "alg HS256": proof(key, "POST", url, alg="HS256"),
+        "alg none": proof(key, "POST", url, alg="none"),
+        "private jwk": proof(key, "POST", url, jwk=dict(
+            key.jwk, d=b64u(uint(key.priv.private_numbers()
+                                 .private_value, 32)))),
+        "htm": proof(key, "GET", url),
+        "htu": proof(key, "POST", "https://localhost:%d/oauth/other"
+                     % t.port),
+        "htu host": proof(key, "POST", "https://evil.example/oauth/token"),
+        "iat old": proof(key, "POST", url, iat=now - 60 - 30 - 5),
+        "iat future": proof(key, "POST", url, iat=now + 30 + 5),
+        "no jti": proof(key, "POST", url, drop=("jti",)),
+        "other signer": proof(key, "POST", url, signer=other),
+        "not a jws": "a.b",
+    }
+    for what, p in bad.items():
+        ctx.sensitive.token(p)
+        r = token_request(t, client=(cid, secret), headers={"DPoP": p})
+        expect_json_error(r, 400, "bad proof: " + what,
+                          error="invalid_dpop_proof")
+        check("access_token" not in (r.json or {}), what + ": no token")
+
+    # an htu of another spelling of the same URL is fine
+    p = proof(key, "POST", "HTTPS://LOCALHOST:%d/oauth/token?x=1" % t.port)
+    ctx.sensitive.token(p)
+    r = token_request(t, client=(cid, secret), headers={"DPoP": p})
+    check_eq(r.status, 200, "normalised htu (body %s)" % short(r.body))
+    ctx.sensitive.token(r.json["access_token"])
+
+    # two DPoP headers: a raw request (http.client would join them)
+    p1, p2 = proof(key, "POST", url), proof(key, "POST", url)
+    ctx.sensitive.token(p1)
+    ctx.sensitive.token(p2)
+    conn = t.connection()
+    try:
+        conn.putrequest("POST", "/oauth/token")
+        body = b"grant_type=client_credentials"
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        conn.putheader("Authorization", basic(cid, secret))
+        conn.putheader("DPoP", p1)
+        conn.putheader("DPoP", p2)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        check_eq(resp.status, 400, "two DPoP headers (%s)" % short(data))
+        check_eq(json.loads(data).get("error"), "invalid_dpop_proof",
+                 "two DPoP headers: error")
+    finally:
+        conn.close()
+
+    # replay: the same proof twice at one instance, then at another
+    p = proof(key, "POST", url)
+    ctx.sensitive.token(p)
+    r = token_request(t, client=(cid, secret), headers={"DPoP": p})
+    check_eq(r.status, 200, "first use")
+    ctx.sensitive.token(r.json["access_token"])
+    r = token_request(t, client=(cid, secret), headers={"DPoP": p})
+    expect_json_error(r, 400, "replay, same instance",
+                      error="invalid_dpop_proof")
+    t2 = start_instance(ctx, "dpop2", args=NO_LIMIT,
+                        replace={"--issuer": "https://localhost:%d"
+                                 % t.port})
+    p = proof(key, "POST", url)
+    ctx.sensitive.token(p)
+    r = token_request(t2, client=(cid, secret), headers={"DPoP": p})
+    check_eq(r.status, 200, "first use at the second instance (%s)"
+             % short(r.body))
+    ctx.sensitive.token(r.json["access_token"])
+    r = token_request(t, client=(cid, secret), headers={"DPoP": p})
+    expect_json_error(r, 400, "replay at the other instance",
+                      error="invalid_dpop_proof")
+
+
+@scenario("dpop_bound_client_needs_a_proof")
+def dpop_bound_client_needs_a_proof(ctx):
+    t = dpop_instance(ctx)
+    cid, secret = client(ctx, "--dpop-bound")
+    r = token_request(t, client=(cid, secret))
+    expect_json_error(r, 400, "dpop_bound without a proof",
+                      error="invalid_dpop_proof")
+    dpop_token(ctx, t, cid, secret, Key())
+    Admin(ctx).set(cid, "--no-dpop-bound")
+    deadline = time.monotonic() + 5
+    while True:
+        r = token_request(t, client=(cid, secret))
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check_eq(r.status, 200, "no longer dpop_bound (%s)" % short(r.body))
+    ctx.sensitive.token(r.json["access_token"])
+
+
+@scenario("dpop_verify_refuses_bad_bindings")
+def dpop_verify_refuses_bad_bindings(ctx):
+    t = dpop_instance(ctx)
+    cid, secret = client(ctx)
+    key, other = Key(), Key()
+    tok = dpop_token(ctx, t, cid, secret, key)
+    r = token_request(t, client=(cid, secret))
+    bearer = r.json["access_token"]
+    ctx.sensitive.token(bearer)
+    vu = verify_url(t)
+    before = metrics_text(t)
+
+    def p(**kw):
+        args = dict(key=key, htm="GET", htu=vu, token=tok)
+        args.update(kw)
+        x = proof(args.pop("key"), args.pop("htm"), args.pop("htu"), **args)
+        ctx.sensitive.token(x)
+        return x
+
+    r = verify_dpop(t, tok, None, scheme="Bearer")
+    expect_json_error(r, 401, "DPoP token as Bearer", error="invalid_token")
+    r = verify_dpop(t, tok, p(), scheme="Bearer")
+    expect_json_error(r, 401, "DPoP token as Bearer with a proof",
+                      error="invalid_token")
+    r = verify_dpop(t, bearer, p(token=bearer))
+    expect_json_error(r, 401, "Bearer token as DPoP", error="invalid_token")
+    expect_bad_proof(verify_dpop(t, tok, None), "no proof")
+    expect_bad_proof(verify_dpop(t, tok, p(htm="POST")), "htm")
+    expect_bad_proof(verify_dpop(t, tok, p(
+        htu="https://%s:%d/other" % (t.host, t.port))), "htu")
+    expect_bad_proof(verify_dpop(t, tok, p(token=bearer)), "ath")
+    expect_bad_proof(verify_dpop(t, tok, p(drop=("ath",))), "no ath")
+    expect_bad_proof(verify_dpop(t, tok, p(key=other)), "another key")
+    expect_bad_proof(verify_dpop(t, tok, p(signer=other)), "forged")
+    expect_bad_proof(verify_dpop(t, tok, p(iat=int(time.time()) - 200)),
+                     "iat old")
+    # POST /verify needs htm POST
+    check_eq(verify_dpop(t, tok, p(htm="POST"), method="POST").status, 200,
+             "POST /verify with htm POST")
+    # replay at the same worker (one connection)
+    once = p()
+    conn = t.connection()
+    try:
+        check_eq(verify_dpop(t, tok, once, conn=conn).status, 200,
+                 "first use")
+        expect_bad_proof(verify_dpop(t, tok, once, conn=conn), "replay")
+    finally:
+        conn.close()
+    after = metrics_text(t)
+    for reason, least in (("dpop_proof_invalid", 6),
+                          ("binding_mismatch", 4), ("dpop_replay", 1)):
+        b = failure_count(before, reason)
+        a = failure_count(after, reason)
+        check(b is not None and a is not None and a - b >= least,
+              "metrics %s: %r -> %r" % (reason, b, a))
+
+
+@scenario("dpop_verify_replay_across_workers")
+def dpop_verify_replay_across_workers(ctx):
+    t = dpop_instance(ctx, ["--workers", "2"])
+    cid, secret = client(ctx)
+    key = Key()
+    tok = dpop_token(ctx, t, cid, secret, key)
+    p = proof(key, "GET", verify_url(t), token=tok)
+    ctx.sensitive.token(p)
+    n = 40
+    conns = [t.connection() for _ in range(n)]
+    statuses = [None] * n
+    go = threading.Event()
+
+    def run(i):
+        go.wait()
+        try:
+            statuses[i] = verify_dpop(t, tok, p, conn=conns[i]).status
+        except Exception as e:  # noqa: BLE001 - reported below
+            statuses[i] = repr(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    go.set()
+    for th in threads:
+        th.join(30)
+    for c in conns:
+        c.close()
+    check_eq(statuses.count(200), 1, "200s among %r" % statuses)
+    check_eq(statuses.count(401), n - 1, "401s among %r" % statuses)
+
+
+@scenario("dpop_forwarded_request_only_from_trusted_proxies")
+def dpop_forwarded_request_only_from_trusted_proxies(ctx):
+    fwd = {"X-Forwarded-Method": "DELETE", "X-Forwarded-Proto": "https",
+           "X-Forwarded-Host": "api.example", "X-Forwarded-Uri": "/items/7?x"}
+    furl = "https://api.example/items/7"
+    # untrusted: the headers are ignored
+    t = dpop_instance(ctx, ["--trusted-proxies", "10.9.9.9"])
+    cid, secret = client(ctx)
+    key = Key()
+    tok = dpop_token(ctx, t, cid, secret, key)
+
+    def p(htm, htu):
+        x = proof(key, htm, htu, token=tok)
+        ctx.sensitive.token(x)
+        return x
+
+    expect_bad_proof(verify_dpop(t, tok, p("DELETE", furl), headers=fwd),
+                     "forwarded request from an untrusted peer")
+    check_eq(verify_dpop(t, tok, p("GET", verify_url(t)),
+                         headers=fwd).status, 200,
+             "the /verify request itself, X-Forwarded-* ignored")
+    # trusted: the forwarded request is what the proof names
+    t2 = start_instance(ctx, "dpop-proxy",
+                        args=NO_LIMIT + ["--trusted-proxies", "127.0.0.1"],
+                        replace={"--issuer": "https://localhost:%d"
+                                 % t.port})
+    check_eq(verify_dpop(t2, tok, p("DELETE", furl), headers=fwd).status,
+             200, "forwarded request from a trusted peer")
+    expect_bad_proof(verify_dpop(t2, tok, p("GET", verify_url(t2)),
+                                 headers=fwd),
+                     "a proof for /verify when the gateway forwarded another")
+    partial = dict(fwd)
+    del partial["X-Forwarded-Uri"]
+    expect_bad_proof(verify_dpop(t2, tok, p("DELETE", furl),
+                                 headers=partial),
+                     "incomplete X-Forwarded-*")
