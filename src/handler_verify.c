@@ -212,12 +212,12 @@ check_binding(struct request *req, const char *token, size_t len,
 	}
 	reason = VERIFY_REASON_DPOP_PROOF_INVALID;
 	if ((n = request_header_count(req, "DPoP")) != 1) {
-		detail = n == 0 ? "missing" : "more than one";
+		detail = n == 0 ? "missing" : "several";
 		goto refuse_proof;
 	}
 	h = request_header(req, "DPoP");
 	if (proof_target(req, &e.htm, htu) == -1) {
-		detail = "no request to bind";
+		detail = "no_target";
 		goto refuse_proof;
 	}
 	if (dpop_ath(token, len, ath) == -1) {
@@ -251,7 +251,7 @@ check_binding(struct request *req, const char *token, size_t len,
 	case DPOP_SEEN_FULL:
 		log_warnx("event=dpop_seen_full request_id=%s",
 		    req->request_id);
-		detail = "too many proofs in the window";
+		detail = "table_full";
 		break;
 	}
 refuse_proof:
