@@ -447,3 +447,46 @@ def dpop_forwarded_request_only_from_trusted_proxies(ctx):
     expect_bad_proof(verify_dpop(t2, tok, p("DELETE", furl),
                                  headers=partial),
                      "incomplete X-Forwarded-*")
+
+
+@scenario("dpop_interop_oauth4webapi", timeout=180)
+def dpop_interop_oauth4webapi(ctx):
+    """oauth4webapi (test/interop, npm ci into a scratch directory) gets a
+    DPoP token and makes proofs that /verify accepts, once each."""
+    import os
+    import shutil
+    import subprocess
+    from jwt_helpers import scratch_dir
+    from tokend_harness import child_env, skip
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        skip("node or npm not installed (scripts/debian-packages.txt [test])")
+    src = os.path.join(ctx.source_root, "test", "interop")
+    d = scratch_dir(ctx, "interop")
+    for f in ("package.json", "package-lock.json", "interop.mjs"):
+        shutil.copy(os.path.join(src, f), d)
+    r = subprocess.run([npm, "ci", "--no-audit", "--no-fund",
+                        "--ignore-scripts"], cwd=d, capture_output=True,
+                       timeout=150)
+    check_eq(r.returncode, 0, "npm ci: %s" % short(r.stderr, 400))
+    t = dpop_instance(ctx)
+    cid, secret = client(ctx, "--scopes", "read", "--dpop-bound")
+    vurl = "https://localhost:%d/verify" % t.port
+    r = subprocess.run([node, "interop.mjs", "https://localhost:%d" % t.port,
+                        cid, vurl], cwd=d, input=secret.encode(),
+                       capture_output=True, timeout=60,
+                       env=child_env({"NODE_EXTRA_CA_CERTS":
+                                      ctx.pki.ca_cert}))
+    check_eq(r.returncode, 0, "interop.mjs: %s" % short(r.stderr, 600))
+    out = json.loads(r.stdout.decode().strip().splitlines()[-1])
+    check("token_error" not in out, "token error: %r" % out)
+    check("ES256" in (out.get("dpop_algs") or []), "metadata: %r" % out)
+    check_eq(out.get("token_type"), "dpop", "token_type (oauth4webapi "
+             "lowercases it)")
+    check_eq(out.get("cnf"), {"jkt": out.get("jkt")}, "cnf.jkt")
+    check_eq(out["verify"], {"status": 200, "jkt": out["jkt"]},
+             "/verify with oauth4webapi's proof")
+    check_eq(out["verify_again"]["status"], 200,
+             "/verify with a second fresh proof")
+    check_eq(out["verify_other_key"]["status"], 401,
+             "/verify with another key's proof")

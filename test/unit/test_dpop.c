@@ -7,8 +7,14 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 
+#include "b64url.h"
 #include "dpop.h"
+#include "jwk.h"
 #include "sjson.h"
 #include "test.h"
 
@@ -323,6 +329,152 @@ test_ath_and_algs(void)
 	TEST_ASSERT(strcmp(dpop_verdict_name(DPOP_REPLAY), "replay") == 0);
 }
 
+/* An EC P-256 key and its public JWK members, made with OpenSSL. */
+struct eckey {
+	EVP_PKEY	*pkey;
+	char		 x[44], y[44];
+};
+
+static int
+eckey_make(struct eckey *k)
+{
+	BIGNUM		*bx = NULL, *by = NULL;
+	unsigned char	 b[32];
+	int		 rc = -1;
+
+	if ((k->pkey = EVP_EC_gen("P-256")) == NULL)
+		return -1;
+	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1 ||
+	    EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1)
+		goto out;
+	if (BN_bn2binpad(bx, b, 32) != 32)
+		goto out;
+	b64url_encode(k->x, b, 32);
+	if (BN_bn2binpad(by, b, 32) != 32)
+		goto out;
+	b64url_encode(k->y, b, 32);
+	rc = 0;
+out:
+	BN_free(bx);
+	BN_free(by);
+	return rc;
+}
+
+/* b64url(header).b64url(claims).b64url(ES256 signature by k) */
+static char *
+sign_proof(EVP_PKEY *k, const char *header, const char *claims)
+{
+	EVP_MD_CTX		*md = EVP_MD_CTX_new();
+	unsigned char		 der[80], rs[64];
+	const unsigned char	*p;
+	ECDSA_SIG		*sig = NULL;
+	size_t			 derlen = sizeof(der), hl = strlen(header);
+	size_t			 cl = strlen(claims), n;
+	char			*out;
+
+	out = malloc(2 * (hl + cl) + 200);
+	n = b64url_encode(out, (const unsigned char *)header, hl);
+	out[n++] = '.';
+	n += b64url_encode(out + n, (const unsigned char *)claims, cl);
+	if (md == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSign(md, der, &derlen, (unsigned char *)out, n) != 1)
+		abort();
+	p = der;
+	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL ||
+	    BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, 32) != 32 ||
+	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + 32, 32) != 32)
+		abort();
+	out[n++] = '.';
+	b64url_encode(out + n, rs, 64);
+	ECDSA_SIG_free(sig);
+	EVP_MD_CTX_free(md);
+	return out;
+}
+
+static enum dpop_verdict
+check_proof(EVP_PKEY *signer, const struct eckey *jwk_of, const char *typ,
+    const char *alg, const char *claims, const struct dpop_expect *e,
+    struct dpop_proof *out)
+{
+	char			 header[512];
+	char			*proof;
+	enum dpop_verdict	 v;
+
+	snprintf(header, sizeof(header), "{\"typ\":\"%s\",\"alg\":\"%s\","
+	    "\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\","
+	    "\"y\":\"%s\"}}", typ, alg, jwk_of->x, jwk_of->y);
+	proof = sign_proof(signer, header, claims);
+	v = dpop_proof_check(proof, strlen(proof), e, out);
+	free(proof);
+	return v;
+}
+
+static void
+test_proof_check(void)
+{
+	struct eckey		 a, b;
+	struct dpop_expect	 e = {
+		.htm = "POST", .htu = "https://as.example/oauth/token",
+		.ath = NULL, .now = 1700000000, .max_age = 60, .leeway = 0,
+	};
+	struct dpop_proof	 out;
+	struct json_object	*jwk;
+	char			 jwks[256], thumb[JWK_THUMBPRINT_LEN + 1];
+	char			 err[128];
+	const char		*good = "{\"jti\":\"j-1\",\"htm\":\"POST\","
+	    "\"htu\":\"https://as.example/oauth/token\",\"iat\":1700000000}";
+
+	TEST_ASSERT(eckey_make(&a) == 0 && eckey_make(&b) == 0);
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "ES256", good, &e,
+	    &out) == DPOP_OK);
+	TEST_ASSERT(strcmp(out.jti, "j-1") == 0);
+	TEST_ASSERT(out.iat == 1700000000);
+	/* the thumbprint is the JWK module's RFC 7638 one */
+	snprintf(jwks, sizeof(jwks), "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"%s\",\"y\":\"%s\"}", a.x, a.y);
+	jwk = sjson_parse(jwks, strlen(jwks), 4);
+	TEST_ASSERT(jwk_thumbprint(jwk, thumb, err, sizeof(err)) == 0);
+	json_object_put(jwk);
+	TEST_ASSERT(strcmp(out.jkt, thumb) == 0);
+	/* signed by another key than the header's */
+	TEST_ASSERT(check_proof(b.pkey, &a, "dpop+jwt", "ES256", good, &e,
+	    &out) == DPOP_BAD_SIGNATURE);
+	TEST_ASSERT(out.jkt[0] == '\0' && out.jti[0] == '\0');
+	/* alg not the key's (ES384 is supported, but not by a P-256 key) */
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "ES384", good, &e,
+	    &out) == DPOP_BAD_ALG);
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "HS256", good, &e,
+	    &out) == DPOP_BAD_ALG);
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "none", good, &e,
+	    &out) == DPOP_BAD_ALG);
+	TEST_ASSERT(check_proof(a.pkey, &a, "at+jwt", "ES256", good, &e,
+	    &out) == DPOP_BAD_TYP);
+	/* claims after the signature */
+	e.htm = "GET";
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "ES256", good, &e,
+	    &out) == DPOP_BAD_HTM);
+	e.htm = "POST";
+	e.now += 61;
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "ES256", good, &e,
+	    &out) == DPOP_BAD_IAT);
+	e.now -= 61;
+	/* a point not on the curve is not a key */
+	{
+		struct eckey	bad = a;
+
+		memcpy(bad.y, b.y, sizeof(bad.y));
+		TEST_ASSERT(check_proof(a.pkey, &bad, "dpop+jwt", "ES256",
+		    good, &e, &out) == DPOP_BAD_JWK);
+	}
+	/* not a JWS, too long */
+	TEST_ASSERT(dpop_proof_check("a.b", 3, &e, &out) == DPOP_MALFORMED);
+	TEST_ASSERT(dpop_proof_check("a.b.c", DPOP_PROOF_MAX + 1, &e, &out) ==
+	    DPOP_MALFORMED);
+	EVP_PKEY_free(a.pkey);
+	EVP_PKEY_free(b.pkey);
+}
+
 int
 main(void)
 {
@@ -333,5 +485,6 @@ main(void)
 	test_run(test_header_rules);
 	test_run(test_claims_rules);
 	test_run(test_ath_and_algs);
+	test_run(test_proof_check);
 	return test_summary();
 }
