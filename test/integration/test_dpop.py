@@ -21,7 +21,9 @@ Expected:
   DPoP headers, a replayed proof (same instance, and a second instance on
   the same Redis): each 400 invalid_dpop_proof, no token.
 - dpop_bound_client_needs_a_proof: a --dpop-bound client without a proof
-  -> 400 invalid_dpop_proof; with one -> 200 DPoP.
+  -> 400 invalid_dpop_proof; with one -> 200 DPoP; at the legacy
+  /authorize (no proofs there) -> 400 {"error":"invalid_dpop_proof"};
+  after --no-dpop-bound, a Bearer token again.
 - dpop_verify_refuses_bad_bindings: the DPoP token as Bearer -> 401
   invalid_token; a Bearer token with the DPoP scheme -> 401 invalid_token;
   no proof, htm POST for a GET, htu of another URL, ath of another token,
@@ -30,6 +32,9 @@ Expected:
   binding_mismatch and dpop_replay.
 - dpop_verify_replay_across_workers: one proof sent 40 times on 40
   connections to --workers 2: exactly one 200.
+- dpop_interop_oauth4webapi: oauth4webapi (test/interop) discovers the
+  metadata, gets a DPoP token and makes proofs /verify accepts; another
+  key's proof is refused.
 - dpop_forwarded_request_only_from_trusted_proxies: X-Forwarded-* from a
   peer outside --trusted-proxies are ignored (a proof for the forwarded
   URL fails, one for /verify passes); from a trusted peer the proof must
@@ -311,6 +316,13 @@ def dpop_bound_client_needs_a_proof(ctx):
     expect_json_error(r, 400, "dpop_bound without a proof",
                       error="invalid_dpop_proof")
     dpop_token(ctx, t, cid, secret, Key())
+    # the legacy /authorize takes no proof: a dpop_bound client is refused
+    r = t.request("POST", "/authorize", body=json.dumps(
+        {"client_id": cid, "client_secret": secret}).encode(),
+        headers={"Content-Type": "application/json"})
+    check_eq(r.status, 400, "/authorize of a dpop_bound client (%s)"
+             % short(r.body))
+    check_eq(r.json.get("error"), "invalid_dpop_proof", "/authorize error")
     Admin(ctx).set(cid, "--no-dpop-bound")
     deadline = time.monotonic() + 5
     while True:
