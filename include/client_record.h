@@ -26,8 +26,10 @@
  *			  space-separated
  *	  dpop_bound	  "0" or "1": tokens only with a DPoP proof
  *	  scopes	  allowed scopes, space-delimited (scope.h); "" = none
- *	  audience	  the allowed audiences, space-delimited; the first is
- *			  the tokens' aud; "" = --default-audience
+ *	  audience	  the allowed audiences, space-delimited: what a
+ *			  resource parameter (RFC 8707) may name; the first
+ *			  is the tokens' aud when none is named;
+ *			  "" = --default-audience
  *	  ttl		  token lifetime, decimal seconds; "" or "0" = --token-ttl
  *	  claims	  a JSON object of metadata claims; "{}" (or "") = none
  *	  disabled	  "0" or "1"
@@ -85,11 +87,13 @@ struct client_record {
 	bool			 dpop_bound;
 	struct scope_set	 scopes;
 	/*
-	 * The first of the record's audiences, the tokens' aud; NULL:
-	 * --default-audience. The others are checked and not kept: no
-	 * request can ask for them (RFC 8707 resource parameters are not
-	 * implemented).
+	 * The record's audiences in order (n_audiences of them, 0 when the
+	 * field is ""): what RFC 8707 resource parameters may ask for.
+	 * audience is the first, borrowed from audiences[0], the tokens'
+	 * aud when none is asked for; NULL: --default-audience.
 	 */
+	char			**audiences;
+	size_t			 n_audiences;
 	char			*audience;
 	long			 ttl;		/* 0: --token-ttl */
 	struct json_object	*claims;	/* an object; NULL when none */

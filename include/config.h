@@ -49,6 +49,12 @@ enum token_typ {
 	TOKEN_TYP_JWT,			/* "JWT" */
 };
 
+/* --tls-client-auth: whether the TLS listener asks for a certificate. */
+enum tls_client_auth {
+	TLS_CLIENT_AUTH_OFF = 0,	/* never asks */
+	TLS_CLIENT_AUTH_OPTIONAL,	/* asks, requires none, accepts any */
+};
+
 enum log_level {
 	LOG_LEVEL_DEBUG = 0,
 	LOG_LEVEL_INFO,
@@ -65,6 +71,8 @@ struct config {
 	struct listen_addr	 listen;
 	char			*tls_cert;		/* path; NULL if plain */
 	char			*tls_key;
+	enum tls_client_auth	 tls_client_auth;
+	char			*tls_client_ca;		/* path or NULL */
 	bool			 plain_http;
 	/* --management-listen: /metrics, /healthz, /readyz in plain HTTP */
 	struct listen_addr	 management_listen;	/* unset when off */

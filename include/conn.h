@@ -138,6 +138,13 @@ void	 conn_request_started(struct conn *c, struct request *req);
  */
 void	 conn_request_finished(struct conn *c);
 
+/*
+ * The TLS connection of c (its OpenSSL bufferevent's SSL), or NULL for a
+ * plain-HTTP one. Borrowed: valid until c closes. Renegotiation is off,
+ * so its peer certificate does not change while c is open.
+ */
+SSL	*conn_ssl(const struct conn *c);
+
 /* True when c was accepted above --max-connections. */
 bool	 conn_over_cap(const struct conn *c);
 

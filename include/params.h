@@ -39,6 +39,8 @@ struct param {
 struct params {
 	struct param	 items[PARAMS_MAX];
 	size_t		 count;
+	/* names that may be given more than once (params_allow_repeat) */
+	const char *const *repeatable;
 };
 
 enum params_result {
@@ -74,6 +76,24 @@ enum params_result params_parse_json(struct params *p, const char *body,
 
 /* The value of name, or NULL. Borrowed until params_finish. */
 const char	*params_get(const struct params *p, const char *name);
+
+/*
+ * Let the names of the NULL-terminated list names (borrowed: it must
+ * outlive p; a static array) be given more than once in the form or JSON
+ * parsed next into p, the parameters that are lists by their definition
+ * (RFC 8707 resource, /verify's aud). Every other name stays refused when
+ * repeated (RFC 6749 3.2).
+ */
+void		 params_allow_repeat(struct params *p,
+		    const char *const *names);
+
+/*
+ * The values of name in the order given, at most max of them into out
+ * (borrowed until params_finish). Returns how many there are, which may
+ * exceed max.
+ */
+size_t		 params_get_all(const struct params *p, const char *name,
+		    const char **out, size_t max);
 
 /*
  * Decode an Authorization header value of the Basic scheme (the scheme

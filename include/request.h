@@ -105,6 +105,13 @@ const char *request_header(const struct request *, const char *name);
 size_t	 request_header_count(const struct request *, const char *name);
 
 /*
+ * Whether req's peer (the connection's address, not X-Forwarded-For) is
+ * one of --trusted-proxies: the gateway whose X-Forwarded-* and
+ * X-Client-Cert headers are believed. False without --trusted-proxies.
+ */
+bool	 request_peer_trusted(const struct request *);
+
+/*
  * The request body as one contiguous block (evhttp has already capped it
  * at --max-body) and its length. Borrowed until the reply. NULL with
  * *len 0 when there is no body.

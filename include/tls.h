@@ -24,6 +24,15 @@ SSL_CTX	*tls_ctx_new(const char *cert_file, const char *key_file,
 	    char *errbuf, size_t errlen);
 
 /*
+ * --tls-client-auth optional: ctx asks every client for a certificate
+ * and requires none; any certificate the client proves it holds the key
+ * of is accepted by the handshake (chains are checked at client
+ * authentication: client_cert.h). -1 when OpenSSL refuses. Call before
+ * ctx serves a connection.
+ */
+int	 tls_ctx_ask_client_cert(SSL_CTX *ctx);
+
+/*
  * A new accepting OpenSSL bufferevent (fd set later by evhttp) on base,
  * with a fresh SSL from ctx. Returns NULL on failure (logged). Ownership
  * passes to evhttp, which frees it with the connection.

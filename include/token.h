@@ -40,9 +40,19 @@ struct token_params {
 	   "" = no such claim (a record without one) */
 	const char	*client_gen;
 	const char	*audience;	/* aud, as a string; required */
+	/*
+	 * When n_audiences >= 2, aud is this array instead (RFC 7519
+	 * 4.1.3), in this order; audience must still be its first. 0 or 1:
+	 * aud is the string audience.
+	 */
+	const char *const *audiences;
+	size_t		 n_audiences;
 	time_t		 iat;
 	long		 ttl;		/* exp = iat + ttl; > 0 */
 	const char	*scope;		/* NULL or "" = no scope claim */
+	/* cnf's x5t#S256 (RFC 8705 3.1): the thumbprint of the client
+	   certificate the token is bound to; NULL = no cnf claim */
+	const char	*cnf_x5t;
 	/* cnf's jkt (RFC 9449 6.1): the RFC 7638 thumbprint of the DPoP
 	   key the token is bound to; NULL = no such member */
 	const char	*cnf_jkt;
@@ -59,7 +69,8 @@ struct token_params {
 /*
  * Sign a new access token with key (which must be a keyset's signing
  * key). Header {"alg","typ","kid"}, exactly these in this order; payload
- * iss, sub (= client_id), aud, exp, iat, jti, client_id, client_gen
+ * iss, sub (= client_id), aud (a string, or an array when
+ * p->n_audiences >= 2), exp, iat, jti, client_id, client_gen
  * (omitted when none), scope (omitted when empty), then the extra claims.
  * On success returns 0, *jws is a NUL-terminated string owned by the
  * caller (free()), and jti_out holds the jti. On failure returns -1
@@ -114,11 +125,9 @@ struct token_claims {
 	const char		*jti;
 	const char		*scope;		/* NULL when absent */
 	const char		*aud;		/* NULL unless a string */
+	/* aud when it is an array of strings, borrowed; else NULL */
+	struct json_object	*aud_array;
 	const char		*client_gen;	/* NULL when absent */
-	/* cnf.jkt (RFC 9449 6.1): the token is DPoP-bound; NULL when
-	   absent. A cnf that is not an object, or a jkt that is not a
-	   non-empty string, is TOKEN_BAD_CLAIM. */
-	const char		*cnf_jkt;
 	/* NumericDates, rounded down when they have a fraction. */
 	int64_t			 exp;
 	int64_t			 iat;
@@ -128,6 +137,43 @@ struct token_claims {
 
 /* Free the claims and their payload. NULL is fine. */
 void	 token_claims_free(struct token_claims *);
+
+/*
+ * Whether the token's aud is, or contains, want (byte for byte, as RFC
+ * 7519 4.1.3 compares StringOrURI values without normalizing them). A
+ * token without aud contains nothing. Reads only *c: the cost of a few
+ * strcmp, so a cached token's audience check costs next to nothing.
+ */
+bool	 token_claims_has_aud(const struct token_claims *c,
+	    const char *want);
+
+/*
+ * The token's audiences joined with single spaces into buf (size bytes,
+ * NUL-terminated), for a header: "" when there is none. An audience that
+ * holds a byte below 0x20 or 0x7f (which no token tokend issues has) is
+ * left out, so the result is always a safe header value. Returns the
+ * length, or -1 when it does not fit (buf is then "").
+ */
+int	 token_claims_aud_join(const struct token_claims *c, char *buf,
+	    size_t size);
+
+/*
+ * The certificate thumbprint a token is bound to (RFC 8705 3.1: cnf's
+ * "x5t#S256"), borrowed from c's payload, or NULL when it has none.
+ * *malformed is set when cnf or its x5t#S256 is there but not what RFC
+ * 8705 says (cnf not an object; x5t#S256 not a non-empty string without
+ * NUL): such a token is bound to nothing that can be presented.
+ */
+const char *token_claims_cnf_x5t(const struct token_claims *c,
+	    bool *malformed);
+
+/*
+ * The DPoP key thumbprint a token is bound to (RFC 9449 6.1: cnf's
+ * "jkt"), borrowed from c's payload, or NULL when it has none;
+ * *malformed as token_claims_cnf_x5t() says, for jkt.
+ */
+const char *token_claims_cnf_jkt(const struct token_claims *c,
+	    bool *malformed);
 
 /*
  * Verify the compact JWS at jws (len bytes, need not be NUL-terminated)
@@ -150,7 +196,8 @@ void	 token_claims_free(struct token_claims *);
  *     now < exp + leeway (EXPIRED); nbf, if present, a number and
  *     <= now + leeway; iat a number and <= now + leeway (NOT_YET_VALID);
  *     jti, sub, client_id non-empty strings, scope and client_gen
- *     strings if present (client_gen is compared with the client's
+ *     strings if present, aud a string or an array of strings if
+ *     present (RFC 7519 4.1.3) (client_gen is compared with the client's
  *     record by the revocation rules, verify.h).
  *     A missing required claim is MISSING_CLAIM, a wrong JSON type is
  *     BAD_CLAIM.

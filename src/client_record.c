@@ -117,17 +117,33 @@ decode_scopes(struct client_record *rec, const char *v, size_t len)
 	return scope_parse(v, len, 0, &rec->scopes) == SCOPE_OK ? 0 : -1;
 }
 
-/* The first audience; "" means the server's --default-audience. */
+/*
+ * Every audience, in order (the rule checked the list: single spaces, no
+ * item twice, at most CLIENT_AUDIENCES_COUNT); the first is also
+ * rec->audience. "" means the server's --default-audience.
+ */
 static int
 decode_audience(struct client_record *rec, const char *v, size_t len)
 {
 	const char	*sp;
+	size_t		 n = 1, i, l;
 
 	if (len == 0)
 		return 0;
-	if ((sp = memchr(v, ' ', len)) != NULL)
-		len = (size_t)(sp - v);
-	rec->audience = xstrndup(v, len);
+	for (i = 0; i < len; i++)
+		if (v[i] == ' ')
+			n++;
+	rec->audiences = xcalloc(n, sizeof(*rec->audiences));
+	while (rec->n_audiences < n) {
+		sp = memchr(v, ' ', len);
+		l = sp != NULL ? (size_t)(sp - v) : len;
+		rec->audiences[rec->n_audiences++] = xstrndup(v, l);
+		if (sp == NULL)
+			break;
+		len -= l + 1;
+		v = sp + 1;
+	}
+	rec->audience = rec->audiences[0];
 	return 0;
 }
 
@@ -372,7 +388,9 @@ client_record_free(struct client_record *rec)
 	secret_free_str(rec->secret_hash);
 	secret_key_free(rec->secret_key);
 	scope_set_finish(&rec->scopes);
-	free(rec->audience);
+	for (size_t i = 0; i < rec->n_audiences; i++)
+		free(rec->audiences[i]);
+	free(rec->audiences);
 	json_object_put(rec->claims);
 	json_object_put(rec->jwks);
 	free(rec->tls_subject);

@@ -116,6 +116,8 @@ static int	parse_user(struct config *, const struct setting *,
 		    const char *, char *, size_t);
 static int	parse_log_format(struct config *, const struct setting *,
 		    const char *, char *, size_t);
+static int	parse_tls_client_auth(struct config *,
+		    const struct setting *, const char *, char *, size_t);
 
 #define OFF(field)	offsetof(struct config, field)
 
@@ -131,6 +133,16 @@ static const struct setting settings[] = {
 	    "none: required unless --plain-http",
 	    parse_file, OFF(tls_key), 0, 0, SETTING_TLS,
 	    "PEM private key of --tls-cert" },
+	{ "tls-client-auth", "TOKEND_TLS_CLIENT_AUTH", "off|optional", "off",
+	    NULL, parse_tls_client_auth, OFF(tls_client_auth), 0, 0,
+	    SETTING_TLS,
+	    "optional: ask every TLS client for a certificate (mutual-TLS"
+	    " client authentication), require none; off: never ask" },
+	{ "tls-client-ca", "TOKEND_TLS_CLIENT_CA", "FILE", NULL,
+	    "none: tls_client_auth clients are refused",
+	    parse_file, OFF(tls_client_ca), 0, 0, 0,
+	    "PEM bundle of the CAs that tls_client_auth certificates chain"
+	    " to; reloaded on SIGHUP" },
 	{ "plain-http", "TOKEND_PLAIN_HTTP", NULL, NULL, "off",
 	    parse_bool, OFF(plain_http), 0, 0, 0,
 	    "serve plain HTTP without TLS (behind a TLS-terminating proxy);"
@@ -834,6 +846,25 @@ parse_log_format(struct config *cfg, const struct setting *s,
 	return 0;
 }
 
+static int
+parse_tls_client_auth(struct config *cfg, const struct setting *s,
+    const char *val, char *errbuf, size_t errlen)
+{
+	enum tls_client_auth	*dst = target(cfg, s);
+	char			 q[QUOTE_MAX];
+
+	if (strcmp(val, "off") == 0)
+		*dst = TLS_CLIENT_AUTH_OFF;
+	else if (strcmp(val, "optional") == 0)
+		*dst = TLS_CLIENT_AUTH_OPTIONAL;
+	else {
+		errbuf_set(errbuf, errlen, "want off or optional: %s",
+		    quote(q, sizeof(q), val));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A user name from the user database (names only, no numeric ids). The
  * lookup is here, not at the switch, so that an unknown name stops
@@ -881,6 +912,7 @@ config_finish(struct config *cfg)
 
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
 	redis_url_finish(&cfg->redis);
 	secret_free_str(cfg->redis_raw);	/* may hold the password */
 	free(cfg->prefix);

@@ -87,6 +87,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
@@ -587,6 +588,13 @@ conn_request_finished(struct conn *c)
 		c->state = CONN_IDLE;
 		event_add(&c->timer, c->table->idle_tv);
 	}
+}
+
+SSL *
+conn_ssl(const struct conn *c)
+{
+	/* NULL for a plain socket bufferevent. */
+	return bufferevent_openssl_get_ssl(c->bev);
 }
 
 bool

@@ -85,7 +85,7 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 		return;
 	}
 	if (issue_token(req->worker->cfg, req->worker->keys, rec, NULL,
-	    now, &t) != ISSUE_OK) {
+	    NULL, 0, now, &t) != ISSUE_OK) {
 		legacy_error(req, 500, "server_error");
 		return;
 	}

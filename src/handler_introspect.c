@@ -52,6 +52,7 @@ introspect_answer(struct request *req, const struct client_record *caller,
 	struct json_object	*m;
 	struct jsonw		 w;
 	size_t			 i;
+	bool			 bad_cnf;
 
 	if (v->result != VERIFY_OK ||
 	    (strcmp(v->claims->client_id, caller->id) != 0 &&
@@ -62,7 +63,7 @@ introspect_answer(struct request *req, const struct client_record *caller,
 	/* By hand (jsonw.h): a json-c object costs more than the answer. */
 	jsonw_init(&w, 1024);
 	/* RFC 9449 6.2: a DPoP-bound token says so, and its cnf */
-	if (v->claims->cnf_jkt != NULL)
+	if (token_claims_cnf_jkt(v->claims, &bad_cnf) != NULL)
 		jsonw_lit(&w, "{\"active\":true,\"token_type\":\"DPoP\"");
 	else
 		jsonw_lit(&w, "{\"active\":true,\"token_type\":\"Bearer\"");

@@ -144,9 +144,9 @@ _Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN +
 /*
  * The labels of tokend_verify_failures_total, in the order they are
  * written: every token verdict but TOKEN_OK, then verify's own results
- * after VERIFY_BAD_TOKEN, then the binding reasons (verify.h). Each is the
- * stable name the handlers count the
- * failure under (verify_reason()). Returns how many.
+ * after VERIFY_BAD_TOKEN, then verify_request_reasons. Each is the stable
+ * name the handlers count the failure under (verify_reason()). Returns
+ * how many.
  */
 static size_t
 verify_reasons(const char *out[METRICS_REASONS])
@@ -164,9 +164,9 @@ verify_reasons(const char *out[METRICS_REASONS])
 		v.result = (enum verify_result)i;
 		out[n++] = verify_reason(&v);
 	}
-	out[n++] = VERIFY_REASON_DPOP_PROOF_INVALID;
-	out[n++] = VERIFY_REASON_DPOP_REPLAY;
-	out[n++] = VERIFY_REASON_BINDING_MISMATCH;
+	for (i = 0; verify_request_reasons[i] != NULL &&
+	    n < METRICS_REASONS; i++)
+		out[n++] = verify_request_reasons[i];
 	return n;
 }
 

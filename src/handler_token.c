@@ -15,6 +15,8 @@
  *   the source address over --auth-fail-limit
  *                                         429 too_many_requests + Retry-After
  *   scope not within the client's        400 invalid_scope
+ *   a resource (RFC 8707, repeatable) not among the client's audiences
+ *                                         400 invalid_target
  *   store unreachable                     503 temporarily_unavailable
  * DPoP (RFC 9449): more than one DPoP header, or a proof that fails
  * dpop_proof_check() (htm POST, htu the token endpoint of the metadata),
@@ -50,6 +52,9 @@
 
 struct token_op {
 	char			*scope;		/* the scope parameter, or NULL */
+	/* the resource parameters (RFC 8707), n_resources of them */
+	char			*resources[ISSUE_RESOURCES_MAX];
+	size_t			 n_resources;
 	bool			 dpop;		/* a valid proof came */
 	struct dpop_proof	 proof;		/* when dpop */
 	/* while the proof's jti is claimed (db_dpop_jti_use()) */
@@ -62,6 +67,10 @@ struct token_op {
 static void
 token_op_free(struct token_op *op)
 {
+	size_t	 i;
+
+	for (i = 0; i < op->n_resources; i++)
+		free(op->resources[i]);
 	issued_finish(&op->t);
 	free(op->client_id);
 	free(op->scope);
@@ -167,11 +176,16 @@ token_authenticated(struct request *req, enum client_auth_result result,
 		    "record cannot be issued a token now", TOKEN_FLAGS);
 		goto out;
 	}
-	switch (issue_token_dpop(cfg, req->worker->keys, rec, op->scope, now,
+	switch (issue_token_bound(cfg, req->worker->keys, rec, op->scope,
+	    (const char *const *)op->resources, op->n_resources, now, NULL,
 	    op->dpop ? op->proof.jkt : NULL, &op->t)) {
 	case ISSUE_INVALID_SCOPE:
 		reply_error(req, 400, "invalid_scope", "the requested scope "
 		    "is invalid or exceeds the client's scopes", TOKEN_FLAGS);
+		goto out;
+	case ISSUE_INVALID_TARGET:
+		reply_error(req, 400, "invalid_target", "a requested resource "
+		    "is not among the client's audiences", TOKEN_FLAGS);
 		goto out;
 	case ISSUE_ERROR:
 		reply_error(req, 500, "server_error", NULL, TOKEN_FLAGS);
@@ -259,10 +273,14 @@ handler_token(struct request *req)
 {
 	struct params		 p;
 	struct client_creds	 creds;
+	static const char *const repeatable[] = { "resource", NULL };
 	struct token_op		*op;
 	const char		*grant, *scope;
+	const char		*res[ISSUE_RESOURCES_MAX];
+	size_t			 i, n;
 
 	params_init(&p);
+	params_allow_repeat(&p, repeatable);
 	memset(&creds, 0, sizeof(creds));
 	if (client_auth_form(req, &p, &creds, TOKEN_FLAGS) == -1)
 		goto out;
@@ -285,6 +303,10 @@ handler_token(struct request *req)
 	/* RFC 6749 3.2: a parameter without a value is omitted. */
 	scope = params_get(&p, "scope");
 	op->scope = scope != NULL && scope[0] != '\0' ? xstrdup(scope) : NULL;
+	/* PARAMS_MAX bounds them: more than the record could list anyway */
+	n = params_get_all(&p, "resource", res, ISSUE_RESOURCES_MAX);
+	for (i = 0; i < n && i < ISSUE_RESOURCES_MAX; i++)
+		op->resources[op->n_resources++] = xstrdup(res[i]);
 	if (client_auth_verify(req, &creds, token_authenticated, op) == -1) {
 		token_op_free(op);
 		handler_unavailable(req, TOKEN_FLAGS);

@@ -6,9 +6,17 @@
  * The token comes from "Authorization: Bearer <token>" (or a bare token in
  * that header, as the original service took it), or from `token` in a
  * form or JSON body; more than one way at once is invalid_request
- * (RFC 6750 2). ?scope=a+b lists scopes the token must all carry.
+ * (RFC 6750 2). ?scope=a+b lists scopes the token must all carry;
+ * ?aud=X (repeatable) names audiences the token's aud must all contain.
  *   200 {"valid":true,"claims":{...}} + X-Token-Client-Id, X-Token-Scope,
- *       X-Token-Sub
+ *       X-Token-Sub, X-Token-Aud (the audiences, space-separated)
+ *       and, for a certificate-bound token, X-Token-Cnf-X5t
+ *   401 invalid_token, reason binding_mismatch, for a certificate-bound
+ *       token (cnf.x5t#S256, RFC 8705 3) without that certificate: the
+ *       one X-Client-Cert (URL-encoded PEM) of a --trusted-proxies peer
+ *       must have that thumbprint; from anyone else the header is ignored
+ *   401 invalid_token, reason audience_mismatch, when an ?aud is not in
+ *       the token's aud
  *   401 {"valid":false,"error":"invalid_token","error_description":...}
  *       + WWW-Authenticate: Bearer error="invalid_token" (RFC 6750 3);
  *       no token at all: the challenge carries no error (RFC 6750 3.1)
@@ -41,8 +49,10 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
 
-#include "client_addr.h"
+#include "client_cert.h"
 #include "dpop.h"
 #include "dpop_seen.h"
 #include "handler.h"
@@ -58,6 +68,10 @@
 #include "worker.h"
 
 #define VERIFY_FLAGS	REPLY_NO_STORE
+/* X-Token-Aud's room: more than a record's audiences (4096 bytes) */
+#define VERIFY_AUD_HEADER_MAX	8192
+/* ?aud parameters a request may give (PARAMS_MAX bounds the query) */
+#define VERIFY_AUD_MAX		16
 
 static void
 verify_error(struct request *req, int status, const char *error,
@@ -152,20 +166,16 @@ static int
 proof_target(const struct request *req, const char **htm,
     char htu[DPOP_HTU_MAX + 1])
 {
-	const struct config	*cfg = req->worker->cfg;
 	const char		*m, *proto, *host, *uri;
-	char			 peer[CLIENT_ADDR_MAX], url[DPOP_HTU_MAX + 1];
+	char			 url[DPOP_HTU_MAX + 1];
 	int			 n;
 
 	m = request_header(req, "X-Forwarded-Method");
 	proto = request_header(req, "X-Forwarded-Proto");
 	host = request_header(req, "X-Forwarded-Host");
 	uri = request_header(req, "X-Forwarded-Uri");
-	if (cfg->n_trusted_proxies > 0 &&
-	    (m != NULL || proto != NULL || host != NULL || uri != NULL) &&
-	    client_addr_canonical(req->peer, strlen(req->peer), peer) &&
-	    client_addr_trusted(peer, cfg->trusted_proxies,
-	    cfg->n_trusted_proxies)) {
+	if ((m != NULL || proto != NULL || host != NULL || uri != NULL) &&
+	    request_peer_trusted(req)) {
 		if (m == NULL || proto == NULL || host == NULL || uri == NULL ||
 		    uri[0] != '/')
 			return -1;
@@ -194,19 +204,22 @@ check_binding(struct request *req, const char *token, size_t len,
 	struct dpop_expect	 e;
 	struct dpop_proof	 proof;
 	enum dpop_verdict	 v;
-	const char		*h, *reason, *detail;
+	const char		*h, *reason, *detail, *jkt;
 	char			 htu[DPOP_HTU_MAX + 1];
 	char			 ath[DPOP_B64_SHA256_LEN + 1], desc[128];
 	size_t			 n;
+	bool			 bad;
 
-	if (c->cnf_jkt == NULL && !dpop_scheme)
+	if ((jkt = token_claims_cnf_jkt(c, &bad)) == NULL && !bad &&
+	    !dpop_scheme)
 		return 0;
 	memset(&proof, 0, sizeof(proof));
 	memset(&e, 0, sizeof(e));
 	detail = "-";
-	if (c->cnf_jkt == NULL || !dpop_scheme) {
-		reason = VERIFY_REASON_BINDING_MISMATCH;
-		detail = dpop_scheme ? "not a DPoP-bound token" :
+	if (jkt == NULL || !dpop_scheme) {
+		reason = VERIFY_REASON_BINDING;
+		detail = bad ? "a malformed cnf" : dpop_scheme ?
+		    "not a DPoP-bound token" :
 		    "a DPoP-bound token needs the DPoP scheme";
 		goto refuse_token;
 	}
@@ -234,8 +247,8 @@ check_binding(struct request *req, const char *token, size_t len,
 		goto refuse_proof;
 	}
 	/* constant time is not needed: a thumbprint is public */
-	if (strcmp(proof.jkt, c->cnf_jkt) != 0) {
-		reason = VERIFY_REASON_BINDING_MISMATCH;
+	if (strcmp(proof.jkt, jkt) != 0) {
+		reason = VERIFY_REASON_BINDING;
 		detail = "key_mismatch";
 		goto refuse_proof;
 	}
@@ -278,24 +291,92 @@ refuse_token:
 static void
 add_identity_headers(struct request *req, const struct token_claims *c)
 {
+	char	 aud[VERIFY_AUD_HEADER_MAX];
+
 	reply_header(req, "X-Token-Client-Id", c->client_id);
 	reply_header(req, "X-Token-Sub", c->sub);
 	reply_header(req, "X-Token-Scope", c->scope != NULL ? c->scope : "");
+	/* an aud too long for a header is left out, never cut */
+	if (token_claims_aud_join(c, aud, sizeof(aud)) > 0)
+		reply_header(req, "X-Token-Aud", aud);
+}
+
+/*
+ * Whether the certificate the gateway presents for this request has the
+ * thumbprint x5t (RFC 8705 3): exactly one X-Client-Cert, from a peer in
+ * --trusted-proxies (from anyone else the header is ignored, so there is
+ * no certificate), that decodes to one certificate.
+ */
+static bool
+cert_binding_holds(const struct request *req, const char *x5t)
+{
+	const char	*val;
+	X509		*cert = NULL;
+	char		 tp[CLIENT_CERT_THUMBPRINT_LEN + 1];
+	bool		 ok = false;
+
+	if (!request_peer_trusted(req) ||
+	    request_header_count(req, "X-Client-Cert") != 1 ||
+	    (val = request_header(req, "X-Client-Cert")) == NULL ||
+	    client_cert_from_header(val, strlen(val), &cert) !=
+	    CLIENT_CERT_OK)
+		return false;
+	if (client_cert_thumbprint(cert, tp) == 0 &&
+	    strlen(x5t) == strlen(tp) &&
+	    CRYPTO_memcmp(x5t, tp, strlen(tp)) == 0)
+		ok = true;
+	X509_free(cert);
+	return ok;
+}
+
+/* Whether the token's aud contains every one of the n wanted. */
+static bool
+aud_matches(const struct token_claims *c, const char *const *want,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!token_claims_has_aud(c, want[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A token that verified but fails a check of this request (reason one of
+ * verify_request_reasons): counted, logged by jti, answered 401.
+ */
+static void
+reject(struct request *req, const struct verify_outcome *v,
+    const char *reason)
+{
+	char	 desc[128];
+
+	metrics_verify_failure(&req->worker->metrics, reason);
+	log_info("event=verify_failed reason=%s jti=%.64s client=%s "
+	    "request_id=%s", reason, v->claims->jti, req->client,
+	    req->request_id);
+	snprintf(desc, sizeof(desc), "token rejected: %s", reason);
+	verify_error(req, 401, "invalid_token", desc,
+	    "Bearer error=\"invalid_token\"");
 }
 
 void
 handler_verify(struct request *req)
 {
+	static const char *const repeatable[] = { "aud", NULL };
 	struct params		 p, query;
 	struct scope_set	 need, have;
 	struct verify_outcome	 v;
 	const char		*token, *body_token, *qs, *scope_q;
+	const char		*aud[VERIFY_AUD_MAX], *x5t, *jkt;
 	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
-	bool			 want_scope, dpop_scheme;
-	size_t			 len = 0, i;
+	bool			 want_scope, dpop_scheme, bad_cnf;
+	size_t			 len = 0, i, n_aud;
 
 	params_init(&p);
 	params_init(&query);
+	params_allow_repeat(&query, repeatable);
 	scope_set_init(&need);
 	scope_set_init(&have);
 	memset(&v, 0, sizeof(v));
@@ -317,6 +398,19 @@ handler_verify(struct request *req)
 		verify_error(req, 400, "invalid_request",
 		    "malformed scope parameter", NULL);
 		goto out;
+	}
+	/* an empty ?aud= names nothing (RFC 6749 3.1), as ?scope= */
+	n_aud = 0;
+	for (i = 0; i < query.count; i++) {
+		if (strcmp(query.items[i].name, "aud") != 0 ||
+		    query.items[i].value[0] == '\0')
+			continue;
+		if (n_aud == VERIFY_AUD_MAX) {
+			verify_error(req, 400, "invalid_request",
+			    "too many aud parameters", NULL);
+			goto out;
+		}
+		aud[n_aud++] = query.items[i].value;
 	}
 	if (body_params(req, &p) == -1)
 		goto out;
@@ -364,8 +458,17 @@ handler_verify(struct request *req)
 		    "Bearer error=\"invalid_token\"");
 		goto out;
 	}
+	x5t = token_claims_cnf_x5t(v.claims, &bad_cnf);
+	if (bad_cnf || (x5t != NULL && !cert_binding_holds(req, x5t))) {
+		reject(req, &v, VERIFY_REASON_BINDING);
+		goto out;
+	}
 	if (check_binding(req, token, len, v.claims, dpop_scheme) == -1)
 		goto out;
+	if (!aud_matches(v.claims, aud, n_aud)) {
+		reject(req, &v, VERIFY_REASON_AUDIENCE);
+		goto out;
+	}
 	if (want_scope) {
 		const char	*s = v.claims->scope != NULL ? v.claims->scope :
 		    "";
@@ -396,8 +499,10 @@ handler_verify(struct request *req)
 		reply_put_json(&w, v.claims->payload);
 		jsonw_raw(&w, "}", 1);
 		add_identity_headers(req, v.claims);
-		if (v.claims->cnf_jkt != NULL)
-			reply_header(req, "X-Token-Cnf-Jkt", v.claims->cnf_jkt);
+		if (x5t != NULL)
+			reply_header(req, "X-Token-Cnf-X5t", x5t);
+		if ((jkt = token_claims_cnf_jkt(v.claims, &bad_cnf)) != NULL)
+			reply_header(req, "X-Token-Cnf-Jkt", jkt);
 		reply_raw_json(req, 200, w.buf, w.len, VERIFY_FLAGS);
 		jsonw_free(&w);
 	}

@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "reply.h"
 #include "request.h"
+#include "util.h"
 #include "worker.h"
 
 #define WELLKNOWN_CACHE	"public, max-age=60"
@@ -65,6 +66,7 @@ handler_metadata(struct request *req)
 	static const char *const grants[] = { "client_credentials" };
 	static const char *const auth_methods[] = {
 		"client_secret_basic", "client_secret_post",
+		"tls_client_auth", "self_signed_tls_client_auth",
 	};
 	/* dpop.h's DPOP_ALGS, in its order */
 	static const char *const dpop_algs[] = {
@@ -89,15 +91,20 @@ handler_metadata(struct request *req)
 	json_object_object_add(m, "response_types_supported",
 	    json_object_new_array());
 	json_object_object_add(m, "token_endpoint_auth_methods_supported",
-	    string_array(auth_methods, 2));
+	    string_array(auth_methods, nitems(auth_methods)));
 	json_object_object_add(m,
 	    "introspection_endpoint_auth_methods_supported",
-	    string_array(auth_methods, 2));
+	    string_array(auth_methods, nitems(auth_methods)));
 	json_object_object_add(m, "revocation_endpoint_auth_methods_supported",
-	    string_array(auth_methods, 2));
+	    string_array(auth_methods, nitems(auth_methods)));
+	/* RFC 8705 3.3: tokens of a certificate-authenticated client carry
+	   cnf x5t#S256. */
+	json_object_object_add(m,
+	    "tls_client_certificate_bound_access_tokens",
+	    json_object_new_boolean(1));
 	/* RFC 9449 5.1 */
 	json_object_object_add(m, "dpop_signing_alg_values_supported",
-	    string_array(dpop_algs, 5));
+	    string_array(dpop_algs, nitems(dpop_algs)));
 	reply_header(req, "Cache-Control", WELLKNOWN_CACHE);
 	reply_json(req, 200, m, 0);
 }

@@ -19,6 +19,7 @@
 
 #include <openssl/ssl.h>
 
+#include "client_cert.h"
 #include "config.h"
 #include "config_doc.h"
 #include "keys.h"
@@ -141,9 +142,33 @@ main(int argc, char *argv[])
 			config_finish(&cfg);
 			return 2;
 		}
+		if (cfg.tls_client_auth == TLS_CLIENT_AUTH_OPTIONAL &&
+		    tls_ctx_ask_client_cert(ssl_ctx) == -1) {
+			fprintf(stderr, "tokend: --tls-client-auth: OpenSSL "
+			    "refused\n");
+			SSL_CTX_free(ssl_ctx);
+			keyset_unref(keys);
+			config_finish(&cfg);
+			return 2;
+		}
 	} else {
 		log_warnx("event=plain_http msg=\"TLS is off (--plain-http): "
 		    "run only behind a TLS-terminating proxy\"");
+	}
+	if (cfg.tls_client_ca != NULL) {
+		X509_STORE	*ca;
+
+		if ((ca = client_cert_store_load(cfg.tls_client_ca, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "tokend: --tls-client-ca / "
+			    "TOKEND_TLS_CLIENT_CA: %s\n", err);
+			SSL_CTX_free(ssl_ctx);
+			keyset_unref(keys);
+			config_finish(&cfg);
+			return 2;
+		}
+		client_cert_ca_set(ca);
+		X509_STORE_free(ca);
 	}
 	if (cfg.issuer_defaulted)
 		log_warnx("event=default_issuer issuer=%s msg=\"set --issuer "
@@ -166,6 +191,7 @@ main(int argc, char *argv[])
 	}
 	status = server_run(server);
 	server_free(server);
+	client_cert_ca_set(NULL);
 	config_finish(&cfg);
 	return status;
 }

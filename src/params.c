@@ -79,12 +79,25 @@ bad:
 	return NULL;
 }
 
+static bool
+is_repeatable(const struct params *p, const char *name)
+{
+	const char *const	*n;
+
+	if (p->repeatable == NULL)
+		return false;
+	for (n = p->repeatable; *n != NULL; n++)
+		if (strcmp(*n, name) == 0)
+			return true;
+	return false;
+}
+
 static enum params_result
 add_param(struct params *p, char *name, char *value, size_t value_len)
 {
 	size_t	 i;
 
-	for (i = 0; i < p->count; i++) {
+	for (i = 0; i < p->count && !is_repeatable(p, name); i++) {
 		if (strcmp(p->items[i].name, name) == 0) {
 			free(name);
 			secret_wipe(value, value_len);
@@ -187,6 +200,28 @@ params_get(const struct params *p, const char *name)
 		if (strcmp(p->items[i].name, name) == 0)
 			return p->items[i].value;
 	return NULL;
+}
+
+void
+params_allow_repeat(struct params *p, const char *const *names)
+{
+	p->repeatable = names;
+}
+
+size_t
+params_get_all(const struct params *p, const char *name, const char **out,
+    size_t max)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < p->count; i++) {
+		if (strcmp(p->items[i].name, name) != 0)
+			continue;
+		if (n < max)
+			out[n] = p->items[i].value;
+		n++;
+	}
+	return n;
 }
 
 enum params_result

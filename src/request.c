@@ -197,6 +197,18 @@ request_new(struct evhttp_request *ev, struct worker *worker,
 	return req;
 }
 
+bool
+request_peer_trusted(const struct request *req)
+{
+	const struct config	*cfg = req->worker->cfg;
+	char			 addr[CLIENT_ADDR_MAX];
+
+	return cfg->n_trusted_proxies > 0 &&
+	    client_addr_canonical(req->peer, strlen(req->peer), addr) &&
+	    client_addr_trusted(addr, cfg->trusted_proxies,
+	    cfg->n_trusted_proxies);
+}
+
 const char *
 request_header(const struct request *req, const char *name)
 {

@@ -40,6 +40,7 @@
 
 #include <event2/event.h>
 
+#include "client_cert.h"
 #include "config.h"
 #include "dispatch.h"
 #include "keys.h"
@@ -184,6 +185,29 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
+ * SIGHUP, --tls-client-ca: a file that fails to load keeps the previous
+ * CAs (and does not stop the rest of the reload).
+ */
+static void
+reload_client_ca(const struct config *cfg)
+{
+	X509_STORE	*ca;
+	char		 err[512];
+
+	if (cfg->tls_client_ca == NULL)
+		return;
+	if ((ca = client_cert_store_load(cfg->tls_client_ca, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("event=reload_failed what=client_ca err=%s "
+		    "kept=previous", err);
+		return;
+	}
+	client_cert_ca_set(ca);
+	X509_STORE_free(ca);
+	log_info("event=reload what=client_ca");
+}
+
+/*
  * SIGHUP: load the key set and (with TLS) the certificate, and hand both
  * to every worker, or neither: a file that fails keeps the old set.
  */
@@ -198,14 +222,21 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	reload_client_ca(s->cfg);
 	if ((keys = keyset_load(s->cfg, err, sizeof(err))) == NULL) {
 		log_warnx("event=reload_failed what=keys err=%s "
 		    "kept=previous", err);
 		metrics_key_reload(false);
 		return;
 	}
-	if (!s->cfg->plain_http && (ctx = tls_ctx_new(s->cfg->tls_cert,
-	    s->cfg->tls_key, err, sizeof(err))) == NULL) {
+	if (!s->cfg->plain_http && ((ctx = tls_ctx_new(s->cfg->tls_cert,
+	    s->cfg->tls_key, err, sizeof(err))) == NULL ||
+	    (s->cfg->tls_client_auth == TLS_CLIENT_AUTH_OPTIONAL &&
+	    tls_ctx_ask_client_cert(ctx) == -1))) {
+		if (ctx != NULL)
+			snprintf(err, sizeof(err), "client certificate "
+			    "request refused");
+		SSL_CTX_free(ctx);
 		log_warnx("event=reload_failed what=tls err=%s "
 		    "kept=previous", err);
 		keyset_unref(keys);

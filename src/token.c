@@ -161,7 +161,18 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 	jsonw_key(w, "sub");
 	jsonw_str(w, p->client_id);
 	jsonw_key(w, "aud");
-	jsonw_str(w, p->audience);
+	if (p->n_audiences >= 2) {
+		size_t	 i;
+
+		jsonw_raw(w, "[", 1);
+		for (i = 0; i < p->n_audiences; i++) {
+			if (i > 0)
+				jsonw_raw(w, ",", 1);
+			jsonw_str(w, p->audiences[i]);
+		}
+		jsonw_raw(w, "]", 1);
+	} else
+		jsonw_str(w, p->audience);
 	jsonw_key(w, "exp");
 	jsonw_int(w, (int64_t)p->iat + p->ttl);
 	jsonw_key(w, "iat");
@@ -179,11 +190,17 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 		jsonw_key(w, "scope");
 		jsonw_str(w, p->scope);
 	}
-	if (p->cnf_jkt != NULL) {
+	if (p->cnf_x5t != NULL || p->cnf_jkt != NULL) {
 		jsonw_key(w, "cnf");
 		jsonw_begin(w);
-		jsonw_key(w, "jkt");
-		jsonw_str(w, p->cnf_jkt);
+		if (p->cnf_x5t != NULL) {
+			jsonw_key(w, "x5t#S256");
+			jsonw_str(w, p->cnf_x5t);
+		}
+		if (p->cnf_jkt != NULL) {
+			jsonw_key(w, "jkt");
+			jsonw_str(w, p->cnf_jkt);
+		}
 		jsonw_end(w);
 	}
 	if (p->extra_claims != NULL &&
@@ -358,6 +375,126 @@ claim_string(struct json_object *pl, const char *name, bool required,
 	return TOKEN_OK;
 }
 
+/*
+ * aud: absent, a string (c->aud) or an array of strings (c->aud_array),
+ * none holding a NUL; anything else is BAD_CLAIM.
+ */
+static enum token_verdict
+claim_aud(struct json_object *pl, struct token_claims *c)
+{
+	struct json_object	*v, *e;
+	size_t			 i, n;
+
+	if (!json_object_object_get_ex(pl, "aud", &v))
+		return TOKEN_OK;
+	if (json_object_is_type(v, json_type_string))
+		return claim_string(pl, "aud", false, &c->aud);
+	if (!json_object_is_type(v, json_type_array))
+		return TOKEN_BAD_CLAIM;
+	n = json_object_array_length(v);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string) ||
+		    strlen(json_object_get_string(e)) !=
+		    (size_t)json_object_get_string_len(e))
+			return TOKEN_BAD_CLAIM;
+	}
+	c->aud_array = v;
+	return TOKEN_OK;
+}
+
+bool
+token_claims_has_aud(const struct token_claims *c, const char *want)
+{
+	size_t	 i, n;
+
+	if (c->aud != NULL)
+		return strcmp(c->aud, want) == 0;
+	if (c->aud_array == NULL)
+		return false;
+	n = json_object_array_length(c->aud_array);
+	for (i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(
+		    c->aud_array, i)), want) == 0)
+			return true;
+	return false;
+}
+
+static bool
+header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+int
+token_claims_aud_join(const struct token_claims *c, char *buf, size_t size)
+{
+	const char	*a;
+	size_t		 i, n, len, off = 0;
+
+	if (size == 0)
+		return -1;
+	buf[0] = '\0';
+	n = c->aud != NULL ? 1 : c->aud_array != NULL ?
+	    json_object_array_length(c->aud_array) : 0;
+	for (i = 0; i < n; i++) {
+		a = c->aud != NULL ? c->aud : json_object_get_string(
+		    json_object_array_get_idx(c->aud_array, i));
+		if (!header_safe(a))
+			continue;
+		len = strlen(a);
+		if (off + (off > 0) + len + 1 > size) {
+			buf[0] = '\0';
+			return -1;
+		}
+		if (off > 0)
+			buf[off++] = ' ';
+		memcpy(buf + off, a, len + 1);
+		off += len;
+	}
+	return (int)off;
+}
+
+/* cnf's member name: a non-empty string without NUL (token.h) */
+static const char *
+cnf_member(const struct token_claims *c, const char *name, bool *malformed)
+{
+	struct json_object	*cnf, *x;
+	const char		*s;
+
+	*malformed = false;
+	if (!json_object_object_get_ex(c->payload, "cnf", &cnf))
+		return NULL;
+	if (!json_object_is_type(cnf, json_type_object)) {
+		*malformed = true;
+		return NULL;
+	}
+	if (!json_object_object_get_ex(cnf, name, &x))
+		return NULL;
+	if (!json_object_is_type(x, json_type_string) ||
+	    (s = json_object_get_string(x))[0] == '\0' ||
+	    strlen(s) != (size_t)json_object_get_string_len(x)) {
+		*malformed = true;
+		return NULL;
+	}
+	return s;
+}
+
+const char *
+token_claims_cnf_x5t(const struct token_claims *c, bool *malformed)
+{
+	return cnf_member(c, "x5t#S256", malformed);
+}
+
+const char *
+token_claims_cnf_jkt(const struct token_claims *c, bool *malformed)
+{
+	return cnf_member(c, "jkt", malformed);
+}
+
 /* A NumericDate (RFC 7519 2): an integer or a finite fraction. */
 struct numeric_date {
 	bool	 is_int;
@@ -424,7 +561,6 @@ check_claims(struct json_object *pl, time_t now,
     const struct token_rules *rules, struct token_claims *c)
 {
 	struct numeric_date	 exp, nbf, iat;
-	struct json_object	*cnf;
 	enum token_verdict	 v;
 	bool			 present;
 	int64_t			 leeway = rules->leeway > 0 ? rules->leeway : 0;
@@ -465,19 +601,9 @@ check_claims(struct json_object *pl, time_t now,
 	    (v = claim_string(pl, "client_gen", false, &c->client_gen)) !=
 	    TOKEN_OK)
 		return v;
-	/* aud is reported, not checked: an array is allowed (RFC 7519) */
-	if (claim_string(pl, "aud", false, &c->aud) != TOKEN_OK)
-		c->aud = NULL;
-	/* RFC 7800 3.1 cnf; RFC 9449 6.1 its jkt */
-	if (json_object_object_get_ex(pl, "cnf", &cnf)) {
-		if (!json_object_is_type(cnf, json_type_object))
-			return TOKEN_BAD_CLAIM;
-		if ((v = claim_string(cnf, "jkt", false, &c->cnf_jkt)) !=
-		    TOKEN_OK)
-			return v;
-		if (c->cnf_jkt != NULL && c->cnf_jkt[0] == '\0')
-			return TOKEN_BAD_CLAIM;
-	}
+	/* RFC 7519 4.1.3: a string or an array of strings */
+	if ((v = claim_aud(pl, c)) != TOKEN_OK)
+		return v;
 
 	c->exp = date_seconds(&exp);
 	c->iat = date_seconds(&iat);

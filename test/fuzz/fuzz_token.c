@@ -114,6 +114,25 @@ check(const struct keyset *ks, const char *jws, size_t len)
 		(void)strlen(claims->scope);
 	if (claims->aud != NULL)
 		(void)strlen(claims->aud);
+	/* aud is a string or an array of strings, never both */
+	if (claims->aud != NULL && claims->aud_array != NULL)
+		abort();
+	{
+		char		 j[512];
+		bool		 bad;
+		int		 n = token_claims_aud_join(claims, j, sizeof(j));
+		const char	*x = token_claims_cnf_x5t(claims, &bad);
+
+		/* the joined header value never holds a control byte */
+		if (n >= 0 && (strlen(j) != (size_t)n ||
+		    strpbrk(j, "\r\n") != NULL))
+			abort();
+		if (claims->aud != NULL &&
+		    !token_claims_has_aud(claims, claims->aud))
+			abort();
+		if (x != NULL && (bad || x[0] == '\0'))
+			abort();
+	}
 	token_claims_free(claims);
 }
 

@@ -127,12 +127,16 @@ def jwks_metadata(ctx):
     check(isinstance(m.get("response_types_supported"), list),
           "response_types_supported missing or not a list: %r"
           % m.get("response_types_supported"))
-    methods = {"client_secret_basic", "client_secret_post"}
+    methods = {"client_secret_basic", "client_secret_post",
+               "tls_client_auth", "self_signed_tls_client_auth"}
     for ep in ("token", "introspection", "revocation"):
         name = ep + "_endpoint_auth_methods_supported"
         v = m.get(name)
         check(isinstance(v, list) and set(v) == methods and
               len(v) == len(methods), "%s: %r" % (name, v))
+    check(m.get("tls_client_certificate_bound_access_tokens") is True,
+          "tls_client_certificate_bound_access_tokens: %r"
+          % m.get("tls_client_certificate_bound_access_tokens"))
     cid, secret = client(ctx)
     _, tok = get_token(u, cid, secret)
     check_eq(Jws(tok).claims.get("iss"), issuer, "token iss")

@@ -7,13 +7,15 @@ Setup: docs/nginx-auth-request.conf is the configuration, used as it is
 with its placeholders replaced (tokend.internal:2600 -> this run's tokend,
 tokend.internal -> localhost, /etc/tokend/ca.pem -> the test CA,
 upstream_app -> a Python http.server thread here that echoes each
-request's method, path, headers and body as JSON, 443 and
-/etc/nginx/tls/api.{pem,key} -> a free port and the harness's second
-server certificate), inside the http block of nginx_main() (temporary
-paths, logs and pid under a scratch directory). nginx runs in the
-foreground as one process (master_process off). A scenario-scoped tokend
-(TLS, --auth-fail-limit 0). Clients: R ("read"), A ("read admin"), N (no
-scopes). Skipped when /usr/sbin/nginx is missing.
+request's method, path, headers and body as JSON, 443 and 8443 and
+/etc/nginx/tls/{api,mtls}.{pem,key} -> two free ports and the harness's
+second server certificate), inside the http block of nginx_main()
+(temporary paths, logs and pid under a scratch directory). nginx runs in
+the foreground as one process (master_process off). A scenario-scoped
+tokend (TLS, --auth-fail-limit 0, --trusted-proxies 127.0.0.1/32: nginx).
+Clients of nginx_auth_request: R ("read"), A ("read admin"), N (no
+scopes), each with the audience https://api.example.com. Skipped when
+/usr/sbin/nginx is missing.
 
 Expected:
 - every placeholder occurs in the example file (it has not drifted from
@@ -33,12 +35,45 @@ Expected:
 - tokend stopped -> 500 (fails closed), the application not reached;
 - the application received exactly the requests that were let through;
 - no whole token in tokend's log nor in nginx's access and error logs.
+
+nginx_audience: clients W (audience https://other.example) and M
+(https://other.example https://api.example.com https://mtls.example.com),
+tokens of M for its default audience, resource=api, resource=mtls and
+both (an array):
+- on the api service (aud=https://api.example.com): W's, M's default and
+  M's mtls-only token -> 401 invalid_token (/ and /admin/), the
+  application not reached; the api and the both token -> 200, the
+  application sees X-Token-Client-Id, -Sub, -Scope and X-Token-Aud
+  ("https://api.example.com", or both space-separated), no
+  X-Token-Cnf-*, no X-Client-Cert;
+- on the mtls service (mutual TLS, optional_no_ca; aud=
+  https://mtls.example.com), with and without a client certificate: the
+  api and the default token -> 401, the mtls and the both token -> 200
+  (not certificate-bound: no certificate needed);
+- a client sending its own X-Token-* (Aud among them), X-Client-Cert and
+  X-Forwarded-{For,Uri,Method,Host,Proto}: the application gets tokend's
+  values only, the path as sent; W's token with X-Token-Aud naming the
+  api still 401; sent from 127.0.0.2 (not a trusted proxy) with
+  X-Forwarded-For 203.0.113.9, tokend logs client=127.0.0.2 (the hop nginx
+  added) and never the client's address;
+- certificate-bound tokens (cnf.x5t#S256 of a client certificate C):
+  on the mtls service with C -> 200, the application sees
+  X-Token-Cnf-X5t and no X-Client-Cert (also when the client adds an
+  X-Client-Cert of its own); with another certificate, or none, -> 401,
+  also with C's PEM smuggled in X-Client-Cert; on the api service (which
+  never passes a certificate) a bound token with aud api -> 401, with
+  C's PEM in X-Client-Cert too;
+- no whole token in tokend's or nginx's logs.
 """
 
 import http.client
 import http.server
 import json
+import hashlib
 import os
+import re
+import ssl
+import urllib.parse
 import signal
 import socketserver
 import subprocess
@@ -47,18 +82,26 @@ import time
 
 from jwt_helpers import (NO_LIMIT, Admin, Forger, Jws, b64url,
                          check_no_token_in, check_no_token_logged,
+                         client_gen,
                          expect_revoke_ok,
                          get_token, issuer_of, revoke, scratch_dir,
-                         start_instance, uid)
+                         start_instance, token_request, uid)
 import tokend_harness as H
 from tokend_harness import (NGINX, check, check_eq, child_env, fail,
                             free_port, nginx_main, port_listening,
                             scenario, short, skip)
 
 EXAMPLE = os.path.join("docs", "nginx-auth-request.conf")
+# nginx is the gateway: tokend believes its X-Forwarded-* and X-Client-Cert
+TRUST_LOCAL = ["--trusted-proxies", "127.0.0.1/32"]
 
 
-def nginx_config(ctx, d, example_text, tokend_port, app_port, port):
+API_AUD = "https://api.example.com"
+MTLS_AUD = "https://mtls.example.com"
+
+
+def nginx_config(ctx, d, example_text, tokend_port, app_port, port,
+                 mtls_port):
     """The example with its placeholders replaced, in nginx_main()."""
     subs = [
         ("tokend.internal:2600", "127.0.0.1:%d" % tokend_port),
@@ -66,8 +109,15 @@ def nginx_config(ctx, d, example_text, tokend_port, app_port, port):
         ("/etc/tokend/ca.pem", ctx.pki.ca_cert),
         ("upstream_app", "127.0.0.1:%d" % app_port),
         ("listen 443 ssl;", "listen 127.0.0.1:%d ssl;" % port),
+        ("listen 8443 ssl;", "listen 127.0.0.1:%d ssl;" % mtls_port),
         ("/etc/nginx/tls/api.pem", ctx.pki.cert2),
         ("/etc/nginx/tls/api.key", ctx.pki.key2),
+        ("/etc/nginx/tls/mtls.pem", ctx.pki.cert2),
+        ("/etc/nginx/tls/mtls.key", ctx.pki.key2),
+        ("aud=https%3A%2F%2Fapi.example.com", "aud=https%3A%2F%2F"
+         "api.example.com"),
+        ("aud=https%3A%2F%2Fmtls.example.com", "aud=https%3A%2F%2F"
+         "mtls.example.com"),
     ]
     text = example_text
     for old, new in subs:
@@ -126,16 +176,20 @@ def headers_of(rec, name):
 class Front:
     """Requests to nginx over TLS (trusting the harness's CA)."""
 
-    def __init__(self, ctx, port):
+    def __init__(self, ctx, port, cert=None, source=None):
         self.port = port
+        self.source = (source, 0) if source is not None else None
         self.ssl_ctx = ctx.pki.client_context()
+        if cert is not None:
+            self.ssl_ctx.load_cert_chain(*cert)
 
     def get(self, path, token=None, headers=None, method="GET", body=None):
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = "Bearer " + token
         conn = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                           timeout=10, context=self.ssl_ctx)
+                                           timeout=10, context=self.ssl_ctx,
+                                           source_address=self.source)
         try:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
@@ -144,50 +198,77 @@ class Front:
             conn.close()
 
 
+class Nginx:
+    """Debian's nginx running the example, placeholders replaced."""
+
+    def __init__(self, ctx, t, app):
+        with open(os.path.join(ctx.source_root, EXAMPLE)) as f:
+            example = f.read()
+        self.d = scratch_dir(ctx, "nginx")
+        self.port = free_port()
+        self.mtls_port = free_port()
+        conf = os.path.join(self.d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_config(ctx, self.d, example, t.port, app.port,
+                                 self.port, self.mtls_port))
+        log = open(os.path.join(self.d, "stderr.log"), "wb")
+        self.proc = ctx.popen([NGINX, "-p", self.d + "/", "-e",
+                               self.d + "/error.log", "-c", conf],
+                              stdout=log, stderr=log,
+                              stdin=subprocess.DEVNULL, env=child_env())
+        log.close()
+        deadline = time.monotonic() + 10
+        while not (port_listening(self.port, timeout=0.2) and
+                   port_listening(self.mtls_port, timeout=0.2)):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                fail("nginx did not start (status %s): %s %s" % (
+                    self.proc.poll(), short(self.log("stderr.log"), 400),
+                    short(self.log("error.log")[-600:], 600)))
+            time.sleep(0.05)
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.d, name), "rb") as fh:
+                return fh.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def logs(self):
+        return [("nginx " + n, self.log(n)) for n in ("access.log",
+                                                      "error.log")]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
 @scenario("nginx_auth_request", timeout=60)
 def nginx_auth_request(ctx):
     if not os.access(NGINX, os.X_OK):
         skip("%s is not installed" % NGINX)
-    with open(os.path.join(ctx.source_root, EXAMPLE)) as f:
-        example = f.read()
-    t = start_instance(ctx, "nginx-tokend", args=NO_LIMIT)
+    t = start_instance(ctx, "nginx-tokend", args=NO_LIMIT + TRUST_LOCAL)
     admin = Admin(ctx)
     r_id, a_id, n_id = uid("it-ngxR"), uid("it-ngxA"), uid("it-ngxN")
-    rc = (r_id, admin.add(r_id, "--scopes", "read"))
-    ac = (a_id, admin.add(a_id, "--scopes", "read admin"))
-    nc = (n_id, admin.add(n_id))
+    rc = (r_id, admin.add(r_id, "--scopes", "read", "--audience", API_AUD))
+    ac = (a_id, admin.add(a_id, "--scopes", "read admin", "--audience",
+                          API_AUD))
+    nc = (n_id, admin.add(n_id, "--audience", API_AUD))
     _, rtok = get_token(t, *rc)
     _, atok = get_token(t, *ac)
     _, ntok = get_token(t, *nc)
     tokens = [rtok, atok, ntok]
 
     app = App()
-    d = scratch_dir(ctx, "nginx")
-    port = free_port()
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(nginx_config(ctx, d, example, t.port, app.port, port))
-    log = open(os.path.join(d, "stderr.log"), "wb")
-    proc = ctx.popen([NGINX, "-p", d + "/", "-e", d + "/error.log", "-c",
-                      conf], stdout=log, stderr=log,
-                     stdin=subprocess.DEVNULL, env=child_env())
-    log.close()
-
-    def nginx_log(name):
-        try:
-            with open(os.path.join(d, name), "rb") as fh:
-                return fh.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+    ngx = None
     try:
-        deadline = time.monotonic() + 10
-        while not port_listening(port, timeout=0.2):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                fail("nginx did not start (status %s): %s %s" % (
-                    proc.poll(), short(nginx_log("stderr.log"), 400),
-                    short(nginx_log("error.log")[-600:], 600)))
-            time.sleep(0.05)
-        front = Front(ctx, port)
+        ngx = Nginx(ctx, t, app)
+        front = Front(ctx, ngx.port)
         run_cases(ctx, t, admin, front, app, rc, ac, nc, rtok, atok, ntok,
                   tokens)
         # tokend gone: nginx fails closed.
@@ -199,17 +280,11 @@ def nginx_auth_request(ctx):
         check_eq(len(app.seen), before, "requests that reached the "
                  "application while tokend was stopped")
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGQUIT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        if ngx is not None:
+            ngx.stop()
         app.close()
     check_no_token_logged([t], tokens)
-    check_no_token_in([("nginx " + n, nginx_log(n)) for n in (
-        "access.log", "error.log")], tokens)
+    check_no_token_in(ngx.logs(), tokens)
 
 
 def run_cases(ctx, t, admin, front, app, rc, ac, nc, rtok, atok, ntok,
@@ -303,3 +378,167 @@ def run_cases(ctx, t, admin, front, app, rc, ac, nc, rtok, atok, ntok,
     stopped(r, 401, "a disabled client's token", invalid)
     through(front.get("/hello", rtok), "R's token at the end", rc[0],
             "read")
+
+
+def client_cert(ctx, d, name):
+    """A self-signed EC client certificate: (cert path, key path)."""
+    key = os.path.join(d, name + ".key")
+    cert = os.path.join(d, name + ".pem")
+    ctx.pki.ec_key(key)
+    ctx.pki.openssl("req", "-new", "-x509", "-key", key, "-out", cert,
+                    "-days", "2", "-subj", "/O=Acme/CN=" + name)
+    return cert, key
+
+
+@scenario("nginx_audience", timeout=60)
+def nginx_audience(ctx):
+    if not os.access(NGINX, os.X_OK):
+        skip("%s is not installed" % NGINX)
+    t = start_instance(ctx, "nginx-aud", args=NO_LIMIT + TRUST_LOCAL)
+    admin = Admin(ctx)
+    w_id, m_id = uid("it-ngxW"), uid("it-ngxM")
+    wc = (w_id, admin.add(w_id, "--scopes", "read", "--audience",
+                          "https://other.example"))
+    mc = (m_id, admin.add(m_id, "--scopes", "read", "--audience",
+                          "https://other.example %s %s"
+                          % (API_AUD, MTLS_AUD)))
+    _, wtok = get_token(t, *wc)
+    _, mdef = get_token(t, *mc)
+
+    def with_resources(creds, res):
+        r = token_request(t, [("grant_type", "client_credentials")] +
+                          [("resource", x) for x in res], client=creds)
+        check_eq(r.status, 200, "token for %r (%s)" % (res, short(r.body)))
+        return r.json["access_token"]
+
+    mapi = with_resources(mc, [API_AUD])
+    mmtls = with_resources(mc, [MTLS_AUD])
+    mboth = with_resources(mc, [API_AUD, MTLS_AUD])
+    tokens = [wtok, mdef, mapi, mmtls, mboth]
+    invalid = 'Bearer error="invalid_token"'
+
+    app = App()
+    ngx = None
+    try:
+        ngx = Nginx(ctx, t, app)
+        api = Front(ctx, ngx.port)
+        cert = client_cert(ctx, ngx.d, "svc")
+        mtls = Front(ctx, ngx.mtls_port)
+        mtls_cert = Front(ctx, ngx.mtls_port, cert=cert)
+        passed = 0
+
+        def through(r, what, aud, x5t=None):
+            nonlocal passed
+            check_eq(r.status, 200, what + ": status (%s)" % short(r.body))
+            passed += 1
+            check_eq(len(app.seen), passed, what + ": requests the "
+                     "application got")
+            rec = app.seen[-1]
+            check_eq(headers_of(rec, "X-Token-Client-Id"), [m_id],
+                     what + ": X-Token-Client-Id")
+            check_eq(headers_of(rec, "X-Token-Sub"), [m_id],
+                     what + ": X-Token-Sub")
+            check_eq(headers_of(rec, "X-Token-Scope"), ["read"],
+                     what + ": X-Token-Scope")
+            check_eq(headers_of(rec, "X-Token-Aud"), [aud],
+                     what + ": X-Token-Aud")
+            check_eq(headers_of(rec, "X-Token-Cnf-X5t"),
+                     [x5t] if x5t else [], what + ": X-Token-Cnf-X5t")
+            for h in ("X-Token-Cnf-Jkt", "X-Client-Cert"):
+                check_eq(headers_of(rec, h), [], what + ": " + h)
+            return rec
+
+        def stopped(r, what):
+            check_eq(r.status, 401, what + ": status (%s)" % short(r.body))
+            check_eq(r.header_all("WWW-Authenticate"), [invalid],
+                     what + ": WWW-Authenticate")
+            check_eq(len(app.seen), passed, what + ": the application "
+                     "was reached")
+
+        # The api service wants aud https://api.example.com.
+        stopped(api.get("/hello", wtok), "another audience on api")
+        stopped(api.get("/hello", mdef), "the default audience on api")
+        stopped(api.get("/hello", mmtls), "the mtls audience on api")
+        stopped(api.get("/admin/x", mmtls), "the mtls audience on /admin/")
+        through(api.get("/hello", mapi), "resource=api on api", API_AUD)
+        through(api.get("/hello", mboth), "both audiences on api",
+                API_AUD + " " + MTLS_AUD)
+
+        # The mtls service wants aud https://mtls.example.com; a token
+        # without cnf needs no certificate, and any certificate will do.
+        for front, how in ((mtls, "no certificate"),
+                           (mtls_cert, "a certificate")):
+            stopped(front.get("/hello", mapi), "api audience on mtls, "
+                    + how)
+            stopped(front.get("/hello", mdef), "default audience on mtls, "
+                    + how)
+            through(front.get("/hello", mmtls), "mtls audience on mtls, "
+                    + how, MTLS_AUD)
+            through(front.get("/hello", mboth), "both audiences on mtls, "
+                    + how, API_AUD + " " + MTLS_AUD)
+
+        # A client's own X-Token-*, X-Client-Cert and X-Forwarded-* never
+        # pass: replaced or dropped, before tokend and before the app.
+        smuggled = {"X-Token-Aud": API_AUD, "X-Token-Client-Id": "evil",
+                    "X-Token-Sub": "evil", "X-Token-Scope": "admin",
+                    "X-Token-Cnf-Jkt": "evil", "X-Token-Cnf-X5t": "evil",
+                    "X-Client-Cert": "evil", "X-Forwarded-Uri": "/evil",
+                    "X-Forwarded-Method": "DELETE",
+                    "X-Forwarded-Host": "evil.example",
+                    "X-Forwarded-Proto": "http",
+                    "X-Forwarded-For": "203.0.113.9"}
+        for front, tok, aud, how in (
+                (api, mapi, API_AUD, "api"),
+                (mtls_cert, mmtls, MTLS_AUD, "mtls")):
+            rec = through(front.get("/hello?q=1", tok, headers=smuggled),
+                          "smuggled headers on " + how, aud)
+            check_eq(rec["path"], "/hello?q=1", "path on " + how)
+        # From 127.0.0.2, an address tokend does not trust (nginx, at
+        # 127.0.0.1, is its trusted proxy): tokend takes the last
+        # X-Forwarded-For hop, the one nginx added, not the client's.
+        other = Front(ctx, ngx.port, source="127.0.0.2")
+        off = t.log_offset()
+        stopped(other.get("/hello", wtok, headers=smuggled),
+                "smuggled X-Token-Aud with another audience")
+        line = t.wait_log(r"event=verify_failed reason=audience_mismatch "
+                          r"jti=%s client=\S+" % Jws(wtok).claims["jti"],
+                          off)
+        check(re.search(r" client=127\.0\.0\.2( |$)", line) is not None,
+              "the source tokend logged: %s" % short(line, 300))
+        check("203.0.113.9" not in t.log_since(off),
+              "a client's X-Forwarded-For was believed")
+
+        # Certificate-bound tokens (cnf.x5t#S256 of svc's certificate).
+        with open(cert[0]) as fh:
+            pem = fh.read()
+        x5t = b64url(hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest())
+        wrong = Front(ctx, ngx.mtls_port,
+                      cert=client_cert(ctx, ngx.d, "other"))
+        f = Forger(ctx.pki.signing_key, issuer_of(t), m_id, scope="read",
+                   gen=client_gen(ctx, m_id))
+        b_mtls = f.token(claims={"aud": MTLS_AUD, "cnf": {"x5t#S256": x5t}})
+        b_api = f.token(claims={"aud": API_AUD, "cnf": {"x5t#S256": x5t}})
+        tokens += [b_mtls, b_api]
+        smuggle = {"X-Client-Cert": urllib.parse.quote(pem, safe="")}
+        through(mtls_cert.get("/hello", b_mtls), "bound token, its "
+                "certificate", MTLS_AUD, x5t)
+        through(mtls_cert.get("/hello", b_mtls, headers=smuggle),
+                "bound token, its certificate, X-Client-Cert sent too",
+                MTLS_AUD, x5t)
+        stopped(wrong.get("/hello", b_mtls), "bound token, another "
+                "certificate")
+        stopped(mtls.get("/hello", b_mtls), "bound token, no certificate")
+        stopped(mtls.get("/hello", b_mtls, headers=smuggle),
+                "bound token, no certificate, its PEM in X-Client-Cert")
+        stopped(wrong.get("/hello", b_mtls, headers=smuggle),
+                "bound token, another certificate, its PEM in "
+                "X-Client-Cert")
+        stopped(api.get("/hello", b_api, headers=smuggle),
+                "bound token on api, its PEM in X-Client-Cert")
+        stopped(api.get("/hello", b_api), "bound token on api")
+    finally:
+        if ngx is not None:
+            ngx.stop()
+        app.close()
+    check_no_token_logged([t], tokens)
+    check_no_token_in(ngx.logs(), tokens)

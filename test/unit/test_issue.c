@@ -166,7 +166,8 @@ test_issue_claims(void)
 
 	rec = record("read write", NULL, NULL, "{\"tenant\":\"t1\"}");
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(t.jws != NULL);
 	TEST_ASSERT(strlen(t.jti) == TOKEN_JTI_LEN);
 	TEST_ASSERT(t.expires_in == DEFAULT_TTL);
@@ -209,7 +210,8 @@ test_issue_generation(void)
 	rec = record_gen("read", NULL, NULL, "{\"tenant\":\"t1\"}",
 	    "00112233445566ff.8899aabbccddeeff");
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
 	TEST_ASSERT(c->client_gen != NULL && strcmp(c->client_gen,
@@ -221,10 +223,93 @@ test_issue_generation(void)
 
 	rec = record("read", NULL, NULL, NULL);
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
 	TEST_ASSERT(c->client_gen == NULL);
+	token_claims_free(c);
+	issued_finish(&t);
+	client_record_free(rec);
+}
+
+/*
+ * A certificate-bound token (RFC 8705 3.1) carries cnf {"x5t#S256"} and
+ * the record's metadata claims beside it; an unbound token has no cnf.
+ */
+static void
+test_issue_cnf_x5t(void)
+{
+	static const char	 x5t[] =
+	    "cQk5Hj2FTvV3LSMwm202c5he0s5_99WsZqtCvhavB-c";
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	struct json_object	*cnf, *v;
+
+	rec = record("read", NULL, NULL, "{\"tenant\":\"t1\"}");
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, x5t,
+	    NULL, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
+	TEST_ASSERT(json_object_object_length(cnf) == 1);
+	TEST_ASSERT(json_object_object_get_ex(cnf, "x5t#S256", &v));
+	TEST_ASSERT(strcmp(json_object_get_string(v), x5t) == 0);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "tenant", &v));
+	token_claims_free(c);
+	c = NULL;
+	issued_finish(&t);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(!json_object_object_get_ex(c->payload, "cnf", &cnf));
+	token_claims_free(c);
+	issued_finish(&t);
+	client_record_free(rec);
+}
+
+/* cnf.jkt (RFC 9449 6.1) alone, and beside x5t#S256 in one cnf */
+static void
+test_issue_cnf_jkt(void)
+{
+	static const char	 x5t[] =
+	    "cQk5Hj2FTvV3LSMwm202c5he0s5_99WsZqtCvhavB-c";
+	static const char	 jkt[] =
+	    "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	struct json_object	*cnf;
+	bool			 bad;
+
+	rec = record("read", NULL, NULL, NULL);
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, NULL,
+	    jkt, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
+	TEST_ASSERT(json_object_object_length(cnf) == 1);
+	TEST_ASSERT(strcmp(token_claims_cnf_jkt(c, &bad), jkt) == 0 && !bad);
+	TEST_ASSERT(token_claims_cnf_x5t(c, &bad) == NULL && !bad);
+	token_claims_free(c);
+	c = NULL;
+	issued_finish(&t);
+	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, x5t,
+	    jkt, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
+	TEST_ASSERT(json_object_object_length(cnf) == 2);
+	TEST_ASSERT(strcmp(token_claims_cnf_jkt(c, &bad), jkt) == 0 && !bad);
+	TEST_ASSERT(strcmp(token_claims_cnf_x5t(c, &bad), x5t) == 0 && !bad);
 	token_claims_free(c);
 	issued_finish(&t);
 	client_record_free(rec);
@@ -238,8 +323,10 @@ test_issue_jti_unique(void)
 	struct issued		 a, b;
 
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, T, &a) == ISSUE_OK);
-	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, T, &b) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, NULL, 0, T, &a) ==
+	    ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_hs, rec, NULL, NULL, 0, T, &b) ==
+	    ISSUE_OK);
 	TEST_ASSERT(strcmp(a.jti, b.jti) != 0);
 	TEST_ASSERT(strcmp(a.jws, b.jws) != 0);
 	issued_finish(&a);
@@ -259,7 +346,7 @@ granted(const struct client_record *rec, const char *requested,
 	enum issue_result	 r;
 
 	scope[0] = '\0';
-	if ((r = issue_token(&cfg, ks_hs, rec, requested, T, &t)) !=
+	if ((r = issue_token(&cfg, ks_hs, rec, requested, NULL, 0, T, &t)) !=
 	    ISSUE_OK) {
 		/* nothing to free: *out is zeroed */
 		if (t.jws != NULL || t.scope != NULL)
@@ -338,7 +425,8 @@ test_issue_record_settings(void)
 	/* The record's audience and ttl win over the settings'. */
 	rec = record("read", "https://other.test", "60", NULL);
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(t.expires_in == 60);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
@@ -351,7 +439,8 @@ test_issue_record_settings(void)
 	/* "" and "0" are the settings' again. */
 	rec = record("read", "", "0", NULL);
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(t.expires_in == DEFAULT_TTL);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
@@ -375,7 +464,7 @@ test_issue_expiry_from_clock(void)
 
 	TEST_ASSERT(rec != NULL);
 	for (i = 0; i < nitems(when); i++) {
-		TEST_ASSERT(issue_token(&cfg, ks_rs, rec, NULL, when[i], &t) ==
+		TEST_ASSERT(issue_token(&cfg, ks_rs, rec, NULL, NULL, 0, when[i], &t) ==
 		    ISSUE_OK);
 		/* iat is the clock passed in; exp is iat + ttl. */
 		TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws), when[i],
@@ -411,7 +500,7 @@ check_header(struct keyset *ks, enum token_typ typ, const char *alg)
 	char			 want[256], *hdr = NULL;
 	int			 ok = 0;
 
-	if (rec == NULL || issue_token(&cfg, ks, rec, NULL, T, &t) !=
+	if (rec == NULL || issue_token(&cfg, ks, rec, NULL, NULL, 0, T, &t) !=
 	    ISSUE_OK)
 		goto out;
 	snprintf(want, sizeof(want), "{\"alg\":\"%s\",\"typ\":\"%s\","
@@ -458,17 +547,125 @@ test_issue_typ_checked(void)
 
 	/* A "JWT" token is not an "at+jwt" one, and the other way round. */
 	TEST_ASSERT(rec != NULL);
-	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_WRONG_TYPE);
 	TEST_ASSERT(c == NULL);
 	issued_finish(&t);
 	/* And a token of one key does not verify with another key set. */
-	TEST_ASSERT(issue_token(&at, ks_es, rec, NULL, T, &t) == ISSUE_OK);
+	TEST_ASSERT(issue_token(&at, ks_es, rec, NULL, NULL, 0, T, &t) ==
+	    ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_rs, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_UNKNOWN_KID);
 	issued_finish(&t);
 	client_record_free(rec);
+}
+
+/*
+ * RFC 8707 resource parameters: each must equal one of the record's
+ * audiences byte for byte (else invalid_target), repeats count once,
+ * an empty one is omitted; the token's aud is the requested ones (a
+ * string for one, an array for several, in the order asked) or the
+ * record's first audience; a record without audiences has only
+ * --default-audience, which no resource can name.
+ */
+static void
+test_issue_resources(void)
+{
+	static const struct {
+		const char	*audience;	/* the record's field */
+		const char	*res[4];	/* NULL-terminated */
+		enum issue_result r;
+		const char	*aud;		/* aud as JSON when ISSUE_OK */
+	} cases[] = {
+		{ "https://a.example b urn:c", { NULL }, ISSUE_OK,
+		    "\"https:\\/\\/a.example\"" },
+		{ "https://a.example b urn:c", { "b", NULL }, ISSUE_OK,
+		    "\"b\"" },
+		{ "https://a.example b urn:c", { "urn:c", "https://a.example",
+		    NULL }, ISSUE_OK, "[\"urn:c\",\"https:\\/\\/a.example\"]" },
+		{ "https://a.example b urn:c", { "b", "b", NULL }, ISSUE_OK,
+		    "\"b\"" },
+		{ "https://a.example b urn:c", { "b", "urn:c", "b", NULL },
+		    ISSUE_OK, "[\"b\",\"urn:c\"]" },
+		{ "https://a.example b urn:c", { "", NULL }, ISSUE_OK,
+		    "\"https:\\/\\/a.example\"" },
+		{ "https://a.example b urn:c", { "d", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "b", "d", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		/* byte for byte: no URI normalization */
+		{ "https://a.example b urn:c", { "https://a.example/", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "HTTPS://a.example", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "https://a.example#f", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { "b urn:c", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		{ "https://a.example b urn:c", { " b", NULL },
+		    ISSUE_INVALID_TARGET, NULL },
+		/* the default audience only: nothing can be asked for */
+		{ NULL, { NULL }, ISSUE_OK, "\"https:\\/\\/api.test\"" },
+		{ NULL, { DEFAULT_AUD, NULL }, ISSUE_INVALID_TARGET, NULL },
+		{ "", { "x", NULL }, ISSUE_INVALID_TARGET, NULL },
+	};
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	size_t			 i, n;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct client_record	*rec;
+		struct issued		 t;
+		struct token_claims	*c = NULL;
+		struct json_object	*aud;
+		enum issue_result	 r;
+
+		rec = record("read", cases[i].audience, NULL, NULL);
+		TEST_ASSERT(rec != NULL);
+		for (n = 0; cases[i].res[n] != NULL; n++)
+			;
+		r = issue_token(&cfg, ks_es, rec, NULL, cases[i].res, n, T,
+		    &t);
+		if (r != cases[i].r)
+			fprintf(stderr, "case %zu: %d\n", i, (int)r);
+		TEST_ASSERT(r == cases[i].r);
+		if (r == ISSUE_OK) {
+			TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws),
+			    T, &rules, &c) == TOKEN_OK);
+			TEST_ASSERT(json_object_object_get_ex(c->payload,
+			    "aud", &aud));
+			if (strcmp(json_object_to_json_string_ext(aud,
+			    JSON_C_TO_STRING_PLAIN), cases[i].aud) != 0)
+				fprintf(stderr, "case %zu: %s\n", i,
+				    json_object_to_json_string_ext(aud,
+				    JSON_C_TO_STRING_PLAIN));
+			TEST_ASSERT(strcmp(json_object_to_json_string_ext(aud,
+			    JSON_C_TO_STRING_PLAIN), cases[i].aud) == 0);
+			token_claims_free(c);
+			issued_finish(&t);
+		} else
+			TEST_ASSERT(t.jws == NULL);
+		client_record_free(rec);
+	}
+	/* more than ISSUE_RESOURCES_MAX: refused, never overrun */
+	{
+		const char		*many[ISSUE_RESOURCES_MAX + 1];
+		struct client_record	*rec = record("read", "b", NULL, NULL);
+		struct issued		 t;
+		const char		*out[ISSUE_RESOURCES_MAX + 1];
+		size_t			 k;
+
+		TEST_ASSERT(rec != NULL);
+		for (k = 0; k < nitems(many); k++)
+			many[k] = "b";
+		TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, many,
+		    nitems(many), T, &t) == ISSUE_INVALID_TARGET);
+		TEST_ASSERT(issue_audience(rec, many, nitems(many), out, &k)
+		    == ISSUE_OK && k == 1);
+		client_record_free(rec);
+	}
 }
 
 int
@@ -483,8 +680,11 @@ main(void)
 
 	test_run(test_issue_claims);
 	test_run(test_issue_generation);
+	test_run(test_issue_cnf_x5t);
+	test_run(test_issue_cnf_jkt);
 	test_run(test_issue_jti_unique);
 	test_run(test_issue_scope);
+	test_run(test_issue_resources);
 	test_run(test_issue_record_settings);
 	test_run(test_issue_expiry_from_clock);
 	test_run(test_issue_headers);

@@ -282,6 +282,44 @@ test_params_basic_errors(void)
 	}
 }
 
+/*
+ * Names allowed to repeat (RFC 8707 resource, /verify's aud) keep every
+ * value in order; every other name is still refused when repeated, an
+ * escaped spelling of it included.
+ */
+static void
+test_params_repeatable(void)
+{
+	static const char *const rep[] = { "resource", NULL };
+	struct params	 p;
+	const char	*v[4];
+	const char	 body[] = "resource=https%3A%2F%2Fa&grant_type=x&"
+			    "resource=b&r%65source=b&resource=";
+	const char	 body2[] = "resource=a&resource=a&scope=x&sc%6fpe=y";
+
+	params_init(&p);
+	params_allow_repeat(&p, rep);
+	TEST_ASSERT(params_parse_form(&p, body, strlen(body)) == PARAMS_OK);
+	TEST_ASSERT(params_get_all(&p, "resource", v, 4) == 4);
+	TEST_ASSERT(strcmp(v[0], "https://a") == 0);
+	TEST_ASSERT(strcmp(v[1], "b") == 0 && strcmp(v[2], "b") == 0);
+	TEST_ASSERT(strcmp(v[3], "") == 0);
+	TEST_ASSERT(params_get_all(&p, "resource", v, 2) == 4);
+	TEST_ASSERT(params_get_all(&p, "grant_type", v, 4) == 1);
+	TEST_ASSERT(params_get_all(&p, "nope", v, 4) == 0);
+	TEST_ASSERT(strcmp(params_get(&p, "resource"), "https://a") == 0);
+	params_finish(&p);
+
+	params_init(&p);
+	params_allow_repeat(&p, rep);
+	TEST_ASSERT(params_parse_form(&p, body2, strlen(body2)) ==
+	    PARAMS_DUPLICATE);
+	params_finish(&p);
+	/* without the list, resource is an ordinary parameter */
+	TEST_ASSERT(form(&p, "resource=a&resource=b") == PARAMS_DUPLICATE);
+	params_finish(&p);
+}
+
 static void
 test_params_vschar(void)
 {
@@ -306,5 +344,6 @@ main(void)
 	test_run(test_params_basic);
 	test_run(test_params_basic_errors);
 	test_run(test_params_vschar);
+	test_run(test_params_repeatable);
 	return test_summary();
 }

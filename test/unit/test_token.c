@@ -1391,6 +1391,17 @@ test_token_required_strings(void)
 		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"\"",
 		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"c1\","
 		    "\"scope\":[\"a\"]",
+		/* RFC 7519 4.1.3: aud is a string or an array of strings */
+		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"c1\","
+		    "\"aud\":1",
+		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"c1\","
+		    "\"aud\":[\"a\",2]",
+		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"c1\","
+		    "\"aud\":{\"a\":\"b\"}",
+		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"c1\","
+		    "\"aud\":[[\"a\"]]",
+		"\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":\"c1\","
+		    "\"aud\":null",
 	};
 	char				 p[512];
 	size_t				 i;
@@ -1412,10 +1423,11 @@ test_token_required_strings(void)
 	    "\"iat\":%lld,\"sub\":\"c1\",\"jti\":\"j\",\"client_id\":"
 	    "\"c1\\u0000x\"}", (long long)T + 60, (long long)T);
 	TEST_ASSERT(es(es_hdr(), p) == TOKEN_MALFORMED);
-	/* aud may be an array: reported as NULL, not refused */
+	/* aud may be an array: aud is NULL, aud_array holds it */
 	{
 		struct token_claims	*c = NULL;
 		const char		*tok;
+		char			 j[16];
 
 		snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":"
 		    "\"c1\",\"aud\":[\"a\",\"b\"],\"exp\":%lld,\"iat\":%lld,"
@@ -1424,9 +1436,159 @@ test_token_required_strings(void)
 		tok = craft(signer(ks_es), es_hdr(), p);
 		TEST_ASSERT(token_verify(ks_es, tok, strlen(tok), T, &rules_at,
 		    &c) == TOKEN_OK);
-		TEST_ASSERT(c->aud == NULL);
+		TEST_ASSERT(c->aud == NULL && c->aud_array != NULL);
+		TEST_ASSERT(token_claims_has_aud(c, "a"));
+		TEST_ASSERT(token_claims_has_aud(c, "b"));
+		TEST_ASSERT(!token_claims_has_aud(c, "c"));
+		TEST_ASSERT(!token_claims_has_aud(c, "A"));
+		TEST_ASSERT(!token_claims_has_aud(c, ""));
+		TEST_ASSERT(token_claims_aud_join(c, j, sizeof(j)) == 3);
+		TEST_ASSERT(strcmp(j, "a b") == 0);
+		TEST_ASSERT(token_claims_aud_join(c, j, 3) == -1 &&
+		    j[0] == '\0');
 		token_claims_free(c);
 	}
+}
+
+/*
+ * The audience helpers: a string aud matches itself byte for byte only;
+ * no aud, and an empty array, contain nothing; a value that could break a
+ * header line is left out of the joined header.
+ */
+static void
+test_token_aud(void)
+{
+	static const struct {
+		const char	*aud;		/* JSON, or NULL: none */
+		const char	*want;
+		bool		 has;
+		const char	*joined;
+	} cases[] = {
+		{ "\"https://api.example\"", "https://api.example", true,
+		    "https://api.example" },
+		{ "\"https://api.example\"", "https://api.example/", false,
+		    "https://api.example" },
+		{ "\"https://api.example\"", "HTTPS://api.example", false,
+		    "https://api.example" },
+		{ NULL, "api", false, "" },
+		{ "[]", "api", false, "" },
+		{ "[\"x\",\"api\",\"y\"]", "api", true, "x api y" },
+		{ "[\"x\",\"api\"]", "ap", false, "x api" },
+		{ "[\"a\\nb\",\"api\"]", "a\nb", true, "api" },
+		{ "\"a\\r\\nX-Evil: 1\"", "api", false, "" },
+	};
+	char			 p[512], j[64];
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct token_claims	*c = NULL;
+		const char		*tok;
+
+		snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":"
+		    "\"c1\",%s%s%s\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\","
+		    "\"client_id\":\"c1\"}", cases[i].aud != NULL ?
+		    "\"aud\":" : "", cases[i].aud != NULL ? cases[i].aud :
+		    "", cases[i].aud != NULL ? "," : "", (long long)T + 60,
+		    (long long)T);
+		tok = craft(signer(ks_es), es_hdr(), p);
+		TEST_ASSERT(token_verify(ks_es, tok, strlen(tok), T, &rules_at,
+		    &c) == TOKEN_OK);
+		TEST_ASSERT(token_claims_has_aud(c, cases[i].want) ==
+		    cases[i].has);
+		TEST_ASSERT(token_claims_aud_join(c, j, sizeof(j)) ==
+		    (int)strlen(cases[i].joined));
+		TEST_ASSERT(strcmp(j, cases[i].joined) == 0);
+		token_claims_free(c);
+	}
+}
+
+/*
+ * cnf.x5t#S256 (RFC 8705 3.1): the thumbprint when cnf is an object with
+ * a non-empty string member; no cnf, or a cnf without it, is unbound;
+ * every other shape is malformed (bound to nothing presentable).
+ */
+static void
+test_token_cnf_x5t(void)
+{
+	static const struct {
+		const char	*cnf;		/* JSON, or NULL: none */
+		const char	*x5t;		/* NULL: none */
+		bool		 malformed;
+	} cases[] = {
+		{ NULL, NULL, false },
+		{ "{\"x5t#S256\":\"abc\"}", "abc", false },
+		{ "{\"jkt\":\"abc\"}", NULL, false },
+		{ "{\"jkt\":\"j\",\"x5t#S256\":\"abc\"}", "abc", false },
+		{ "{\"x5t#S256\":\"\"}", NULL, true },
+		{ "{\"x5t#S256\":5}", NULL, true },
+		{ "{\"x5t#S256\":[\"abc\"]}", NULL, true },
+		{ "{\"x5t#S256\":null}", NULL, true },
+		{ "\"abc\"", NULL, true },
+		{ "[\"abc\"]", NULL, true },
+		{ "null", NULL, true },
+	};
+	char			 p[512];
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		struct token_claims	*c = NULL;
+		const char		*tok, *x;
+		bool			 bad = !cases[i].malformed;
+
+		snprintf(p, sizeof(p), "{\"iss\":\"" ISSUER "\",\"sub\":"
+		    "\"c1\",%s%s%s\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\","
+		    "\"client_id\":\"c1\"}", cases[i].cnf != NULL ?
+		    "\"cnf\":" : "", cases[i].cnf != NULL ? cases[i].cnf :
+		    "", cases[i].cnf != NULL ? "," : "", (long long)T + 60,
+		    (long long)T);
+		tok = craft(signer(ks_es), es_hdr(), p);
+		TEST_ASSERT(token_verify(ks_es, tok, strlen(tok), T, &rules_at,
+		    &c) == TOKEN_OK);
+		x = token_claims_cnf_x5t(c, &bad);
+		TEST_ASSERT(bad == cases[i].malformed);
+		TEST_ASSERT(cases[i].x5t == NULL ? x == NULL :
+		    x != NULL && strcmp(x, cases[i].x5t) == 0);
+		token_claims_free(c);
+	}
+}
+
+/* token_issue() writes aud as an array for two or more audiences. */
+static void
+test_token_issue_aud_array(void)
+{
+	static const char *const	 two[] = { "https://a.example", "b" };
+	struct token_params		 p;
+	struct token_claims		*c = NULL;
+	struct json_object		*aud;
+	char				*jws = NULL, jti[TOKEN_JTI_LEN + 1];
+
+	memset(&p, 0, sizeof(p));
+	p.issuer = ISSUER;
+	p.typ = "at+jwt";
+	p.client_id = "c1";
+	p.audience = two[0];
+	p.audiences = two;
+	p.n_audiences = 2;
+	p.iat = T;
+	p.ttl = 60;
+	TEST_ASSERT(token_issue(signer(ks_es), &p, &jws, jti) == 0);
+	TEST_ASSERT(token_verify(ks_es, jws, strlen(jws), T, &rules_at, &c)
+	    == TOKEN_OK);
+	free(jws);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "aud", &aud));
+	TEST_ASSERT(strcmp(json_object_to_json_string_ext(aud,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    "[\"https://a.example\",\"b\"]") == 0);
+	token_claims_free(c);
+	/* one: a string, as before */
+	p.n_audiences = 1;
+	TEST_ASSERT(token_issue(signer(ks_es), &p, &jws, jti) == 0);
+	TEST_ASSERT(token_verify(ks_es, jws, strlen(jws), T, &rules_at, &c)
+	    == TOKEN_OK);
+	free(jws);
+	TEST_ASSERT(c->aud != NULL && strcmp(c->aud, "https://a.example") ==
+	    0 && c->aud_array == NULL);
+	token_claims_free(c);
 }
 
 /* The order of the checks: the header is judged before the signature. */
@@ -1629,6 +1791,9 @@ main(void)
 	RUN(test_token_exp);
 	RUN(test_token_nbf_iat);
 	RUN(test_token_required_strings);
+	RUN(test_token_aud);
+	RUN(test_token_issue_aud_array);
+	RUN(test_token_cnf_x5t);
 	RUN(test_token_check_order);
 	RUN(test_token_libjwt_es256);
 	RUN(test_token_libjwt_rs256);
