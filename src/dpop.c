@@ -8,13 +8,17 @@
  * endpoint, dpop_seen.c at /verify), what to answer (the handlers).
  *
  * Invariants: every input is bounded before it is looked at
- * (DPOP_HTU_MAX, DPOP_JTI_MAX); no allocation outlives a call; nothing is
- * logged here (a proof is never logged, its jti only, by the caller).
+ * (DPOP_HTU_MAX, DPOP_JTI_MAX); nothing is logged here (a proof is never
+ * logged, its jti only, by the caller). The one allocation that outlives
+ * a call is each thread's cache of decoded proof keys (below), freed when
+ * the thread exits.
  */
 #include "dpop.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -392,10 +396,110 @@ dpop_ath(const char *token, size_t len, char out[DPOP_B64_SHA256_LEN + 1])
 	return 0;
 }
 
+/*
+ * Each thread's decoded proof keys. A client signs its proofs with one key
+ * for many requests, and decoding a JWK (a public key import and check)
+ * costs as much as the signature check, so the keys are kept by the
+ * SHA-256 of their JWK's JSON text as json-c writes it: direct-mapped,
+ * KEY_CACHE entries, a new key replacing the entry of its slot. A key is
+ * only ever used by the thread that decoded it, within one
+ * dpop_proof_check(), so a replacement never frees a key in use.
+ */
+#define KEY_CACHE	64
+
+struct cached_key {
+	unsigned char	 h[32];
+	struct key	*key;		/* owned; NULL: empty */
+	char		 jkt[JWK_THUMBPRINT_LEN + 1];
+};
+
+struct key_cache {
+	struct cached_key	 e[KEY_CACHE];
+};
+
+static pthread_key_t	 key_cache_key;
+static pthread_once_t	 key_cache_once = PTHREAD_ONCE_INIT;
+
+static void
+key_cache_free(void *p)
+{
+	struct key_cache	*c = p;
+	size_t			 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < KEY_CACHE; i++)
+		key_free(c->e[i].key);
+	free(c);
+}
+
+static void
+key_cache_init(void)
+{
+	if (pthread_key_create(&key_cache_key, key_cache_free) != 0)
+		abort();
+}
+
+void
+dpop_key_cache_clear(void)
+{
+	(void)pthread_once(&key_cache_once, key_cache_init);
+	key_cache_free(pthread_getspecific(key_cache_key));
+	(void)pthread_setspecific(key_cache_key, NULL);
+}
+
+/*
+ * The key of jwk and its thumbprint, from this thread's cache or decoded
+ * (jwk.h) into it. Borrowed until this thread's next call. NULL when the
+ * JWK does not decode.
+ */
+static const struct key *
+cached_jwk_decode(struct json_object *jwk, char jkt[JWK_THUMBPRINT_LEN + 1])
+{
+	struct key_cache	*c;
+	struct cached_key	*e;
+	struct key		*k;
+	const char		*text;
+	unsigned char		 h[32];
+	unsigned int		 hl = 0;
+	char			 err[160];
+
+	(void)pthread_once(&key_cache_once, key_cache_init);
+	if ((c = pthread_getspecific(key_cache_key)) == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		if (pthread_setspecific(key_cache_key, c) != 0) {
+			free(c);
+			c = NULL;
+		}
+	}
+	text = json_object_to_json_string_ext(jwk, JSON_C_TO_STRING_PLAIN);
+	if (c == NULL || text == NULL ||
+	    EVP_Digest(text, strlen(text), h, &hl, EVP_sha256(), NULL) != 1 ||
+	    hl != sizeof(h))
+		c = NULL;
+	e = c != NULL ? &c->e[h[0] % KEY_CACHE] : NULL;
+	if (e != NULL && e->key != NULL && memcmp(e->h, h, sizeof(h)) == 0) {
+		memcpy(jkt, e->jkt, JWK_THUMBPRINT_LEN + 1);
+		return e->key;
+	}
+	if ((k = jwk_decode(jwk, jkt, err, sizeof(err))) == NULL)
+		return NULL;
+	if (e == NULL) {
+		/* no cache: nowhere to keep it; refuse rather than leak */
+		key_free(k);
+		return NULL;
+	}
+	key_free(e->key);
+	memcpy(e->h, h, sizeof(h));
+	e->key = k;
+	memcpy(e->jkt, jkt, JWK_THUMBPRINT_LEN + 1);
+	return k;
+}
+
 /* jws_verify()'s key source for a proof: the header's own jwk, once. */
 struct proof_key {
 	enum dpop_verdict	 verdict;	/* of the header rules */
-	struct key		*key;		/* owned */
+	const struct key	*key;		/* the thread's cache's */
 	char			 jkt[JWK_THUMBPRINT_LEN + 1];
 };
 
@@ -405,7 +509,6 @@ proof_key_fn(void *arg, const struct json_object *hdr, const char *kid,
 {
 	struct proof_key	*pk = arg;
 	struct json_object	*jwk;
-	char			 err[160];
 
 	(void)kid;
 	(void)kidlen;
@@ -415,7 +518,7 @@ proof_key_fn(void *arg, const struct json_object *hdr, const char *kid,
 	if ((pk->verdict = dpop_header_rules(hdr)) != DPOP_OK)
 		return TOKEN_BAD_HEADER;
 	(void)json_object_object_get_ex(hdr, "jwk", &jwk);
-	if ((pk->key = jwk_decode(jwk, pk->jkt, err, sizeof(err))) == NULL) {
+	if ((pk->key = cached_jwk_decode(jwk, pk->jkt)) == NULL) {
 		pk->verdict = DPOP_BAD_JWK;
 		return TOKEN_BAD_HEADER;
 	}
@@ -474,6 +577,5 @@ dpop_proof_check(const char *proof, size_t len, const struct dpop_expect *e,
 	}
 	if (tv == TOKEN_OK)
 		jws_parsed_clear(&parsed);
-	key_free(pk.key);
 	return dv;
 }

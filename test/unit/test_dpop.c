@@ -467,12 +467,41 @@ test_proof_check(void)
 		TEST_ASSERT(check_proof(a.pkey, &bad, "dpop+jwt", "ES256",
 		    good, &e, &out) == DPOP_BAD_JWK);
 	}
+	/* the key is now in this thread's cache: a second proof of it
+	   passes, a forged one still fails its signature */
+	TEST_ASSERT(check_proof(a.pkey, &a, "dpop+jwt", "ES256", good, &e,
+	    &out) == DPOP_OK);
+	TEST_ASSERT(strcmp(out.jkt, thumb) == 0);
+	TEST_ASSERT(check_proof(b.pkey, &a, "dpop+jwt", "ES256", good, &e,
+	    &out) == DPOP_BAD_SIGNATURE);
+	/* many keys: slots replaced, every answer right */
+	{
+		struct eckey	ks[80];
+		size_t		i;
+
+		for (i = 0; i < 80; i++) {
+			TEST_ASSERT(eckey_make(&ks[i]) == 0);
+			TEST_ASSERT(check_proof(ks[i].pkey, &ks[i], "dpop+jwt",
+			    "ES256", good, &e, &out) == DPOP_OK);
+		}
+		for (i = 0; i < 80; i++) {
+			TEST_ASSERT(check_proof(ks[i].pkey, &ks[i], "dpop+jwt",
+			    "ES256", good, &e, &out) == DPOP_OK);
+			TEST_ASSERT(check_proof(ks[(i + 1) % 80].pkey, &ks[i],
+			    "dpop+jwt", "ES256", good, &e, &out) ==
+			    DPOP_BAD_SIGNATURE);
+		}
+		for (i = 0; i < 80; i++)
+			EVP_PKEY_free(ks[i].pkey);
+	}
 	/* not a JWS, too long */
 	TEST_ASSERT(dpop_proof_check("a.b", 3, &e, &out) == DPOP_MALFORMED);
 	TEST_ASSERT(dpop_proof_check("a.b.c", DPOP_PROOF_MAX + 1, &e, &out) ==
 	    DPOP_MALFORMED);
 	EVP_PKEY_free(a.pkey);
 	EVP_PKEY_free(b.pkey);
+	dpop_key_cache_clear();
+	dpop_key_cache_clear();
 }
 
 int
