@@ -3,8 +3,10 @@
  * only RFC 3986 bytes out), and a DPoP proof's header and claims, as
  * JSON texts, through dpop_header_rules() and dpop_claims_rules().
  *
- * The first byte picks the input: 0..127 the whole rest is a URL; else
- * the rest is split at the first NUL into a header and a claims text.
+ * The first byte picks the input: 0..63 the whole rest is a URL; 64..127
+ * the rest is a whole proof for dpop_proof_check() (the JWS verifier with
+ * the header's jwk); else the rest is split at the first NUL into a
+ * header and a claims text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -67,13 +69,32 @@ fuzz_proof(const char *s, size_t n)
 	json_object_put(h);
 }
 
+static void
+fuzz_whole(const char *s, size_t n)
+{
+	struct dpop_expect	 e = {
+		.htm = "GET", .htu = "https://rs.example/x",
+		.ath = "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo",
+		.now = 1700000000, .max_age = 60, .leeway = 30,
+	};
+	struct dpop_proof	 out;
+
+	if (dpop_proof_check(s, n, &e, &out) == DPOP_OK &&
+	    (strlen(out.jkt) != DPOP_B64_SHA256_LEN || out.jti[0] == '\0'))
+		abort();
+	/* the thread's key cache is freed per input (leak detection) */
+	dpop_key_cache_clear();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	if (data[0] < 128)
+	if (data[0] < 64)
 		fuzz_htu((const char *)data + 1, size - 1);
+	else if (data[0] < 128)
+		fuzz_whole((const char *)data + 1, size - 1);
 	else
 		fuzz_proof((const char *)data + 1, size - 1);
 	return 0;
