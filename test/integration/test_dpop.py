@@ -39,6 +39,9 @@ Expected:
   peer outside --trusted-proxies are ignored (a proof for the forwarded
   URL fails, one for /verify passes); from a trusted peer the proof must
   name the forwarded request.
+- dpop_store_down_fails_closed: Redis killed -> a DPoP token request is
+  503 within 1.5 s, no token; DPoP /verify 503; Redis back -> a fresh
+  proof gets a DPoP token.
 - Every scenario: no whole token or proof in the logs.
 """
 
@@ -436,3 +439,60 @@ def dpop_interop_oauth4webapi(ctx):
              "/verify with a second fresh proof")
     check_eq(out["verify_other_key"]["status"], 401,
              "/verify with another key's proof")
+
+
+@scenario("dpop_store_down_fails_closed", timeout=60)
+def dpop_store_down_fails_closed(ctx):
+    """Redis killed: a DPoP token request is 503 within the command
+    deadline (no token without its jti claimed), and DPoP /verify is 503
+    (fail closed); once Redis is back, a fresh proof gets a token."""
+    t = ctx.start_tokend("dpop-down", args=NO_LIMIT)
+    admin = Admin(ctx)
+    cid = uid("dpop-down")
+    secret = admin.add(cid, "--scopes", "read")
+    key = Key()
+    tok = dpop_token(ctx, t, cid, secret, key)
+    ctx.redis.kill()
+    deadline = time.monotonic() + 3
+    while True:
+        p = proof(key, "POST", token_url(t))
+        ctx.sensitive.token(p)
+        s = time.monotonic()
+        r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                          timeout=10)
+        check(time.monotonic() - s <= 1.5, "DPoP token request took too "
+              "long with Redis down")
+        if r.status == 503:
+            break
+        check_eq(r.status, 200, "DPoP token right after the kill")
+        ctx.sensitive.token(r.json["access_token"])
+        check(time.monotonic() < deadline, "no 503 within 3 s")
+        time.sleep(0.05)
+    expect_json_error(r, 503, "DPoP token with Redis down",
+                      error="temporarily_unavailable")
+    check("access_token" not in (r.json or {}), "no token with Redis down")
+    deadline = time.monotonic() + 5
+    while True:
+        p = proof(key, "GET", verify_url(t), token=tok)
+        ctx.sensitive.token(p)
+        r = verify_dpop(t, tok, p)
+        if r.status == 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check_eq(r.status, 503, "DPoP /verify with Redis down (%s)"
+             % short(r.body))
+    ctx.redis.start()
+    admin.add(cid, "--scopes", "read", secret=secret)    # no persistence
+    deadline = time.monotonic() + 7
+    while True:
+        p = proof(key, "POST", token_url(t))
+        ctx.sensitive.token(p)
+        r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                          timeout=10)
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        check_eq(r.status, 503, "while Redis comes back")
+        time.sleep(0.1)
+    check_eq(r.status, 200, "DPoP token after Redis came back")
+    check_eq(r.json.get("token_type"), "DPoP", "token_type")
+    ctx.sensitive.token(r.json["access_token"])
