@@ -279,8 +279,9 @@ refuse_proof:
 	return -1;
 refuse_token:
 	metrics_verify_failure(&req->worker->metrics, reason);
-	log_info("event=verify_failed reason=%s jti=%.64s client=%s "
-	    "request_id=%s", reason, c->jti, req->client, req->request_id);
+	log_info("event=verify_failed reason=%s detail=%s jti=%.64s "
+	    "client=%s request_id=%s", reason, detail, c->jti, req->client,
+	    req->request_id);
 	snprintf(desc, sizeof(desc), "token rejected: %s", detail);
 	verify_error(req, 401, "invalid_token", desc, dpop_scheme ?
 	    DPOP_CHALLENGE("invalid_token") :
