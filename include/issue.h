@@ -28,7 +28,9 @@ enum issue_result {
 	ISSUE_OK = 0,
 	ISSUE_INVALID_SCOPE,	/* malformed, or not within the allowed */
 	ISSUE_INVALID_TARGET,	/* a resource not among the record's
-				   audiences (RFC 8707 2) */
+				   audiences (RFC 8707 2), or several
+				   whose token would exceed
+				   TOKEN_MAX_LEN */
 	ISSUE_ERROR,		/* signing failed (logged) */
 };
 
@@ -40,8 +42,9 @@ enum issue_result {
  * original service's users expect). resources are the request's
  * resource parameters (RFC 8707), n_resources of them (at most
  * ISSUE_RESOURCES_MAX), checked and deduplicated by issue_audience().
- * cfg, keys and rec are borrowed for the call. On ISSUE_OK the caller owns *out's strings: issued_finish();
- * on any other result *out holds nothing. Reads no clock and no store, so
+ * cfg, keys and rec are borrowed for the call. On ISSUE_OK the caller
+ * owns *out's strings: issued_finish(); on any other result *out holds
+ * nothing. Reads no clock and no store, so
  * it may be called from any callback.
  */
 enum issue_result issue_token(const struct config *cfg,

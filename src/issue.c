@@ -110,6 +110,15 @@ issue_token_bound(const struct config *cfg, const struct keyset *keys,
 	if (token_issue(keyset_signing_key(keys), &tp, &out->jws,
 	    out->jti) != 0)
 		goto out;
+	/*
+	 * Never a token that verification would refuse as too large: long
+	 * audiences asked for together can push it past the cap; fewer
+	 * resources at a time fit.
+	 */
+	if (n_aud >= 2 && strlen(out->jws) > TOKEN_MAX_LEN) {
+		r = ISSUE_INVALID_TARGET;
+		goto out;
+	}
 	out->expires_in = tp.ttl;
 	r = ISSUE_OK;
 out:

@@ -81,6 +81,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    RECORD_AUDIENCE, rec->audience, strlen(rec->audience),
 		    NULL, 0))
 			abort();
+		/* the list: audience is its first, each item valid */
+		if ((rec->n_audiences == 0) != (rec->audience == NULL) ||
+		    rec->n_audiences > CLIENT_AUDIENCES_COUNT ||
+		    (rec->n_audiences > 0 && rec->audience !=
+		    rec->audiences[0]))
+			abort();
+		for (size_t k = 0; k < rec->n_audiences; k++)
+			if (!record_rules_check(RECORD_AUDIENCE,
+			    rec->audiences[k], strlen(rec->audiences[k]),
+			    NULL, 0))
+				abort();
 		client_record_free(rec);
 	} else if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL) {
 		abort();

@@ -126,6 +126,8 @@ test_client_record_all_fields(void)
 	TEST_ASSERT(rec->scopes.n == 2);
 	TEST_ASSERT(scope_contains(&rec->scopes, "write"));
 	TEST_ASSERT(strcmp(rec->audience, "https://api.example.com") == 0);
+	TEST_ASSERT(rec->n_audiences == 1 &&
+	    rec->audiences[0] == rec->audience);
 	TEST_ASSERT(rec->ttl == 600);
 	TEST_ASSERT(rec->claims != NULL);
 	TEST_ASSERT(json_object_object_get_ex(rec->claims, "tenant", &v));
@@ -142,6 +144,40 @@ test_client_record_all_fields(void)
 	pairs_finish(&p);
 }
 
+/* The audience field is a list, kept whole and in order. */
+static void
+test_client_record_audiences(void)
+{
+	struct pairs		 p;
+	struct client_record	*rec = NULL;
+	char			 err[256];
+
+	memset(&p, 0, sizeof(p));
+	add(&p, "secret", HASH);
+	add(&p, "audience",
+	    "https://a.example/v1 orders urn:acme:b caf\xc3\xa9");
+	TEST_ASSERT(decode("c1", &p, &rec, err, sizeof(err)) == 0);
+	TEST_ASSERT(rec->n_audiences == 4);
+	TEST_ASSERT(rec->audience == rec->audiences[0]);
+	TEST_ASSERT(strcmp(rec->audiences[0], "https://a.example/v1") == 0);
+	TEST_ASSERT(strcmp(rec->audiences[1], "orders") == 0);
+	TEST_ASSERT(strcmp(rec->audiences[2], "urn:acme:b") == 0);
+	TEST_ASSERT(strcmp(rec->audiences[3], "caf\xc3\xa9") == 0);
+	client_record_free(rec);
+	pairs_finish(&p);
+	/* refused as before: a doubled space, an item twice */
+	memset(&p, 0, sizeof(p));
+	add(&p, "secret", HASH);
+	add(&p, "audience", "a  b");
+	TEST_ASSERT(decode("c1", &p, &rec, err, sizeof(err)) == -1);
+	pairs_finish(&p);
+	memset(&p, 0, sizeof(p));
+	add(&p, "secret", HASH);
+	add(&p, "audience", "a b a");
+	TEST_ASSERT(decode("c1", &p, &rec, err, sizeof(err)) == -1);
+	pairs_finish(&p);
+}
+
 static void
 test_client_record_defaults(void)
 {
@@ -155,6 +191,7 @@ test_client_record_defaults(void)
 	TEST_ASSERT(decode("c1", &p, &rec, err, sizeof(err)) == 0);
 	TEST_ASSERT(rec->scopes.n == 0);
 	TEST_ASSERT(rec->audience == NULL);
+	TEST_ASSERT(rec->n_audiences == 0 && rec->audiences == NULL);
 	TEST_ASSERT(rec->ttl == 0);
 	TEST_ASSERT(rec->claims == NULL);
 	TEST_ASSERT(!rec->disabled);
@@ -591,6 +628,7 @@ main(void)
 {
 	test_run(test_client_record_all_fields);
 	test_run(test_client_record_defaults);
+	test_run(test_client_record_audiences);
 	test_run(test_client_record_missing_secret);
 	test_run(test_client_record_unknown_tag_accepted);
 	test_run(test_client_record_duplicate_field);

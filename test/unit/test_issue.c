@@ -649,6 +649,41 @@ test_issue_resources(void)
 			TEST_ASSERT(t.jws == NULL);
 		client_record_free(rec);
 	}
+	/*
+	 * Long audiences asked for together: a token past TOKEN_MAX_LEN,
+	 * which verification would refuse, is never issued; one at a time
+	 * they fit.
+	 */
+	{
+		static char		 auds[4 * 1001], claims[4000];
+		const char		*four[4];
+		struct client_record	*rec;
+		struct issued		 t;
+		struct token_claims	*c = NULL;
+		size_t			 k;
+
+		for (k = 0; k < 4; k++) {
+			memset(auds + k * 1001, 'a' + (int)k, 1000);
+			auds[k * 1001 + 1000] = k < 3 ? ' ' : '\0';
+		}
+		snprintf(claims, sizeof(claims), "{\"x\":\"%.*s\"}",
+		    3900, auds);
+		rec = record("read", auds, NULL, claims);
+		TEST_ASSERT(rec != NULL && rec->n_audiences == 4);
+		for (k = 0; k < 4; k++)
+			four[k] = rec->audiences[k];
+		TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, four, 4, T,
+		    &t) == ISSUE_INVALID_TARGET);
+		TEST_ASSERT(t.jws == NULL);
+		TEST_ASSERT(issue_token(&cfg, ks_es, rec, NULL, four + 3, 1, T,
+		    &t) == ISSUE_OK);
+		TEST_ASSERT(strlen(t.jws) <= TOKEN_MAX_LEN);
+		TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules,
+		    &c) == TOKEN_OK);
+		token_claims_free(c);
+		issued_finish(&t);
+		client_record_free(rec);
+	}
 	/* more than ISSUE_RESOURCES_MAX: refused, never overrun */
 	{
 		const char		*many[ISSUE_RESOURCES_MAX + 1];
