@@ -101,6 +101,7 @@ struct config {
 	int			 verify_grace;		/* seconds */
 	int			 leeway;		/* seconds */
 	int			 assertion_max_age;	/* seconds */
+	int			 dpop_max_age;		/* seconds, > 0 */
 	int			 verify_cache_size;	/* entries; 0 = off */
 	int			 max_revocations_per_client;	/* live */
 	int			 auth_fail_limit;	/* 0 = off */

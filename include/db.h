@@ -40,6 +40,10 @@
  *			of client ID, seen once (ids hold no '/'); expires
  *			when the assertion could no longer pass (its exp +
  *			--leeway, by the clock of the instance that set it)
+ *	P dpop:JKT:JTI	STRING "1": a DPoP proof's jti, used once at the
+ *			token endpoint by the key of thumbprint JKT;
+ *			expires when no proof could carry it any more
+ *			(--dpop-max-age plus twice --leeway)
  *	P events	pub/sub channel. Messages: "client ID" after every
  *			change of a client (scripts/tokend-client),
  *			"revoke JTI EXP" after a revocation, "lock ADDR
@@ -188,6 +192,14 @@ struct db_locks {
 };
 typedef void (*db_locks_cb)(const struct db_locks *, void *arg);
 
+/* A single use claimed: db_dpop_jti_use(). */
+struct db_once {
+	enum db_status	 status;
+	const char	*why;
+	bool		 fresh;		/* DB_OK: true the first time */
+};
+typedef void (*db_once_cb)(const struct db_once *, void *arg);
+
 /*
  * Storage for one command in flight (see the calling convention above).
  * The caller only provides it; the members are db.c's.
@@ -203,6 +215,7 @@ struct db_op {
 		db_revoked_cb	 revoked;
 		db_locks_cb	 locks;
 		db_jti_cb	 jti;
+		db_once_cb	 once;
 	}			 cb;
 	void			*arg;
 	struct store		*store;
@@ -299,6 +312,17 @@ int		 db_jti_use(struct store *, struct db_op *, const char *prefix,
 int		 db_revoke(struct store *, struct db_op *, const char *prefix,
 		    const char *client_id, const char *jti, int64_t exp,
 		    int leeway, int max, db_revocation_cb cb, void *arg);
+
+/*
+ * SET P dpop:JKT:JTI 1 NX EX ttl_s: the result is fresh the first time
+ * within ttl_s seconds, on every instance that shares the store, and not
+ * fresh for a replay. An answer other than OK or nil is DB_ERR_REPLY.
+ * jkt and jti are read during the call only; a jti longer than
+ * DB_JTI_MAX bytes, an empty one and ttl_s < 1 are refused (-1).
+ */
+int		 db_dpop_jti_use(struct store *, struct db_op *,
+		    const char *prefix, const char *jkt, const char *jti,
+		    int ttl_s, db_once_cb cb, void *arg);
 
 /* SMEMBERS P clients. Not an array: DB_ERR_REPLY. */
 int		 db_members_get(struct store *, struct db_op *,

@@ -67,16 +67,17 @@ enum issue_result issue_audience(const struct client_record *rec,
 	    const char **out, size_t *n_out);
 
 /*
- * issue_token() for a certificate-bound token (RFC 8705 3): cnf_x5t, the
- * base64url SHA-256 thumbprint of the client's certificate (borrowed), is
- * put in the token as cnf {"x5t#S256": cnf_x5t}; NULL: no cnf (as
- * issue_token()).
+ * issue_token() for a sender-constrained token: cnf_x5t, the base64url
+ * SHA-256 thumbprint of the client's certificate (RFC 8705 3), and
+ * cnf_jkt, the RFC 7638 thumbprint of the DPoP proof's key (RFC 9449 6),
+ * both borrowed, are put in the token's cnf as "x5t#S256" and "jkt"; NULL:
+ * no such member (both NULL: no cnf, as issue_token()).
  */
 enum issue_result issue_token_bound(const struct config *cfg,
 	    const struct keyset *keys, const struct client_record *rec,
 	    const char *requested, const char *const *resources,
 	    size_t n_resources, time_t now, const char *cnf_x5t,
-	    struct issued *out);
+	    const char *cnf_jkt, struct issued *out);
 /* Free *t's strings and zero it; a zeroed struct issued is fine. */
 void	 issued_finish(struct issued *t);
 

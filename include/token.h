@@ -53,6 +53,9 @@ struct token_params {
 	/* cnf's x5t#S256 (RFC 8705 3.1): the thumbprint of the client
 	   certificate the token is bound to; NULL = no cnf claim */
 	const char	*cnf_x5t;
+	/* cnf's jkt (RFC 9449 6.1): the RFC 7638 thumbprint of the DPoP
+	   key the token is bound to; NULL = no such member */
+	const char	*cnf_jkt;
 	/*
 	 * The client's metadata claims: a JSON object or NULL. Only read
 	 * (deep-copied), so it may be shared between threads. A member named
@@ -162,6 +165,14 @@ int	 token_claims_aud_join(const struct token_claims *c, char *buf,
  * NUL): such a token is bound to nothing that can be presented.
  */
 const char *token_claims_cnf_x5t(const struct token_claims *c,
+	    bool *malformed);
+
+/*
+ * The DPoP key thumbprint a token is bound to (RFC 9449 6.1: cnf's
+ * "jkt"), borrowed from c's payload, or NULL when it has none;
+ * *malformed as token_claims_cnf_x5t() says, for jkt.
+ */
+const char *token_claims_cnf_jkt(const struct token_claims *c,
 	    bool *malformed);
 
 /*

@@ -172,12 +172,15 @@ const char *verify_reason(const struct verify_outcome *);
 /*
  * The reasons /verify counts for checks of the request that follow a
  * successful verify_token() (they are not the token's fault alone): a
- * ?aud= the token's aud lacks; a certificate-bound token without its
- * certificate. NULL-terminated; the scrape lists them
+ * ?aud= the token's aud lacks; a bound token presented without what binds
+ * it (its certificate, the DPoP scheme, a proof of its key); a DPoP proof
+ * that fails its checks (RFC 9449 4.3); a proof's jti seen before. NULL-terminated; the scrape lists them
  * after every verify_reason().
  */
 #define VERIFY_REASON_AUDIENCE	"audience_mismatch"
 #define VERIFY_REASON_BINDING	"binding_mismatch"
+#define VERIFY_REASON_DPOP_PROOF_INVALID	"dpop_proof_invalid"
+#define VERIFY_REASON_DPOP_REPLAY	"dpop_replay"
 extern const char *const verify_request_reasons[];
 
 #endif

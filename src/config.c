@@ -230,6 +230,10 @@ static const struct setting settings[] = {
 	    NULL, parse_int, OFF(assertion_max_age), 1, 3600, 0,
 	    "a private_key_jwt client assertion's exp may be at most this far"
 	    " ahead; its jti is remembered until then" },
+	{ "dpop-max-age", "TOKEND_DPOP_MAX_AGE", "SECONDS", "60", NULL,
+	    parse_int, OFF(dpop_max_age), 1, 86400, 0,
+	    "a DPoP proof's iat may be this old (plus --leeway); its jti is"
+	    " refused again for as long" },
 	{ "verify-cache-size", "TOKEND_VERIFY_CACHE_SIZE", "N", "10000", NULL,
 	    parse_int, OFF(verify_cache_size), 0, 1000000, 0,
 	    "verified tokens remembered per worker, so a repeated token skips"

@@ -48,6 +48,7 @@
 #define KEY_AUTHFAIL_IP		"authfail:ip:"	/* + address */
 #define KEY_AUTHFAIL_CLIENT	"authfail:client:" /* + id */
 #define KEY_EVENTS		"events"
+#define KEY_DPOP		"dpop:"		/* + jkt ":" jti */
 #define EVENT_CLIENT		"client "	/* + id */
 #define EVENT_REVOKE		"revoke "	/* + "JTI EXP" */
 #define EVENT_LOCK		"lock "		/* + "ADDR UNTIL" */
@@ -681,6 +682,56 @@ db_jti_use(struct store *s, struct db_op *op, const char *prefix,
 	argv[4] = "EX";
 	argv[5] = ttls;
 	rc = store_command_argv(s, jti_answer, op, 6, argv, NULL);
+	key_free(&key);
+	return rc;
+}
+
+/* ---- DPoP proofs ---- */
+
+static void
+once_answer(enum store_status st, const struct redisReply *r, void *arg)
+{
+	struct db_op	*op = arg;
+	struct db_once	 res;
+	char		 buf[WHY_MAX];
+
+	memset(&res, 0, sizeof(res));
+	res.status = answer_status(st, r, buf, sizeof(buf), &res.why);
+	if (res.status == DB_OK) {
+		if (is_type(r, REDIS_REPLY_STATUS) && r->str != NULL &&
+		    strcmp(r->str, "OK") == 0)
+			res.fresh = true;
+		else if (!is_type(r, REDIS_REPLY_NIL)) {
+			res.status = DB_ERR_REPLY;
+			res.why = "unexpected SET NX reply";
+		}
+	}
+	op->cb.once(&res, op->arg);
+}
+
+int
+db_dpop_jti_use(struct store *s, struct db_op *op, const char *prefix,
+    const char *jkt, const char *jti, int ttl_s, db_once_cb cb, void *arg)
+{
+	struct key	 key;
+	const char	*argv[6];
+	char		 rest[64 + DB_JTI_MAX + 2], ttl[16];
+	int		 rc;
+
+	if (jti[0] == '\0' || strlen(jti) > DB_JTI_MAX || strlen(jkt) > 64 ||
+	    ttl_s < 1)
+		return -1;
+	op->cb.once = cb;
+	op->arg = arg;
+	snprintf(rest, sizeof(rest), "%s:%s", jkt, jti);
+	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+	argv[0] = "SET";
+	argv[1] = key_make(&key, prefix, KEY_DPOP, rest);
+	argv[2] = "1";
+	argv[3] = "NX";
+	argv[4] = "EX";
+	argv[5] = ttl;
+	rc = store_command_argv(s, once_answer, op, 6, argv, NULL);
 	key_free(&key);
 	return rc;
 }

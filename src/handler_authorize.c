@@ -10,6 +10,9 @@
  *   400 {"success":false,"error":"invalid_request"}  unreadable body
  *   429 {"success":false,"error":"too_many_requests"}  the source address
  *       is over --auth-fail-limit; with Retry-After
+ *   400 {"success":false,"error":"invalid_dpop_proof"}  a dpop_bound
+ *       client: this endpoint takes no DPoP proof, and its tokens would
+ *       be plain Bearer tokens
  *   503 {"success":false,"error":"temporarily_unavailable"}
  */
 #include <stdio.h>
@@ -70,6 +73,12 @@ authorize_authenticated(struct request *req, enum client_auth_result result,
 	}
 	if (req->gone)
 		return;
+	if (rec->dpop_bound) {
+		log_info("event=dpop_proof_refused reason=missing client_id=%s "
+		    "request_id=%s", rec->id, req->request_id);
+		legacy_error(req, 400, "invalid_dpop_proof");
+		return;
+	}
 	now = time(NULL);
 	if (!handler_issuable(req, rec, now)) {
 		legacy_error(req, 503, "temporarily_unavailable");

@@ -5,7 +5,7 @@
  * introspect_outcome() answers from there.
  *
  * Introspection: {"active":true, scope, client_id, token_type, exp, iat,
- * sub, aud, iss, jti} for a valid token of the caller's own, or of anyone's
+ * sub, aud, iss, jti, cnf} (token_type "DPoP" for a token with cnf.jkt) for a valid token of the caller's own, or of anyone's
  * when the caller's record has the introspect permission; {"active":false}
  * for anything else (invalid, expired, revoked, unknown, or another
  * client's token without the permission).
@@ -52,6 +52,7 @@ introspect_answer(struct request *req, const struct client_record *caller,
 	struct json_object	*m;
 	struct jsonw		 w;
 	size_t			 i;
+	bool			 bad_cnf;
 
 	if (v->result != VERIFY_OK ||
 	    (strcmp(v->claims->client_id, caller->id) != 0 &&
@@ -61,7 +62,11 @@ introspect_answer(struct request *req, const struct client_record *caller,
 	}
 	/* By hand (jsonw.h): a json-c object costs more than the answer. */
 	jsonw_init(&w, 1024);
-	jsonw_lit(&w, "{\"active\":true,\"token_type\":\"Bearer\"");
+	/* RFC 9449 6.2: a DPoP-bound token says so, and its cnf */
+	if (token_claims_cnf_jkt(v->claims, &bad_cnf) != NULL)
+		jsonw_lit(&w, "{\"active\":true,\"token_type\":\"DPoP\"");
+	else
+		jsonw_lit(&w, "{\"active\":true,\"token_type\":\"Bearer\"");
 	w.first = false;
 	for (i = 0; i < nitems(members); i++) {
 		if (!json_object_object_get_ex(v->claims->payload, members[i],

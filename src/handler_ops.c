@@ -138,8 +138,8 @@ handler_index(struct request *req)
 }
 
 /* verify_reasons() fills this many; a shard can count as many. */
-_Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN <=
-    METRICS_REASONS, "METRICS_REASONS holds every verify_reason()");
+_Static_assert(TOKEN_NOT_YET_VALID + VERIFY_UNAVAILABLE - VERIFY_BAD_TOKEN +
+    3 <= METRICS_REASONS, "METRICS_REASONS holds every verify_reason()");
 
 /*
  * The labels of tokend_verify_failures_total, in the order they are

@@ -23,6 +23,24 @@
  *   403 insufficient_scope, the challenge naming the scope required
  *   400 invalid_request (two tokens, a malformed body or scope)
  *   503 temporarily_unavailable when the view of the store is not current
+ *
+ * DPoP-bound tokens (cnf.jkt, RFC 9449 7): "Authorization: DPoP <token>"
+ * and one DPoP proof whose key's thumbprint is jkt, whose ath is the
+ * token's hash, and whose htm and htu are the request the gateway decides
+ * on: X-Forwarded-Method, X-Forwarded-Proto, X-Forwarded-Host and
+ * X-Forwarded-Uri (all four) when the peer is in --trusted-proxies, else
+ * this request itself (its method, "https://" + its Host + "/verify",
+ * with --plain-http too: plain HTTP is for running behind a TLS proxy,
+ * and the URL a client signs is the proxy's https one). The jti is used
+ * once within its window by every worker (dpop_seen.h).
+ *   401 invalid_token (binding_mismatch): a bound token as Bearer, or a
+ *       token that is not bound with the DPoP scheme
+ *   401 WWW-Authenticate: DPoP error="invalid_dpop_proof": no proof, more
+ *       than one, a proof that fails (dpop_proof_invalid), of another key
+ *       (binding_mismatch), or replayed (dpop_replay)
+ *   200 as above, with X-Token-Cnf-Jkt
+ * Only the proof costs a signature check: the token's own verification is
+ * cached as any token's (tcache.h).
  * Every answer carries Cache-Control: no-store.
  */
 #include <stdbool.h>
@@ -35,6 +53,8 @@
 #include <openssl/x509.h>
 
 #include "client_cert.h"
+#include "dpop.h"
+#include "dpop_seen.h"
 #include "handler.h"
 #include "jsonw.h"
 #include "log.h"
@@ -71,21 +91,32 @@ verify_error(struct request *req, int status, const char *error,
 	reply_json(req, status, obj, VERIFY_FLAGS);
 }
 
+/* The challenge of a DPoP-scheme answer (RFC 9449 7.1). */
+#define DPOP_CHALLENGE(error) \
+	"DPoP error=\"" error "\", algs=\"" DPOP_ALGS "\""
+
 /*
- * The token of the Authorization header: "Bearer <token>" (scheme in any
- * case) or the bare token. *len is its length. NULL when the header is
- * absent or uses another scheme (a space inside).
+ * The token of the Authorization header: "Bearer <token>" or
+ * "DPoP <token>" (*dpop set; schemes in any case) or the bare token. *len
+ * is its length. NULL when the header is absent or uses another scheme (a
+ * space inside).
  */
 static const char *
-header_token(const struct request *req, size_t *len)
+header_token(const struct request *req, size_t *len, bool *dpop)
 {
 	const char	*h = request_header(req, "Authorization");
 	const char	*t;
 
+	*dpop = false;
 	if (h == NULL)
 		return NULL;
 	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\t'))
 		h += 7;
+	else if (strncasecmp(h, "DPoP", 4) == 0 &&
+	    (h[4] == ' ' || h[4] == '\t')) {
+		h += 5;
+		*dpop = true;
+	}
 	while (*h == ' ' || *h == '\t')
 		h++;
 	t = h;
@@ -122,6 +153,140 @@ body_params(struct request *req, struct params *p)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The method and URL the proof must name (see the top): the gateway's
+ * X-Forwarded-* from a trusted peer, else this request. htu is
+ * normalised. Returns 0, or -1 when they cannot be told (a trusted peer
+ * that sent some of the four but not all, no Host, a URL that does not
+ * normalise).
+ */
+static int
+proof_target(const struct request *req, const char **htm,
+    char htu[DPOP_HTU_MAX + 1])
+{
+	const char		*m, *proto, *host, *uri;
+	char			 url[DPOP_HTU_MAX + 1];
+	int			 n;
+
+	m = request_header(req, "X-Forwarded-Method");
+	proto = request_header(req, "X-Forwarded-Proto");
+	host = request_header(req, "X-Forwarded-Host");
+	uri = request_header(req, "X-Forwarded-Uri");
+	if ((m != NULL || proto != NULL || host != NULL || uri != NULL) &&
+	    request_peer_trusted(req)) {
+		if (m == NULL || proto == NULL || host == NULL || uri == NULL ||
+		    uri[0] != '/')
+			return -1;
+		*htm = m;
+		n = snprintf(url, sizeof(url), "%s://%s%s", proto, host, uri);
+	} else {
+		if ((host = request_header(req, "Host")) == NULL)
+			return -1;
+		*htm = req->method;
+		n = snprintf(url, sizeof(url), "https://%s/verify", host);
+	}
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return -1;
+	return dpop_htu_normalize(url, (size_t)n, htu);
+}
+
+/*
+ * The binding of a token that verified: 0 when the way it was presented
+ * fits its cnf, else -1 with req answered and the failure counted.
+ */
+static int
+check_binding(struct request *req, const char *token, size_t len,
+    const struct token_claims *c, bool dpop_scheme)
+{
+	const struct config	*cfg = req->worker->cfg;
+	struct dpop_expect	 e;
+	struct dpop_proof	 proof;
+	enum dpop_verdict	 v;
+	const char		*h, *reason, *detail, *jkt;
+	char			 htu[DPOP_HTU_MAX + 1];
+	char			 ath[DPOP_B64_SHA256_LEN + 1], desc[128];
+	size_t			 n;
+	bool			 bad;
+
+	if ((jkt = token_claims_cnf_jkt(c, &bad)) == NULL && !bad &&
+	    !dpop_scheme)
+		return 0;
+	memset(&proof, 0, sizeof(proof));
+	memset(&e, 0, sizeof(e));
+	detail = "-";
+	if (jkt == NULL || !dpop_scheme) {
+		reason = VERIFY_REASON_BINDING;
+		detail = bad ? "a malformed cnf" : dpop_scheme ?
+		    "not a DPoP-bound token" :
+		    "a DPoP-bound token needs the DPoP scheme";
+		goto refuse_token;
+	}
+	reason = VERIFY_REASON_DPOP_PROOF_INVALID;
+	if ((n = request_header_count(req, "DPoP")) != 1) {
+		detail = n == 0 ? "missing" : "several";
+		goto refuse_proof;
+	}
+	h = request_header(req, "DPoP");
+	if (proof_target(req, &e.htm, htu) == -1) {
+		detail = "no_target";
+		goto refuse_proof;
+	}
+	if (dpop_ath(token, len, ath) == -1) {
+		reply_error(req, 500, "server_error", NULL, VERIFY_FLAGS);
+		return -1;
+	}
+	e.htu = htu;
+	e.ath = ath;
+	e.now = time(NULL);
+	e.max_age = cfg->dpop_max_age;
+	e.leeway = cfg->leeway;
+	if ((v = dpop_proof_check(h, strlen(h), &e, &proof)) != DPOP_OK) {
+		detail = dpop_verdict_name(v);
+		goto refuse_proof;
+	}
+	/* constant time is not needed: a thumbprint is public */
+	if (strcmp(proof.jkt, jkt) != 0) {
+		reason = VERIFY_REASON_BINDING;
+		detail = "key_mismatch";
+		goto refuse_proof;
+	}
+	switch (dpop_seen_use(dpop_seen_process(), proof.jkt, proof.jti,
+	    (int64_t)e.now, (int64_t)proof.iat + cfg->dpop_max_age +
+	    cfg->leeway + 1)) {
+	case DPOP_SEEN_FRESH:
+		return 0;
+	case DPOP_SEEN_REPLAY:
+		reason = VERIFY_REASON_DPOP_REPLAY;
+		detail = "replay";
+		break;
+	case DPOP_SEEN_FULL:
+		log_warnx("event=dpop_seen_full request_id=%s",
+		    req->request_id);
+		detail = "table_full";
+		break;
+	}
+refuse_proof:
+	metrics_verify_failure(&req->worker->metrics, reason);
+	log_info("event=verify_failed reason=%s detail=%s jti=%.64s "
+	    "proof_jti=%.64s client=%s request_id=%s", reason, detail,
+	    c->jti, proof.jti[0] != '\0' ? proof.jti : "-", req->client,
+	    req->request_id);
+	snprintf(desc, sizeof(desc), "DPoP proof rejected: %s", detail);
+	verify_error(req, 401, "invalid_dpop_proof", desc,
+	    DPOP_CHALLENGE("invalid_dpop_proof"));
+	return -1;
+refuse_token:
+	metrics_verify_failure(&req->worker->metrics, reason);
+	log_info("event=verify_failed reason=%s detail=%s jti=%.64s "
+	    "client=%s request_id=%s", reason, detail, c->jti, req->client,
+	    req->request_id);
+	snprintf(desc, sizeof(desc), "token rejected: %s", detail);
+	verify_error(req, 401, "invalid_token", desc, dpop_scheme ?
+	    DPOP_CHALLENGE("invalid_token") :
+	    "Bearer error=\"invalid_token\"");
+	return -1;
 }
 
 static void
@@ -205,9 +370,9 @@ handler_verify(struct request *req)
 	struct scope_set	 need, have;
 	struct verify_outcome	 v;
 	const char		*token, *body_token, *qs, *scope_q;
-	const char		*aud[VERIFY_AUD_MAX], *x5t;
+	const char		*aud[VERIFY_AUD_MAX], *x5t, *jkt;
 	char			 desc[128], challenge[SCOPE_MAX_LEN + 64];
-	bool			 want_scope, bad_cnf;
+	bool			 want_scope, dpop_scheme, bad_cnf;
 	size_t			 len = 0, i, n_aud;
 
 	params_init(&p);
@@ -250,7 +415,7 @@ handler_verify(struct request *req)
 	}
 	if (body_params(req, &p) == -1)
 		goto out;
-	token = header_token(req, &len);
+	token = header_token(req, &len, &dpop_scheme);
 	body_token = params_get(&p, "token");
 	if (body_token != NULL && body_token[0] == '\0')
 		body_token = NULL;
@@ -289,7 +454,8 @@ handler_verify(struct request *req)
 		    v.claims->jti : "-", req->client, req->request_id);
 		snprintf(desc, sizeof(desc), "token rejected: %s",
 		    verify_reason(&v));
-		verify_error(req, 401, "invalid_token", desc,
+		verify_error(req, 401, "invalid_token", desc, dpop_scheme ?
+		    DPOP_CHALLENGE("invalid_token") :
 		    "Bearer error=\"invalid_token\"");
 		goto out;
 	}
@@ -298,6 +464,8 @@ handler_verify(struct request *req)
 		reject(req, &v, VERIFY_REASON_BINDING);
 		goto out;
 	}
+	if (check_binding(req, token, len, v.claims, dpop_scheme) == -1)
+		goto out;
 	if (!aud_matches(v.claims, aud, n_aud)) {
 		reject(req, &v, VERIFY_REASON_AUDIENCE);
 		goto out;
@@ -334,6 +502,8 @@ handler_verify(struct request *req)
 		add_identity_headers(req, v.claims);
 		if (x5t != NULL)
 			reply_header(req, "X-Token-Cnf-X5t", x5t);
+		if ((jkt = token_claims_cnf_jkt(v.claims, &bad_cnf)) != NULL)
+			reply_header(req, "X-Token-Cnf-Jkt", jkt);
 		reply_raw_json(req, 200, w.buf, w.len, VERIFY_FLAGS);
 		jsonw_free(&w);
 	}

@@ -72,6 +72,10 @@ handler_metadata(struct request *req)
 	static const char *const assertion_algs[] = {
 		"ES256", "ES384", "PS256", "RS256", "EdDSA",
 	};
+	/* dpop.h's DPOP_ALGS, in its order */
+	static const char *const dpop_algs[] = {
+		"ES256", "ES384", "PS256", "RS256", "EdDSA",
+	};
 	const struct config	*cfg = req->worker->cfg;
 	struct json_object	*m = json_object_new_object();
 
@@ -111,6 +115,9 @@ handler_metadata(struct request *req)
 	json_object_object_add(m,
 	    "revocation_endpoint_auth_signing_alg_values_supported",
 	    string_array(assertion_algs, nitems(assertion_algs)));
+	/* RFC 9449 5.1 */
+	json_object_object_add(m, "dpop_signing_alg_values_supported",
+	    string_array(dpop_algs, nitems(dpop_algs)));
 	reply_header(req, "Cache-Control", WELLKNOWN_CACHE);
 	reply_json(req, 200, m, 0);
 }

@@ -55,14 +55,14 @@ issue_token(const struct config *cfg, const struct keyset *keys,
     struct issued *out)
 {
 	return issue_token_bound(cfg, keys, rec, requested, resources,
-	    n_resources, now, NULL, out);
+	    n_resources, now, NULL, NULL, out);
 }
 
 enum issue_result
 issue_token_bound(const struct config *cfg, const struct keyset *keys,
     const struct client_record *rec, const char *requested,
     const char *const *resources, size_t n_resources, time_t now,
-    const char *cnf_x5t, struct issued *out)
+    const char *cnf_x5t, const char *cnf_jkt, struct issued *out)
 {
 	struct token_params	 tp;
 	struct scope_set	 want;
@@ -106,6 +106,7 @@ issue_token_bound(const struct config *cfg, const struct keyset *keys,
 	tp.scope = out->scope;
 	tp.extra_claims = rec->claims;
 	tp.cnf_x5t = cnf_x5t;
+	tp.cnf_jkt = cnf_jkt;
 	if (token_issue(keyset_signing_key(keys), &tp, &out->jws,
 	    out->jti) != 0)
 		goto out;

@@ -190,11 +190,17 @@ put_payload(struct jsonw *w, const struct token_params *p, const char *jti)
 		jsonw_key(w, "scope");
 		jsonw_str(w, p->scope);
 	}
-	if (p->cnf_x5t != NULL) {
+	if (p->cnf_x5t != NULL || p->cnf_jkt != NULL) {
 		jsonw_key(w, "cnf");
 		jsonw_begin(w);
-		jsonw_key(w, "x5t#S256");
-		jsonw_str(w, p->cnf_x5t);
+		if (p->cnf_x5t != NULL) {
+			jsonw_key(w, "x5t#S256");
+			jsonw_str(w, p->cnf_x5t);
+		}
+		if (p->cnf_jkt != NULL) {
+			jsonw_key(w, "jkt");
+			jsonw_str(w, p->cnf_jkt);
+		}
 		jsonw_end(w);
 	}
 	if (p->extra_claims != NULL &&
@@ -452,8 +458,9 @@ token_claims_aud_join(const struct token_claims *c, char *buf, size_t size)
 	return (int)off;
 }
 
-const char *
-token_claims_cnf_x5t(const struct token_claims *c, bool *malformed)
+/* cnf's member name: a non-empty string without NUL (token.h) */
+static const char *
+cnf_member(const struct token_claims *c, const char *name, bool *malformed)
 {
 	struct json_object	*cnf, *x;
 	const char		*s;
@@ -465,7 +472,7 @@ token_claims_cnf_x5t(const struct token_claims *c, bool *malformed)
 		*malformed = true;
 		return NULL;
 	}
-	if (!json_object_object_get_ex(cnf, "x5t#S256", &x))
+	if (!json_object_object_get_ex(cnf, name, &x))
 		return NULL;
 	if (!json_object_is_type(x, json_type_string) ||
 	    (s = json_object_get_string(x))[0] == '\0' ||
@@ -474,6 +481,18 @@ token_claims_cnf_x5t(const struct token_claims *c, bool *malformed)
 		return NULL;
 	}
 	return s;
+}
+
+const char *
+token_claims_cnf_x5t(const struct token_claims *c, bool *malformed)
+{
+	return cnf_member(c, "x5t#S256", malformed);
+}
+
+const char *
+token_claims_cnf_jkt(const struct token_claims *c, bool *malformed)
+{
+	return cnf_member(c, "jkt", malformed);
 }
 
 /* A NumericDate (RFC 7519 2): an integer or a finite fraction. */

@@ -226,5 +226,7 @@ verify_reason(const struct verify_outcome *out)
 const char *const verify_request_reasons[] = {
 	VERIFY_REASON_AUDIENCE,
 	VERIFY_REASON_BINDING,
+	VERIFY_REASON_DPOP_PROOF_INVALID,
+	VERIFY_REASON_DPOP_REPLAY,
 	NULL,
 };

@@ -64,6 +64,20 @@ both (an array):
   never passes a certificate) a bound token with aud api -> 401, with
   C's PEM in X-Client-Cert too;
 - no whole token in tokend's or nginx's logs.
+
+nginx_dpop: a DPoP-bound token (RFC 9449) of a client with the api's
+audience, through the api service, with proofs made for the request the
+client sends to nginx (https://127.0.0.1:PORT/PATH, nginx's $http_host):
+- GET /hello?x=1 with "Authorization: DPoP" and a fresh proof -> 200, the
+  application sees X-Token-Cnf-Jkt (the key's thumbprint) and the path
+  as sent; a POST with a body and a proof with htm POST -> 200;
+- the same proof again, a proof for another path, for another method, of
+  another key, none, or the token as Bearer -> 401, the application not
+  reached; the DPoP proof failures carry tokend's WWW-Authenticate: DPoP
+  error="invalid_dpop_proof";
+- a client sending its own X-Forwarded-Method/-Uri/-Host/-Proto with a
+  proof that names them -> 401: nginx states the request itself;
+- no whole token or proof in tokend's or nginx's logs.
 """
 
 import http.client
@@ -86,6 +100,7 @@ from jwt_helpers import (NO_LIMIT, Admin, Forger, Jws, b64url,
                          expect_revoke_ok,
                          get_token, issuer_of, revoke, scratch_dir,
                          start_instance, token_request, uid)
+from dpop_helpers import Key, proof
 import tokend_harness as H
 from tokend_harness import (NGINX, check, check_eq, child_env, fail,
                             free_port, nginx_main, port_listening,
@@ -542,3 +557,95 @@ def nginx_audience(ctx):
         app.close()
     check_no_token_logged([t], tokens)
     check_no_token_in(ngx.logs(), tokens)
+
+
+@scenario("nginx_dpop", timeout=60)
+def nginx_dpop(ctx):
+    if not os.access(NGINX, os.X_OK):
+        skip("%s is not installed" % NGINX)
+    t = start_instance(ctx, "nginx-dpop", args=NO_LIMIT + TRUST_LOCAL)
+    admin = Admin(ctx)
+    cid = uid("it-ngxD")
+    secret = admin.add(cid, "--scopes", "read", "--audience", API_AUD)
+    key, other = Key(), Key()
+    p = proof(key, "POST", issuer_of(t) + "/oauth/token")
+    r = token_request(t, [("grant_type", "client_credentials"),
+                          ("resource", API_AUD)], client=(cid, secret),
+                      headers={"DPoP": p})
+    check_eq(r.status, 200, "DPoP token (%s)" % short(r.body))
+    check_eq(r.json.get("token_type"), "DPoP", "token_type")
+    tok = r.json["access_token"]
+    check_eq(Jws(tok).claims.get("cnf"), {"jkt": key.jkt}, "cnf")
+    secrets_seen = [tok, p]
+
+    app = App()
+    ngx = None
+    try:
+        ngx = Nginx(ctx, t, app)
+        api = Front(ctx, ngx.port)
+        base = "https://127.0.0.1:%d" % ngx.port
+
+        def send(path, pr, method="GET", scheme="DPoP", headers=None,
+                 body=None):
+            h = {"Authorization": "%s %s" % (scheme, tok)}
+            if pr is not None:
+                secrets_seen.append(pr)
+                h["DPoP"] = pr
+            h.update(headers or {})
+            return api.get(path, headers=h, method=method, body=body)
+
+        def fresh(htm, path, k=key):
+            return proof(k, htm, base + path, token=tok)
+
+        n = len(app.seen)
+        r = send("/hello?x=1", fresh("GET", "/hello?x=1"))
+        check_eq(r.status, 200, "DPoP through nginx (%s)" % short(r.body))
+        rec = app.seen[-1]
+        check_eq(rec["path"], "/hello?x=1", "the path the application got")
+        check_eq(headers_of(rec, "X-Token-Cnf-Jkt"), [key.jkt],
+                 "X-Token-Cnf-Jkt at the application")
+        check_eq(headers_of(rec, "X-Token-Client-Id"), [cid],
+                 "X-Token-Client-Id at the application")
+        r = send("/items", fresh("POST", "/items"), method="POST",
+                 body=b"{}", headers={"Content-Type": "application/json"})
+        check_eq(r.status, 200, "DPoP POST through nginx (%s)"
+                 % short(r.body))
+        check_eq(app.seen[-1]["body"], "{}", "the body")
+        n = len(app.seen)
+
+        once = fresh("GET", "/hello")
+        check_eq(send("/hello", once).status, 200, "first use")
+        n += 1
+        dpop_challenge = 'DPoP error="invalid_dpop_proof"'
+        cases = [
+            ("replayed proof", send("/hello", once), dpop_challenge),
+            ("proof for another path",
+             send("/hello", fresh("GET", "/other")), dpop_challenge),
+            ("proof for another method",
+             send("/hello", fresh("POST", "/hello")), dpop_challenge),
+            ("proof of another key",
+             send("/hello", fresh("GET", "/hello", k=other)),
+             dpop_challenge),
+            ("no proof", send("/hello", None), dpop_challenge),
+            ("DPoP token as Bearer",
+             send("/hello", fresh("GET", "/hello"), scheme="Bearer"),
+             'Bearer error="invalid_token"'),
+            ("client's own X-Forwarded-*",
+             send("/hello", proof(key, "DELETE", "https://evil.example/x",
+                                  token=tok),
+                  headers={"X-Forwarded-Method": "DELETE",
+                           "X-Forwarded-Proto": "https",
+                           "X-Forwarded-Host": "evil.example",
+                           "X-Forwarded-Uri": "/x"}), dpop_challenge),
+        ]
+        for what, r, challenge in cases:
+            check_eq(r.status, 401, what + " (%s)" % short(r.body))
+            check((r.header("WWW-Authenticate") or "").startswith(challenge),
+                  "%s: challenge %r" % (what, r.header("WWW-Authenticate")))
+        check_eq(len(app.seen), n, "the application saw only the good ones")
+    finally:
+        if ngx is not None:
+            ngx.stop()
+        app.close()
+    check_no_token_logged([t], secrets_seen)
+    check_no_token_in(ngx.logs(), secrets_seen)

@@ -1255,7 +1255,7 @@ test_config_markdown(void)
 	TEST_ASSERT(strstr(buf, "| `--management-listen ADDR:PORT\\|off` | "
 	    "`TOKEND_MANAGEMENT_LISTEN` | `127.0.0.1:9600` |") != NULL);
 	free(buf);
-	TEST_ASSERT(rows == 2 + 39);
+	TEST_ASSERT(rows == 2 + 40);
 }
 
 static void

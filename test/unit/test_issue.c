@@ -252,7 +252,7 @@ test_issue_cnf_x5t(void)
 	rec = record("read", NULL, NULL, "{\"tenant\":\"t1\"}");
 	TEST_ASSERT(rec != NULL);
 	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, x5t,
-	    &t) == ISSUE_OK);
+	    NULL, &t) == ISSUE_OK);
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
 	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
@@ -268,6 +268,48 @@ test_issue_cnf_x5t(void)
 	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
 	    == TOKEN_OK);
 	TEST_ASSERT(!json_object_object_get_ex(c->payload, "cnf", &cnf));
+	token_claims_free(c);
+	issued_finish(&t);
+	client_record_free(rec);
+}
+
+/* cnf.jkt (RFC 9449 6.1) alone, and beside x5t#S256 in one cnf */
+static void
+test_issue_cnf_jkt(void)
+{
+	static const char	 x5t[] =
+	    "cQk5Hj2FTvV3LSMwm202c5he0s5_99WsZqtCvhavB-c";
+	static const char	 jkt[] =
+	    "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+	struct config		 cfg = settings(TOKEN_TYP_AT_JWT);
+	struct token_rules	 rules = rules_for(&cfg);
+	struct client_record	*rec;
+	struct issued		 t;
+	struct token_claims	*c = NULL;
+	struct json_object	*cnf;
+	bool			 bad;
+
+	rec = record("read", NULL, NULL, NULL);
+	TEST_ASSERT(rec != NULL);
+	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, NULL,
+	    jkt, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
+	TEST_ASSERT(json_object_object_length(cnf) == 1);
+	TEST_ASSERT(strcmp(token_claims_cnf_jkt(c, &bad), jkt) == 0 && !bad);
+	TEST_ASSERT(token_claims_cnf_x5t(c, &bad) == NULL && !bad);
+	token_claims_free(c);
+	c = NULL;
+	issued_finish(&t);
+	TEST_ASSERT(issue_token_bound(&cfg, ks_es, rec, NULL, NULL, 0, T, x5t,
+	    jkt, &t) == ISSUE_OK);
+	TEST_ASSERT(token_verify(ks_es, t.jws, strlen(t.jws), T, &rules, &c)
+	    == TOKEN_OK);
+	TEST_ASSERT(json_object_object_get_ex(c->payload, "cnf", &cnf));
+	TEST_ASSERT(json_object_object_length(cnf) == 2);
+	TEST_ASSERT(strcmp(token_claims_cnf_jkt(c, &bad), jkt) == 0 && !bad);
+	TEST_ASSERT(strcmp(token_claims_cnf_x5t(c, &bad), x5t) == 0 && !bad);
 	token_claims_free(c);
 	issued_finish(&t);
 	client_record_free(rec);
@@ -674,6 +716,7 @@ main(void)
 	test_run(test_issue_claims);
 	test_run(test_issue_generation);
 	test_run(test_issue_cnf_x5t);
+	test_run(test_issue_cnf_jkt);
 	test_run(test_issue_jti_unique);
 	test_run(test_issue_scope);
 	test_run(test_issue_resources);

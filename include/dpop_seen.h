@@ -1,0 +1,54 @@
+/*
+ * dpop_seen: the DPoP proof jtis a process has accepted at /verify, so
+ * that every worker of an instance accepts a proof once within its
+ * window (RFC 9449 11.1). The token endpoint uses the store instead
+ * (db_dpop_jti_use()), across instances.
+ *
+ * Bounded: at most the capacity given to dpop_seen_new(), split into
+ * stripes by the entry's hash, each under a mutex of its own held for one
+ * short probe (no allocation, no I/O). An entry lives until the end of
+ * the window its proof could be accepted in, then its slot is free again.
+ * When the slots a new entry may take all hold live entries, the proof is
+ * refused (DPOP_SEEN_FULL): a live jti is never forgotten to make room,
+ * so a flood can deny fresh proofs for at most one window but never lets
+ * a replay through.
+ *
+ * Pure module: no libevent, no hiredis; thread safe.
+ */
+#ifndef TOKEND_DPOP_SEEN_H
+#define TOKEND_DPOP_SEEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Entries of the process's table (16 bytes of hash and 8 of time each). */
+#define DPOP_SEEN_MAX_ENTRIES	(1u << 18)
+
+enum dpop_seen_result {
+	DPOP_SEEN_FRESH = 0,	/* first use: remembered until `until` */
+	DPOP_SEEN_REPLAY,	/* seen, and its window has not ended */
+	DPOP_SEEN_FULL,		/* no room: refused, not remembered */
+};
+
+struct dpop_seen;
+
+/* A table of about max_entries entries (rounded up). Caller owns it. */
+struct dpop_seen *dpop_seen_new(size_t max_entries);
+void		 dpop_seen_free(struct dpop_seen *);
+
+/*
+ * Use the proof of key thumbprint jkt with jti at now (unix seconds):
+ * FRESH the first time (the entry then lives while now < until), REPLAY
+ * while a live entry has the same jkt and jti, FULL when there is no room.
+ * Thread safe; holds one stripe's mutex for a bounded probe.
+ */
+enum dpop_seen_result dpop_seen_use(struct dpop_seen *, const char *jkt,
+	    const char *jti, int64_t now, int64_t until);
+
+/* Live entries (for tests). */
+size_t		 dpop_seen_count(struct dpop_seen *, int64_t now);
+
+/* The table the workers of this process share, made on first use. */
+struct dpop_seen *dpop_seen_process(void);
+
+#endif
