@@ -131,14 +131,6 @@ struct db_authfail {
 };
 typedef void (*db_authfail_cb)(const struct db_authfail *, void *arg);
 
-/* The single use of an assertion's jti: db_jti_use(). */
-struct db_jti {
-	enum db_status	 status;
-	const char	*why;
-	bool		 fresh;		/* DB_OK: first use; false: a replay */
-};
-typedef void (*db_jti_cb)(const struct db_jti *, void *arg);
-
 /* A revocation: db_revoke(). */
 struct db_revocation {
 	enum db_status	 status;
@@ -192,11 +184,14 @@ struct db_locks {
 };
 typedef void (*db_locks_cb)(const struct db_locks *, void *arg);
 
-/* A single use claimed: db_dpop_jti_use(). */
+/*
+ * A single use claimed (an assertion's jti: db_jti_use(); a DPoP proof's:
+ * db_dpop_jti_use()).
+ */
 struct db_once {
 	enum db_status	 status;
 	const char	*why;
-	bool		 fresh;		/* DB_OK: true the first time */
+	bool		 fresh;		/* DB_OK: first use; false: a replay */
 };
 typedef void (*db_once_cb)(const struct db_once *, void *arg);
 
@@ -214,7 +209,6 @@ struct db_op {
 		db_scan_cb	 scan;
 		db_revoked_cb	 revoked;
 		db_locks_cb	 locks;
-		db_jti_cb	 jti;
 		db_once_cb	 once;
 	}			 cb;
 	void			*arg;
@@ -290,7 +284,7 @@ int		 db_authfail_count(struct store *, struct db_op *,
 #define DB_ASSERTION_ID_MAX	128
 int		 db_jti_use(struct store *, struct db_op *, const char *prefix,
 		    const char *client_id, const char *jti, int64_t ttl_s,
-		    db_jti_cb cb, void *arg);
+		    db_once_cb cb, void *arg);
 
 /*
  * Revoke jti, a token of client_id expiring at exp, unless the client

@@ -570,7 +570,7 @@ learned(struct auth_op *op, const struct db_record *res,
  * the new one is checked too).
  */
 static void
-jti_used(const struct db_jti *res, void *arg)
+jti_used(const struct db_once *res, void *arg)
 {
 	struct auth_op			*op = arg;
 	struct request			*req = op->req;

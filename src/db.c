@@ -630,64 +630,9 @@ db_revoke(struct store *s, struct db_op *op, const char *prefix,
 	return rc;
 }
 
-/* ---- assertion jtis ---- */
+/* ---- single use: assertion and DPoP proof jtis ---- */
 
-static void
-jti_answer(enum store_status st, const struct redisReply *r, void *arg)
-{
-	struct db_op	*op = arg;
-	struct db_jti	 res;
-	char		 buf[WHY_MAX];
-
-	memset(&res, 0, sizeof(res));
-	if ((res.status = answer_status(st, r, buf, sizeof(buf), &res.why)) ==
-	    DB_OK) {
-		/* SET NX: +OK when set, a nil reply when the key was there */
-		if (is_type(r, REDIS_REPLY_STATUS) && r->len == 2 &&
-		    memcmp(r->str, "OK", 2) == 0)
-			res.fresh = true;
-		else if (!is_type(r, REDIS_REPLY_NIL)) {
-			res.status = DB_ERR_REPLY;
-			res.why = "unexpected answer to SET NX";
-		}
-	}
-	op->cb.jti(&res, op->arg);
-}
-
-int
-db_jti_use(struct store *s, struct db_op *op, const char *prefix,
-    const char *client_id, const char *jti, int64_t ttl_s, db_jti_cb cb,
-    void *arg)
-{
-	struct key	 key;
-	const char	*argv[6];
-	char		 rest[DB_ASSERTION_ID_MAX + 1 + DB_ASSERTION_JTI_MAX + 1];
-	char		 ttls[32];
-	size_t		 il = strlen(client_id), jl = strlen(jti);
-	int		 rc;
-
-	if (il > DB_ASSERTION_ID_MAX || jl > DB_ASSERTION_JTI_MAX ||
-	    ttl_s <= 0)
-		return -1;
-	op->cb.jti = cb;
-	op->arg = arg;
-	memcpy(rest, client_id, il);
-	rest[il] = '/';
-	memcpy(rest + il + 1, jti, jl + 1);
-	snprintf(ttls, sizeof(ttls), "%lld", (long long)ttl_s);
-	argv[0] = "SET";
-	argv[1] = key_make(&key, prefix, KEY_JTI, rest);
-	argv[2] = "1";
-	argv[3] = "NX";
-	argv[4] = "EX";
-	argv[5] = ttls;
-	rc = store_command_argv(s, jti_answer, op, 6, argv, NULL);
-	key_free(&key);
-	return rc;
-}
-
-/* ---- DPoP proofs ---- */
-
+/* SET NX: +OK when set (the first use), a nil reply when the key was there */
 static void
 once_answer(enum store_status st, const struct redisReply *r, void *arg)
 {
@@ -698,35 +643,33 @@ once_answer(enum store_status st, const struct redisReply *r, void *arg)
 	memset(&res, 0, sizeof(res));
 	res.status = answer_status(st, r, buf, sizeof(buf), &res.why);
 	if (res.status == DB_OK) {
-		if (is_type(r, REDIS_REPLY_STATUS) && r->str != NULL &&
-		    strcmp(r->str, "OK") == 0)
+		if (is_type(r, REDIS_REPLY_STATUS) && r->len == 2 &&
+		    memcmp(r->str, "OK", 2) == 0)
 			res.fresh = true;
 		else if (!is_type(r, REDIS_REPLY_NIL)) {
 			res.status = DB_ERR_REPLY;
-			res.why = "unexpected SET NX reply";
+			res.why = "unexpected answer to SET NX";
 		}
 	}
 	op->cb.once(&res, op->arg);
 }
 
-int
-db_dpop_jti_use(struct store *s, struct db_op *op, const char *prefix,
-    const char *jkt, const char *jti, int ttl_s, db_once_cb cb, void *arg)
+/* SET P KIND REST 1 NX EX ttl_s, answered by once_answer() */
+static int
+set_once(struct store *s, struct db_op *op, const char *prefix,
+    const char *kind, const char *rest, int64_t ttl_s, db_once_cb cb,
+    void *arg)
 {
 	struct key	 key;
 	const char	*argv[6];
-	char		 rest[64 + DB_JTI_MAX + 2], ttl[16];
+	char		 ttl[32];
 	int		 rc;
 
-	if (jti[0] == '\0' || strlen(jti) > DB_JTI_MAX || strlen(jkt) > 64 ||
-	    ttl_s < 1)
-		return -1;
 	op->cb.once = cb;
 	op->arg = arg;
-	snprintf(rest, sizeof(rest), "%s:%s", jkt, jti);
-	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
 	argv[0] = "SET";
-	argv[1] = key_make(&key, prefix, KEY_DPOP, rest);
+	argv[1] = key_make(&key, prefix, kind, rest);
 	argv[2] = "1";
 	argv[3] = "NX";
 	argv[4] = "EX";
@@ -734,6 +677,36 @@ db_dpop_jti_use(struct store *s, struct db_op *op, const char *prefix,
 	rc = store_command_argv(s, once_answer, op, 6, argv, NULL);
 	key_free(&key);
 	return rc;
+}
+
+int
+db_jti_use(struct store *s, struct db_op *op, const char *prefix,
+    const char *client_id, const char *jti, int64_t ttl_s, db_once_cb cb,
+    void *arg)
+{
+	char		 rest[DB_ASSERTION_ID_MAX + 1 + DB_ASSERTION_JTI_MAX + 1];
+	size_t		 il = strlen(client_id), jl = strlen(jti);
+
+	if (il > DB_ASSERTION_ID_MAX || jl > DB_ASSERTION_JTI_MAX ||
+	    ttl_s <= 0)
+		return -1;
+	memcpy(rest, client_id, il);
+	rest[il] = '/';
+	memcpy(rest + il + 1, jti, jl + 1);
+	return set_once(s, op, prefix, KEY_JTI, rest, ttl_s, cb, arg);
+}
+
+int
+db_dpop_jti_use(struct store *s, struct db_op *op, const char *prefix,
+    const char *jkt, const char *jti, int ttl_s, db_once_cb cb, void *arg)
+{
+	char		 rest[64 + DB_JTI_MAX + 2];
+
+	if (jti[0] == '\0' || strlen(jti) > DB_JTI_MAX || strlen(jkt) > 64 ||
+	    ttl_s < 1)
+		return -1;
+	snprintf(rest, sizeof(rest), "%s:%s", jkt, jti);
+	return set_once(s, op, prefix, KEY_DPOP, rest, ttl_s, cb, arg);
 }
 
 /* ---- the view's full re-read ---- */

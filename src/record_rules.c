@@ -167,6 +167,45 @@ utf8_next(const unsigned char *v, size_t len, size_t *i)
 }
 
 /*
+ * 1..len bytes of UTF-8 text (RFC 3629) without a control character
+ * (U+0000..001F, U+007F..009F), and without a space unless space_ok.
+ */
+static bool
+utf8_text(const char *v, size_t len, bool space_ok, char *why, size_t whylen)
+{
+	const unsigned char	*u = (const unsigned char *)v;
+	size_t			 i = 0;
+	long			 cp;
+
+	if (len == 0)
+		return why_set(why, whylen, "empty");
+	while (i < len) {
+		if ((cp = utf8_next(u, len, &i)) == -1)
+			return why_set(why, whylen, "not UTF-8");
+		if (cp == ' ' && !space_ok)
+			return why_set(why, whylen, "a space");
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return why_set(why, whylen, "control character");
+	}
+	return true;
+}
+
+/* 1..len bytes of printable ASCII without space (%x21-7E). */
+static bool
+graph_ascii(const char *v, size_t len, char *why, size_t whylen)
+{
+	size_t	 i;
+
+	if (len == 0)
+		return why_set(why, whylen, "empty");
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+			return why_set(why, whylen, "a byte other than "
+			    "printable ASCII without space");
+	return true;
+}
+
+/*
  * Items separated by single spaces, each a valid value of kind item
  * (record_rules_check(), so its own length cap applies): a leading,
  * trailing or doubled space, more than cap items (and never more than
@@ -250,14 +289,8 @@ check_secret(const char *v, size_t len, char *why, size_t whylen)
 static bool
 check_secret_hash(const char *v, size_t len, char *why, size_t whylen)
 {
-	size_t	 i;
-
-	if (len == 0)
-		return why_set(why, whylen, "empty");
-	for (i = 0; i < len; i++)
-		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
-			return why_set(why, whylen, "a byte other than "
-			    "printable ASCII without space");
+	if (!graph_ascii(v, len, why, whylen))
+		return false;
 	if (memchr(v, ':', len) == NULL)
 		return why_set(why, whylen, "no ':' after the tag");
 	return true;
@@ -312,21 +345,7 @@ check_scopes(const char *v, size_t len, char *why, size_t whylen)
 static bool
 check_audience(const char *v, size_t len, char *why, size_t whylen)
 {
-	const unsigned char	*u = (const unsigned char *)v;
-	size_t			 i = 0;
-	long			 cp;
-
-	if (len == 0)
-		return why_set(why, whylen, "empty");
-	while (i < len) {
-		if ((cp = utf8_next(u, len, &i)) == -1)
-			return why_set(why, whylen, "not UTF-8");
-		if (cp == ' ')
-			return why_set(why, whylen, "a space");
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-			return why_set(why, whylen, "control character");
-	}
-	return true;
+	return utf8_text(v, len, false, why, whylen);
 }
 
 /* Audiences separated by single spaces, none twice; "" = none. */
@@ -698,18 +717,8 @@ out:
 static bool
 check_tls_subject(const char *v, size_t len, char *why, size_t whylen)
 {
-	const unsigned char	*u = (const unsigned char *)v;
-	size_t			 i = 0;
-	long			 cp;
-
-	if (len == 0)
-		return why_set(why, whylen, "empty");
-	while (i < len) {
-		if ((cp = utf8_next(u, len, &i)) == -1)
-			return why_set(why, whylen, "not UTF-8");
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-			return why_set(why, whylen, "control character");
-	}
+	if (!utf8_text(v, len, true, why, whylen))
+		return false;
 	if (memchr(v, '=', len) == NULL)
 		return why_set(why, whylen, "no '=' (want an RFC 4514 string "
 		    "such as CN=svc,O=Acme)");
@@ -727,15 +736,7 @@ check_tls_subject(const char *v, size_t len, char *why, size_t whylen)
 static bool
 check_tls_san(const char *v, size_t len, char *why, size_t whylen)
 {
-	size_t	 i;
-
-	if (len == 0)
-		return why_set(why, whylen, "empty");
-	for (i = 0; i < len; i++)
-		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
-			return why_set(why, whylen, "a byte other than "
-			    "printable ASCII without space");
-	return true;
+	return graph_ascii(v, len, why, whylen);
 }
 
 /* base64url (no padding, canonical) of 32 bytes: 43 characters */

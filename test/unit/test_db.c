@@ -875,7 +875,7 @@ test_db_revoke(void)
 }
 
 static void
-on_jti(const struct db_jti *res, void *arg)
+on_jti(const struct db_once *res, void *arg)
 {
 	(void)arg;
 	seen_status(res->status, res->why);
