@@ -1,0 +1,283 @@
+"""
+Hostile clients against private_key_jwt client authentication, against
+the real binary, real TLS and the harness's Redis.
+
+Setup: each scenario under a --prefix of its own, with
+--auth-fail-limit 0 (no lockout: every attempt is judged); clients
+registered with scripts/tokend-client or, for records the script refuses,
+written by hand with redis-cli (the fields of a good record, one changed).
+
+Expected:
+- pkjwt_small_order_ed25519_key_refused: a record whose Ed25519 key is
+  the identity point (written by hand; the script refuses it, exit 2)
+  authenticates nobody: the signature R = identity, S = 0, which verifies
+  under that key for every message, is 401 invalid_client; tokend lives.
+- pkjwt_header_key_tricks_refused: an assertion signed by the attacker's
+  key, naming it in jwk, jku, x5u or x5c, or by kid naming another
+  client's key, is 401; the other client's own assertion is 200.
+- pkjwt_claim_edge_cases: exp a string, exp huge, exp negative, iat 1970,
+  a jti with a space, unicode, 300 characters, a duplicate sub member, an
+  aud array of non-strings: 401; a jti with "/" and ":" is 200 once and
+  a different client's jti of the same text does not collide.
+- pkjwt_parallel_replay_once: one assertion sent 24 times at once, spread
+  over two instances on one Redis: exactly one 200, the rest 401.
+- pkjwt_failures_look_alike: unknown client, wrong method (a secret
+  client), bad signature, replay, expired: the same status, body and
+  header names (Date and the request id aside).
+"""
+
+import json
+import os
+import threading
+import time
+
+from jwt_helpers import (Admin, b64url, compact, gen_key, new_jti,
+                         pem_jwk, redis_cli, scratch_dir, sign_es256,
+                         start_instance, token_request, uid)
+from tokend_harness import (check, check_eq, child_env, expect_json_error,
+                            scenario, short)
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# the identity point of edwards25519: y = 1, x = 0
+ED25519_IDENTITY = b"\x01" + b"\x00" * 31
+
+
+def instance(ctx, name, prefix, extra=()):
+    return start_instance(ctx, name, args=["--prefix", prefix,
+                                           "--auth-fail-limit", "0"] +
+                          list(extra))
+
+
+def issuer(t):
+    return t.argv[t.argv.index("--issuer") + 1]
+
+
+def claims(t, cid, **over):
+    now = int(time.time())
+    c = {"iss": cid, "sub": cid, "aud": issuer(t), "exp": now + 60,
+         "iat": now, "jti": new_jti()}
+    for k, v in over.items():
+        if v is None:
+            c.pop(k, None)
+        else:
+            c[k] = v
+    return c
+
+
+def es256(key, cid, t, kid="k1", header=None, payload=None, **over):
+    h = {"alg": "ES256"}
+    if kid is not None:
+        h["kid"] = kid
+    h.update(header or {})
+    return compact(h, payload if payload is not None else
+                   claims(t, cid, **over),
+                   sign=lambda si: sign_es256(key, si))
+
+
+def ask(t, assertion, extra=()):
+    f = [("grant_type", "client_credentials"),
+         ("client_assertion_type", JWT_BEARER),
+         ("client_assertion", assertion)] + list(extra)
+    return token_request(t, f)
+
+
+def refused(r, what):
+    expect_json_error(r, 401, what, "invalid_client")
+
+
+def ok(r, what):
+    check_eq(r.status, 200, "%s: status (body %s)" % (what, short(r.body)))
+
+
+def key_client(ctx, admin, d, cid, key, kid="k1"):
+    jwk = dict(pem_jwk(key), kid=kid)
+    path = os.path.join(d, cid + ".json")
+    with open(path, "w") as f:
+        json.dump({"keys": [jwk]}, f)
+    admin.run("add", cid, "--auth-method", "private_key_jwt", "--jwks",
+              path)
+    return jwk
+
+
+def redis_hash(ctx, key):
+    import subprocess
+    out = subprocess.run(["redis-cli", "-p", str(ctx.redis.port), "--raw",
+                          "HGETALL", key], capture_output=True,
+                         env=child_env()).stdout.decode().split("\n")
+    return list(zip(out[0::2], out[1::2]))[:len(out) // 2]
+
+
+def hand_written(ctx, prefix, like, cid, **fields):
+    """A record for cid: the fields of the record of like, some replaced."""
+    rec = dict(redis_hash(ctx, prefix + "client:" + like))
+    rec.update(fields)
+    args = ["HSET", prefix + "client:" + cid]
+    for f, v in rec.items():
+        args += [f, v]
+    redis_cli(ctx, *args)
+    redis_cli(ctx, "SADD", prefix + "clients", cid)
+    redis_cli(ctx, "PUBLISH", prefix + "events", "client " + cid)
+    time.sleep(0.3)
+
+
+@scenario("pkjwt_small_order_ed25519_key_refused", timeout=120)
+def pkjwt_small_order_ed25519_key_refused(ctx):
+    prefix = uid("ka") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    t = instance(ctx, "smallorder", prefix)
+    good = uid("good")
+    key_client(ctx, admin, d, good, gen_key(os.path.join(d, "g.pem"),
+                                            "ec256"))
+    weak = {"kty": "OKP", "crv": "Ed25519", "x": b64url(ED25519_IDENTITY)}
+    path = os.path.join(d, "weak.json")
+    with open(path, "w") as f:
+        json.dump({"keys": [weak]}, f)
+    r = admin.run("add", uid("weak"), "--auth-method", "private_key_jwt",
+                  "--jwks", path, ok=False)
+    check_eq(r.returncode, 2, "the script wrote an identity Ed25519 key")
+
+    cid = uid("weak")
+    hand_written(ctx, prefix, good, cid,
+                 jwks=json.dumps({"keys": [weak]}))
+    forged = ED25519_IDENTITY + b"\x00" * 32
+    for h in ({"alg": "EdDSA"}, {"alg": "EdDSA", "typ": "JWT"}):
+        refused(ask(t, compact(h, claims(t, cid), sig=forged)),
+                "R = identity, S = 0 under the identity key")
+    check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
+
+
+@scenario("pkjwt_header_key_tricks_refused", timeout=120)
+def pkjwt_header_key_tricks_refused(ctx):
+    prefix = uid("ka") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    t = instance(ctx, "headerkeys", prefix)
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    kb = gen_key(os.path.join(d, "b.pem"), "ec256")
+    evil = gen_key(os.path.join(d, "evil.pem"), "ec256")
+    a, b = uid("a"), uid("b")
+    key_client(ctx, admin, d, a, ka, kid="ka")
+    key_client(ctx, admin, d, b, kb, kid="kb")
+    ejwk = pem_jwk(evil)
+    for what, h in (("jwk", {"jwk": ejwk}),
+                    ("jku", {"jku": "https://evil.example/jwks"}),
+                    ("x5u", {"x5u": "https://evil.example/cert"}),
+                    ("x5c", {"x5c": ["MIIB"]}),
+                    ("jwk and kid", {"jwk": ejwk, "kid": "ka"})):
+        kid = h.pop("kid", None)
+        refused(ask(t, es256(evil, a, t, kid=kid, header=h)),
+                "signed by the attacker's key named in " + what)
+    refused(ask(t, es256(kb, a, t, kid="kb")),
+            "kid naming another client's key, signed with it")
+    refused(ask(t, es256(kb, a, t, kid=None)),
+            "another client's key, no kid")
+    refused(ask(t, es256(ka, a, t, kid="ka", header={"crit": ["exp"]})),
+            "crit")
+    ok(ask(t, es256(kb, b, t, kid="kb")), "b's own assertion")
+    ok(ask(t, es256(ka, a, t, kid="ka")), "a's own assertion")
+
+
+@scenario("pkjwt_claim_edge_cases", timeout=120)
+def pkjwt_claim_edge_cases(ctx):
+    prefix = uid("ka") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    t = instance(ctx, "claims", prefix)
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    a, b = uid("a"), uid("b")
+    key_client(ctx, admin, d, a, ka)
+    key_client(ctx, admin, d, b, ka)
+    now = int(time.time())
+    for what, kw in (("exp a string", {"exp": str(now + 60)}),
+                     ("exp huge", {"exp": 10 ** 30}),
+                     ("exp negative", {"exp": -1}),
+                     ("exp true", {"exp": True}),
+                     ("nbf a string", {"nbf": "0"}),
+                     ("jti a number", {"jti": 7}),
+                     ("jti with a space", {"jti": "a b"}),
+                     ("jti unicode", {"jti": "j\u00e9ti"}),
+                     ("jti 300 characters", {"jti": "j" * 300}),
+                     ("jti empty", {"jti": ""}),
+                     ("aud array of numbers", {"aud": [1, 2]}),
+                     ("aud empty array", {"aud": []}),
+                     ("sub an array", {"sub": [a]})):
+        refused(ask(t, es256(ka, a, t, **kw)), what)
+    c = claims(t, a)
+    text = json.dumps(c)[:-1] + ', "sub": "%s"}' % b
+    refused(ask(t, es256(ka, a, t, payload=text.encode())),
+            "a duplicate sub member")
+    jti = "x/y:z" + new_jti()
+    ok(ask(t, es256(ka, a, t, jti=jti)), "jti with / and :")
+    refused(ask(t, es256(ka, a, t, jti=jti)), "the same jti again")
+    ok(ask(t, es256(ka, b, t, jti=jti)), "another client, the same jti")
+
+
+@scenario("pkjwt_parallel_replay_once", timeout=120)
+def pkjwt_parallel_replay_once(ctx):
+    prefix = uid("ka") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    t1 = instance(ctx, "replay1", prefix, ["--workers", "2"])
+    t2 = instance(ctx, "replay2", prefix, ["--workers", "2"])
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    a = uid("a")
+    key_client(ctx, admin, d, a, ka)
+    for attempt in range(3):
+        assertion = es256(ka, a, t1, aud=[issuer(t1), issuer(t2)])
+        statuses = []
+        lock = threading.Lock()
+        go = threading.Event()
+
+        def send(t):
+            go.wait()
+            r = ask(t, assertion)
+            with lock:
+                statuses.append(r.status)
+
+        threads = [threading.Thread(target=send, args=(t1 if i % 2 else
+                                                       t2,))
+                   for i in range(24)]
+        for th in threads:
+            th.start()
+        go.set()
+        for th in threads:
+            th.join()
+        check_eq(sorted(statuses), [200] + [401] * 23,
+                 "round %d: one assertion 24 times at once" % attempt)
+
+
+@scenario("pkjwt_failures_look_alike", timeout=120)
+def pkjwt_failures_look_alike(ctx):
+    prefix = uid("ka") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    t = instance(ctx, "alike", prefix)
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    kb = gen_key(os.path.join(d, "b.pem"), "ec256")
+    a = uid("a")
+    key_client(ctx, admin, d, a, ka)
+    s = uid("s")
+    admin.add(s)
+    replayed = es256(ka, a, t)
+    ok(ask(t, replayed), "first use")
+    now = int(time.time())
+    answers = {
+        "unknown client": ask(t, es256(ka, uid("nobody"), t)),
+        "secret client": ask(t, es256(ka, s, t)),
+        "bad signature": ask(t, es256(kb, a, t)),
+        "replay": ask(t, replayed),
+        "expired": ask(t, es256(ka, a, t, exp=now - 100, iat=now - 200)),
+    }
+    skip = {"date", "x-request-id"}
+
+    def shape(r):
+        return (r.status, r.body,
+                sorted((k.lower(), v) for k, v in r.headers
+                       if k.lower() not in skip))
+
+    base = shape(answers["unknown client"])
+    for what, r in answers.items():
+        refused(r, what)
+        check_eq(shape(r), base, what + ": the same answer as an unknown "
+                 "client")
