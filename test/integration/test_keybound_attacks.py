@@ -24,6 +24,13 @@ Expected:
 - pkjwt_failures_look_alike: unknown client, wrong method (a secret
   client), bad signature, replay, expired: the same status, body and
   header names (Date and the request id aside).
+- keybound_hand_written_records_refused: records written with redis-cli
+  that no method can use (private_key_jwt without jwks, with a secret
+  too, with a private or unparsable jwks; tls_client_auth without
+  subject or SAN; self_signed without thumbprints; method none or
+  client_secret_jwt) authenticate nobody (401) and are logged as
+  client_record_invalid; a secret client with a stray jwks is not
+  authenticated by an assertion; tokend lives and good clients work.
 """
 
 import json
@@ -281,3 +288,71 @@ def pkjwt_failures_look_alike(ctx):
         refused(r, what)
         check_eq(shape(r), base, what + ": the same answer as an unknown "
                  "client")
+
+
+@scenario("keybound_hand_written_records_refused", timeout=120)
+def keybound_hand_written_records_refused(ctx):
+    prefix = uid("ka") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    t = instance(ctx, "handwritten", prefix)
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    good = uid("good")
+    jwk = key_client(ctx, admin, d, good, ka)
+    jwks = json.dumps({"keys": [jwk]})
+    secret_client = uid("sec")
+    secret = admin.add(secret_client)
+    hash_ = dict(redis_hash(ctx, prefix + "client:" + secret_client))
+    hash_field = next(f for f in hash_ if "hash" in f or "secret" in f)
+
+    def assertion_for(cid):
+        return ask(t, es256(ka, cid, t))
+
+    def client_id_only(cid):
+        return token_request(t, [("grant_type", "client_credentials"),
+                                 ("client_id", cid)])
+
+    def with_secret(cid):
+        return token_request(t, client=(cid, secret))
+
+    cases = (
+        ("private_key_jwt without jwks", good,
+         {"jwks": ""}, assertion_for),
+        ("private_key_jwt with a secret too", good,
+         {hash_field: hash_[hash_field]}, with_secret),
+        ("private_key_jwt with a secret too (assertion)", good,
+         {hash_field: hash_[hash_field]}, assertion_for),
+        ("jwks a private key", good,
+         {"jwks": json.dumps({"keys": [dict(jwk, d=b64url(b"\1" * 32))]})},
+         assertion_for),
+        ("jwks not JSON", good, {"jwks": "{\"keys\":["}, assertion_for),
+        ("tls_client_auth without subject or SAN", good,
+         {"token_endpoint_auth_method": "tls_client_auth", "jwks": ""},
+         client_id_only),
+        ("self_signed without thumbprints", good,
+         {"token_endpoint_auth_method": "self_signed_tls_client_auth",
+          "jwks": ""}, client_id_only),
+        ("method none", good,
+         {"token_endpoint_auth_method": "none", "jwks": ""},
+         client_id_only),
+        ("method client_secret_jwt", secret_client,
+         {"token_endpoint_auth_method": "client_secret_jwt"}, with_secret),
+    )
+    for what, like, fields, attempt in cases:
+        cid = uid("hw")
+        hand_written(ctx, prefix, like, cid, **fields)
+        if fields.get("jwks") == "":
+            redis_cli(ctx, "HDEL", prefix + "client:" + cid, "jwks")
+            redis_cli(ctx, "PUBLISH", prefix + "events", "client " + cid)
+            time.sleep(0.3)
+        refused(attempt(cid), what)
+        t.wait_log(r"event=client_record_invalid client_id=%s" % cid,
+                   timeout=5)
+    # a stray jwks on a secret client is ignored: its method decides
+    cid = uid("hw")
+    hand_written(ctx, prefix, secret_client, cid, jwks=jwks)
+    refused(assertion_for(cid), "secret client with jwks, an assertion")
+    check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
+    ok(ask(t, es256(ka, good, t)), "the good record")
+    ok(token_request(t, client=(secret_client, secret)),
+       "the good secret client")
