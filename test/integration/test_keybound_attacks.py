@@ -31,6 +31,13 @@ Expected:
   client_secret_jwt) authenticate nobody (401) and are logged as
   client_record_invalid; a secret client with a stray jwks is not
   authenticated by an assertion; tokend lives and good clients work.
+- mtls_chain_tricks_refused: tls_client_auth by subject and by SAN, a
+  good certificate: 200; with the same subject or SAN, 401 for a chain
+  through an intermediate with CA:FALSE, through a client certificate
+  used as a CA, through an expired intermediate, a serverAuth-only leaf,
+  a SAN outside an intermediate's name constraints, CN "svc,O=Acme" (one
+  RDN) and CN=svc+O=Acme (one multi-valued RDN); three requests on one
+  connection (the chain check memo) stay 401.
 """
 
 import json
@@ -356,3 +363,157 @@ def keybound_hand_written_records_refused(ctx):
     ok(ask(t, es256(ka, good, t)), "the good record")
     ok(token_request(t, client=(secret_client, secret)),
        "the good secret client")
+
+
+class TrickPki:
+    """A client PKI with the certificates an attacker would try (openssl
+    CLI, in ctx.tmp/keybound-pki)."""
+
+    def __init__(self, ctx):
+        self.dir = os.path.join(ctx.tmp, "keybound-pki")
+        os.makedirs(self.dir, exist_ok=True)
+        self.serial = 100
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def run(self, *args, faketime=None):
+        import subprocess
+        argv = ["openssl"] + list(args)
+        if faketime is not None:
+            argv = ["faketime", faketime] + argv
+        r = subprocess.run(argv, cwd=self.dir, capture_output=True,
+                           timeout=30, env=child_env())
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (" ".join(argv),
+                                           short(r.stderr, 400)))
+        return r.stdout
+
+    def cert(self, name, subj, issuer=None, ext=(), days="30",
+             faketime=None):
+        """name.key and name.pem; self-signed when issuer is None."""
+        self.run("genpkey", "-algorithm", "EC", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-out", self.p(name + ".key"))
+        extfile = self.p(name + ".ext")
+        with open(extfile, "w") as f:
+            f.write("".join(e + "\n" for e in ext))
+        csr = self.p(name + ".csr")
+        self.run("req", "-new", "-key", self.p(name + ".key"), "-subj",
+                 subj, "-out", csr)
+        self.serial += 1
+        signer = issuer or name
+        args = ["x509", "-req", "-in", csr, "-days", days, "-set_serial",
+                str(self.serial), "-extfile", extfile, "-out",
+                self.p(name + ".pem")]
+        if issuer is None:
+            args += ["-signkey", self.p(name + ".key")]
+        else:
+            args += ["-CA", self.p(signer + ".pem"), "-CAkey",
+                     self.p(signer + ".key")]
+        self.run(*args, faketime=faketime)
+
+    def chain(self, name, *intermediates):
+        """name-chain.pem: the leaf, then the intermediates."""
+        out = self.p(name + "-chain.pem")
+        with open(out, "w") as f:
+            for n in (name,) + intermediates:
+                with open(self.p(n + ".pem")) as g:
+                    f.write(g.read())
+        return out
+
+    def escaped(self, path):
+        import urllib.parse
+        with open(path) as f:
+            return urllib.parse.quote(f.read(), safe="")
+
+    def make(self):
+        ca = ["basicConstraints=critical,CA:TRUE",
+              "keyUsage=critical,keyCertSign,cRLSign"]
+        leaf = ["basicConstraints=critical,CA:FALSE",
+                "extendedKeyUsage=clientAuth"]
+        self.cert("root", "/O=Trick/CN=root", ext=ca)
+        self.cert("good", "/O=Acme/CN=svc", "root",
+                  leaf + ["subjectAltName=DNS:svc.acme.example"])
+        # an intermediate without CA:TRUE
+        self.cert("notca", "/O=Trick/CN=not a CA", "root",
+                  ["basicConstraints=critical,CA:FALSE"])
+        self.cert("via-notca", "/O=Acme/CN=svc", "notca", leaf)
+        # a client certificate used as a CA
+        self.cert("via-leaf", "/O=Acme/CN=svc", "good", leaf)
+        # an expired intermediate (a leaf still within its own validity)
+        self.cert("oldint", "/O=Trick/CN=old intermediate", "root",
+                  ca, days="2", faketime="20 days ago")
+        self.cert("via-oldint", "/O=Acme/CN=svc", "oldint", leaf,
+                  faketime="21 days ago", days="60")
+        # serverAuth only
+        self.cert("server-only", "/O=Acme/CN=svc", "root",
+                  ["basicConstraints=critical,CA:FALSE",
+                   "extendedKeyUsage=serverAuth"])
+        # a constrained intermediate and a SAN outside its constraint
+        self.cert("nc", "/O=Trick/CN=constrained", "root",
+                  ca + ["nameConstraints=critical,permitted;"
+                        "DNS:ok.example"])
+        self.cert("via-nc", "/O=Acme/CN=nc", "nc",
+                  leaf + ["subjectAltName=DNS:svc.acme.example"])
+        # a subject that prints like the good one's, but is one RDN
+        self.cert("one-rdn", "/CN=svc\\,O=Acme", "root", leaf)
+        # the same two attributes in one multi-valued RDN
+        self.cert("multi-rdn", "/CN=svc+O=Acme", "root", leaf)
+
+
+@scenario("mtls_chain_tricks_refused", timeout=180)
+def mtls_chain_tricks_refused(ctx):
+    pk = TrickPki(ctx)
+    pk.make()
+    prefix = uid("kt") + ":"
+    admin = Admin(ctx, prefix)
+    t = start_instance(ctx, "chaintricks", args=[
+        "--prefix", prefix, "--tls-client-auth", "optional",
+        "--tls-client-ca", pk.p("root.pem"), "--auth-fail-limit", "0",
+        "--trusted-proxies", "127.0.0.2"])
+    by_dn, by_san = uid("dn"), uid("san")
+    admin.run("add", by_dn, "--auth-method", "tls_client_auth",
+              "--tls-subject", "CN=svc,O=Acme")
+    admin.run("add", by_san, "--auth-method", "tls_client_auth",
+              "--tls-san", "svc.acme.example")
+
+    def attempt(cid, chain, key):
+        c = ctx.pki.client_context()
+        c.load_cert_chain(chain, key)
+        conn = t.connection(ssl_ctx=c)
+        try:
+            return token_request(t, [("grant_type", "client_credentials"),
+                                     ("client_id", cid)], conn=conn)
+        finally:
+            conn.close()
+
+    ok(attempt(by_dn, pk.chain("good"), pk.p("good.key")), "good, by DN")
+    ok(attempt(by_san, pk.chain("good"), pk.p("good.key")),
+       "good, by SAN")
+    for what, name, inter, cid in (
+            ("an intermediate with CA:FALSE", "via-notca", ("notca",),
+             by_dn),
+            ("a client certificate used as a CA", "via-leaf", ("good",),
+             by_dn),
+            ("an expired intermediate", "via-oldint", ("oldint",), by_dn),
+            ("serverAuth only", "server-only", (), by_dn),
+            ("a SAN outside the name constraints", "via-nc", ("nc",),
+             by_san),
+            ("one RDN that prints like two", "one-rdn", (), by_dn),
+            ("a multi-valued RDN", "multi-rdn", (), by_dn)):
+        refused(attempt(cid, pk.chain(name, *inter),
+                        pk.p(name + ".key")), what)
+    # the keep-alive connection's second request uses the chain check
+    # memo: still the same verdicts
+    c = ctx.pki.client_context()
+    c.load_cert_chain(pk.chain("via-notca", "notca"), pk.p("via-notca.key"))
+    conn = t.connection(ssl_ctx=c)
+    try:
+        for i in range(3):
+            refused(token_request(t, [("grant_type", "client_credentials"),
+                                      ("client_id", by_dn)], conn=conn),
+                    "CA:FALSE intermediate, request %d on one connection"
+                    % i)
+    finally:
+        conn.close()
+    check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
