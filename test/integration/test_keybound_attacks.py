@@ -38,6 +38,11 @@ Expected:
   a SAN outside an intermediate's name constraints, CN "svc,O=Acme" (one
   RDN) and CN=svc+O=Acme (one multi-valued RDN); three requests on one
   connection (the chain check memo) stay 401.
+- mtls_client_cert_header_tricks_refused: from a trusted proxy, the good
+  certificate in X-Client-Cert (escaped, with white space around): 200;
+  escaped twice, two certificates, trailing or leading garbage, an
+  escaped NUL, a truncated escape, a certificate whose chain is bad, the
+  root CA itself, an empty PEM, 6000 bytes of escapes: 401 each.
 """
 
 import json
@@ -516,4 +521,52 @@ def mtls_chain_tricks_refused(ctx):
                     % i)
     finally:
         conn.close()
+    check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
+
+
+@scenario("mtls_client_cert_header_tricks_refused", timeout=180)
+def mtls_client_cert_header_tricks_refused(ctx):
+    import urllib.parse
+    pk = TrickPki(ctx)
+    pk.make()
+    prefix = uid("kt") + ":"
+    admin = Admin(ctx, prefix)
+    t = start_instance(ctx, "headertricks", args=[
+        "--prefix", prefix, "--tls-client-auth", "optional",
+        "--tls-client-ca", pk.p("root.pem"), "--auth-fail-limit", "0",
+        "--trusted-proxies", "127.0.0.1"])
+    cid = uid("dn")
+    admin.run("add", cid, "--auth-method", "tls_client_auth",
+              "--tls-subject", "CN=svc,O=Acme")
+    with open(pk.p("good.pem")) as f:
+        good = f.read()
+    with open(pk.p("root.pem")) as f:
+        root = f.read()
+    q = urllib.parse.quote
+
+    def with_header(value):
+        return token_request(t, [("grant_type", "client_credentials"),
+                                 ("client_id", cid)],
+                             headers={"X-Client-Cert": value})
+
+    ok(with_header(q(good, safe="")), "the good certificate, escaped")
+    ok(with_header(q("\n" + good + "\n\n", safe="")),
+       "white space around the PEM")
+    for what, value in (
+            ("escaped twice", q(q(good, safe=""), safe="")),
+            ("two certificates", q(good + root, safe="")),
+            ("the certificate, then garbage", q(good + "x", safe="")),
+            ("garbage, then the certificate", q("x" + good, safe="")),
+            ("an escaped NUL", q(good, safe="") + "%00"),
+            ("a truncated escape", q(good, safe="") + "%4"),
+            ("the CA:FALSE chain's leaf",
+             pk.escaped(pk.p("via-notca.pem"))),
+            ("the chain through a leaf, as one header",
+             pk.escaped(pk.chain("via-leaf", "good"))),
+            ("the root itself", q(root, safe="")),
+            ("a PEM with no body",
+             q("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+               safe="")),
+            ("long", "%41" * 2000)):
+        refused(with_header(value), what)
     check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
