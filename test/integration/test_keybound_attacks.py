@@ -43,6 +43,10 @@ Expected:
   escaped twice, two certificates, trailing or leading garbage, an
   escaped NUL, a truncated escape, a certificate whose chain is bad, the
   root CA itself, an empty PEM, 6000 bytes of escapes: 401 each.
+- pkjwt_every_failure_counts: --auth-fail-limit 2: two failures of one
+  kind (bad signature, expired, wrong aud, replay, unknown client, a
+  secret client's assertion, a key client's secret), then a valid
+  assertion from the same address is 429, for every kind.
 """
 
 import json
@@ -570,3 +574,47 @@ def mtls_client_cert_header_tricks_refused(ctx):
             ("long", "%41" * 2000)):
         refused(with_header(value), what)
     check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
+
+
+@scenario("pkjwt_every_failure_counts", timeout=240)
+def pkjwt_every_failure_counts(ctx):
+    d = scratch_dir(ctx, "keybound")
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    kb = gen_key(os.path.join(d, "b.pem"), "ec256")
+    kinds = ("bad signature", "expired", "wrong aud", "replay",
+             "unknown client", "secret client with an assertion",
+             "key client with a secret")
+    for kind in kinds:
+        prefix = uid("kf") + ":"
+        admin = Admin(ctx, prefix)
+        t = start_instance(ctx, "counts", args=[
+            "--prefix", prefix, "--auth-fail-limit", "2",
+            "--auth-fail-window", "60"])
+        a = uid("a")
+        key_client(ctx, admin, d, a, ka)
+        s = uid("s")
+        secret = admin.add(s)
+        now = int(time.time())
+        replayed = es256(ka, a, t)
+        if kind == "replay":
+            ok(ask(t, replayed), "replay: the first use")
+        for i in range(2):
+            if kind == "bad signature":
+                r = ask(t, es256(kb, a, t))
+            elif kind == "expired":
+                r = ask(t, es256(ka, a, t, exp=now - 100, iat=now - 200))
+            elif kind == "wrong aud":
+                r = ask(t, es256(ka, a, t, aud="https://elsewhere.example"))
+            elif kind == "replay":
+                r = ask(t, replayed)
+            elif kind == "unknown client":
+                r = ask(t, es256(ka, uid("nobody"), t))
+            elif kind == "secret client with an assertion":
+                r = ask(t, es256(ka, s, t))
+            else:
+                r = token_request(t, client=(a, secret))
+            refused(r, "%s %d" % (kind, i))
+        r = ask(t, es256(ka, a, t))
+        check_eq(r.status, 429, "%s: a valid assertion after 2 failures "
+                 "(body %s)" % (kind, short(r.body)))
+        t.stop()
