@@ -47,6 +47,11 @@ Expected:
   kind (bad signature, expired, wrong aud, replay, unknown client, a
   secret client's assertion, a key client's secret), then a valid
   assertion from the same address is 429, for every kind.
+- admin_script_hostile_key_values: --tls-subject and --tls-san values
+  holding $(...), backticks, quotes, Lua, redis-cli options, and a JWK
+  Set whose kid does: each refused (exit 2) or stored exactly as given;
+  no command or Lua runs; a tokend started on those records refuses none
+  of them (no client_record_invalid).
 """
 
 import json
@@ -618,3 +623,64 @@ def pkjwt_every_failure_counts(ctx):
         check_eq(r.status, 429, "%s: a valid assertion after 2 failures "
                  "(body %s)" % (kind, short(r.body)))
         t.stop()
+
+
+@scenario("admin_script_hostile_key_values", timeout=180)
+def admin_script_hostile_key_values(ctx):
+    """Values that a shell, Lua or redis-cli could take as code or as an
+    option: each refused (exit 2) or stored exactly as given, and nothing
+    run."""
+    prefix = uid("ks") + ":"
+    admin = Admin(ctx, prefix)
+    d = scratch_dir(ctx, "keybound")
+    marker = os.path.join(d, "pwned")
+    subjects = ("CN=$(touch %s),O=x" % marker,
+                "CN=`touch %s`,O=x" % marker,
+                "CN=x';touch %s;'" % marker,
+                "CN=x\";touch %s;\"" % marker,
+                "CN=a\\,O=b',redis.call('FLUSHALL'),'",
+                "CN=]]..redis.call('FLUSHALL')..[[",
+                "CN=-x",
+                "CN=%s %s %s",
+                "-CN=x",
+                "CN=*")
+    sans = ("$(touch %s)" % marker, "`touch%s`" % marker,
+            "x';redis.call('FLUSHALL');'", "-h", "--eval", "*.example.com",
+            "\\x00")
+    redis_cli(ctx, "SET", prefix + "canary", "1")
+    stored = 0
+    for opt, field, values in (("--tls-subject", "tls_subject", subjects),
+                               ("--tls-san", "tls_san", sans)):
+        for v in values:
+            cid = uid("h")
+            r = admin.run("add", cid, "--auth-method", "tls_client_auth",
+                          opt, v, ok=False)
+            check(r.returncode in (0, 2), "%s %r: exit %d: %s"
+                  % (opt, v, r.returncode, short(r.stderr)))
+            if r.returncode == 0:
+                got = redis_cli(ctx, "HGET", prefix + "client:" + cid,
+                                field)
+                got = got.decode() if isinstance(got, bytes) else got
+                check_eq(got.rstrip("\n"), v, "%s stored as given" % opt)
+                stored += 1
+    check(stored > 0, "no value was stored at all")
+    check(not os.path.exists(marker), "a value ran a command")
+    check_eq(str(redis_cli(ctx, "GET", prefix + "canary")).strip(), "1",
+             "a value ran Lua")
+    # a hostile JWK Set: kid and members that look like code
+    bad_jwks = os.path.join(d, "hostile.json")
+    k = dict(pem_jwk(gen_key(os.path.join(d, "h.pem"), "ec256")),
+             kid="$(touch %s)'\"`" % marker)
+    with open(bad_jwks, "w") as f:
+        json.dump({"keys": [k]}, f)
+    cid = uid("h")
+    admin.run("add", cid, "--auth-method", "private_key_jwt", "--jwks",
+              bad_jwks)
+    r = admin.run("show", cid)
+    check(not os.path.exists(marker), "a kid ran a command")
+    # what the script stored, the server reads: no record refused
+    t = instance(ctx, "hostile", prefix)
+    check_eq(t.request("GET", "/healthz").status, 200, "tokend alive")
+    time.sleep(0.5)
+    check_eq(t.log_lines(r"event=client_record_invalid"), [],
+             "records the script wrote that the server refuses")
