@@ -91,6 +91,25 @@ enum assertion_verdict assertion_check(const struct jwk_set *keys,
 	    struct assertion_info *out);
 
 /*
+ * assertion_check() that costs one signature check on every path, so
+ * that its time does not tell an unknown client, a client of another
+ * method or a kid naming none of the client's keys from a bad signature:
+ * when keys is NULL or the kid names none of them, the JWS is checked
+ * against decoys (one key per algorithm, kid ignored) instead, and a
+ * signature a decoy verifies is still BAD_JWS.
+ */
+enum assertion_verdict assertion_check_decoyed(const struct jwk_set *keys,
+	    const struct jwk_set *decoys, const char *jws, size_t len,
+	    const struct assertion_rules *rules, struct assertion_info *out);
+
+/*
+ * The server's decoys: one public key per algorithm (ES256, ES384,
+ * RS256, PS256, EdDSA) whose private halves nobody has; parsed once,
+ * never freed, shared by every thread.
+ */
+const struct jwk_set *assertion_decoys(void);
+
+/*
  * The client an assertion claims to be, read before any check so that
  * the client's record (and keys) can be found: the payload's "sub" when
  * the JWS is three strict base64url segments and its payload a strict

@@ -8,6 +8,7 @@
  *   audience but ours, no exp further than max_age, nothing without jti).
  * - No clock is read (rules->now), nothing is logged.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,18 +193,117 @@ typ_ok(const struct json_object *hdr)
 	    strcasecmp(typ, "client-authentication+jwt") == 0;
 }
 
+/*
+ * Decoys: one public key per assertion algorithm (ES256, ES384, RS256,
+ * PS256, EdDSA), made for this purpose with their private halves thrown
+ * away. An assertion for a client without keys (unknown, another
+ * method), or whose kid names none of the client's keys, is checked
+ * against the decoy of its alg (assertion_check_decoyed), so that every
+ * failure costs one signature check whoever the client is; a decoy's
+ * verdict never authenticates anyone.
+ */
+static const char	 dummy_jwks[] = "{\"keys\":["
+    "{\"kty\":\"EC\",\"crv\":\"P-256\","
+    "\"x\":\"v4xDRLpGZK7P92SMLH_qYi9JbFDOsSEsfUP0QhTsVGw\","
+    "\"y\":\"_itNTztv6-G9guzrohafp_MwXEnbCvD5IoYInv3eczc\"},"
+    "{\"kty\":\"EC\",\"crv\":\"P-384\","
+    "\"x\":\"KoOHDg442msdbEzSKl3G5kLgzJuv4iF6beS_xfWny4Aa97vRkoBBcrvkuhr8k9XL\","
+    "\"y\":\"lxdHO48LvMeK9tZs5SVjrVRMYa2k6W7X7rfrBfpDkz43LnHQaj2rNSkn4_ubpoql\"},"
+    "{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\""
+    "1S_AY9OLcZi_93hzN2PZrtCp7_MMyQNGzI9ekhOx4xsNkEER_vL4BrSu4-KhpgyS1Rbi"
+    "4RpASIJLDV033K2a-gqm7yh5UtfKgQm0UlpF2MU5T1tRK2z0FydYz1Cz6JFzYjhIpShq"
+    "5t2jtPa287a1pdNLaWZtbnm-j8yiVmL2Bt7pnxolrPGV_zUGEYUkauVLrV6PpIzle7Pt"
+    "byl-gNsBu05D6Dbc0uDIJ1kIgFzLgjFv0KKFtyjUi5ayuO9Jo4mSwlGVZS7M9AFe4NCQ"
+    "E1PBTLzeaN69Uwb3l-sBx_Yn9GDAaWVolYJ7rnLqVyoD2N-NRFNuu_aOHYxeekEbJ2xywQ"
+    "\"},"
+    "{\"kty\":\"RSA\",\"alg\":\"PS256\",\"e\":\"AQAB\",\"n\":\""
+    "pz9znBZAw18WYjEJqcpJux6XuI54y_WDpgDYlWgjpCqB3JQamRcoqNIqo2CnPDE45jBn"
+    "zAvbc8NkXEsx22DNrcB8s3GC1zx4AYmtjnE7Yuz-NxlPtxaOx1hMDiCOYfMTAm7G9PsB"
+    "3Q1Fe3z96kMCt2jEjyXdDI1CGeQ3TujIZdrgqPkDNvdReLC7ulmlcgUTVALOGuvGlvC5"
+    "X3htfFHctlb5jHwmTPHPx3d-r-YanIhr2wmRMk3E4lqRb5vcAyW-PaFlW5riQc9E9aqv"
+    "aqd_9r4ujySWv_wSOkYRFHM97x3lAr-Qb1CI_rzIEKXUXZXf-sknb8jw11JLM83RuRAHSw"
+    "\"},"
+    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+    "\"x\":\"n-eTdKI1pLEZEpCyO8rPvNarQYXbz88Gk6IYxWwSnw4\"}]}";
+static struct jwk_set	*decoy_set;
+static pthread_once_t	 decoys_once = PTHREAD_ONCE_INIT;
+
+static void
+decoys_init(void)
+{
+	decoy_set = jwk_set_parse(dummy_jwks, sizeof(dummy_jwks) - 1, NULL, 0);
+}
+
+const struct jwk_set *
+assertion_decoys(void)
+{
+	pthread_once(&decoys_once, decoys_init);
+	return decoy_set;
+}
+
+struct key_choice {
+	const struct jwk_set	*keys;		/* NULL: none */
+	const struct jwk_set	*decoys;	/* NULL: none */
+};
+
+/*
+ * jws_key_from_set()'s candidates from the client's keys; when there are
+ * none (no keys, or a kid naming none of them), every decoy, kid ignored,
+ * so that the alg's one decoy is checked.
+ */
+static enum token_verdict
+key_or_decoy(void *arg, const struct json_object *hdr, const char *kid,
+    size_t kidlen, size_t i, const struct key **key)
+{
+	const struct key_choice	*kc = arg;
+	bool			 none;
+
+	none = kc->keys == NULL ||
+	    (kid != NULL && jwk_set_find(kc->keys, kid, kidlen) == NULL);
+	if (!none)
+		return jws_key_from_set((void *)(uintptr_t)kc->keys, hdr, kid,
+		    kidlen, i, key);
+	*key = kc->decoys != NULL ? jwk_set_key(kc->decoys, i) : NULL;
+	return TOKEN_OK;
+}
+
+static bool
+is_decoy(const struct jwk_set *decoys, const struct key *k)
+{
+	size_t	 i, n = decoys != NULL ? jwk_set_count(decoys) : 0;
+
+	for (i = 0; i < n; i++)
+		if (jwk_set_key(decoys, i) == k)
+			return true;
+	return false;
+}
+
 enum assertion_verdict
 assertion_check(const struct jwk_set *keys, const char *jws, size_t len,
     const struct assertion_rules *rules, struct assertion_info *out)
 {
+	memset(out, 0, sizeof(*out));
+	if (keys == NULL)
+		return ASSERTION_BAD_JWS;
+	return assertion_check_decoyed(keys, NULL, jws, len, rules, out);
+}
+
+enum assertion_verdict
+assertion_check_decoyed(const struct jwk_set *keys,
+    const struct jwk_set *decoys, const char *jws, size_t len,
+    const struct assertion_rules *rules, struct assertion_info *out)
+{
+	struct key_choice	 kc = { keys, decoys };
 	struct jws_parsed	 j;
 	enum assertion_verdict	 v;
 
 	memset(out, 0, sizeof(*out));
-	if (keys == NULL || jws_verify(jws, len, ASSERTION_MAX_LEN, NULL,
-	    jws_key_from_set, (void *)(uintptr_t)keys, &j) != TOKEN_OK)
+	if (jws_verify(jws, len, ASSERTION_MAX_LEN, NULL, key_or_decoy, &kc,
+	    &j) != TOKEN_OK)
 		return ASSERTION_BAD_JWS;
-	if (!typ_ok(j.header))
+	if (is_decoy(decoys, j.key) || j.key == NULL)
+		v = ASSERTION_BAD_JWS;
+	else if (!typ_ok(j.header))
 		v = ASSERTION_WRONG_TYPE;
 	else
 		v = assertion_check_claims(j.payload, rules, out);

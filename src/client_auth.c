@@ -47,6 +47,7 @@
 #include <pthread.h>
 
 #include <event2/event.h>
+#include <json-c/json.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -167,13 +168,21 @@ struct auth_op {
 	struct request_cert	 cert;		/* CREDS_VIA_TLS: owned */
 };
 
+/* A key client's JWK Set of one P-256 key, for decode_dummy_record(). */
+static const char	 dummy_record_jwks[] = "{\"keys\":[{\"kty\":\"EC\","
+    "\"crv\":\"P-256\",\"kid\":\"k1\","
+    "\"x\":\"v4xDRLpGZK7P92SMLH_qYi9JbFDOsSEsfUP0QhTsVGw\","
+    "\"y\":\"_itNTztv6-G9guzrohafp_MwXEnbCvD5IoYInv3eczc\"}]}";
+
 /*
  * Without a record, decode this one instead (and throw it away), so that
  * an unknown client costs what a known one does: the timing of a failure
- * must not tell whether the client_id exists.
+ * must not tell whether the client_id exists. With keys, decode only a
+ * JWK Set, as a private_key_jwt client's record holds one: for an
+ * assertion against a record without keys (none, or another method's).
  */
 static void
-decode_dummy_record(void)
+decode_dummy_record(bool keys)
 {
 	static const char *const fields[] = {
 		"secret", "scopes", "audience", "ttl", "claims", "disabled",
@@ -200,6 +209,17 @@ decode_dummy_record(void)
 		flens[i] = strlen(fields[i]);
 		vlens[i] = strlen(values[i]);
 	}
+	struct json_object	*jwks = NULL;
+	struct jwk_set		*set = NULL;
+
+	if (keys) {
+		/* as client_record's decode_jwks() does */
+		(void)record_rules_jwk_set(dummy_record_jwks,
+		    sizeof(dummy_record_jwks) - 1, &jwks, &set, NULL, 0);
+		json_object_put(jwks);
+		jwk_set_free(set);
+		return;
+	}
 	if (client_record_decode("-", nitems(fields), fields, flens, values,
 	    vlens, &rec, NULL, 0) == 0)
 		client_record_free(rec);
@@ -219,25 +239,6 @@ struct secret_check {
 	struct assertion_info		*info;
 	bool				 wrong_method;
 };
-
-/*
- * A JWK Set that verifies nothing a client has (an RFC 7517 A.1 public
- * key, whose private half nobody here has), checked against when the
- * client has no keys, so that a failure costs one signature check
- * whatever the record.
- */
-static const char	 dummy_jwks[] = "{\"keys\":[{\"kty\":\"EC\","
-    "\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
-    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}]}";
-static struct jwk_set	*dummy_keys;
-static pthread_once_t	 dummy_once = PTHREAD_ONCE_INIT;
-
-static void
-dummy_keys_init(void)
-{
-	dummy_keys = jwk_set_parse(dummy_jwks, sizeof(dummy_jwks) - 1, NULL,
-	    0);
-}
 
 /* The assertion rules of this server, now. */
 static void
@@ -269,11 +270,10 @@ assertion_check_run(struct secret_check *c)
 	method = rec != NULL &&
 	    rec->auth_method == AUTH_METHOD_PRIVATE_KEY_JWT &&
 	    rec->jwk_keys != NULL;
-	if (!method)
-		pthread_once(&dummy_once, dummy_keys_init);
 	rules_for(c->req, c->creds->id, &r, endpoint, sizeof(endpoint));
-	c->verdict = assertion_check(method ? rec->jwk_keys : dummy_keys,
-	    c->creds->assertion, c->creds->assertion_len, &r, c->info);
+	c->verdict = assertion_check_decoyed(method ? rec->jwk_keys : NULL,
+	    assertion_decoys(), c->creds->assertion, c->creds->assertion_len, &r,
+	    c->info);
 	c->wrong_method = rec != NULL && !method;
 	return c->verdict == ASSERTION_OK && method && !rec->disabled;
 }
@@ -653,7 +653,11 @@ auth_looked_up(const struct db_record *res, void *arg)
 		}
 	}
 	if ((rec = db_record_decode(res)) == NULL)
-		decode_dummy_record();
+		decode_dummy_record(false);
+	/* an assertion against a record without keys: decode some too */
+	if (op->creds.assertion != NULL && (rec == NULL ||
+	    rec->jwk_keys == NULL))
+		decode_dummy_record(true);
 	check_init(&c, rec, &op->creds, req, &op->info, &op->cert);
 	if (op->pending) {
 		/* The second look: already admitted, the failure ours. */

@@ -309,6 +309,57 @@ out:
 	return pkey;
 }
 
+/*
+ * A point of small order (1, 2, 4 or 8: the eight torsion points), in
+ * any encoding. With such a public key A, RFC 8032's verification
+ * equation holds for a signature anyone can make without a private key
+ * (A = identity: R = identity, S = 0 signs every message), and OpenSSL
+ * does not refuse them. The torsion points' y coordinates are 0, 1, -1
+ * and +-y0; the x sign bit does not change the order, and y is compared
+ * reduced mod p = 2^255 - 19, so the non-canonical encodings (y >= p) are
+ * caught too.
+ */
+static bool
+ed25519_small_order(const unsigned char enc[ED25519_LEN])
+{
+	static const unsigned char torsion_y[][ED25519_LEN] = {
+		{ 0x00 },						/* 0 */
+		{ 0x01 },						/* 1 */
+		{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,	/* -1 */
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+		{ 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0,	/* y0 */
+		  0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		  0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+		  0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05 },
+		{ 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f,	/* -y0 */
+		  0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		  0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6,
+		  0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a },
+	};
+	unsigned char	 y[ED25519_LEN];
+	size_t		 i;
+	bool		 ge_p = true;
+
+	memcpy(y, enc, sizeof(y));
+	y[ED25519_LEN - 1] &= 0x7f;		/* the x sign bit */
+	/* y >= p: bytes 1..30 all 0xff, the top 0x7f, the lowest >= 0xed */
+	if (y[ED25519_LEN - 1] != 0x7f || y[0] < 0xed)
+		ge_p = false;
+	for (i = 1; ge_p && i < ED25519_LEN - 1; i++)
+		if (y[i] != 0xff)
+			ge_p = false;
+	if (ge_p) {
+		y[0] = (unsigned char)(y[0] - 0xed);
+		memset(y + 1, 0, sizeof(y) - 1);
+	}
+	for (i = 0; i < nitems(torsion_y); i++)
+		if (memcmp(y, torsion_y[i], sizeof(y)) == 0)
+			return true;
+	return false;
+}
+
 static EVP_PKEY *
 ed25519_key(const struct jwk_parts *jp, char *err, size_t errlen)
 {
@@ -318,6 +369,11 @@ ed25519_key(const struct jwk_parts *jp, char *err, size_t errlen)
 	if (b64_member(jp->x, x, ED25519_LEN, ED25519_LEN, NULL) == -1) {
 		errbuf_set(err, errlen, "x must be base64url of %d bytes",
 		    ED25519_LEN);
+		return NULL;
+	}
+	if (ed25519_small_order(x)) {
+		errbuf_set(err, errlen, "Ed25519 key of small order (anyone "
+		    "can sign for it)");
 		return NULL;
 	}
 	if ((pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x,

@@ -265,10 +265,68 @@ test_assertion_whole(void)
 	EVP_PKEY_free(other);
 }
 
+/*
+ * The decoyed check: the client's keys decide; a kid naming none of them,
+ * or no keys at all, is checked against the decoys, and a signature a
+ * decoy verifies is still refused.
+ */
+static void
+test_assertion_decoyed(void)
+{
+	EVP_PKEY		*pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY		*dk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct jwk_set		*keys = set_of(pk), *decoys = set_of(dk);
+	const struct jwk_set	*server = assertion_decoys();
+	struct assertion_info	 info;
+	char			*t;
+	size_t			 i;
+	static const struct {
+		int		 signer;	/* 0 pk, 1 the decoy's key */
+		const char	*hdr;
+		bool		 with_keys;
+		enum assertion_verdict want;
+	} cases[] = {
+		{ 0, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", true, ASSERTION_OK },
+		{ 0, "{\"alg\":\"ES256\"}", true, ASSERTION_OK },
+		{ 1, "{\"alg\":\"ES256\",\"kid\":\"k2\"}", true,
+		    ASSERTION_BAD_JWS },
+		{ 1, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", true,
+		    ASSERTION_BAD_JWS },
+		{ 1, "{\"alg\":\"ES256\"}", true, ASSERTION_BAD_JWS },
+		{ 1, "{\"alg\":\"ES256\"}", false, ASSERTION_BAD_JWS },
+		{ 1, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", false,
+		    ASSERTION_BAD_JWS },
+		{ 0, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", false,
+		    ASSERTION_BAD_JWS },
+	};
+
+	TEST_ASSERT(keys != NULL && decoys != NULL);
+	/* one key per algorithm: ES256, ES384, RS256, PS256, EdDSA */
+	TEST_ASSERT(server != NULL && jwk_set_count(server) == 5);
+	TEST_ASSERT(assertion_decoys() == server);
+	for (i = 0; i < nitems(cases); i++) {
+		t = es256_jws(cases[i].signer ? dk : pk, cases[i].hdr,
+		    "{" ISS SUB AUD EXP JTI "}");
+		TEST_ASSERT(assertion_check_decoyed(cases[i].with_keys ? keys :
+		    NULL, decoys, t, strlen(t), &rules, &info) ==
+		    cases[i].want);
+		TEST_ASSERT(assertion_check_decoyed(cases[i].with_keys ? keys :
+		    NULL, server, t, strlen(t), &rules, &info) ==
+		    (cases[i].signer || !cases[i].with_keys ?
+		    ASSERTION_BAD_JWS : ASSERTION_OK));
+		free(t);
+	}
+	jwk_set_free(keys);
+	jwk_set_free(decoys);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_free(dk);
+}
+
 int
 main(void)
 {
 	test_run(test_assertion_claims);
 	test_run(test_assertion_whole);
+	test_run(test_assertion_decoyed);
 	return test_summary();
 }

@@ -267,6 +267,21 @@ test_jwk_refused(void)
 {
 	static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi",
 	    "oth", "k" };
+	static const char *const small_order[] = {
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA",
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA",
+		"7P_______________________________________38",
+		"7P________________________________________8",
+		"JuiVj8KyJ7BFw_SJ8u-Y8NXfrAXTxjM5sTgCiG1T_AU",
+		"JuiVj8KyJ7BFw_SJ8u-Y8NXfrAXTxjM5sTgCiG1T_IU",
+		"xxdqcD1N2E-6PAt2DRBnDyogU_osOczGTsf9d5KsA3o",
+		"xxdqcD1N2E-6PAt2DRBnDyogU_osOczGTsf9d5KsA_o",
+		"7f_______________________________________38",
+		"7v_______________________________________38",
+		"7v________________________________________8",
+	};
 	EVP_PKEY		*pk;
 	struct json_object	*o;
 	const char		*y;
@@ -288,6 +303,12 @@ test_jwk_refused(void)
 	    "Ed25519");
 	refused("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}",
 	    "32 bytes");
+	/* the eight torsion points, each sign of x, and y >= p */
+	for (i = 0; i < nitems(small_order); i++) {
+		snprintf(bad, sizeof(bad), "{\"kty\":\"OKP\","
+		    "\"crv\":\"Ed25519\",\"x\":\"%s\"}", small_order[i]);
+		refused(bad, "small order");
+	}
 	refused("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\"}",
 	    "crv, x and y");
 	refused_ec("alg", "\"RS256\"", "alg does not match");
