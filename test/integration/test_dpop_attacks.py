@@ -1,0 +1,312 @@
+"""
+Hostile DPoP proofs, requests and bound tokens against the real binary over
+real TLS with a real redis-server: what an RFC 9449 attack suite and a
+hostile client try.
+
+Setup: a scenario-scoped instance "dpop" (--auth-fail-limit 0); proofs made
+with the cryptography package (dpop_helpers.py).
+
+Expected:
+- dpop_proof_hostile_shapes: at /oauth/token, refused (400
+  invalid_dpop_proof): a jwk of kty oct, a jwk with a private member, an
+  RSA jwk with alg ES256, alg none and HS256, typ JWT, crit, iat a float,
+  a string, huge and negative, htm "post", htu with userinfo, htu of
+  another host, port or path (dot segments resolving elsewhere), a
+  non-ASCII htu. Accepted: typ "application/dpop+jwt", an uppercase
+  scheme and host, the default port, a query and a fragment, a dot
+  segment resolving to /oauth/token, jku/x5c/kid header members (only
+  the header's jwk is the key), and PS256 with an RSA jwk that names no
+  alg (the metadata lists PS256).
+- dpop_verify_hostile_requests: at /verify, two Authorization headers are
+  400 invalid_request whatever they hold; a DPoP token that verified with
+  its proof (its verdict cached) is still 401 as Bearer, or as DPoP
+  without a proof; a padded ath, a proof with htm "get", an ath of the
+  token's hash in hex: 401 invalid_dpop_proof.
+- dpop_token_revocable_by_its_client: the client that got a DPoP token
+  revokes it (/oauth/revoke, no proof needed): 200, then /verify with a
+  fresh proof is 401.
+- dpop_token_endpoint_jti_window_edge: --dpop-max-age 2 --leeway 0: a
+  proof used at /oauth/token just after a second starts is refused when
+  sent again until the last second its iat is accepted.
+- Every scenario: no whole token or proof in the logs.
+"""
+
+import base64
+import hashlib
+import http.client
+import json
+import time
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from dpop_helpers import Key, b64u, proof
+from jwt_helpers import NO_LIMIT, Admin, basic, start_instance, \
+    token_request, uid
+from tokend_harness import check, check_eq, expect_json_error, scenario, \
+    scaled, short
+
+
+def token_url(t):
+    return "https://localhost:%d/oauth/token" % t.port
+
+
+def verify_url(t):
+    return "https://%s:%d/verify" % (t.host, t.port)
+
+
+def instance(ctx, args=()):
+    return start_instance(ctx, "dpop", args=NO_LIMIT + list(args))
+
+
+def client(ctx, *opts):
+    cid = uid("dpopx")
+    return cid, Admin(ctx).add(cid, *opts)
+
+
+def raw_proof(ctx, key, header, claims, signer=None):
+    si = b64u(json.dumps(header, separators=(",", ":"))) + "." + \
+        b64u(json.dumps(claims, separators=(",", ":")))
+    sig = signer(si.encode()) if signer else key.sign(si.encode())
+    p = si + "." + b64u(sig)
+    ctx.sensitive.token(p)
+    return p
+
+
+def claims(htm, htu, **kw):
+    c = {"jti": uid("j"), "htm": htm, "htu": htu, "iat": int(time.time())}
+    c.update(kw)
+    return c
+
+
+def ask(t, cid, secret, p):
+    return token_request(t, client=(cid, secret), headers={"DPoP": p})
+
+
+def expect_refused(ctx, r, what):
+    expect_json_error(r, 400, what, error="invalid_dpop_proof")
+    check("access_token" not in (r.json or {}), what + ": no token")
+
+
+def expect_token(ctx, r, what):
+    check_eq(r.status, 200, what + " (body %s)" % short(r.body))
+    check_eq(r.json.get("token_type"), "DPoP", what + ": token_type")
+    ctx.sensitive.token(r.json["access_token"])
+    return r.json["access_token"]
+
+
+@scenario("dpop_proof_hostile_shapes")
+def dpop_proof_hostile_shapes(ctx):
+    t = instance(ctx)
+    cid, secret = client(ctx)
+    key, rkey = Key(), Key("RS256")
+    tu = token_url(t)
+    hdr = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk}
+
+    def h(**kw):
+        x = dict(hdr)
+        x.update(kw)
+        return x
+
+    refused = [
+        ("kty oct", h(jwk={"kty": "oct", "k": b64u(b"k" * 32)}), None),
+        ("private member d", h(jwk=dict(key.jwk, d=b64u(b"x" * 32))), None),
+        ("RSA jwk with ES256", h(jwk=rkey.jwk), None),
+        ("alg none", h(alg="none"), None),
+        ("alg HS256", h(alg="HS256"), None),
+        ("typ JWT", h(typ="JWT"), None),
+        ("crit", h(crit=["exp"]), None),
+        ("iat float", hdr, {"iat": time.time()}),
+        ("iat string", hdr, {"iat": str(int(time.time()))}),
+        ("iat huge", hdr, {"iat": 10 ** 30}),
+        ("iat 2^63", hdr, {"iat": 2 ** 63}),
+        ("iat negative", hdr, {"iat": -(2 ** 63)}),
+        ("htm lowercase", hdr, {"htm": "post"}),
+        ("htu userinfo", hdr,
+         {"htu": "https://u:p@localhost:%d/oauth/token" % t.port}),
+        ("htu host@", hdr,
+         {"htu": "https://localhost:%d@evil/oauth/token" % t.port}),
+        ("htu other host", hdr,
+         {"htu": "https://evil:%d/oauth/token" % t.port}),
+        ("htu trailing dot", hdr,
+         {"htu": "https://localhost.:%d/oauth/token" % t.port}),
+        ("htu other port", hdr,
+         {"htu": "https://localhost:%d/oauth/token" % (t.port + 1)}),
+        ("htu dot segments elsewhere", hdr,
+         {"htu": "https://localhost:%d/oauth/token/../x" % t.port}),
+        ("htu encoded slash", hdr,
+         {"htu": "https://localhost:%d/oauth%%2Ftoken" % t.port}),
+        ("htu IDN", hdr,
+         {"htu": "https://l\u00f6calhost:%d/oauth/token" % t.port}),
+        ("htu http", hdr,
+         {"htu": "http://localhost:%d/oauth/token" % t.port}),
+        ("jti empty", hdr, {"jti": ""}),
+        ("jti number", hdr, {"jti": 7}),
+    ]
+    for what, header, over in refused:
+        c = claims("POST", tu)
+        c.update(over or {})
+        expect_refused(ctx, ask(t, cid, secret, raw_proof(ctx, key, header,
+                                                          c)), what)
+    accepted = [
+        ("typ application/dpop+jwt", h(typ="application/dpop+jwt"), None),
+        ("uppercase scheme and host", hdr,
+         {"htu": "HTTPS://LOCALHOST:%d/oauth/token" % t.port}),
+        ("query and fragment", hdr, {"htu": tu + "?a=b#c"}),
+        ("dot segments to the endpoint", hdr,
+         {"htu": "https://localhost:%d/oauth/x/../token" % t.port}),
+        ("percent-encoded unreserved", hdr,
+         {"htu": "https://localhost:%d/oauth/%%74oken" % t.port}),
+        ("jku, x5c, kid ignored",
+         h(jku="https://evil/jwks", x5c=["AAAA"], kid="other"), None),
+    ]
+    for what, header, over in accepted:
+        c = claims("POST", tu)
+        c.update(over or {})
+        tok = expect_token(ctx, ask(t, cid, secret, raw_proof(
+            ctx, key, header, c)), what)
+        check_eq(json.loads(base64.urlsafe_b64decode(
+            tok.split(".")[1] + "==")).get("cnf"), {"jkt": key.jkt},
+            what + ": cnf")
+
+    # the metadata lists PS256: an RSA jwk (no alg member, as RFC 9449's
+    # examples) signing with RSASSA-PSS
+    def pss(data):
+        return rkey.priv.sign(data, padding.PSS(
+            mgf=padding.MGF1(hashes.SHA256()),
+            salt_length=hashes.SHA256().digest_size), hashes.SHA256())
+    tok = expect_token(ctx, ask(t, cid, secret, raw_proof(
+        ctx, rkey, {"typ": "dpop+jwt", "alg": "PS256", "jwk": rkey.jwk},
+        claims("POST", tu), signer=pss)), "PS256 proof")
+    p = raw_proof(ctx, rkey, {"typ": "dpop+jwt", "alg": "PS256",
+                              "jwk": rkey.jwk},
+                  claims("GET", verify_url(t), ath=b64u(
+                      hashlib.sha256(tok.encode()).digest())), signer=pss)
+    r = t.request("GET", "/verify", headers={"Authorization": "DPoP " + tok,
+                                             "DPoP": p})
+    check_eq(r.status, 200, "PS256 proof at /verify (body %s)"
+             % short(r.body))
+    # an RS256 signature under alg PS256 is still refused
+    expect_refused(ctx, ask(t, cid, secret, raw_proof(
+        ctx, rkey, {"typ": "dpop+jwt", "alg": "PS256", "jwk": rkey.jwk},
+        claims("POST", tu))), "PKCS#1 v1.5 signature named PS256")
+
+
+def raw_verify(t, headers):
+    """GET /verify with headers a list (names may repeat)."""
+    conn = t.connection()
+    try:
+        conn.putrequest("GET", "/verify")
+        for k, v in headers:
+            t.ctx.sensitive.from_request({k: v}, None)
+            conn.putheader(k, v)
+        conn.endheaders()
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null"), r.getheaders()
+    finally:
+        conn.close()
+
+
+@scenario("dpop_verify_hostile_requests")
+def dpop_verify_hostile_requests(ctx):
+    t = instance(ctx)
+    cid, secret = client(ctx)
+    key = Key()
+    p = proof(key, "POST", token_url(t))
+    ctx.sensitive.token(p)
+    tok = expect_token(ctx, ask(t, cid, secret, p), "DPoP token")
+    bearer = token_request(t, client=(cid, secret)).json["access_token"]
+    ctx.sensitive.token(bearer)
+    vu = verify_url(t)
+
+    def vp(**kw):
+        x = proof(key, kw.pop("htm", "GET"), vu, token=tok, **kw)
+        ctx.sensitive.token(x)
+        return x
+
+    # the verdict of the token is cached after this
+    r = t.request("GET", "/verify", headers={"Authorization": "DPoP " + tok,
+                                             "DPoP": vp()})
+    check_eq(r.status, 200, "DPoP /verify (body %s)" % short(r.body))
+    for scheme, pr in (("Bearer", None), ("Bearer", vp()), ("DPoP", None)):
+        h = {"Authorization": "%s %s" % (scheme, tok)}
+        if pr:
+            h["DPoP"] = pr
+        r = t.request("GET", "/verify", headers=h)
+        check_eq(r.status, 401, "cached DPoP token, %s, proof %s"
+                 % (scheme, pr is not None))
+    # two Authorization headers: never the first one alone
+    for first, second in ((bearer, tok), (tok, bearer)):
+        st, body, _ = raw_verify(t, [
+            ("Authorization", "Bearer " + first),
+            ("Authorization", "Bearer " + second)])
+        check_eq(st, 400, "two Authorization headers (%r)" % (body,))
+        check_eq(body.get("error"), "invalid_request", "two Authorization")
+    st, body, _ = raw_verify(t, [("Authorization", "DPoP " + tok),
+                                 ("Authorization", "Bearer " + bearer),
+                                 ("DPoP", vp())])
+    check_eq(st, 400, "DPoP and Bearer Authorization headers")
+    # padded ath, hex ath, lowercase htm
+    digest = hashlib.sha256(tok.encode()).digest()
+    for what, pr in (
+            ("padded ath", proof(key, "GET", vu, extra_claims={
+                "ath": base64.urlsafe_b64encode(digest).decode()})),
+            ("hex ath", proof(key, "GET", vu, extra_claims={
+                "ath": digest.hex()})),
+            ("htm get", proof(key, "get", vu, token=tok))):
+        ctx.sensitive.token(pr)
+        r = t.request("GET", "/verify", headers={
+            "Authorization": "DPoP " + tok, "DPoP": pr})
+        expect_json_error(r, 401, what, error="invalid_dpop_proof")
+
+
+@scenario("dpop_token_revocable_by_its_client")
+def dpop_token_revocable_by_its_client(ctx):
+    t = instance(ctx)
+    cid, secret = client(ctx)
+    key = Key()
+    p = proof(key, "POST", token_url(t))
+    ctx.sensitive.token(p)
+    tok = expect_token(ctx, ask(t, cid, secret, p), "DPoP token")
+    r = t.request("POST", "/oauth/revoke", body=("token=" + tok).encode(),
+                  headers={"Content-Type":
+                           "application/x-www-form-urlencoded",
+                           "Authorization": basic(cid, secret)})
+    check_eq(r.status, 200, "revoke (body %s)" % short(r.body))
+    deadline = time.time() + scaled(5)
+    while True:
+        pr = proof(key, "GET", verify_url(t), token=tok)
+        ctx.sensitive.token(pr)
+        r = t.request("GET", "/verify", headers={
+            "Authorization": "DPoP " + tok, "DPoP": pr})
+        if r.status == 401 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check_eq(r.status, 401, "revoked DPoP token at /verify (body %s)"
+             % short(r.body))
+
+
+@scenario("dpop_token_endpoint_jti_window_edge", timeout=60)
+def dpop_token_endpoint_jti_window_edge(ctx):
+    t = instance(ctx, ["--dpop-max-age", "2", "--leeway", "0"])
+    cid, secret = client(ctx)
+    key = Key()
+    conn = t.connection()
+    try:
+        # just after a second starts
+        now = time.time()
+        time.sleep(1.02 - (now - int(now)))
+        start = int(time.time())
+        p = proof(key, "POST", token_url(t), iat=start)
+        ctx.sensitive.token(p)
+        r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                          conn=conn)
+        expect_token(ctx, r, "first use")
+        # the last moment the iat is accepted: second start+2, late in it
+        time.sleep(max(0, start + 2.6 - time.time()))
+        check_eq(int(time.time()), start + 2, "timing of the replay")
+        r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                          conn=conn)
+        expect_refused(ctx, r, "the proof again at the window's end")
+    finally:
+        conn.close()
