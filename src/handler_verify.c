@@ -21,7 +21,8 @@
  *       + WWW-Authenticate: Bearer error="invalid_token" (RFC 6750 3);
  *       no token at all: the challenge carries no error (RFC 6750 3.1)
  *   403 insufficient_scope, the challenge naming the scope required
- *   400 invalid_request (two tokens, a malformed body or scope)
+ *   400 invalid_request (two tokens, two Authorization headers, a
+ *       malformed body or scope)
  *   503 temporarily_unavailable when the view of the store is not current
  *
  * DPoP-bound tokens (cnf.jkt, RFC 9449 7): "Authorization: DPoP <token>"
@@ -415,6 +416,16 @@ handler_verify(struct request *req)
 	}
 	if (body_params(req, &p) == -1)
 		goto out;
+	/*
+	 * One Authorization header: with two, the token checked here and the
+	 * one the service behind a gateway reads could differ.
+	 */
+	if (request_header_count(req, "Authorization") > 1) {
+		verify_error(req, 400, "invalid_request",
+		    "more than one Authorization header",
+		    "Bearer error=\"invalid_request\"");
+		goto out;
+	}
 	token = header_token(req, &len, &dpop_scheme);
 	body_token = params_get(&p, "token");
 	if (body_token != NULL && body_token[0] == '\0')
