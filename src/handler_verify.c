@@ -29,11 +29,12 @@
  * and one DPoP proof whose key's thumbprint is jkt, whose ath is the
  * token's hash, and whose htm and htu are the request the gateway decides
  * on: X-Forwarded-Method, X-Forwarded-Proto, X-Forwarded-Host and
- * X-Forwarded-Uri (all four) when the peer is in --trusted-proxies, else
- * this request itself (its method, "https://" + its Host + "/verify",
- * with --plain-http too: plain HTTP is for running behind a TLS proxy,
- * and the URL a client signs is the proxy's https one). The jti is used
- * once within its window by every worker (dpop_seen.h).
+ * X-Forwarded-Uri (all four, each once) when the peer is in
+ * --trusted-proxies, else this request itself (its method, "https://" +
+ * its Host + "/verify", with --plain-http too: plain HTTP is for running
+ * behind a TLS proxy, and the URL a client signs is the proxy's https
+ * one). The jti is used once within its window by every worker
+ * (dpop_seen.h).
  *   401 invalid_token (binding_mismatch): a bound token as Bearer, or a
  *       token that is not bound with the DPoP scheme
  *   401 WWW-Authenticate: DPoP error="invalid_dpop_proof": no proof, more
@@ -177,8 +178,17 @@ proof_target(const struct request *req, const char **htm,
 	uri = request_header(req, "X-Forwarded-Uri");
 	if ((m != NULL || proto != NULL || host != NULL || uri != NULL) &&
 	    request_peer_trusted(req)) {
+		/*
+		 * Each once: a gateway that adds its own after a client's
+		 * (rather than replacing it) sends two, and the first would
+		 * be the client's.
+		 */
 		if (m == NULL || proto == NULL || host == NULL || uri == NULL ||
-		    uri[0] != '/')
+		    uri[0] != '/' ||
+		    request_header_count(req, "X-Forwarded-Method") != 1 ||
+		    request_header_count(req, "X-Forwarded-Proto") != 1 ||
+		    request_header_count(req, "X-Forwarded-Host") != 1 ||
+		    request_header_count(req, "X-Forwarded-Uri") != 1)
 			return -1;
 		*htm = m;
 		n = snprintf(url, sizeof(url), "%s://%s%s", proto, host, uri);

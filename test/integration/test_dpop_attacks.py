@@ -28,6 +28,10 @@ Expected:
 - dpop_token_endpoint_jti_window_edge: --dpop-max-age 2 --leeway 0: a
   proof used at /oauth/token just after a second starts is refused when
   sent again until the last second its iat is accepted.
+- dpop_verify_forwarded_headers_once_each: from a trusted peer, one of
+  X-Forwarded-Method, -Proto, -Host, -Uri sent twice (a client's first, the
+  gateway's after it) with a proof naming the client's values: 401
+  invalid_dpop_proof; the four once each: 200.
 - Every scenario: no whole token or proof in the logs.
 """
 
@@ -310,3 +314,48 @@ def dpop_token_endpoint_jti_window_edge(ctx):
         expect_refused(ctx, r, "the proof again at the window's end")
     finally:
         conn.close()
+
+
+@scenario("dpop_verify_forwarded_headers_once_each")
+def dpop_verify_forwarded_headers_once_each(ctx):
+    """A gateway that adds its X-Forwarded-* after a client's (an
+    add-header rule, not a replace) sends two of a name: tokend must not
+    pick the client's. Each of the four once, else the proof is refused."""
+    t = start_instance(ctx, "dpop-fwd",
+                       args=NO_LIMIT + ["--trusted-proxies", "127.0.0.1"])
+    cid, secret = client(ctx)
+    key = Key()
+    p = proof(key, "POST", token_url(t))
+    ctx.sensitive.token(p)
+    tok = expect_token(ctx, ask(t, cid, secret, p), "DPoP token")
+    gateway = [("X-Forwarded-Method", "GET"), ("X-Forwarded-Proto", "https"),
+               ("X-Forwarded-Host", "api.example"),
+               ("X-Forwarded-Uri", "/items")]
+
+    def pr(htm, htu):
+        x = proof(key, htm, htu, token=tok)
+        ctx.sensitive.token(x)
+        return x
+
+    st, body, _ = raw_verify(t, [("Authorization", "DPoP " + tok),
+                                 ("DPoP", pr("GET", "https://api.example"
+                                             "/items"))] + gateway)
+    check_eq(st, 200, "the gateway's four headers (%r)" % (body,))
+    client_sent = {"X-Forwarded-Method": "DELETE",
+                   "X-Forwarded-Proto": "https",
+                   "X-Forwarded-Host": "evil.example",
+                   "X-Forwarded-Uri": "/admin"}
+    for name, value in client_sent.items():
+        # the client's first, the gateway's after it; the proof names
+        # the client's request
+        target = dict(gateway)
+        target[name] = value
+        st, body, _ = raw_verify(
+            t, [("Authorization", "DPoP " + tok),
+                ("DPoP", pr(target["X-Forwarded-Method"],
+                            "%s://%s%s" % (target["X-Forwarded-Proto"],
+                                           target["X-Forwarded-Host"],
+                                           target["X-Forwarded-Uri"]))),
+                (name, value)] + gateway)
+        check_eq(st, 401, "two %s (%r)" % (name, body))
+        check_eq(body.get("error"), "invalid_dpop_proof", "two " + name)
