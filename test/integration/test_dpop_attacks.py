@@ -32,6 +32,12 @@ Expected:
   X-Forwarded-Method, -Proto, -Host, -Uri sent twice (a client's first, the
   gateway's after it) with a proof naming the client's values: 401
   invalid_dpop_proof; the four once each: 200.
+- bound_token_both_cnf_members_checked: a token with cnf.jkt and
+  cnf.x5t#S256 (forged with the instance's key): 200 with a proof and the
+  certificate (X-Client-Cert from a trusted peer), both X-Token-Cnf-*
+  headers, also from the cache; the proof alone, the certificate alone
+  (DPoP or Bearer): 401. A cnf of the wrong shape (a string, an array, a
+  number or empty jkt, a number x5t#S256): 401 as Bearer and as DPoP.
 - Every scenario: no whole token or proof in the logs.
 """
 
@@ -359,3 +365,52 @@ def dpop_verify_forwarded_headers_once_each(ctx):
                 (name, value)] + gateway)
         check_eq(st, 401, "two %s (%r)" % (name, body))
         check_eq(body.get("error"), "invalid_dpop_proof", "two " + name)
+
+
+@scenario("bound_token_both_cnf_members_checked")
+def bound_token_both_cnf_members_checked(ctx):
+    """A token with cnf.jkt and cnf.x5t#S256 (a mutual-TLS client asking
+    with a DPoP proof gets one) needs its certificate and its proof; a
+    cnf of the wrong shape is refused whatever comes with it."""
+    from jwt_helpers import Forger, client_gen, issuer_of, scratch_dir
+    from test_audience import escaped, make_cert
+    t = start_instance(ctx, "dpop-both",
+                       args=NO_LIMIT + ["--trusted-proxies", "127.0.0.1"])
+    cid, _ = client(ctx)
+    key = Key()
+    d = scratch_dir(ctx, "dpop-both")
+    pem, _, x5t = make_cert(ctx, d, "both")
+    f = Forger(ctx.pki.signing_key, issuer_of(t), cid, scope="read",
+               gen=client_gen(ctx, cid))
+    tok = f.token(claims={"cnf": {"jkt": key.jkt, "x5t#S256": x5t}})
+    ctx.sensitive.token(tok)
+
+    def send(scheme, with_proof, with_cert, token=tok):
+        h = [("Authorization", "%s %s" % (scheme, token))]
+        if with_proof:
+            p = proof(key, "GET", verify_url(t), token=token)
+            ctx.sensitive.token(p)
+            h.append(("DPoP", p))
+        if with_cert:
+            h.append(("X-Client-Cert", escaped(pem)))
+        return raw_verify(t, h)
+
+    for _ in range(2):      # verified, then from the cache
+        st, body, hdrs = send("DPoP", True, True)
+        check_eq(st, 200, "proof and certificate (%r)" % (body,))
+        names = {k.lower(): v for k, v in hdrs}
+        check_eq(names.get("x-token-cnf-jkt"), key.jkt, "X-Token-Cnf-Jkt")
+        check_eq(names.get("x-token-cnf-x5t"), x5t, "X-Token-Cnf-X5t")
+        for scheme, pr, cert in (("DPoP", True, False),
+                                 ("Bearer", False, True),
+                                 ("DPoP", False, True)):
+            st, body, _ = send(scheme, pr, cert)
+            check_eq(st, 401, "%s proof=%s cert=%s (%r)"
+                     % (scheme, pr, cert, body))
+    for cnf in ("jkt", ["x"], {"jkt": 7}, {"jkt": ""},
+                {"x5t#S256": x5t, "jkt": ["a"]}, {"x5t#S256": 1}):
+        bad = f.token(claims={"cnf": cnf})
+        ctx.sensitive.token(bad)
+        for scheme in ("Bearer", "DPoP"):
+            st, body, _ = send(scheme, scheme == "DPoP", True, token=bad)
+            check_eq(st, 401, "cnf %r, %s (%r)" % (cnf, scheme, body))
