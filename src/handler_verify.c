@@ -161,8 +161,9 @@ body_params(struct request *req, struct params *p)
  * The method and URL the proof must name (see the top): the gateway's
  * X-Forwarded-* from a trusted peer, else this request. htu is
  * normalised. Returns 0, or -1 when they cannot be told (a trusted peer
- * that sent some of the four but not all, no Host, a URL that does not
- * normalise).
+ * that sent some of the four but not all, or one twice, a scheme other
+ * than http or https, no Host, a host with a path, query or fragment in
+ * it, a URL that does not normalise).
  */
 static int
 proof_target(const struct request *req, const char **htm,
@@ -190,14 +191,25 @@ proof_target(const struct request *req, const char **htm,
 		    request_header_count(req, "X-Forwarded-Host") != 1 ||
 		    request_header_count(req, "X-Forwarded-Uri") != 1)
 			return -1;
+		if (strcasecmp(proto, "https") != 0 &&
+		    strcasecmp(proto, "http") != 0)
+			return -1;
 		*htm = m;
-		n = snprintf(url, sizeof(url), "%s://%s%s", proto, host, uri);
 	} else {
 		if ((host = request_header(req, "Host")) == NULL)
 			return -1;
 		*htm = req->method;
-		n = snprintf(url, sizeof(url), "https://%s/verify", host);
+		proto = "https";
+		uri = "/verify";
 	}
+	/*
+	 * The host is a host (and port): with a "/", "?" or "#" in it the
+	 * URL would end where it says, and a proof made for another URL
+	 * would pass.
+	 */
+	if (strpbrk(host, "/?#") != NULL)
+		return -1;
+	n = snprintf(url, sizeof(url), "%s://%s%s", proto, host, uri);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -1;
 	return dpop_htu_normalize(url, (size_t)n, htu);

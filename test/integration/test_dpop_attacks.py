@@ -38,6 +38,11 @@ Expected:
   headers, also from the cache; the proof alone, the certificate alone
   (DPoP or Bearer): 401. A cnf of the wrong shape (a string, an array, a
   number or empty jkt, a number x5t#S256): 401 as Bearer and as DPoP.
+- dpop_verify_target_host_is_a_host: from an untrusted peer, a Host with a
+  path, query or fragment ("rs.example/items?") and a proof for the URL
+  that makes (https://rs.example/items): 401; a plain Host: 200. From a
+  trusted peer, an X-Forwarded-Host with a path, an X-Forwarded-Proto
+  that is a URL: 401.
 - Every scenario: no whole token or proof in the logs.
 """
 
@@ -206,7 +211,8 @@ def raw_verify(t, headers):
     """GET /verify with headers a list (names may repeat)."""
     conn = t.connection()
     try:
-        conn.putrequest("GET", "/verify")
+        conn.putrequest("GET", "/verify", skip_host=any(
+            k.lower() == "host" for k, _ in headers))
         for k, v in headers:
             t.ctx.sensitive.from_request({k: v}, None)
             conn.putheader(k, v)
@@ -414,3 +420,54 @@ def bound_token_both_cnf_members_checked(ctx):
         for scheme in ("Bearer", "DPoP"):
             st, body, _ = send(scheme, scheme == "DPoP", True, token=bad)
             check_eq(st, 401, "cnf %r, %s (%r)" % (cnf, scheme, body))
+
+
+@scenario("dpop_verify_target_host_is_a_host")
+def dpop_verify_target_host_is_a_host(ctx):
+    """The host of the URL a proof must name is a host: a Host (from any
+    peer) or X-Forwarded-Host (from a trusted one) that carries a path, a
+    query or a fragment would let a proof made for another URL pass; an
+    X-Forwarded-Proto other than http or https likewise."""
+    t = start_instance(ctx, "dpop-host",
+                       args=NO_LIMIT + ["--trusted-proxies", "10.9.9.9"])
+    t2 = start_instance(ctx, "dpop-host-trusting",
+                        args=NO_LIMIT + ["--trusted-proxies", "127.0.0.1"],
+                        replace={"--issuer": "https://localhost:%d"
+                                 % t.port})
+    cid, secret = client(ctx)
+    key = Key()
+    p = proof(key, "POST", token_url(t))
+    ctx.sensitive.token(p)
+    tok = expect_token(ctx, ask(t, cid, secret, p), "DPoP token")
+
+    def pr(htm, htu):
+        x = proof(key, htm, htu, token=tok)
+        ctx.sensitive.token(x)
+        return x
+
+    # untrusted peer: Host with a path (a proof made for
+    # https://rs.example/items), a query, a fragment
+    for host, htu in (("rs.example/items?", "https://rs.example/items"),
+                      ("rs.example/items#", "https://rs.example/items"),
+                      ("rs.example?", "https://rs.example/verify")):
+        st, body, _ = raw_verify(t, [("Host", host),
+                                     ("Authorization", "DPoP " + tok),
+                                     ("DPoP", pr("GET", htu))])
+        check_eq(st, 401, "Host %r (%r)" % (host, body))
+    st, body, _ = raw_verify(t, [("Host", "rs.example"),
+                                 ("Authorization", "DPoP " + tok),
+                                 ("DPoP", pr("GET",
+                                             "https://rs.example/verify"))])
+    check_eq(st, 200, "a plain Host (%r)" % (body,))
+    # trusted peer: X-Forwarded-Host with a path, X-Forwarded-Proto a URL
+    for fwd, htu in (
+            ({"X-Forwarded-Proto": "https",
+              "X-Forwarded-Host": "rs.example/admin?",
+              "X-Forwarded-Uri": "/items"}, "https://rs.example/admin"),
+            ({"X-Forwarded-Proto": "https://rs.example/admin#",
+              "X-Forwarded-Host": "api.example",
+              "X-Forwarded-Uri": "/items"}, "https://rs.example/admin")):
+        h = [("Authorization", "DPoP " + tok), ("DPoP", pr("GET", htu)),
+             ("X-Forwarded-Method", "GET")] + list(fwd.items())
+        st, body, _ = raw_verify(t2, h)
+        check_eq(st, 401, "forwarded %r (%r)" % (fwd, body))
