@@ -309,21 +309,29 @@ def dpop_token_endpoint_jti_window_edge(ctx):
     key = Key()
     conn = t.connection()
     try:
-        # just after a second starts
-        now = time.time()
-        time.sleep(1.02 - (now - int(now)))
-        start = int(time.time())
-        p = proof(key, "POST", token_url(t), iat=start)
-        ctx.sensitive.token(p)
-        r = token_request(t, client=(cid, secret), headers={"DPoP": p},
-                          conn=conn)
-        expect_token(ctx, r, "first use")
-        # the last moment the iat is accepted: second start+2, late in it
-        time.sleep(max(0, start + 2.6 - time.time()))
-        check_eq(int(time.time()), start + 2, "timing of the replay")
-        r = token_request(t, client=(cid, secret), headers={"DPoP": p},
-                          conn=conn)
-        expect_refused(ctx, r, "the proof again at the window's end")
+        # up to three tries: a loaded machine may miss the timing, which
+        # is then not a verdict
+        for _ in range(3):
+            # just after a second starts
+            now = time.time()
+            time.sleep(1.02 - (now - int(now)))
+            start = int(time.time())
+            p = proof(key, "POST", token_url(t), iat=start)
+            ctx.sensitive.token(p)
+            r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                              conn=conn)
+            expect_token(ctx, r, "first use")
+            if time.time() > start + 0.5:
+                continue
+            # the last second the iat is accepted (start + 2), late in it
+            time.sleep(max(0, start + 2.6 - time.time()))
+            r = token_request(t, client=(cid, secret), headers={"DPoP": p},
+                              conn=conn)
+            if int(time.time()) != start + 2:
+                continue
+            expect_refused(ctx, r, "the proof again at the window's end")
+            return
+        check(False, "three tries, the timing missed each time")
     finally:
         conn.close()
 
