@@ -508,7 +508,8 @@ proof_key_fn(void *arg, const struct json_object *hdr, const char *kid,
     size_t kidlen, size_t i, const struct key **key)
 {
 	struct proof_key	*pk = arg;
-	struct json_object	*jwk;
+	struct json_object	*jwk, *alg, *pss = NULL, *name = NULL;
+	const char		*kty;
 
 	(void)kid;
 	(void)kidlen;
@@ -518,7 +519,31 @@ proof_key_fn(void *arg, const struct json_object *hdr, const char *kid,
 	if ((pk->verdict = dpop_header_rules(hdr)) != DPOP_OK)
 		return TOKEN_BAD_HEADER;
 	(void)json_object_object_get_ex(hdr, "jwk", &jwk);
-	if ((pk->key = cached_jwk_decode(jwk, pk->jkt)) == NULL) {
+	/*
+	 * An RSA JWK serves RS256 unless its alg says PS256 (jwk.h); a
+	 * proof's JWK rarely names an alg, so the header's PS256 is given to
+	 * a copy that names none. A JWK naming another alg keeps it, and a
+	 * mismatch is refused. The thumbprint takes the required members
+	 * only (RFC 7638), so it is the same.
+	 */
+	kty = member_str(jwk, "kty", NULL);
+	(void)json_object_object_get_ex(hdr, "alg", &alg);
+	if (kty != NULL && strcmp(kty, "RSA") == 0 &&
+	    strcmp(json_object_get_string(alg), "PS256") == 0 &&
+	    !json_object_object_get_ex(jwk, "alg", NULL)) {
+		if (json_object_deep_copy(jwk, &pss, NULL) != 0 ||
+		    (name = json_object_new_string("PS256")) == NULL ||
+		    json_object_object_add(pss, "alg", name) != 0) {
+			json_object_put(name);	/* not taken on failure */
+			json_object_put(pss);
+			pk->verdict = DPOP_BAD_JWK;
+			return TOKEN_BAD_HEADER;
+		}
+		jwk = pss;
+	}
+	pk->key = cached_jwk_decode(jwk, pk->jkt);
+	json_object_put(pss);
+	if (pk->key == NULL) {
 		pk->verdict = DPOP_BAD_JWK;
 		return TOKEN_BAD_HEADER;
 	}

@@ -203,13 +203,19 @@ token_authenticated(struct request *req, enum client_auth_result result,
 		token_reply(req, &op->t, rec->id, false);
 		goto out;
 	}
-	/* The proof's jti, once within its window on every instance. */
+	/*
+	 * The proof's jti, once within its window on every instance. The
+	 * window: an iat up to --leeway ahead is accepted for --dpop-max-age
+	 * + --leeway after it, whole seconds by time(), so until the end of
+	 * that last second: one more than max-age + 2 x leeway from now.
+	 */
 	op->req = req;
 	op->client_id = xstrdup(rec->id);
 	request_hold(req);
 	if (db_dpop_jti_use(req->worker->store, &op->db, cfg->prefix,
-	    op->proof.jkt, op->proof.jti, cfg->dpop_max_age + 2 * cfg->leeway,
-	    token_jti_claimed, op) == -1) {
+	    op->proof.jkt, op->proof.jti,
+	    cfg->dpop_max_age + 2 * cfg->leeway + 1, token_jti_claimed,
+	    op) == -1) {
 		request_release(req);
 		handler_unavailable(req, TOKEN_FLAGS);
 		goto out;

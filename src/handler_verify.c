@@ -21,18 +21,20 @@
  *       + WWW-Authenticate: Bearer error="invalid_token" (RFC 6750 3);
  *       no token at all: the challenge carries no error (RFC 6750 3.1)
  *   403 insufficient_scope, the challenge naming the scope required
- *   400 invalid_request (two tokens, a malformed body or scope)
+ *   400 invalid_request (two tokens, two Authorization headers, a
+ *       malformed body or scope)
  *   503 temporarily_unavailable when the view of the store is not current
  *
  * DPoP-bound tokens (cnf.jkt, RFC 9449 7): "Authorization: DPoP <token>"
  * and one DPoP proof whose key's thumbprint is jkt, whose ath is the
  * token's hash, and whose htm and htu are the request the gateway decides
  * on: X-Forwarded-Method, X-Forwarded-Proto, X-Forwarded-Host and
- * X-Forwarded-Uri (all four) when the peer is in --trusted-proxies, else
- * this request itself (its method, "https://" + its Host + "/verify",
- * with --plain-http too: plain HTTP is for running behind a TLS proxy,
- * and the URL a client signs is the proxy's https one). The jti is used
- * once within its window by every worker (dpop_seen.h).
+ * X-Forwarded-Uri (all four, each once) when the peer is in
+ * --trusted-proxies, else this request itself (its method, "https://" +
+ * its Host + "/verify", with --plain-http too: plain HTTP is for running
+ * behind a TLS proxy, and the URL a client signs is the proxy's https
+ * one). The jti is used once within its window by every worker
+ * (dpop_seen.h).
  *   401 invalid_token (binding_mismatch): a bound token as Bearer, or a
  *       token that is not bound with the DPoP scheme
  *   401 WWW-Authenticate: DPoP error="invalid_dpop_proof": no proof, more
@@ -159,8 +161,9 @@ body_params(struct request *req, struct params *p)
  * The method and URL the proof must name (see the top): the gateway's
  * X-Forwarded-* from a trusted peer, else this request. htu is
  * normalised. Returns 0, or -1 when they cannot be told (a trusted peer
- * that sent some of the four but not all, no Host, a URL that does not
- * normalise).
+ * that sent some of the four but not all, or one twice, a scheme other
+ * than http or https, no Host, a host with a path, query or fragment in
+ * it, a URL that does not normalise).
  */
 static int
 proof_target(const struct request *req, const char **htm,
@@ -176,17 +179,37 @@ proof_target(const struct request *req, const char **htm,
 	uri = request_header(req, "X-Forwarded-Uri");
 	if ((m != NULL || proto != NULL || host != NULL || uri != NULL) &&
 	    request_peer_trusted(req)) {
+		/*
+		 * Each once: a gateway that adds its own after a client's
+		 * (rather than replacing it) sends two, and the first would
+		 * be the client's.
+		 */
 		if (m == NULL || proto == NULL || host == NULL || uri == NULL ||
-		    uri[0] != '/')
+		    uri[0] != '/' ||
+		    request_header_count(req, "X-Forwarded-Method") != 1 ||
+		    request_header_count(req, "X-Forwarded-Proto") != 1 ||
+		    request_header_count(req, "X-Forwarded-Host") != 1 ||
+		    request_header_count(req, "X-Forwarded-Uri") != 1)
+			return -1;
+		if (strcasecmp(proto, "https") != 0 &&
+		    strcasecmp(proto, "http") != 0)
 			return -1;
 		*htm = m;
-		n = snprintf(url, sizeof(url), "%s://%s%s", proto, host, uri);
 	} else {
 		if ((host = request_header(req, "Host")) == NULL)
 			return -1;
 		*htm = req->method;
-		n = snprintf(url, sizeof(url), "https://%s/verify", host);
+		proto = "https";
+		uri = "/verify";
 	}
+	/*
+	 * The host is a host (and port): with a "/", "?" or "#" in it the
+	 * URL would end where it says, and a proof made for another URL
+	 * would pass.
+	 */
+	if (strpbrk(host, "/?#") != NULL)
+		return -1;
+	n = snprintf(url, sizeof(url), "%s://%s%s", proto, host, uri);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -1;
 	return dpop_htu_normalize(url, (size_t)n, htu);
@@ -415,6 +438,16 @@ handler_verify(struct request *req)
 	}
 	if (body_params(req, &p) == -1)
 		goto out;
+	/*
+	 * One Authorization header: with two, the token checked here and the
+	 * one the service behind a gateway reads could differ.
+	 */
+	if (request_header_count(req, "Authorization") > 1) {
+		verify_error(req, 400, "invalid_request",
+		    "more than one Authorization header",
+		    "Bearer error=\"invalid_request\"");
+		goto out;
+	}
 	token = header_token(req, &len, &dpop_scheme);
 	body_token = params_get(&p, "token");
 	if (body_token != NULL && body_token[0] == '\0')

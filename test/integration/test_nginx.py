@@ -67,7 +67,8 @@ both (an array):
 
 nginx_dpop: a DPoP-bound token (RFC 9449) of a client with the api's
 audience, through the api service, with proofs made for the request the
-client sends to nginx (https://127.0.0.1:PORT/PATH, nginx's $http_host):
+client sends to nginx (https://api.example.com:PORT/PATH, the server's
+name and port as the recipe states them):
 - GET /hello?x=1 with "Authorization: DPoP" and a fresh proof -> 200, the
   application sees X-Token-Cnf-Jkt (the key's thumbprint) and the path
   as sent; a POST with a body and a proof with htm POST -> 200;
@@ -76,7 +77,8 @@ client sends to nginx (https://127.0.0.1:PORT/PATH, nginx's $http_host):
   reached; the DPoP proof failures carry tokend's WWW-Authenticate: DPoP
   error="invalid_dpop_proof";
 - a client sending its own X-Forwarded-Method/-Uri/-Host/-Proto with a
-  proof that names them -> 401: nginx states the request itself;
+  proof that names them -> 401: nginx states the request itself; a proof
+  for another server sent with that server's name as Host -> 401;
 - no whole token or proof in tokend's or nginx's logs.
 """
 
@@ -583,7 +585,8 @@ def nginx_dpop(ctx):
     try:
         ngx = Nginx(ctx, t, app)
         api = Front(ctx, ngx.port)
-        base = "https://127.0.0.1:%d" % ngx.port
+        # what the recipe states: $server_name:$server_port
+        base = "https://api.example.com:%d" % ngx.port
 
         def send(path, pr, method="GET", scheme="DPoP", headers=None,
                  body=None):
@@ -630,6 +633,13 @@ def nginx_dpop(ctx):
             ("DPoP token as Bearer",
              send("/hello", fresh("GET", "/hello"), scheme="Bearer"),
              'Bearer error="invalid_token"'),
+            # a proof made for another server (a resource server that
+            # got it could replay it here) with that server's Host: nginx
+            # states its own name, not the client's Host
+            ("proof for another host, with that Host",
+             send("/hello", proof(key, "GET", "https://evil.example/hello",
+                                  token=tok),
+                  headers={"Host": "evil.example"}), dpop_challenge),
             ("client's own X-Forwarded-*",
              send("/hello", proof(key, "DELETE", "https://evil.example/x",
                                   token=tok),

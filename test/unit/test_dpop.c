@@ -11,6 +11,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "b64url.h"
 #include "dpop.h"
@@ -504,6 +505,111 @@ test_proof_check(void)
 	dpop_key_cache_clear();
 }
 
+/* b64url(header).b64url(claims).b64url(RSA signature by k, PSS or not) */
+static char *
+sign_rsa(EVP_PKEY *k, bool pss, const char *header, const char *claims)
+{
+	EVP_MD_CTX	*md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX	*pctx = NULL;
+	unsigned char	 sig[512];
+	size_t		 siglen = sizeof(sig), hl = strlen(header);
+	size_t		 cl = strlen(claims), n;
+	char		*out;
+
+	out = malloc(2 * (hl + cl) + 800);
+	n = b64url_encode(out, (const unsigned char *)header, hl);
+	out[n++] = '.';
+	n += b64url_encode(out + n, (const unsigned char *)claims, cl);
+	if (md == NULL || out == NULL ||
+	    EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, k) != 1 ||
+	    (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx,
+	    RSA_PKCS1_PSS_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) !=
+	    1)) ||
+	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)out, n) != 1)
+		abort();
+	out[n++] = '.';
+	b64url_encode(out + n, sig, siglen);
+	EVP_MD_CTX_free(md);
+	return out;
+}
+
+/*
+ * PS256 (listed in DPOP_ALGS) with an RSA JWK that names no alg, as
+ * proofs' JWKs do: accepted, with the thumbprint of the JWK as sent; a
+ * PKCS#1 v1.5 signature under PS256 and a JWK whose alg is RS256 are not.
+ */
+static void
+test_proof_ps256(void)
+{
+	struct dpop_expect	 e = {
+		.htm = "POST", .htu = "https://as.example/oauth/token",
+		.ath = NULL, .now = 1700000000, .max_age = 60, .leeway = 0,
+	};
+	struct dpop_proof	 out;
+	struct json_object	*jwk;
+	EVP_PKEY		*k = EVP_RSA_gen(2048);
+	BIGNUM			*bn_n = NULL, *bn_e = NULL;
+	unsigned char		 b[512];
+	char			 nb[700], eb[16], jwks[1024], header[1200];
+	char			 thumb[JWK_THUMBPRINT_LEN + 1], err[128];
+	char			*proof;
+	int			 len;
+	const char		*claims = "{\"jti\":\"ps-1\",\"htm\":\"POST\","
+	    "\"htu\":\"https://as.example/oauth/token\",\"iat\":1700000000}";
+
+	TEST_ASSERT(k != NULL);
+	TEST_ASSERT(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N,
+	    &bn_n) == 1 && EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E,
+	    &bn_e) == 1);
+	len = BN_bn2bin(bn_n, b);
+	b64url_encode(nb, b, (size_t)len);
+	len = BN_bn2bin(bn_e, b);
+	b64url_encode(eb, b, (size_t)len);
+	snprintf(jwks, sizeof(jwks), "{\"kty\":\"RSA\",\"n\":\"%s\","
+	    "\"e\":\"%s\"}", nb, eb);
+	jwk = sjson_parse(jwks, strlen(jwks), 4);
+	TEST_ASSERT(jwk_thumbprint(jwk, thumb, err, sizeof(err)) == 0);
+	json_object_put(jwk);
+
+	snprintf(header, sizeof(header), "{\"typ\":\"dpop+jwt\","
+	    "\"alg\":\"PS256\",\"jwk\":%s}", jwks);
+	proof = sign_rsa(k, true, header, claims);
+	TEST_ASSERT(dpop_proof_check(proof, strlen(proof), &e, &out) ==
+	    DPOP_OK);
+	TEST_ASSERT(strcmp(out.jkt, thumb) == 0);
+	free(proof);
+	/* twice: the key now comes from this thread's cache */
+	proof = sign_rsa(k, true, header, claims);
+	TEST_ASSERT(dpop_proof_check(proof, strlen(proof), &e, &out) ==
+	    DPOP_OK);
+	free(proof);
+	proof = sign_rsa(k, false, header, claims);
+	TEST_ASSERT(dpop_proof_check(proof, strlen(proof), &e, &out) ==
+	    DPOP_BAD_SIGNATURE);
+	free(proof);
+	/* RS256 with the same JWK still works */
+	snprintf(header, sizeof(header), "{\"typ\":\"dpop+jwt\","
+	    "\"alg\":\"RS256\",\"jwk\":%s}", jwks);
+	proof = sign_rsa(k, false, header, claims);
+	TEST_ASSERT(dpop_proof_check(proof, strlen(proof), &e, &out) ==
+	    DPOP_OK);
+	TEST_ASSERT(strcmp(out.jkt, thumb) == 0);
+	free(proof);
+	/* a JWK that names RS256 keeps it */
+	snprintf(header, sizeof(header), "{\"typ\":\"dpop+jwt\","
+	    "\"alg\":\"PS256\",\"jwk\":{\"kty\":\"RSA\",\"alg\":\"RS256\","
+	    "\"n\":\"%s\",\"e\":\"%s\"}}", nb, eb);
+	proof = sign_rsa(k, true, header, claims);
+	TEST_ASSERT(dpop_proof_check(proof, strlen(proof), &e, &out) ==
+	    DPOP_BAD_ALG);
+	free(proof);
+	BN_free(bn_n);
+	BN_free(bn_e);
+	EVP_PKEY_free(k);
+	dpop_key_cache_clear();
+}
+
 int
 main(void)
 {
@@ -515,5 +621,6 @@ main(void)
 	test_run(test_claims_rules);
 	test_run(test_ath_and_algs);
 	test_run(test_proof_check);
+	test_run(test_proof_ps256);
 	return test_summary();
 }
