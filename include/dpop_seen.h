@@ -21,8 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Entries of the process's table (16 bytes of hash and 8 of time each). */
-#define DPOP_SEEN_MAX_ENTRIES	(1u << 18)
+/*
+ * Entries of the process's table per worker (24 bytes each: 16 of hash, 8
+ * of time; 24 MiB, which the kernel backs only as entries are written).
+ * About three quarters of them can be live at once: some 786,000 per
+ * worker, more than one worker can verify proofs in a window of the
+ * default --dpop-max-age and --leeway (121 s at about 6,000 proofs a
+ * second), so a flood the instance can take cannot fill the table.
+ */
+#define DPOP_SEEN_PER_WORKER	(1u << 20)
 
 enum dpop_seen_result {
 	DPOP_SEEN_FRESH = 0,	/* first use: remembered until `until` */
@@ -48,7 +55,12 @@ enum dpop_seen_result dpop_seen_use(struct dpop_seen *, const char *jkt,
 /* Live entries (for tests). */
 size_t		 dpop_seen_count(struct dpop_seen *, int64_t now);
 
-/* The table the workers of this process share, made on first use. */
+/*
+ * The table the workers of this process share, made on first use with
+ * DPOP_SEEN_PER_WORKER entries for each of the workers given to
+ * dpop_seen_process_size() before (1 if it was not called).
+ */
 struct dpop_seen *dpop_seen_process(void);
+void		 dpop_seen_process_size(size_t workers);
 
 #endif

@@ -3,10 +3,12 @@
  * (include/dpop_seen.h has what it promises).
  *
  * An entry is the first 16 bytes of SHA-256(jkt "\n" jti) and the second
- * it stops mattering; its stripe and first slot come from the same hash.
- * A stripe is an open-addressed array probed linearly over at most PROBE
- * slots: a slot whose time has passed is free, so expiry costs nothing
- * and needs no sweep. jkt and jti are never kept: a proof or its parts
+ * it stops mattering; its stripe and its two first slots come from the
+ * same hash. A stripe is an open-addressed array probed linearly over at
+ * most PROBE slots from each of the two (two choices: a stripe fills to
+ * about three quarters before a new entry finds no room, where one
+ * choice refused at about half): a slot whose time has passed is free,
+ * so expiry costs nothing and needs no sweep. jkt and jti are never kept: a proof or its parts
  * cannot be read back from the table.
  *
  * What it leaves to others: the window (the caller's until), the clock,
@@ -81,8 +83,8 @@ dpop_seen_use(struct dpop_seen *t, const char *jkt, const char *jti,
 	unsigned int		 hl = 0;
 	struct stripe		*s;
 	struct slot		*free_slot = NULL, *sl;
-	uint64_t		 first;
-	size_t			 i;
+	uint64_t		 first[2];
+	size_t			 c, i;
 	enum dpop_seen_result	 res;
 
 	/* A hash that cannot be computed is a proof that cannot be kept. */
@@ -98,19 +100,22 @@ dpop_seen_use(struct dpop_seen *t, const char *jkt, const char *jti,
 	}
 	EVP_MD_CTX_free(md);
 	s = &t->stripes[h[16] & (STRIPES - 1)];
-	memcpy(&first, h + 17, sizeof(first));
+	memcpy(&first[0], h + 17, sizeof(first[0]));
+	memcpy(&first[1], h + 24, sizeof(first[1]));
 	pthread_mutex_lock(&s->mu);
 	res = DPOP_SEEN_FULL;
-	for (i = 0; i < PROBE; i++) {
-		sl = &s->slots[(first + i) & (uint64_t)(s->n - 1)];
-		if (sl->until <= now) {
-			if (free_slot == NULL)
-				free_slot = sl;
-			continue;
-		}
-		if (memcmp(sl->h, h, sizeof(sl->h)) == 0) {
-			res = DPOP_SEEN_REPLAY;
-			break;
+	for (c = 0; c < 2 && res != DPOP_SEEN_REPLAY; c++) {
+		for (i = 0; i < PROBE; i++) {
+			sl = &s->slots[(first[c] + i) & (uint64_t)(s->n - 1)];
+			if (sl->until <= now) {
+				if (free_slot == NULL)
+					free_slot = sl;
+				continue;
+			}
+			if (memcmp(sl->h, h, sizeof(sl->h)) == 0) {
+				res = DPOP_SEEN_REPLAY;
+				break;
+			}
 		}
 	}
 	if (res != DPOP_SEEN_REPLAY && free_slot != NULL) {
@@ -138,11 +143,18 @@ dpop_seen_count(struct dpop_seen *t, int64_t now)
 
 static struct dpop_seen	*process_seen;
 static pthread_once_t	 process_seen_once = PTHREAD_ONCE_INIT;
+static size_t		 process_workers = 1;
+
+void
+dpop_seen_process_size(size_t workers)
+{
+	process_workers = workers > 0 ? workers : 1;
+}
 
 static void
 process_seen_init(void)
 {
-	process_seen = dpop_seen_new(DPOP_SEEN_MAX_ENTRIES);
+	process_seen = dpop_seen_new(DPOP_SEEN_PER_WORKER * process_workers);
 }
 
 struct dpop_seen *

@@ -22,6 +22,7 @@
 #include "client_cert.h"
 #include "config.h"
 #include "config_doc.h"
+#include "dpop_seen.h"
 #include "keys.h"
 #include "log.h"
 #include "priv.h"
@@ -193,6 +194,7 @@ main(int argc, char *argv[])
 		return status;
 	}
 	/* No worker thread exists yet: server_run() starts them. */
+	dpop_seen_process_size((size_t)cfg.workers);
 	if (priv_drop(&cfg) == -1) {
 		server_free(server);
 		config_finish(&cfg);

@@ -69,6 +69,28 @@ test_seen_full(void)
 	dpop_seen_free(t);
 }
 
+/*
+ * Distinct live entries fit until about three quarters of the table: the
+ * first refusal comes no earlier than at 70 % (one probe window, which
+ * refused at about half, would fail this).
+ */
+static void
+test_seen_load(void)
+{
+	struct dpop_seen	*t = dpop_seen_new(1u << 16);
+	char			 jti[32];
+	size_t			 i;
+
+	for (i = 0; i < (1u << 16); i++) {
+		snprintf(jti, sizeof(jti), "load-%zu", i);
+		if (dpop_seen_use(t, "k", jti, 10, 100) != DPOP_SEEN_FRESH)
+			break;
+	}
+	TEST_ASSERT(i >= (1u << 16) * 7 / 10);
+	TEST_ASSERT(dpop_seen_count(t, 10) == i);
+	dpop_seen_free(t);
+}
+
 #define THREADS	8
 #define JTIS	4000
 
@@ -101,7 +123,7 @@ test_seen_threads(void)
 	pthread_t	th[THREADS];
 	int		i;
 
-	shared = dpop_seen_new(DPOP_SEEN_MAX_ENTRIES);
+	shared = dpop_seen_new(DPOP_SEEN_PER_WORKER);
 	for (i = 0; i < THREADS; i++)
 		TEST_ASSERT(pthread_create(&th[i], NULL, racer, NULL) == 0);
 	for (i = 0; i < THREADS; i++)
@@ -119,5 +141,6 @@ main(void)
 	test_run(test_seen_once);
 	test_run(test_seen_full);
 	test_run(test_seen_threads);
+	test_run(test_seen_load);
 	return test_summary();
 }
