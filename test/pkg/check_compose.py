@@ -16,7 +16,10 @@ From `tokend --help` (every flag and its TOKEND_* variable), check that
 3. the Redis host of TOKEND_REDIS is a service of the file, one the tokend
    service depends on;
 4. the files the settings name (certificate, keys) lie under a volume the
-   service mounts, and a `user` override is not root.
+   service mounts, and a `user` override is not root;
+5. every scripts/ file the top-level meson.build reads is copied by the
+   Dockerfile and let through by its .dockerignore (the builder stage
+   runs that meson.build).
 
 Then the same checks run on broken copies of the file (an unknown
 variable, an unknown flag, the management listener on loopback or not
@@ -26,6 +29,7 @@ test section).
 """
 
 import copy
+import os
 import re
 import subprocess
 import sys
@@ -198,6 +202,28 @@ def check_compose(doc, image_env, expose, flags, variables, defaults, c):
                     "%s (%s) lies under a mounted volume" % (name, path))
 
 
+def check_build_inputs(dockerfile, c):
+    """5. every scripts/ file the top-level meson.build reads (what the
+    image's builder stage runs) is copied by the Dockerfile and let
+    through by its .dockerignore, so the image builds."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(dockerfile)))
+    meson = open(os.path.join(root, "meson.build")).read()
+    needed = sorted(set(re.findall(r"'(scripts/[A-Za-z0-9_.-]+)'", meson)))
+    text = open(dockerfile).read().replace("\\\n", " ")
+    copied = set()
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from")
+                                             for w in words):
+            copied.update(words[1:-1])
+    ignore = open(dockerfile + ".dockerignore").read().split()
+    for path in needed:
+        c.check(path in copied, "the Dockerfile copies %s (meson.build "
+                "reads it)" % path)
+        c.check("!" + path in ignore, "the .dockerignore lets %s through"
+                % path)
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__.strip().splitlines()[0])
@@ -213,6 +239,7 @@ def main():
     c.check("TOKEND_MANAGEMENT_LISTEN" in image_env,
             "the Dockerfile sets TOKEND_MANAGEMENT_LISTEN")
     check_compose(doc, image_env, expose, flags, variables, defaults, c)
+    check_build_inputs(dockerfile, c)
     svc = doc["services"]["tokend"]
     mgmt_port = split_addr(setting(
         "TOKEND_MANAGEMENT_LISTEN", "--management-listen",
