@@ -481,10 +481,21 @@ parse_format(struct fields *fs, char *keys, size_t keys_len, const char *fmt,
 					return false;
 				nconv++;
 				nint += r;
-			} else {
-				scratch_add(fs, p, 1);
-				p += *p == '%' ? 2 : 1;
+			} else if (*p == '%') {
+				scratch_add(fs, p, 1);		/* "%%" */
+				p += 2;
 				nlit++;
+			} else {
+				/* A run of literal bytes, added at once. */
+				const char	*q = p + 1;
+
+				while (*q != '\0' && *q != '%' &&
+				    !(quoted && *q == '"') &&
+				    !(!quoted && *q == ' '))
+					q++;
+				scratch_add(fs, p, (size_t)(q - p));
+				nlit += (int)(q - p);
+				p = q;
 			}
 		}
 		add_field(fs, keys + kused, start, (nconv == 1 && nint == 1 &&
