@@ -63,6 +63,26 @@ void	 log_set_level(enum log_level);
 void	 log_set_format(enum log_format);
 bool	 log_enabled(enum log_level);
 
+/*
+ * Gather this thread's lines in a batch (PIPE_BUF bytes) instead of
+ * writing each: for a thread that runs an event loop. wake(arg) is called
+ * when the first line of an empty batch is added; the loop then calls
+ * log_batch_flush() before it waits again (one write(2) per loop turn).
+ * A line that does not fit writes the batch first, so no line is lost to
+ * a full batch and the lines of a thread stay in order. log_batch_end()
+ * writes what is left and goes back to one write per line; call it before
+ * the thread exits. Without memory for a batch, lines are written one by
+ * one, as before.
+ */
+void	 log_batch_begin(void (*wake)(void *), void *arg);
+void	 log_batch_flush(void);
+void	 log_batch_end(void);
+/*
+ * Write every thread's batch now (SIGHUP, fatal paths). fatal: skip a
+ * batch whose lock another thread holds instead of waiting for it.
+ */
+void	 log_flush_all(bool fatal);
+
 void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

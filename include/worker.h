@@ -103,6 +103,7 @@ struct worker {
 	unsigned			 inflight;	/* handled, unanswered */
 	bool				 draining;
 	struct event			*drain_ev;
+	struct event			*log_ev;	/* writes the turn's log lines */
 	int				 n_workers;
 	const struct worker		*peers;		/* all n_workers,
 							   this one included */

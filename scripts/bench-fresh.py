@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """
 scripts/bench-fresh.py --port P -n N [--threads T] [--resume] [--method M]
-[--path PATH] [--auth BASIC] [--body BODY] [--cafile CA]: N requests, each
+[--path PATH] [--auth BASIC] [--body BODY] [--cafile CA] [--tls12]: N
+requests, each
 on a fresh TLS connection to 127.0.0.1:P (one request, then close), from T
 threads. With --resume each thread offers the session of its previous
-connection (a TLS 1.3 ticket; Python's ssl), so every connection but each
-thread's first is a resumption; without it every one is a full handshake.
+connection (a TLS 1.3 ticket, or with --tls12 a TLS 1.2 session ticket:
+the client offers TLS 1.2 at most; Python's ssl), so every connection but
+each thread's first is a resumption; without it every one is a full
+handshake.
 Prints one line like scripts/bench.lua's:
 
   BENCH requests=N duration_us=N rps=F p50_us=N p99_us=N non2xx=N
@@ -32,9 +35,12 @@ def main():
     ap.add_argument("--auth", default="")
     ap.add_argument("--body", default="")
     ap.add_argument("--cafile")
+    ap.add_argument("--tls12", action="store_true")
     a = ap.parse_args()
 
     ctx = ssl.create_default_context(cafile=a.cafile)
+    if a.tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if a.cafile is None:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

@@ -19,6 +19,16 @@ is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* snprintf(out, outlen, "%s", s) without its cost; outlen > 0. */
+static void
+copy_out(char *out, size_t outlen, const char *s)
+{
+	size_t	 n = strnlen(s, outlen - 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 bool
 client_addr_canonical(const char *s, size_t len, char *out)
 {
@@ -114,15 +124,38 @@ client_address_from_xff(const char *peer, const char *const *xff,
     size_t n_xff, const struct cidr *proxies, size_t n_proxies, char *out,
     size_t outlen)
 {
+	/*
+	 * The peer's canonical form, kept for the next call on this thread:
+	 * on a kept-alive connection every request has the same peer, and
+	 * parsing and formatting it was the larger part of this function.
+	 */
+	static _Thread_local char	 last_peer[CLIENT_ADDR_PREFIX_MAX];
+	static _Thread_local char	 last_cur[CLIENT_ADDR_MAX];
+	static _Thread_local bool	 last_ok;
 	char		 cur[CLIENT_ADDR_MAX];
 	const char	*s, *start;
-	size_t		 h, end;
+	size_t		 h, end, plen;
 
 	if (outlen == 0)
 		return;
-	if (!client_addr_canonical(peer, strlen(peer), cur)) {
-		snprintf(out, outlen, "%s", peer);
-		return;
+	plen = strlen(peer);
+	if (plen < sizeof(last_peer) && last_peer[0] != '\0' &&
+	    strcmp(peer, last_peer) == 0) {
+		if (!last_ok) {
+			copy_out(out, outlen, peer);
+			return;
+		}
+		memcpy(cur, last_cur, sizeof(cur));
+	} else {
+		last_ok = client_addr_canonical(peer, plen, cur);
+		if (plen < sizeof(last_peer)) {
+			memcpy(last_peer, peer, plen + 1);
+			memcpy(last_cur, cur, sizeof(cur));
+		}
+		if (!last_ok) {
+			copy_out(out, outlen, peer);
+			return;
+		}
 	}
 	if (client_addr_trusted(cur, proxies, n_proxies)) {
 		for (h = n_xff; h-- > 0; ) {
@@ -146,5 +179,5 @@ client_address_from_xff(const char *peer, const char *const *xff,
 		}
 	}
 done:
-	snprintf(out, outlen, "%s", cur);
+	copy_out(out, outlen, cur);
 }

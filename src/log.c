@@ -1,6 +1,8 @@
 /*
- * log: one line per event on stderr, key=value or JSON, one write(2) per
- * line.
+ * log: one line per event on stderr, key=value or JSON. A thread that runs
+ * an event loop (a worker) gathers its lines in a batch and writes them
+ * with one write(2) per loop turn (log_batch_begin()); any other thread
+ * writes each line at once.
  *
  * Every line starts with ts (UTC, RFC 3339, milliseconds), level and
  * event, in that order. Callers describe the rest with a printf format of
@@ -20,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -477,10 +481,21 @@ parse_format(struct fields *fs, char *keys, size_t keys_len, const char *fmt,
 					return false;
 				nconv++;
 				nint += r;
-			} else {
-				scratch_add(fs, p, 1);
-				p += *p == '%' ? 2 : 1;
+			} else if (*p == '%') {
+				scratch_add(fs, p, 1);		/* "%%" */
+				p += 2;
 				nlit++;
+			} else {
+				/* A run of literal bytes, added at once. */
+				const char	*q = p + 1;
+
+				while (*q != '\0' && *q != '%' &&
+				    !(quoted && *q == '"') &&
+				    !(!quoted && *q == ' '))
+					q++;
+				scratch_add(fs, p, (size_t)(q - p));
+				nlit += (int)(q - p);
+				p = q;
 			}
 		}
 		add_field(fs, keys + kused, start, (nconv == 1 && nint == 1 &&
@@ -597,33 +612,201 @@ timestamp(char *ts, size_t len)
 }
 
 /*
- * Write one line. A full pipe refuses it whole (lines are shorter than
- * PIPE_BUF); a stream socket (journald's stderr) may take only part of it.
- * Either way the line counts as dropped, and after a part the next write
- * starts with the newline that ends the cut line, so that no two lines are
- * ever glued together. Returns false when the line was not written whole.
+ * Write buf (whole lines, nlines of them, at most PIPE_BUF bytes). A full
+ * pipe refuses it whole (a write of at most PIPE_BUF bytes to a pipe is
+ * atomic); a stream socket (journald's stderr) may take only part of it.
+ * Every line not written whole counts as dropped, and after a cut line the
+ * next write starts with the newline that ends it, so that no two lines
+ * are ever glued together. Returns false when some line was not written
+ * whole.
  */
 static bool
-emit(const char *line, size_t len)
+emit(const char *buf, size_t len, size_t nlines)
 {
 	struct iovec	 iov[2];
 	bool		 cut;
 	ssize_t		 n;
+	size_t		 done, lost, i;
 
 	cut = atomic_exchange(&torn, false);
 	iov[0].iov_base = (void *)(uintptr_t)"\n";
 	iov[0].iov_len = cut ? 1 : 0;
-	iov[1].iov_base = (void *)(uintptr_t)line;
+	iov[1].iov_base = (void *)(uintptr_t)buf;
 	iov[1].iov_len = len;
 	n = writev(STDERR_FILENO, iov, 2);
 	if (n == (ssize_t)(iov[0].iov_len + len))
 		return true;
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return false;		/* stderr is gone: nothing to count */
-	if (n > (ssize_t)iov[0].iov_len || (cut && n <= 0))
+	if (n <= (ssize_t)iov[0].iov_len) {
+		if (cut)
+			atomic_store(&torn, true);
+		atomic_fetch_add(&dropped, nlines);
+		return false;
+	}
+	/* A part: the lines written whole count, the rest are dropped. */
+	done = (size_t)n - iov[0].iov_len;
+	for (lost = 0, i = done; i < len; i++)
+		lost += buf[i] == '\n';
+	if (buf[done - 1] != '\n')
 		atomic_store(&torn, true);
-	atomic_fetch_add(&dropped, 1);
+	atomic_fetch_add(&dropped, lost);
 	return false;
+}
+
+/* After a write that went through: say how many lines were lost. */
+static void
+report_dropped(enum log_format format, const char *ts)
+{
+	char		 line[256];
+	unsigned long	 lost;
+	size_t		 len;
+
+	if (atomic_load_explicit(&dropped, memory_order_relaxed) == 0)
+		return;
+	lost = atomic_exchange(&dropped, 0);
+	if (lost == 0)
+		return;
+	len = log_sformat(line, sizeof(line), format, ts, LOG_LEVEL_WARN,
+	    "event=log_dropped lines=%lu", lost);
+	if (!emit(line, len, 1))
+		atomic_fetch_add(&dropped, lost - 1);
+}
+
+/*
+ * A batch: the lines of one loop turn of one thread. Its owner appends
+ * and flushes under `lock`; log_flush_all() (SIGHUP, fatal paths) takes
+ * the same lock from another thread, so that a line is written once and
+ * the lines of one thread stay in order. The lock is never contended on
+ * a request path. The size is PIPE_BUF, so that one write of a batch is
+ * atomic on a pipe, as one line was.
+ */
+struct log_batch {
+	pthread_mutex_t		 lock;
+	char			 buf[PIPE_BUF];
+	size_t			 len;
+	size_t			 nlines;
+	void			(*wake)(void *);
+	void			*arg;
+	struct log_batch	*next;
+};
+
+static pthread_mutex_t			 batches_lock =
+    PTHREAD_MUTEX_INITIALIZER;
+static struct log_batch			*batches;
+static _Thread_local struct log_batch	*my_batch;
+
+_Static_assert(LOG_LINE_MAX <= PIPE_BUF, "a line fits in a batch");
+
+/* Write what b holds; called with b->lock held. */
+static void
+batch_write(struct log_batch *b)
+{
+	if (b->len == 0)
+		return;
+	(void)emit(b->buf, b->len, b->nlines);
+	b->len = 0;
+	b->nlines = 0;
+}
+
+void
+log_batch_begin(void (*wake)(void *), void *arg)
+{
+	struct log_batch	*b;
+
+	if (my_batch != NULL || (b = calloc(1, sizeof(*b))) == NULL)
+		return;		/* no batch: lines are written one by one */
+	pthread_mutex_init(&b->lock, NULL);
+	b->wake = wake;
+	b->arg = arg;
+	pthread_mutex_lock(&batches_lock);
+	b->next = batches;
+	batches = b;
+	pthread_mutex_unlock(&batches_lock);
+	my_batch = b;
+}
+
+void
+log_batch_flush(void)
+{
+	struct log_batch	*b = my_batch;
+	enum log_format		 format;
+	char			 ts[64];
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->lock);
+	batch_write(b);
+	pthread_mutex_unlock(&b->lock);
+	if (atomic_load_explicit(&dropped, memory_order_relaxed) > 0) {
+		format = (enum log_format)atomic_load_explicit(
+		    &current_format, memory_order_relaxed);
+		timestamp(ts, sizeof(ts));
+		report_dropped(format, ts);
+	}
+}
+
+void
+log_batch_end(void)
+{
+	struct log_batch	*b = my_batch, **pp;
+
+	if (b == NULL)
+		return;
+	log_batch_flush();
+	pthread_mutex_lock(&batches_lock);
+	for (pp = &batches; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	pthread_mutex_unlock(&batches_lock);
+	my_batch = NULL;
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+void
+log_flush_all(bool fatal)
+{
+	struct log_batch	*b;
+
+	/* On a fatal path a lock held elsewhere is skipped, not waited for:
+	   the process must still get to exit. */
+	if (fatal) {
+		if (pthread_mutex_trylock(&batches_lock) != 0)
+			return;
+	} else
+		pthread_mutex_lock(&batches_lock);
+	for (b = batches; b != NULL; b = b->next) {
+		if (fatal) {
+			if (pthread_mutex_trylock(&b->lock) != 0)
+				continue;
+		} else
+			pthread_mutex_lock(&b->lock);
+		batch_write(b);
+		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&batches_lock);
+}
+
+/* Append one line to this thread's batch, writing the batch first when
+   the line does not fit. */
+static void
+batch_add(struct log_batch *b, const char *line, size_t len)
+{
+	bool	 first;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->len + len > sizeof(b->buf))
+		batch_write(b);
+	first = b->len == 0;
+	memcpy(b->buf + b->len, line, len);
+	b->len += len;
+	b->nlines++;
+	pthread_mutex_unlock(&b->lock);
+	if (first && b->wake != NULL)
+		b->wake(b->arg);
 }
 
 static void
@@ -634,6 +817,7 @@ static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char			 line[LOG_LINE_MAX], ts[64];
+	struct log_batch	*b = my_batch;
 	enum log_format		 format;
 	size_t			 len;
 
@@ -642,18 +826,14 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	timestamp(ts, sizeof(ts));
 	len = log_vformat(line, sizeof(line), format, ts, level, errnum, fmt,
 	    ap);
+	if (b != NULL) {
+		batch_add(b, line, len);
+		return;
+	}
 	/* One write per line; a line a full pipe or socket refuses is
 	 * counted, not waited for (log_init). */
-	if (!emit(line, len))
-		return;
-	if (atomic_load_explicit(&dropped, memory_order_relaxed) > 0) {
-		unsigned long	 lost = atomic_exchange(&dropped, 0);
-
-		len = log_sformat(line, sizeof(line), format, ts,
-		    LOG_LEVEL_WARN, "event=log_dropped lines=%lu", lost);
-		if (!emit(line, len))
-			atomic_fetch_add(&dropped, lost - 1);
-	}
+	if (emit(line, len, 1))
+		report_dropped(format, ts);
 }
 
 #define LOG_FN(name, level, with_errno)					\
@@ -715,6 +895,7 @@ fatalx(int status, const char *fmt, ...)
 {
 	va_list	 ap;
 
+	log_flush_all(true);
 	fputs("tokend: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -75,10 +75,22 @@ reqid_generate(char *dst)
 {
 	struct reqid_state	*st = &state;
 
+	static const char	 hex[] = "0123456789abcdef";
+	char			 tmp[16], *b = tmp + sizeof(tmp);
+	uint64_t		 v;
+
 	if (!st->ready)
 		reqid_init(st);
-	snprintf(dst, REQID_MAX + 1, "%s-%llx", st->prefix,
-	    (unsigned long long)st->next++);
+	/* "%s-%llx" of prefix and counter, without snprintf's cost. */
+	v = st->next++;
+	do {
+		*--b = hex[v & 0xf];
+		v >>= 4;
+	} while (v != 0);
+	memcpy(dst, st->prefix, 16);
+	dst[16] = '-';
+	memcpy(dst + 17, b, (size_t)(tmp + sizeof(tmp) - b));
+	dst[17 + (tmp + sizeof(tmp) - b)] = '\0';
 }
 
 bool

@@ -166,6 +166,8 @@ request_new(struct evhttp_request *ev, struct worker *worker,
 	const struct evhttp_uri		*uri;
 	struct request			*req;
 	char				*addr = NULL;
+	const char			*peer;
+	size_t				 n;
 
 	req = xcalloc(1, sizeof(*req));
 	req->ev = ev;
@@ -185,8 +187,10 @@ request_new(struct evhttp_request *ev, struct worker *worker,
 
 	evcon = evhttp_request_get_connection(ev);
 	evhttp_connection_get_peer(evcon, &addr, &req->peer_port);
-	snprintf(req->peer, sizeof(req->peer), "%s",
-	    addr != NULL ? addr : "-");
+	peer = addr != NULL ? addr : "-";
+	n = strnlen(peer, sizeof(req->peer) - 1);	/* snprintf's "%s" */
+	memcpy(req->peer, peer, n);
+	req->peer[n] = '\0';
 	request_set_client(req, ev);
 	req->conn = conn_find(listener == REQUEST_MANAGEMENT ?
 	    &worker->mgmt_conns : &worker->conns, evcon);

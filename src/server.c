@@ -222,6 +222,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	log_flush_all(false);	/* every line before the signal, out now */
 	reload_client_ca(s->cfg);
 	if ((keys = keyset_load(s->cfg, err, sizeof(err))) == NULL) {
 		log_warnx("event=reload_failed what=keys err=%s "

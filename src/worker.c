@@ -243,6 +243,28 @@ loop_new(void)
 	return base;
 }
 
+/*
+ * The log lines of one loop turn go out in one write(2): the first line
+ * of a turn activates log_ev, which runs after the callbacks already
+ * active in this turn, before the loop waits again.
+ */
+static void
+worker_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_batch_flush();
+}
+
+static void
+worker_log_wake(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_active(w->log_ev, EV_TIMEOUT, 0);
+}
+
 int
 worker_init(struct worker *w, int id, int n_workers,
     const struct config *cfg, int listen_fd, SSL_CTX *ssl_ctx,
@@ -278,7 +300,8 @@ worker_init(struct worker *w, int id, int n_workers,
 	w->pipe_ev = event_new(w->base, w->pipe_fd[0], EV_READ | EV_PERSIST,
 	    worker_pipe, w);
 	w->drain_ev = event_new(w->base, -1, 0, worker_drain_done, w);
-	if (w->pipe_ev == NULL || w->drain_ev == NULL ||
+	w->log_ev = event_new(w->base, -1, 0, worker_log_flush, w);
+	if (w->pipe_ev == NULL || w->drain_ev == NULL || w->log_ev == NULL ||
 	    event_add(w->pipe_ev, NULL) != 0)
 		return -1;
 
@@ -347,7 +370,9 @@ worker_main(void *arg)
 {
 	struct worker	*w = arg;
 
+	log_batch_begin(worker_log_wake, w);
 	event_base_dispatch(w->base);
+	log_batch_end();
 	return NULL;
 }
 
@@ -387,6 +412,8 @@ worker_finish(struct worker *w)
 		event_free(w->pipe_ev);
 	if (w->drain_ev != NULL)
 		event_free(w->drain_ev);
+	if (w->log_ev != NULL)
+		event_free(w->log_ev);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	if (w->listen_fd != -1)

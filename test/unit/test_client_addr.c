@@ -227,6 +227,28 @@ test_prefix(void)
 	TEST_ASSERT(strcmp(small, "2001:db") == 0);
 }
 
+/* The peer kept from the call before never changes an answer: the same
+   peer twice, peers alternating, one that does not parse between two
+   that do, with and without trusted proxies. */
+static void
+test_peer_kept(void)
+{
+	static const char	*peers[] = { "127.0.0.1", "::ffff:10.0.0.1",
+	    "not-an-address", "2001:db8::0001", "127.0.0.1", "not-an-address",
+	    "10.1.2.3", "10.1.2.3", "-", "2001:DB8::1" };
+	static const char	*want[] = { "127.0.0.1", "10.0.0.1",
+	    "not-an-address", "2001:db8::1", "127.0.0.1", "not-an-address",
+	    "10.1.2.3", "198.51.100.7", "-", "2001:db8::1" };
+	const char		*trusted[] = { "10.1.2.3/32" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+		set_proxies(i == 7 ? trusted : NULL, i == 7 ? 1 : 0);
+		TEST_ASSERT(strcmp(source(peers[i], i == 7 ?
+		    "198.51.100.7" : NULL), want[i]) == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -236,5 +258,6 @@ main(void)
 	test_run(test_walk);
 	test_run(test_several_headers);
 	test_run(test_prefix);
+	test_run(test_peer_kept);
 	return test_summary();
 }

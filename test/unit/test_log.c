@@ -1,7 +1,9 @@
 /*
  * test_log: the log line formats (kv and json): key order, numbers,
  * quoting and escaping, values that try to end the line or fake a key,
- * the format parser, and cutting a line that is too long.
+ * the format parser, and cutting a line that is too long; the batch of a
+ * loop thread (one write per turn, in order, flushed when full, by
+ * another thread, at its end; lost lines counted).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -11,6 +13,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -451,6 +455,230 @@ test_log_stream_socket(void)
 	TEST_ASSERT(whole > 0);
 }
 
+/* ---- the batch ---- */
+
+static int	 wakes;
+static char	 got[1 << 16];
+
+static void
+count_wake(void *arg)
+{
+	(void)arg;
+	wakes++;
+}
+
+/* Everything the pipe holds, NUL-terminated; the number of bytes. */
+static size_t
+drain(int fd, char *buf, size_t size)
+{
+	size_t	 have = 0;
+	ssize_t	 n;
+
+	while (have < size - 1 && (n = read(fd, buf + have, size - 1 - have))
+	    > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	return have;
+}
+
+/* Lines k=first..first+count-1 of event=batch_test, in order, and nothing
+   else but empty lines. */
+static bool
+lines_in_order(const char *buf, int first, int count)
+{
+	const char	*p = buf;
+	char		 want[64];
+	int		 k;
+
+	for (k = first; k < first + count; k++) {
+		const char	*nl;
+
+		while (*p == '\n')	/* ends a line an earlier test cut */
+			p++;
+		nl = strchr(p, '\n');
+
+		snprintf(want, sizeof(want), " event=batch_test k=%d", k);
+		if (nl == NULL || strncmp(p, "ts=", 3) != 0)
+			return false;
+		if (strstr(p, want) == NULL || strstr(p, want) > nl)
+			return false;
+		p = nl + 1;
+	}
+	return *p == '\0';
+}
+
+/* stderr to a non-blocking pipe; returns its read end, saves stderr. */
+static int
+stderr_to_pipe(int *saved)
+{
+	int	 fds[2];
+
+	if (pipe(fds) == -1)
+		return -1;
+	(void)fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	*saved = dup(STDERR_FILENO);
+	(void)dup2(fds[1], STDERR_FILENO);
+	close(fds[1]);
+	log_init();
+	/* One line at once: it reports what earlier tests dropped and ends
+	   a line they cut, so that the test starts with a clean count. */
+	log_info("event=batch_setup");
+	(void)drain(fds[0], got, sizeof(got));
+	return fds[0];
+}
+
+static void
+stderr_back(int saved)
+{
+	(void)dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+/* Nothing is written until the flush; then every line, in order. */
+static void
+test_log_batch_turn(void)
+{
+	int	 rfd, saved, k;
+	size_t	 n1, n2;
+
+	TEST_ASSERT((rfd = stderr_to_pipe(&saved)) != -1);
+	wakes = 0;
+	log_batch_begin(count_wake, NULL);
+	for (k = 0; k < 5; k++)
+		log_info("event=batch_test k=%d", k);
+	n1 = drain(rfd, got, sizeof(got));
+	log_batch_flush();
+	n2 = drain(rfd, got, sizeof(got));
+	log_info("event=batch_test k=%d", 5);	/* a new turn: woken again */
+	log_batch_end();			/* writes what is left */
+	log_info("event=batch_test k=%d", 6);	/* no batch: at once */
+	stderr_back(saved);
+	TEST_ASSERT(n1 == 0);
+	TEST_ASSERT(n2 > 0);
+	TEST_ASSERT(wakes == 2);
+	got[n2] = '\0';
+	{
+		char	 all[1 << 16];
+
+		memcpy(all, got, n2);
+		all[n2] = '\0';
+		TEST_ASSERT(lines_in_order(all, 0, 5));
+	}
+	TEST_ASSERT(drain(rfd, got, sizeof(got)) > 0);
+	close(rfd);
+	TEST_ASSERT(lines_in_order(got, 5, 2));
+}
+
+/* More than a batch holds, without a flush: none lost, all in order,
+   each write at most PIPE_BUF. */
+static void
+test_log_batch_full(void)
+{
+	char	 pad[200];
+	int	 rfd, saved, k;
+	size_t	 before;
+
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	TEST_ASSERT((rfd = stderr_to_pipe(&saved)) != -1);
+	log_batch_begin(count_wake, NULL);
+	for (k = 0; k < 100; k++)
+		log_info("event=batch_test k=%d pad=%s", k, pad);
+	before = drain(rfd, got, sizeof(got));
+	log_batch_end();
+	stderr_back(saved);
+	TEST_ASSERT(before > 0 && before <= 100 * (sizeof(pad) + 60));
+	TEST_ASSERT(drain(rfd, got + before, sizeof(got) - before) > 0);
+	close(rfd);
+	TEST_ASSERT(lines_in_order(got, 0, 100));
+}
+
+static pthread_mutex_t	 th_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 th_cond = PTHREAD_COND_INITIALIZER;
+static int		 th_state;
+
+static void *
+batch_thread(void *arg)
+{
+	(void)arg;
+	log_batch_begin(count_wake, NULL);
+	log_info("event=batch_test k=%d", 0);
+	log_info("event=batch_test k=%d", 1);
+	pthread_mutex_lock(&th_lock);
+	th_state = 1;
+	pthread_cond_broadcast(&th_cond);
+	while (th_state != 2)
+		pthread_cond_wait(&th_cond, &th_lock);
+	pthread_mutex_unlock(&th_lock);
+	log_info("event=batch_test k=%d", 2);
+	log_batch_end();
+	return NULL;
+}
+
+/* Another thread (SIGHUP, a fatal path) writes a loop thread's lines;
+   the thread's later lines follow them. */
+static void
+test_log_batch_flush_all(void)
+{
+	pthread_t	 th;
+	int		 rfd, saved;
+	size_t		 n1, n2;
+
+	TEST_ASSERT((rfd = stderr_to_pipe(&saved)) != -1);
+	th_state = 0;
+	TEST_ASSERT(pthread_create(&th, NULL, batch_thread, NULL) == 0);
+	pthread_mutex_lock(&th_lock);
+	while (th_state != 1)
+		pthread_cond_wait(&th_cond, &th_lock);
+	pthread_mutex_unlock(&th_lock);
+	n1 = drain(rfd, got, sizeof(got));
+	log_flush_all(false);
+	n2 = drain(rfd, got, sizeof(got));
+	pthread_mutex_lock(&th_lock);
+	th_state = 2;
+	pthread_cond_broadcast(&th_cond);
+	pthread_mutex_unlock(&th_lock);
+	pthread_join(th, NULL);
+	log_flush_all(true);		/* nothing registered: a no-op */
+	stderr_back(saved);
+	TEST_ASSERT(n1 == 0);
+	TEST_ASSERT(lines_in_order(got, 0, 2));
+	TEST_ASSERT(n2 > 0);
+	TEST_ASSERT(drain(rfd, got, sizeof(got)) > 0);
+	close(rfd);
+	TEST_ASSERT(lines_in_order(got, 2, 1));
+}
+
+/* A full pipe: the batch's lines are counted as dropped, and the next
+   write that goes through reports them. */
+static void
+test_log_batch_dropped(void)
+{
+	char	 fill[4096];
+	int	 rfd, saved, k;
+	ssize_t	 n;
+
+	memset(fill, 'f', sizeof(fill));
+	TEST_ASSERT((rfd = stderr_to_pipe(&saved)) != -1);
+	(void)fcntl(STDERR_FILENO, F_SETFL, O_NONBLOCK);
+	while ((n = write(STDERR_FILENO, fill, sizeof(fill))) > 0)
+		;
+	log_batch_begin(count_wake, NULL);
+	for (k = 0; k < 5; k++)
+		log_info("event=batch_test k=%d", k);
+	log_batch_flush();
+	while (read(rfd, got, sizeof(got)) > 0)
+		;
+	log_info("event=batch_test k=%d", 5);
+	log_batch_end();
+	stderr_back(saved);
+	drain(rfd, got, sizeof(got));
+	close(rfd);
+	TEST_ASSERT(strstr(got, "event=batch_test k=5") != NULL);
+	TEST_ASSERT(strstr(got, "event=log_dropped lines=5\n") != NULL);
+	TEST_ASSERT(strstr(got, "k=0") == NULL);
+}
+
 int
 main(void)
 {
@@ -465,5 +693,9 @@ main(void)
 	test_run(test_log_truncation);
 	test_run(test_log_many_fields);
 	test_run(test_log_stream_socket);
+	test_run(test_log_batch_turn);
+	test_run(test_log_batch_full);
+	test_run(test_log_batch_flush_all);
+	test_run(test_log_batch_dropped);
 	return test_summary();
 }

@@ -88,11 +88,32 @@ test_reqid_unique(void)
 		TEST_ASSERT(strcmp(all[i - 1], all[i]) != 0);
 }
 
+/* The generated form is snprintf's "%s-%llx" of the prefix and a counter
+   that counts up by one: the same bytes, at every digit count. */
+static void
+test_reqid_form(void)
+{
+	char		 id[REQID_MAX + 1], want[REQID_MAX + 1], prefix[17];
+	unsigned long long	 first, i;
+
+	reqid_generate(id);
+	TEST_ASSERT(strlen(id) >= 18 && id[16] == '-');
+	memcpy(prefix, id, 16);
+	prefix[16] = '\0';
+	first = strtoull(id + 17, NULL, 16);
+	for (i = 1; i < 70000; i++) {
+		reqid_generate(id);
+		snprintf(want, sizeof(want), "%s-%llx", prefix, first + i);
+		TEST_ASSERT(strcmp(id, want) == 0);
+	}
+}
+
 int
 main(void)
 {
 	test_run(test_reqid_valid);
 	test_run(test_reqid_choose);
 	test_run(test_reqid_unique);
+	test_run(test_reqid_form);	/* last: it moves the counter on */
 	return test_summary();
 }
