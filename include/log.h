@@ -82,6 +82,8 @@ void	 log_batch_end(void);
  * batch whose lock another thread holds instead of waiting for it.
  */
 void	 log_flush_all(bool fatal);
+/* log_flush_all(true): the hook main gives util_set_abort_hook(). */
+void	 log_flush_fatal(void);
 
 void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

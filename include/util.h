@@ -15,6 +15,16 @@ void	*xrealloc(void *, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 
+/*
+ * Die on purpose (out of memory, an impossible library failure): run the
+ * hook set with util_set_abort_hook(), then abort(). main sets a hook
+ * that writes the log lines still batched by the workers, so that the
+ * lines before the abort are not lost; the hook must not wait for a lock
+ * (another thread, or this one, may hold it).
+ */
+void	 util_set_abort_hook(void (*)(void));
+void	 xabort(void) __attribute__((noreturn));
+
 /* Overwrite n bytes so the compiler cannot drop it. */
 void	 secret_wipe(void *, size_t);
 /* Wipe a NUL-terminated string and free it. NULL is fine. */

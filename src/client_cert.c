@@ -93,7 +93,7 @@ static void
 cache_key_init(void)
 {
 	if (pthread_key_create(&cache_key, cache_free) != 0)
-		abort();
+		xabort();
 }
 
 /* This thread's memo of cert, made (evicting one) when absent. */

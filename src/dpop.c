@@ -437,7 +437,7 @@ static void
 key_cache_init(void)
 {
 	if (pthread_key_create(&key_cache_key, key_cache_free) != 0)
-		abort();
+		xabort();
 }
 
 void

@@ -790,6 +790,12 @@ log_flush_all(bool fatal)
 	pthread_mutex_unlock(&batches_lock);
 }
 
+void
+log_flush_fatal(void)
+{
+	log_flush_all(true);
+}
+
 /* Append one line to this thread's batch, writing the batch first when
    the line does not fit. */
 static void

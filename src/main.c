@@ -122,6 +122,8 @@ main(int argc, char *argv[])
 	log_set_level(cfg.log_level);
 	log_set_format(cfg.log_format);
 	log_init();
+	/* Dying on purpose (util.h) writes the workers' batched lines first. */
+	util_set_abort_hook(log_flush_fatal);
 	strmap_seed();
 	(void)priv_nodump();	/* logged; the keys are not loaded yet */
 	signal(SIGPIPE, SIG_IGN);

@@ -6,8 +6,8 @@
  * allocate (OpenSSL, json-c, the Redis client) are not covered; their NULLs are
  * still checked by their callers.
  */
-#include <stdio.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +15,33 @@
 
 #include "util.h"
 
+static void (*_Atomic abort_hook)(void);
+
+void
+util_set_abort_hook(void (*hook)(void))
+{
+	atomic_store(&abort_hook, hook);
+}
+
+void
+xabort(void)
+{
+	void	(*hook)(void) = atomic_exchange(&abort_hook, NULL);
+
+	/* Taken once: a hook that aborts itself does not loop. */
+	if (hook != NULL)
+		hook();
+	abort();
+}
+
 static void
 oom(size_t n)
 {
+	/* The batched lines first: they happened before this one. */
+	void	(*hook)(void) = atomic_exchange(&abort_hook, NULL);
+
+	if (hook != NULL)
+		hook();
 	fprintf(stderr, "tokend: out of memory (%zu bytes)\n", n);
 	abort();
 }

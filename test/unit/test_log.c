@@ -15,12 +15,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "log.h"
 #include "test.h"
+#include "util.h"
 
 #define TS	"2026-11-29T17:03:04.123Z"
 
@@ -679,6 +682,59 @@ test_log_batch_dropped(void)
 	TEST_ASSERT(strstr(got, "k=0") == NULL);
 }
 
+/* Dying on purpose: the hook main sets writes the batched lines before
+   abort(), in order, even when another batch's lock is held. */
+static void
+test_log_abort_hook(void)
+{
+	int	 fds[2], status;
+	pid_t	 pid;
+	size_t	 n;
+
+	TEST_ASSERT(pipe(fds) == 0);
+	TEST_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		close(fds[0]);
+		(void)dup2(fds[1], STDERR_FILENO);
+		util_set_abort_hook(log_flush_fatal);
+		log_batch_begin(count_wake, NULL);
+		log_info("event=batch_test k=%d", 0);
+		log_info("event=batch_test k=%d", 1);
+		xabort();
+	}
+	close(fds[1]);
+	n = drain(fds[0], got, sizeof(got));
+	close(fds[0]);
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid);
+	TEST_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	TEST_ASSERT(n > 0);
+	TEST_ASSERT(lines_in_order(got, 0, 2));
+
+#ifndef __SANITIZE_ADDRESS__	/* ASan's malloc dies by itself */
+	/* Out of memory takes the same path, the batch before its line. */
+	TEST_ASSERT(pipe(fds) == 0);
+	TEST_ASSERT((pid = fork()) != -1);
+	if (pid == 0) {
+		close(fds[0]);
+		(void)dup2(fds[1], STDERR_FILENO);
+		util_set_abort_hook(log_flush_fatal);
+		log_batch_begin(count_wake, NULL);
+		log_info("event=batch_test k=%d", 0);
+		/* More than any address space: malloc returns NULL. */
+		(void)xmalloc(SIZE_MAX / 2);
+		_exit(0);
+	}
+	close(fds[1]);
+	n = drain(fds[0], got, sizeof(got));
+	close(fds[0]);
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid);
+	TEST_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	TEST_ASSERT(strstr(got, " event=batch_test k=0") != NULL);
+	TEST_ASSERT(strstr(got, "out of memory") != NULL);
+	TEST_ASSERT(strstr(got, "k=0") < strstr(got, "out of memory"));
+#endif
+}
+
 int
 main(void)
 {
@@ -697,5 +753,6 @@ main(void)
 	test_run(test_log_batch_full);
 	test_run(test_log_batch_flush_all);
 	test_run(test_log_batch_dropped);
+	test_run(test_log_abort_hook);
 	return test_summary();
 }
