@@ -127,6 +127,12 @@ size_t	 log_format_line(char *buf, size_t bufsz, enum log_format,
 size_t	 log_vformat(char *buf, size_t bufsz, enum log_format,
 	    const char *ts, enum log_level, int errnum, const char *fmt,
 	    va_list ap) __attribute__((format(printf, 7, 0)));
+/*
+ * Formats are parsed once per thread and kept by address (log.c); off,
+ * this thread parses every format each time. The output is the same
+ * either way: for tests, which compare the two.
+ */
+void	 log_format_cache(bool on);
 size_t	 log_sformat(char *buf, size_t bufsz, enum log_format,
 	    const char *ts, enum log_level, const char *fmt, ...)
 	    __attribute__((format(printf, 6, 7)));

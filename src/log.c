@@ -313,6 +313,9 @@ format_u64(char *num, uint64_t v, unsigned base, bool neg)
 	return n;
 }
 
+/* Length modifiers of a conversion. */
+enum { L_NONE, L_HH, L_H, L_L, L_LL, L_Z, L_J, L_T };
+
 /*
  * One conversion at *pp (just after the '%'): take its argument from ap
  * and append it to the scratch. Returns 1 for an integer conversion, 0 for
@@ -325,7 +328,6 @@ convert(struct fields *fs, const char **pp, va_list *ap)
 	const char	*p = *pp;
 	char		 num[32];
 	int		 prec = -1, lmod = 0, n;
-	enum { L_NONE, L_HH, L_H, L_L, L_LL, L_Z, L_J, L_T };
 
 	if (*p == '%') {
 		scratch_add(fs, "%", 1);
@@ -505,12 +507,329 @@ parse_format(struct fields *fs, char *keys, size_t keys_len, const char *fmt,
 	return true;
 }
 
+/*
+ * The parsed form of a format, kept per thread: formats are string
+ * literals at fixed addresses, so a format seen before is found by its
+ * pointer and not read again (parse_format() costs more than writing the
+ * line). Each entry keeps a copy of its format, compared on every hit, so
+ * a buffer reused for another format (tests, log.c's own calls) is never
+ * mistaken for the one it held. Only formats that parse whole and fit an
+ * entry are kept; any other, and any format met when its slots are full,
+ * goes through parse_format() as before. Both give the same fields and
+ * the same bytes (test/unit/test_log.c and test/log_format compare).
+ */
+#define FC_SLOTS	16	/* per thread */
+#define FC_PROBE	4	/* slots tried per format */
+#define FC_FMT_MAX	256	/* longest format kept, NUL included */
+#define FC_SEGS		48
+#define FC_FIELDS	LOG_FIELDS_MAX
+
+/* A literal run of the format (type 0), or one conversion. */
+struct fc_seg {
+	uint16_t	 off;		/* literal: into fmt */
+	uint16_t	 len;
+	char		 type;		/* 0, or s c d i u x */
+	uint8_t		 lmod;
+	int16_t		 prec;		/* -1 none, -2 '*', else the digits */
+};
+
+struct fc_field {
+	uint16_t	 key;		/* into keys */
+	uint8_t		 seg;		/* first segment */
+	uint8_t		 nseg;
+	bool		 num;
+};
+
+struct fc_entry {
+	const char	*fmt_ptr;	/* NULL: free */
+	struct fc_seg	 seg[FC_SEGS];
+	struct fc_field	 f[FC_FIELDS];
+	uint8_t		 nfields;
+	bool		 parsed;	/* false: parse_format() each time */
+	char		 fmt[FC_FMT_MAX];
+	char		 keys[FC_FMT_MAX];
+};
+
+static _Thread_local struct fc_entry	 fc[FC_SLOTS];
+static _Thread_local bool		 fc_off;
+
+void
+log_format_cache(bool on)
+{
+	fc_off = !on;
+}
+
+/*
+ * One conversion at *pp (just after the '%') into c, the way convert()
+ * reads it. Returns 1 for an integer conversion, 0 for any other, -1 for
+ * one convert() refuses or whose outcome depends on its arguments (a '*'
+ * precision on anything but %s): such a format is not kept.
+ */
+static int
+fc_conv(const char **pp, struct fc_seg *c)
+{
+	const char	*p = *pp;
+	int		 prec = -1;
+
+	c->lmod = L_NONE;
+	if (*p == '.') {
+		p++;
+		if (*p == '*') {
+			prec = -2;
+			p++;
+		} else {
+			prec = 0;
+			while (*p >= '0' && *p <= '9' && prec < 100000)
+				prec = prec * 10 + (*p++ - '0');
+			if (prec > INT16_MAX)
+				return -1;
+		}
+	}
+	switch (*p) {
+	case 'h':
+		c->lmod = p[1] == 'h' ? L_HH : L_H;
+		p += c->lmod == L_HH ? 2 : 1;
+		break;
+	case 'l':
+		c->lmod = p[1] == 'l' ? L_LL : L_L;
+		p += c->lmod == L_LL ? 2 : 1;
+		break;
+	case 'z':	c->lmod = L_Z; p++; break;
+	case 'j':	c->lmod = L_J; p++; break;
+	case 't':	c->lmod = L_T; p++; break;
+	default:	break;
+	}
+	if (*p == 's') {
+		if (c->lmod != L_NONE)
+			return -1;
+	} else if (*p == 'c' || *p == 'd' || *p == 'i' || *p == 'u' ||
+	    *p == 'x') {
+		if (prec != -1 || (*p == 'c' && c->lmod != L_NONE))
+			return -1;
+	} else
+		return -1;
+	c->type = *p;
+	c->prec = (int16_t)prec;
+	c->off = c->len = 0;
+	*pp = p + 1;
+	return *p == 'd' || *p == 'i' || *p == 'u';
+}
+
+/* Parse fmt into e; false when it cannot be kept (see above). */
+static bool
+fc_parse(struct fc_entry *e, const char *fmt)
+{
+	const char	*p = fmt;
+	size_t		 kused = 0, nseg = 0, nf = 0;
+
+	while (*p != '\0') {
+		const char	*k;
+		size_t		 klen, seg0 = nseg;
+		int		 nconv = 0, nint = 0, nlit = 0, r;
+		bool		 quoted;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		k = p;
+		while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_')
+			p++;
+		klen = (size_t)(p - k);
+		if (klen == 0 || *p != '=' || kused + klen + 1 > FC_FMT_MAX ||
+		    nf == FC_FIELDS)
+			return false;
+		memcpy(e->keys + kused, k, klen);
+		e->keys[kused + klen] = '\0';
+		p++;
+		if ((quoted = *p == '"'))
+			p++;
+		for (;;) {
+			struct fc_seg	*sg;
+
+			if (*p == '\0')
+				break;
+			if (quoted && *p == '"') {
+				p++;
+				break;
+			}
+			if (!quoted && *p == ' ')
+				break;
+			if (nseg == FC_SEGS)
+				return false;
+			sg = &e->seg[nseg++];
+			if (*p == '%' && p[1] != '%') {
+				p++;
+				if ((r = fc_conv(&p, sg)) < 0)
+					return false;
+				nconv++;
+				nint += r;
+			} else if (*p == '%') {
+				sg->type = 0;		/* "%%" */
+				sg->off = (uint16_t)(p - fmt);
+				sg->len = 1;
+				p += 2;
+				nlit++;
+			} else {
+				const char	*q = p + 1;
+
+				while (*q != '\0' && *q != '%' &&
+				    !(quoted && *q == '"') &&
+				    !(!quoted && *q == ' '))
+					q++;
+				sg->type = 0;
+				sg->off = (uint16_t)(p - fmt);
+				sg->len = (uint16_t)(q - p);
+				nlit += (int)(q - p);
+				p = q;
+			}
+		}
+		e->f[nf].key = (uint16_t)kused;
+		e->f[nf].seg = (uint8_t)seg0;
+		e->f[nf].nseg = (uint8_t)(nseg - seg0);
+		e->f[nf].num = (nconv == 1 && nint == 1 && nlit == 0) ||
+		    (nconv == 0 && !quoted);
+		nf++;
+		kused += klen + 1;
+	}
+	e->nfields = (uint8_t)nf;
+	return true;
+}
+
+/* The entry of fmt, found or made; NULL: parse it with parse_format(). */
+static struct fc_entry *
+fc_lookup(const char *fmt)
+{
+	struct fc_entry	*e, *free_e = NULL;
+	uintptr_t	 h = (uintptr_t)fmt;
+	size_t		 i, len;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b1u;
+	h >>= 8;
+	for (i = 0; i < FC_PROBE; i++) {
+		e = &fc[(h + i) % FC_SLOTS];
+		if (e->fmt_ptr == fmt) {
+			if (strncmp(e->fmt, fmt, sizeof(e->fmt)) == 0)
+				return e->parsed ? e : NULL;
+			free_e = e;	/* the same buffer, another format */
+			break;
+		}
+		if (e->fmt_ptr == NULL && free_e == NULL)
+			free_e = e;
+	}
+	if (free_e == NULL)
+		return NULL;		/* full: parsed each time */
+	if ((len = strnlen(fmt, FC_FMT_MAX)) == FC_FMT_MAX) {
+		free_e->fmt_ptr = NULL;
+		return NULL;		/* too long to keep */
+	}
+	e = free_e;
+	memcpy(e->fmt, fmt, len + 1);
+	e->fmt_ptr = fmt;
+	e->parsed = fc_parse(e, e->fmt);
+	return e->parsed ? e : NULL;
+}
+
+/* One conversion of a kept format: its argument into the scratch. */
+static void
+fc_apply(struct fields *fs, const struct fc_seg *c, va_list *ap)
+{
+	char	 num[32];
+	int	 n, prec = c->prec;
+
+	if (prec == -2)
+		prec = va_arg(*ap, int);
+	switch (c->type) {
+	case 's': {
+		const char	*s;
+		size_t		 len;
+
+		if ((s = va_arg(*ap, const char *)) == NULL)
+			s = "(null)";
+		len = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+		scratch_add(fs, s, len);
+		return;
+	}
+	case 'c': {
+		char	 ch = (char)va_arg(*ap, int);
+
+		scratch_add(fs, &ch, 1);
+		return;
+	}
+	case 'd':
+	case 'i': {
+		long long	 v;
+
+		switch (c->lmod) {
+		case L_L:	v = va_arg(*ap, long); break;
+		case L_LL:	v = va_arg(*ap, long long); break;
+		case L_Z:	v = va_arg(*ap, ssize_t); break;
+		case L_J:	v = va_arg(*ap, intmax_t); break;
+		case L_T:	v = va_arg(*ap, ptrdiff_t); break;
+		default:	v = va_arg(*ap, int); break;
+		}
+		if (c->lmod == L_HH)
+			v = (signed char)v;
+		else if (c->lmod == L_H)
+			v = (short)v;
+		n = format_u64(num, v < 0 ? (uint64_t)0 - (uint64_t)v :
+		    (uint64_t)v, 10, v < 0);
+		break;
+	}
+	default: {	/* u x */
+		unsigned long long	 v;
+
+		switch (c->lmod) {
+		case L_L:	v = va_arg(*ap, unsigned long); break;
+		case L_LL:	v = va_arg(*ap, unsigned long long); break;
+		case L_Z:	v = va_arg(*ap, size_t); break;
+		case L_J:	v = va_arg(*ap, uintmax_t); break;
+		case L_T:	v = (unsigned long long)va_arg(*ap, ptrdiff_t);
+				break;
+		default:	v = va_arg(*ap, unsigned int); break;
+		}
+		if (c->lmod == L_HH)
+			v = (unsigned char)v;
+		else if (c->lmod == L_H)
+			v = (unsigned short)v;
+		n = format_u64(num, v, c->type == 'u' ? 10 : 16, false);
+		break;
+	}
+	}
+	scratch_add(fs, num, (size_t)n);
+}
+
+/* parse_format() for a kept format: the same fields, from e. */
+static void
+fc_fields(struct fields *fs, const struct fc_entry *e, va_list *ap)
+{
+	size_t	 i, j, start;
+
+	for (i = 0; i < e->nfields; i++) {
+		const struct fc_field	*f = &e->f[i];
+
+		start = fs->used;
+		for (j = f->seg; j < (size_t)f->seg + f->nseg; j++) {
+			const struct fc_seg	*sg = &e->seg[j];
+
+			if (sg->type == 0)
+				scratch_add(fs, e->fmt + sg->off, sg->len);
+			else
+				fc_apply(fs, sg, ap);
+		}
+		add_field(fs, e->keys + f->key, start, f->num);
+	}
+}
+
 size_t
 log_vformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
     enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	struct fields	 fs;
 	char		 keys[LOG_LINE_MAX];
+	struct fc_entry	*ce;
 	va_list		 aq;
 	bool		 ok;
 	size_t		 start;
@@ -519,7 +838,11 @@ log_vformat(char *buf, size_t bufsz, enum log_format format, const char *ts,
 	fs.used = 0;
 	fs.overflow = false;
 	va_copy(aq, ap);
-	ok = parse_format(&fs, keys, sizeof(keys), fmt, &aq);
+	if (!fc_off && (ce = fc_lookup(fmt)) != NULL) {
+		fc_fields(&fs, ce, &aq);
+		ok = true;
+	} else
+		ok = parse_format(&fs, keys, sizeof(keys), fmt, &aq);
 	va_end(aq);
 	if (fs.n == 0 || strcmp(fs.f[0].key, "event") != 0) {
 		if (fs.n == LOG_FIELDS_MAX) {

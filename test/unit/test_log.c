@@ -682,6 +682,108 @@ test_log_batch_dropped(void)
 	TEST_ASSERT(strstr(got, "k=0") == NULL);
 }
 
+#define Z	((const char *)NULL)
+#define Z8	Z, Z, Z, Z, Z, Z, Z, Z
+
+/* One format both ways, cached (twice: the first call parses and keeps
+   it) and parsed each time: the same bytes. */
+static bool
+same_cached(char *fmt, enum log_format lf)
+{
+	char	 a[LOG_LINE_MAX], b[LOG_LINE_MAX], c[LOG_LINE_MAX];
+	size_t	 na, nb, nc;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	log_format_cache(false);
+	na = log_sformat(a, sizeof(a), lf, "ts", LOG_LEVEL_INFO, fmt, Z8, Z8,
+	    Z8, Z8, Z8);
+	log_format_cache(true);
+	nb = log_sformat(b, sizeof(b), lf, "ts", LOG_LEVEL_INFO, fmt, Z8, Z8,
+	    Z8, Z8, Z8);
+	nc = log_sformat(c, sizeof(c), lf, "ts", LOG_LEVEL_INFO, fmt, Z8, Z8,
+	    Z8, Z8, Z8);
+#pragma GCC diagnostic pop
+	return na == nb && na == nc && memcmp(a, b, na) == 0 &&
+	    memcmp(a, c, na) == 0;
+}
+
+/* Generated formats, good and bad, through one reused buffer (the same
+   address, another format each time) and through fresh ones: the kept
+   parse writes what the parser writes. */
+static void
+test_log_format_cache_same(void)
+{
+	static const char *const parts[] = {
+	    "%s", "%d", "%u", "%x", "%c", "%lld", "%llu", "%zu", "%hhd",
+	    "%hu", "%ld", "%jd", "%td", "%i", "%.8s", "%.*s", "%.3d", "%p",
+	    "%ls", "%.*d", "%%", "%", "lit", "a b", "\"", "=", "-", "x%sy",
+	    "%d%d", "%.100000s", "%.99999s", "%5d", "",
+	};
+	char		 buf[600], *fresh;
+	unsigned	 seed = 12345;
+	int		 i, j, nf, np;
+	size_t		 o;
+
+	for (i = 0; i < 4000; i++) {
+		o = 0;
+		nf = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 40;
+		if ((seed >> 20) % 8 != 0)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+			    "event=e%d", i);
+		for (j = 0; j < nf && o < sizeof(buf) - 64; j++) {
+			bool	 q;
+
+			seed = seed * 1103515245u + 12345u;
+			q = (seed >> 12) % 3 == 0;
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+			    " k%d=%s", j, q ? "\"" : "");
+			for (np = 0; np < 1 + (int)((seed >> 16) % 3); np++) {
+				seed = seed * 1103515245u + 12345u;
+				o += (size_t)snprintf(buf + o,
+				    sizeof(buf) - o, "%s",
+				    parts[(seed >> 16) % nitems(parts)]);
+			}
+			if (q && (seed >> 24) % 4 != 0)
+				o += (size_t)snprintf(buf + o,
+				    sizeof(buf) - o, "\"");
+		}
+		TEST_ASSERT(same_cached(buf, LOG_FORMAT_KV));
+		TEST_ASSERT(same_cached(buf, LOG_FORMAT_JSON));
+		fresh = strdup(buf);
+		TEST_ASSERT(fresh != NULL && same_cached(fresh,
+		    LOG_FORMAT_KV));
+		free(fresh);
+	}
+}
+
+/* Real values through a kept format and through the parser. */
+static void
+test_log_format_cache_values(void)
+{
+	char	 a[LOG_LINE_MAX], b[LOG_LINE_MAX];
+	size_t	 na, nb;
+	int	 k;
+
+	for (k = 0; k < 3; k++) {
+		log_format_cache(k != 0);
+		na = log_sformat(k == 0 ? a : b, sizeof(a), LOG_FORMAT_KV, "ts",
+		    LOG_LEVEL_INFO, "event=v s=%s p=%.3s q=%.*s d=%d "
+		    "ll=%lld u=%u x=%x c=%c hh=%hhd h=%hu z=%zu m=\"a %s b\" "
+		    "pct=%d%%", "va lue\n", "abcdef", 2, "xyz", -42,
+		    (long long)INT64_MIN, 4000000000u, 0xbeefu, '"', 300,
+		    70000, (size_t)SIZE_MAX, "in", 7);
+		if (k == 0)
+			nb = na;
+		else
+			TEST_ASSERT(na == nb && memcmp(a, b, na) == 0);
+	}
+	log_format_cache(true);
+	a[na] = '\0';
+	TEST_ASSERT(strstr(a, " d=-42 ll=-9223372036854775808 u=4000000000 "
+	    "x=beef c=\"\\\"\" hh=44 h=4464 ") != NULL);
+}
+
 /* Dying on purpose: the hook main sets writes the batched lines before
    abort(), in order, even when another batch's lock is held. */
 static void
@@ -754,5 +856,7 @@ main(void)
 	test_run(test_log_batch_flush_all);
 	test_run(test_log_batch_dropped);
 	test_run(test_log_abort_hook);
+	test_run(test_log_format_cache_same);
+	test_run(test_log_format_cache_values);
 	return test_summary();
 }
