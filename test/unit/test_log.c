@@ -784,6 +784,30 @@ test_log_format_cache_values(void)
 	    "x=beef c=\"\\\"\" hh=44 h=4464 ") != NULL);
 }
 
+/* kv: a value is bare exactly when each byte is printable ASCII other
+   than space, '"', '=' and '\\'. */
+static void
+test_log_bare_bytes(void)
+{
+	char			 out[256], v[2];
+	struct log_field	 f = { "k", v, 2, false };
+	size_t			 n;
+	int			 c;
+
+	for (c = 0; c < 256; c++) {
+		bool	 bare = c > 0x20 && c < 0x7f && c != '"' && c != '=' &&
+		    c != '\\';
+
+		v[0] = 'a';
+		v[1] = (char)c;
+		n = log_format_line(out, sizeof(out), LOG_FORMAT_KV, "ts",
+		    "info", &f, 1);
+		TEST_ASSERT(n > 9);
+		TEST_ASSERT((memcmp(out + n - 4, "=a", 2) == 0 &&
+		    (unsigned char)out[n - 2] == c) == bare);
+	}
+}
+
 /* Dying on purpose: the hook main sets writes the batched lines before
    abort(), in order, even when another batch's lock is held. */
 static void
@@ -857,6 +881,7 @@ main(void)
 	test_run(test_log_batch_dropped);
 	test_run(test_log_abort_hook);
 	test_run(test_log_format_cache_same);
+	test_run(test_log_bare_bytes);
 	test_run(test_log_format_cache_values);
 	return test_summary();
 }
