@@ -530,10 +530,12 @@ parse_format(struct fields *fs, char *keys, size_t keys_len, const char *fmt,
  * pointer and not read again (parse_format() costs more than writing the
  * line). Each entry keeps a copy of its format, compared on every hit, so
  * a buffer reused for another format (tests, log.c's own calls) is never
- * mistaken for the one it held. Only formats that parse whole and fit an
- * entry are kept; any other, and any format met when its slots are full,
- * goes through parse_format() as before. Both give the same fields and
- * the same bytes (test/unit/test_log.c and test/log_format compare).
+ * mistaken for the one it held. A format whose slots are all taken
+ * replaces the one of them used least. Only formats that parse whole and
+ * fit an entry are used from it; any other (too long, not parsed whole,
+ * a '*' precision on a number) goes through parse_format() as before.
+ * Both give the same fields and the same bytes (test/unit/test_log.c and
+ * test/log_format compare).
  */
 #define FC_SLOTS	16	/* per thread */
 #define FC_PROBE	4	/* slots tried per format */
@@ -561,6 +563,7 @@ struct fc_entry {
 	const char	*fmt_ptr;	/* NULL: free */
 	struct fc_seg	 seg[FC_SEGS];
 	struct fc_field	 f[FC_FIELDS];
+	uint32_t	 hits;
 	uint8_t		 nfields;
 	bool		 parsed;	/* false: parse_format() each time */
 	char		 fmt[FC_FMT_MAX];
@@ -714,11 +717,15 @@ fc_parse(struct fc_entry *e, const char *fmt)
 	return true;
 }
 
-/* The entry of fmt, found or made; NULL: parse it with parse_format(). */
+/*
+ * The entry of fmt, found or made; NULL: parse it with parse_format().
+ * When its slots are taken, the one used least gives way, so that a
+ * thread's first formats (start-up lines) cannot keep a hot one out.
+ */
 static struct fc_entry *
 fc_lookup(const char *fmt)
 {
-	struct fc_entry	*e, *free_e = NULL;
+	struct fc_entry	*e, *victim = NULL;
 	uintptr_t	 h = (uintptr_t)fmt;
 	size_t		 i, len;
 
@@ -728,23 +735,24 @@ fc_lookup(const char *fmt)
 	for (i = 0; i < FC_PROBE; i++) {
 		e = &fc[(h + i) % FC_SLOTS];
 		if (e->fmt_ptr == fmt) {
-			if (strncmp(e->fmt, fmt, sizeof(e->fmt)) == 0)
+			if (strncmp(e->fmt, fmt, sizeof(e->fmt)) == 0) {
+				if (e->hits < UINT32_MAX)
+					e->hits++;
 				return e->parsed ? e : NULL;
-			free_e = e;	/* the same buffer, another format */
+			}
+			victim = e;	/* the same buffer, another format */
 			break;
 		}
-		if (e->fmt_ptr == NULL && free_e == NULL)
-			free_e = e;
+		if (victim == NULL || (victim->fmt_ptr != NULL &&
+		    (e->fmt_ptr == NULL || e->hits < victim->hits)))
+			victim = e;
 	}
-	if (free_e == NULL)
-		return NULL;		/* full: parsed each time */
-	if ((len = strnlen(fmt, FC_FMT_MAX)) == FC_FMT_MAX) {
-		free_e->fmt_ptr = NULL;
+	if ((len = strnlen(fmt, FC_FMT_MAX)) == FC_FMT_MAX)
 		return NULL;		/* too long to keep */
-	}
-	e = free_e;
+	e = victim;
 	memcpy(e->fmt, fmt, len + 1);
 	e->fmt_ptr = fmt;
+	e->hits = 0;
 	e->parsed = fc_parse(e, e->fmt);
 	return e->parsed ? e : NULL;
 }
