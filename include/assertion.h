@@ -11,6 +11,7 @@
 #ifndef TOKEND_ASSERTION_H
 #define TOKEND_ASSERTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -62,6 +63,8 @@ struct assertion_rules {
 struct assertion_info {
 	char		 jti[ASSERTION_JTI_MAX + 1];
 	int64_t		 exp;		/* whole seconds, rounded up */
+	bool		 decoy;		/* a decoy verified the signature:
+					   refused (tests see the check ran) */
 };
 
 /*
@@ -93,10 +96,11 @@ enum assertion_verdict assertion_check(const struct jwk_set *keys,
 /*
  * assertion_check() that costs one signature check on every path, so
  * that its time does not tell an unknown client, a client of another
- * method or a kid naming none of the client's keys from a bad signature:
- * when keys is NULL or the kid names none of them, the JWS is checked
- * against decoys (one key per algorithm, kid ignored) instead, and a
- * signature a decoy verifies is still BAD_JWS.
+ * method, a kid naming none of the client's keys or an alg none of them
+ * has from a bad signature: when keys is NULL, the kid names none of them
+ * or (without a kid) none of them has the header's alg, the JWS is
+ * checked against decoys (one key per algorithm, kid ignored) instead,
+ * and a signature a decoy verifies is still BAD_JWS (out->decoy set).
  */
 enum assertion_verdict assertion_check_decoyed(const struct jwk_set *keys,
 	    const struct jwk_set *decoys, const char *jws, size_t len,

@@ -78,14 +78,29 @@ int	 client_auth_verify(struct request *req, struct client_creds *creds,
  * The front half of the form endpoints (/oauth/token, /oauth/introspect,
  * /oauth/revoke): the body must be form-urlencoded and well formed
  * (else 400 invalid_request), and carry client credentials in one way
- * (both at once: 400 invalid_request; none or malformed: 401
- * invalid_client). Returns 0 with p parsed and creds owned by the caller
+ * (both at once: 400 invalid_request; none: 401 invalid_client).
+ * Malformed or incomplete credentials are not answered here: creds come
+ * back from client_auth_refused(), for client_auth_verify() to count and
+ * refuse like a wrong secret. Returns 0 with p parsed and creds owned by the caller
  * (client_creds_finish), or -1 when req has been answered. p must be fresh
  * from params_init and is the caller's to finish either way. flags are
  * reply.h's, for every answer.
  */
 int	 client_auth_form(struct request *req, struct params *p,
 	    struct client_creds *creds, int flags);
+
+/*
+ * Credentials that authenticate nobody, for client_auth_verify() to fail
+ * like a wrong secret (counted towards the brute-force limit, the same
+ * cost and answer): creds (emptied first; the caller's to finish) get
+ * reason (a static string, for the log), the body's client_id when it is
+ * a valid client id (else "": no client counter), and the body's
+ * client_assertion when it is one of at most ASSERTION_MAX_LEN bytes (a
+ * signature check against a decoy), else an empty secret (a hash check
+ * against the dummy hash). p may be NULL.
+ */
+void	 client_auth_refused(const struct params *p, const char *reason,
+	    struct client_creds *creds);
 
 /* 401 invalid_client with the Basic challenge (RFC 6749 5.2). */
 void	 client_auth_reply_invalid(struct request *req, int flags);

@@ -35,6 +35,14 @@ struct client_creds {
 	/* private_key_jwt: the client_assertion JWS, owned; else NULL */
 	char			*assertion;
 	size_t			 assertion_len;
+	/*
+	 * Not NULL: credentials that can authenticate nobody (malformed,
+	 * incomplete, or a method the endpoint does not take), this reason
+	 * for the log; client_auth_refused() sets it, never
+	 * client_creds_extract(). client_auth_verify() fails them like a
+	 * wrong secret: one check's cost, counted, the same answer.
+	 */
+	const char		*refused;
 };
 
 /* The longest client id an assertion's sub may give. */

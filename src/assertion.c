@@ -246,10 +246,30 @@ struct key_choice {
 	const struct jwk_set	*decoys;	/* NULL: none */
 };
 
+/* Whether one of keys has the algorithm hdr's alg names. */
+static bool
+set_has_alg(const struct jwk_set *keys, const struct json_object *hdr)
+{
+	struct json_object	*a;
+	const char		*alg;
+	size_t			 i, n = jwk_set_count(keys);
+
+	if (!json_object_object_get_ex(hdr, "alg", &a) ||
+	    !json_object_is_type(a, json_type_string))
+		return false;
+	alg = json_object_get_string(a);
+	for (i = 0; i < n; i++)
+		if (strcmp(key_alg_name(key_alg(jwk_set_key(keys, i))),
+		    alg) == 0)
+			return true;
+	return false;
+}
+
 /*
  * jws_key_from_set()'s candidates from the client's keys; when there are
- * none (no keys, or a kid naming none of them), every decoy, kid ignored,
- * so that the alg's one decoy is checked.
+ * none (no keys, a kid naming none of them, or no kid and no key of the
+ * header's alg), every decoy, kid ignored, so that the alg's one decoy is
+ * checked.
  */
 static enum token_verdict
 key_or_decoy(void *arg, const struct json_object *hdr, const char *kid,
@@ -259,7 +279,8 @@ key_or_decoy(void *arg, const struct json_object *hdr, const char *kid,
 	bool			 none;
 
 	none = kc->keys == NULL ||
-	    (kid != NULL && jwk_set_find(kc->keys, kid, kidlen) == NULL);
+	    (kid != NULL && jwk_set_find(kc->keys, kid, kidlen) == NULL) ||
+	    (kid == NULL && !set_has_alg(kc->keys, hdr));
 	if (!none)
 		return jws_key_from_set((void *)(uintptr_t)kc->keys, hdr, kid,
 		    kidlen, i, key);
@@ -301,8 +322,10 @@ assertion_check_decoyed(const struct jwk_set *keys,
 	if (jws_verify(jws, len, ASSERTION_MAX_LEN, NULL, key_or_decoy, &kc,
 	    &j) != TOKEN_OK)
 		return ASSERTION_BAD_JWS;
-	if (is_decoy(decoys, j.key) || j.key == NULL)
+	if (is_decoy(decoys, j.key) || j.key == NULL) {
+		out->decoy = j.key != NULL;
 		v = ASSERTION_BAD_JWS;
+	}
 	else if (!typ_ok(j.header))
 		v = ASSERTION_WRONG_TYPE;
 	else

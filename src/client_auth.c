@@ -27,6 +27,10 @@
  * (authfail_count), and the time taken does not tell them apart. Redis
  * answers an unknown key with an empty array as fast as a known one. If
  * the second check says yes after all, the pending failure is cancelled.
+ * Credentials that can name no client (malformed, incomplete, a method
+ * the endpoint does not take: client_auth_refused()) take this path too,
+ * with a check of the same kind that always says no (a dummy hash, or a
+ * decoy key for an assertion).
  *
  * Held attempts: a source with a pending failure gets no check until
  * Redis has counted it (so that no instance has more than one wrong
@@ -344,6 +348,27 @@ cert_check_run(const struct secret_check *c)
 	return ok;
 }
 
+/*
+ * Credentials that authenticate nobody (client_auth_refused()): the cost
+ * of the check they stand for, and no.
+ */
+static bool
+refused_check_run(struct secret_check *c)
+{
+	struct assertion_rules	 r;
+	char			 endpoint[1024];
+
+	if (c->creds->assertion != NULL) {
+		rules_for(c->req, c->creds->id, &r, endpoint,
+		    sizeof(endpoint));
+		c->verdict = assertion_check_decoyed(NULL, assertion_decoys(),
+		    c->creds->assertion, c->creds->assertion_len, &r, c->info);
+	} else
+		(void)secret_key_check(NULL, c->creds->secret,
+		    c->creds->secret_len);
+	return false;
+}
+
 static bool
 secret_check_run(void *arg)
 {
@@ -351,6 +376,8 @@ secret_check_run(void *arg)
 	const struct client_record	*rec = c->rec;
 	bool				 match, method;
 
+	if (c->creds->refused != NULL)
+		return refused_check_run(c);
 	if (c->creds->assertion != NULL)
 		return assertion_check_run(c);
 	/*
@@ -493,9 +520,9 @@ static void
 auth_failed(struct auth_op *op, const struct client_record *rec,
     bool wrong_method)
 {
-	op->reason = failure_reason(rec, wrong_method,
-	    op->creds.assertion != NULL, op->verdict,
-	    op->creds.via == CREDS_VIA_TLS ? &op->cert : NULL);
+	op->reason = op->creds.refused != NULL ? op->creds.refused :
+	    failure_reason(rec, wrong_method, op->creds.assertion != NULL,
+	    op->verdict, op->creds.via == CREDS_VIA_TLS ? &op->cert : NULL);
 	op->pending = false;	/* authfail_count() resolves it */
 	authfail_count(&op->fail, op->req, op->source, op->creds.id,
 	    op->reason, auth_counted, op);
@@ -935,15 +962,43 @@ client_auth_form(struct request *req, struct params *p,
 	case CREDS_INCOMPLETE:
 		if (tls_creds(req, p, creds) == 0)
 			return 0;
-		break;
-	case CREDS_NONE:
+		/* FALLTHROUGH */
 	case CREDS_MALFORMED:
+		/* a failed authentication: counted like a wrong secret */
+		client_auth_refused(p, "credentials", creds);
+		return 0;
+	case CREDS_NONE:
 		break;
 	}
+	/* no credentials at all: nothing was tried, nothing is counted */
 	client_auth_log_failure(req, params_get(p, "client_id"),
 	    "credentials");
 	client_auth_reply_invalid(req, flags);
 	return -1;
+}
+
+void
+client_auth_refused(const struct params *p, const char *reason,
+    struct client_creds *creds)
+{
+	const char	*id = p != NULL ? params_get(p, "client_id") : NULL;
+	const char	*jws = p != NULL ? params_get(p, "client_assertion") :
+			    NULL;
+	size_t		 len = jws != NULL ? strlen(jws) : 0;
+
+	client_creds_finish(creds);
+	creds->refused = reason;
+	creds->id = xstrdup(id != NULL &&
+	    client_record_is_valid_id(id, strlen(id)) ? id : "");
+	if (len > 0 && len <= ASSERTION_MAX_LEN) {
+		creds->via = CREDS_VIA_ASSERTION;
+		creds->assertion = xstrndup(jws, len);
+		creds->assertion_len = len;
+	} else {
+		creds->via = CREDS_VIA_POST;
+		creds->secret = xstrdup("");
+		creds->secret_len = 0;
+	}
 }
 
 void

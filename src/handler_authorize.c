@@ -150,18 +150,20 @@ handler_authorize(struct request *req)
 	}
 	switch (client_auth_extract(req, &p, &creds)) {
 	case CREDS_OK:
-		/* the legacy endpoint stays secret-only */
-		if (creds.via != CREDS_VIA_ASSERTION)
-			break;
-		client_auth_log_failure(req, creds.id, "wrong_method");
-		legacy_error(req, 401, "invalid_client");
-		goto out;
+		/* the legacy endpoint stays secret-only: counted, refused */
+		if (creds.via == CREDS_VIA_ASSERTION)
+			client_auth_refused(&p, "wrong_method", &creds);
+		break;
 	case CREDS_BOTH:
 		legacy_error(req, 400, "invalid_request");
 		goto out;
-	case CREDS_NONE:
 	case CREDS_MALFORMED:
 	case CREDS_INCOMPLETE:
+		/* a failed authentication: counted like a wrong secret */
+		client_auth_refused(&p, "credentials", &creds);
+		break;
+	case CREDS_NONE:
+		/* no credentials at all: nothing was tried or counted */
 		client_auth_log_failure(req, params_get(&p, "client_id"),
 		    "credentials");
 		legacy_error(req, 401, "invalid_client");

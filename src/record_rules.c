@@ -709,16 +709,29 @@ out:
 
 /*
  * An RFC 4514 string as `openssl x509 -noout -subject -nameopt RFC2253`
- * prints it: UTF-8 text without control characters, at least one '=', no
+ * prints it: printable ASCII (spaces included), at least one '=', no
  * leading space and no unescaped trailing one (RFC 4514 2.4 escapes
- * both). The DN itself is compared as a string, so this only keeps out
- * what no certificate's subject can print as.
+ * both). XN_FLAG_RFC2253 escapes every byte >= 0x80 as \XX (an e with
+ * acute accent, UTF-8 C3 A9, prints as \C3\A9), so a subject holding
+ * such a byte raw could never match. The DN itself is compared as a
+ * string, so this only keeps out what no certificate's subject can
+ * print as.
  */
 static bool
 check_tls_subject(const char *v, size_t len, char *why, size_t whylen)
 {
-	if (!utf8_text(v, len, true, why, whylen))
-		return false;
+	size_t	 i;
+
+	if (len == 0)
+		return why_set(why, whylen, "empty");
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)v[i] >= 0x80)
+			return why_set(why, whylen, "a byte >= 0x80: write it "
+			    "as openssl -nameopt RFC2253 prints it, e.g. "
+			    "\\C3\\A9 for UTF-8 C3 A9");
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return why_set(why, whylen, "control character");
+	}
 	if (memchr(v, '=', len) == NULL)
 		return why_set(why, whylen, "no '=' (want an RFC 4514 string "
 		    "such as CN=svc,O=Acme)");

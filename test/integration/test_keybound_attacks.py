@@ -47,6 +47,18 @@ Expected:
   kind (bad signature, expired, wrong aud, replay, unknown client, a
   secret client's assertion, a key client's secret), then a valid
   assertion from the same address is 429, for every kind.
+- malformed_credentials_count: --auth-fail-limit 2, --trusted-proxies
+  127.0.0.1, one X-Forwarded-For source per kind: two malformed requests
+  of one kind (a client_id that is not the assertion's sub, an assertion
+  that is not a JWS, a wrong client_assertion_type, a type without an
+  assertion, an assertion without a type, a Basic header that does not
+  parse, another scheme, a client_secret without client_id, a client_id
+  with a byte outside VSCHAR, an assertion at /authorize, a malformed
+  Basic header at /oauth/introspect) answer 401 invalid_client with a
+  wrong secret's body, then a valid assertion from that source is 429
+  while one from a fresh source is 200. Requests with no credentials at
+  all are not counted (three, then 200). No counter is made for an id
+  that is not a valid client id.
 - admin_script_hostile_key_values: --tls-subject and --tls-san values
   holding $(...), backticks, quotes, Lua, redis-cli options, and a JWK
   Set whose kid does: each refused (exit 2) or stored exactly as given;
@@ -623,6 +635,106 @@ def pkjwt_every_failure_counts(ctx):
         check_eq(r.status, 429, "%s: a valid assertion after 2 failures "
                  "(body %s)" % (kind, short(r.body)))
         t.stop()
+
+
+@scenario("malformed_credentials_count", timeout=180)
+def malformed_credentials_count(ctx):
+    import base64
+    d = scratch_dir(ctx, "keybound")
+    ka = gen_key(os.path.join(d, "a.pem"), "ec256")
+    prefix = uid("km") + ":"
+    admin = Admin(ctx, prefix)
+    t = start_instance(ctx, "malformed", args=[
+        "--prefix", prefix, "--auth-fail-limit", "2",
+        "--auth-fail-window", "60", "--trusted-proxies", "127.0.0.1"])
+    a = uid("a")
+    key_client(ctx, admin, d, a, ka)
+    s = uid("s")
+    secret = admin.add(s)
+    bad_id = "bad\u00e9id"
+
+    def post(path, fields, src, headers=None):
+        h = {"X-Forwarded-For": src}
+        h.update(headers or {})
+        if path == "/oauth/token":
+            return token_request(t, fields, headers=h)
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+        from urllib.parse import urlencode
+        return t.request("POST", path, body=urlencode(fields).encode(),
+                         headers=h)
+
+    def assertion_fields(assertion, extra=()):
+        return [("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", assertion)] + list(extra)
+
+    gt = [("grant_type", "client_credentials")]
+    # the body a wrong secret gets, for comparison
+    wrong = token_request(t, client=(s, "x" * 40),
+                          headers={"X-Forwarded-For": "192.0.2.250"})
+    refused(wrong, "a wrong secret")
+    kinds = (
+        ("client_id is not the sub", "/oauth/token", lambda:
+         assertion_fields(es256(ka, a, t), [("client_id", s)]), None),
+        ("client_id is not a valid id", "/oauth/token", lambda:
+         assertion_fields(es256(ka, a, t), [("client_id", bad_id)]), None),
+        ("not a JWS", "/oauth/token", lambda:
+         assertion_fields("not-a-jws"), None),
+        ("wrong assertion type", "/oauth/token", lambda:
+         [("grant_type", "client_credentials"),
+          ("client_assertion_type",
+           "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
+          ("client_assertion", es256(ka, a, t))], None),
+        ("type without assertion", "/oauth/token", lambda:
+         gt + [("client_assertion_type", JWT_BEARER)], None),
+        ("assertion without type", "/oauth/token", lambda:
+         gt + [("client_assertion", es256(ka, a, t))], None),
+        ("a Basic header that does not parse", "/oauth/token", lambda: gt,
+         {"Authorization": "Basic !!!"}),
+        ("a Basic header without a colon", "/oauth/token", lambda: gt,
+         {"Authorization": "Basic " +
+          base64.b64encode(s.encode()).decode()}),
+        ("another scheme", "/oauth/token", lambda: gt,
+         {"Authorization": "Bearer abc"}),
+        ("a secret without client_id", "/oauth/token", lambda:
+         gt + [("client_secret", secret)], None),
+        ("a client_id outside VSCHAR", "/oauth/token", lambda:
+         gt + [("client_id", bad_id), ("client_secret", secret)], None),
+        ("an assertion at /authorize", "/authorize", lambda:
+         assertion_fields(es256(ka, a, t)), None),
+        ("a malformed Basic header at /oauth/introspect",
+         "/oauth/introspect", lambda: [("token", "x")],
+         {"Authorization": "Basic !!!"}),
+    )
+    for n, (kind, path, fields, headers) in enumerate(kinds):
+        src = "198.51.100.%d" % (n + 1)
+        for i in range(2):
+            r = post(path, fields(), src, headers)
+            if path == "/authorize":
+                check_eq(r.status, 401, "%s %d (body %s)"
+                         % (kind, i, short(r.body)))
+                continue
+            refused(r, "%s %d" % (kind, i))
+            check_eq(r.body, wrong.body, "%s %d: a wrong secret's body"
+                     % (kind, i))
+        r = post("/oauth/token", assertion_fields(es256(ka, a, t)), src)
+        check_eq(r.status, 429, "%s: a valid assertion after 2 malformed "
+                 "requests (body %s)" % (kind, short(r.body)))
+        r = post("/oauth/token", assertion_fields(es256(ka, a, t)),
+                 "203.0.113.%d" % (n + 1))
+        ok(r, "%s: a valid assertion from another source" % kind)
+    # no credentials at all: nothing tried, nothing counted
+    for i in range(3):
+        r = post("/oauth/token", gt, "192.0.2.77")
+        refused(r, "no credentials %d" % i)
+    ok(post("/oauth/token", assertion_fields(es256(ka, a, t)), "192.0.2.77"),
+       "a valid assertion after requests without credentials")
+    keys = redis_cli(ctx, "--scan", "--pattern", prefix + "authfail:client:*")
+    keys = keys.decode() if isinstance(keys, bytes) else str(keys)
+    for k in keys.split():
+        cid = k[len(prefix + "authfail:client:"):]
+        check(cid in (a, s), "a client counter for %r" % cid)
+    t.stop()
 
 
 @scenario("admin_script_hostile_key_values", timeout=180)

@@ -276,6 +276,11 @@ test_assertion_decoyed(void)
 	EVP_PKEY		*pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_PKEY		*dk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	struct jwk_set		*keys = set_of(pk), *decoys = set_of(dk);
+	static const char	 ed_text[] = "{\"keys\":[{\"kty\":\"OKP\","
+	    "\"crv\":\"Ed25519\",\"kid\":\"k1\","
+	    "\"x\":\"n-eTdKI1pLEZEpCyO8rPvNarQYXbz88Gk6IYxWwSnw4\"}]}";
+	struct jwk_set		*ed = jwk_set_parse(ed_text,
+	    sizeof(ed_text) - 1, NULL, 0);
 	const struct jwk_set	*server = assertion_decoys();
 	struct assertion_info	 info;
 	char			*t;
@@ -300,7 +305,7 @@ test_assertion_decoyed(void)
 		    ASSERTION_BAD_JWS },
 	};
 
-	TEST_ASSERT(keys != NULL && decoys != NULL);
+	TEST_ASSERT(keys != NULL && decoys != NULL && ed != NULL);
 	/* one key per algorithm: ES256, ES384, RS256, PS256, EdDSA */
 	TEST_ASSERT(server != NULL && jwk_set_count(server) == 5);
 	TEST_ASSERT(assertion_decoys() == server);
@@ -316,6 +321,36 @@ test_assertion_decoyed(void)
 		    ASSERTION_BAD_JWS : ASSERTION_OK));
 		free(t);
 	}
+	/*
+	 * No kid and an alg none of the client's keys has (its one key is
+	 * Ed25519): the decoy of the alg is checked all the same, so that
+	 * this failure costs one signature check too.
+	 */
+	t = es256_jws(dk, "{\"alg\":\"ES256\"}", "{" ISS SUB AUD EXP JTI "}");
+	TEST_ASSERT(assertion_check_decoyed(ed, decoys, t, strlen(t), &rules,
+	    &info) == ASSERTION_BAD_JWS);
+	TEST_ASSERT(info.decoy);
+	/* with a kid naming none of them, as before */
+	free(t);
+	t = es256_jws(dk, "{\"alg\":\"ES256\",\"kid\":\"k9\"}",
+	    "{" ISS SUB AUD EXP JTI "}");
+	TEST_ASSERT(assertion_check_decoyed(ed, decoys, t, strlen(t), &rules,
+	    &info) == ASSERTION_BAD_JWS);
+	TEST_ASSERT(info.decoy);
+	free(t);
+	/* the client's own key, no kid: no decoy */
+	t = es256_jws(pk, "{\"alg\":\"ES256\"}", "{" ISS SUB AUD EXP JTI "}");
+	TEST_ASSERT(assertion_check_decoyed(keys, decoys, t, strlen(t), &rules,
+	    &info) == ASSERTION_OK);
+	TEST_ASSERT(!info.decoy);
+	free(t);
+	/* a signature no key verifies: not the decoy's either */
+	t = es256_jws(pk, "{\"alg\":\"ES256\"}", "{" ISS SUB AUD EXP JTI "}");
+	TEST_ASSERT(assertion_check_decoyed(ed, decoys, t, strlen(t), &rules,
+	    &info) == ASSERTION_BAD_JWS);
+	TEST_ASSERT(!info.decoy);
+	free(t);
+	jwk_set_free(ed);
 	jwk_set_free(keys);
 	jwk_set_free(decoys);
 	EVP_PKEY_free(pk);
