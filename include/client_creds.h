@@ -43,6 +43,12 @@ struct client_creds {
 	 * wrong secret: one check's cost, counted, the same answer.
 	 */
 	const char		*refused;
+	/*
+	 * With refused: the client_id the request presented when it is not a
+	 * valid id (owned; NULL otherwise), for the log line only: id is ""
+	 * then, so that nothing is looked up or counted under it.
+	 */
+	char			*shown_id;
 };
 
 /* The longest client id an assertion's sub may give. */

@@ -524,7 +524,9 @@ auth_failed(struct auth_op *op, const struct client_record *rec,
 	    failure_reason(rec, wrong_method, op->creds.assertion != NULL,
 	    op->verdict, op->creds.via == CREDS_VIA_TLS ? &op->cert : NULL);
 	op->pending = false;	/* authfail_count() resolves it */
-	authfail_count(&op->fail, op->req, op->source, op->creds.id,
+	/* an invalid presented id is logged; db.c counts only valid ones */
+	authfail_count(&op->fail, op->req, op->source,
+	    op->creds.shown_id != NULL ? op->creds.shown_id : op->creds.id,
 	    op->reason, auth_counted, op);
 }
 
@@ -988,8 +990,14 @@ client_auth_refused(const struct params *p, const char *reason,
 
 	client_creds_finish(creds);
 	creds->refused = reason;
-	creds->id = xstrdup(id != NULL &&
-	    client_record_is_valid_id(id, strlen(id)) ? id : "");
+	if (id != NULL && client_record_is_valid_id(id, strlen(id)))
+		creds->id = xstrdup(id);
+	else {
+		creds->id = xstrdup("");
+		/* the log escapes it; never longer than a long id */
+		if (id != NULL && id[0] != '\0')
+			creds->shown_id = xstrndup(id, CLIENT_CREDS_ID_MAX);
+	}
 	if (len > 0 && len <= ASSERTION_MAX_LEN) {
 		creds->via = CREDS_VIA_ASSERTION;
 		creds->assertion = xstrndup(jws, len);

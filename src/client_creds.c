@@ -21,6 +21,7 @@ void
 client_creds_finish(struct client_creds *c)
 {
 	free(c->id);
+	free(c->shown_id);
 	free(c->assertion);
 	if (c->secret != NULL) {
 		secret_wipe(c->secret, c->secret_len);
