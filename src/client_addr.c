@@ -147,12 +147,16 @@ client_address_from_xff(const char *peer, const char *const *xff,
 		}
 		memcpy(cur, last_cur, sizeof(cur));
 	} else {
-		last_ok = client_addr_canonical(peer, plen, cur);
+		bool	 ok = client_addr_canonical(peer, plen, cur);
+
+		/* Only a kept peer's verdict is kept: a peer too long to
+		   keep must not change the answer for the one kept. */
 		if (plen < sizeof(last_peer)) {
 			memcpy(last_peer, peer, plen + 1);
 			memcpy(last_cur, cur, sizeof(cur));
+			last_ok = ok;
 		}
-		if (!last_ok) {
+		if (!ok) {
 			copy_out(out, outlen, peer);
 			return;
 		}

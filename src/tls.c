@@ -324,6 +324,60 @@ ticket_cb(SSL *ssl, unsigned char key_name[TICKET_NAME_LEN],
 	return i == 0 ? 1 : 2;
 }
 
+/*
+ * A session's ticket keeps the peer's certificate but not the chain it
+ * sent (OpenSSL serializes only the leaf): a client whose certificate
+ * comes through an intermediate would be refused on every resumed
+ * session. Its tickets are marked, and a marked ticket is never resumed:
+ * the full handshake that follows gets the chain again.
+ */
+static const unsigned char	 ticket_chain_mark[] = "chain";
+
+static int
+ticket_gen_cb(SSL *ssl, void *arg)
+{
+	STACK_OF(X509)	*chain;
+	SSL_SESSION	*sess;
+
+	(void)arg;
+	if ((sess = SSL_get_session(ssl)) == NULL)
+		return 0;
+	chain = SSL_get_peer_cert_chain(ssl);
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return 1;
+	return SSL_SESSION_set1_ticket_appdata(sess, ticket_chain_mark,
+	    sizeof(ticket_chain_mark) - 1);
+}
+
+static SSL_TICKET_RETURN
+ticket_dec_cb(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+    size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+	void	*data = NULL;
+	size_t	 len = 0;
+
+	(void)ssl;
+	(void)keyname;
+	(void)keyname_len;
+	(void)arg;
+	switch (status) {
+	case SSL_TICKET_EMPTY:
+	case SSL_TICKET_NO_DECRYPT:
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	case SSL_TICKET_SUCCESS:
+	case SSL_TICKET_SUCCESS_RENEW:
+		if (sess == NULL ||
+		    SSL_SESSION_get0_ticket_appdata(sess, &data, &len) != 1)
+			return SSL_TICKET_RETURN_ABORT;
+		if (len != 0)
+			return SSL_TICKET_RETURN_IGNORE_RENEW;
+		return status == SSL_TICKET_SUCCESS ?
+		    SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+	default:
+		return SSL_TICKET_RETURN_ABORT;
+	}
+}
+
 int
 tls_ctx_set_ticket_keys(SSL_CTX *ctx, const char *file, char *errbuf,
     size_t errlen)
@@ -371,6 +425,11 @@ tls_ctx_set_ticket_keys(SSL_CTX *ctx, const char *file, char *errbuf,
 	(void)SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_timeout(ctx, TLS_TICKET_LIFETIME);
+	if (SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_dec_cb,
+	    NULL) != 1) {
+		ssl_error(errbuf, errlen, "session ticket callback", "");
+		return -1;
+	}
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
 		ssl_error(errbuf, errlen, "ticket key callback", "");
 		return -1;

@@ -38,7 +38,9 @@ Expected:
   - apt-get failing (exit 100): scripts/dev fails too, and the new units
     are disabled and its policy-rc.d removed all the same;
   - scripts/dev sent SIGTERM during the install: it exits 130 after the
-    same clean-up.
+    same clean-up;
+  - the install moves old.service to another target (its link replaced
+    by a new one): old.service stays enabled.
 """
 
 import os
@@ -164,6 +166,14 @@ for a in "$@"; do
 	systemctl --root="$root" --quiet enable "$a.service" || exit 1
 done
 systemctl --root="$root" --quiet enable off.service || exit 1
+# An upgrade that moves an enabled unit to another target: its old link
+# goes, a new one comes (deb-systemd-helper's reenable).
+if [ -n "${FAKE_MOVE_OLD:-}" ]; then
+	sed -i -e 's/^WantedBy=.*/WantedBy=graphical.target/' \
+	    -e 's/^Alias=.*/Alias=old-new.service/' \
+	    "$root/lib/systemd/system/old.service"
+	systemctl --root="$root" --quiet reenable old.service || exit 1
+fi
 # SIGTERM to scripts/dev (the parent: the fake sudo execs) while it waits
 [ -z "${FAKE_APT_TERM:-}" ] || kill -TERM "$PPID"
 exit "${FAKE_APT_STATUS:-0}"
@@ -228,12 +238,14 @@ def lines_of(path):
         return f.read().split()
 
 
-def run_dev_install(ctx, root, bindir, status=0, term=False):
+def run_dev_install(ctx, root, bindir, status=0, term=False,
+                    move_old=False):
     script = os.path.join(ctx.source_root, "scripts", "dev")
     env = child_env({"TOKEND_DEV_ROOT": root,
                      "FAKE_MISSING": "redis-server jq",
                      "FAKE_APT_STATUS": str(status),
-                     "FAKE_APT_TERM": "1" if term else ""})
+                     "FAKE_APT_TERM": "1" if term else "",
+                     "FAKE_MOVE_OLD": "1" if move_old else ""})
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
     r = subprocess.run([script, "--deps-only"], capture_output=True,
                        timeout=60, stdin=subprocess.DEVNULL, env=env,
@@ -317,3 +329,17 @@ def dev_install_leaves_no_new_service(ctx):
             check_eq(enabled(root, unit), "disabled", unit + " after SIGTERM")
         check_eq(enabled(root, "old.service"), "enabled",
                  "old.service after SIGTERM")
+
+    # The install moves old.service (enabled before) to another target:
+    # its new link is the install's, but the unit was enabled before and
+    # stays enabled; the new units are disabled all the same.
+    with tempfile.TemporaryDirectory(dir=ctx.tmp) as top:
+        root, bindir = fake_system(top)
+        rc, err = run_dev_install(ctx, root, bindir, move_old=True)
+        check_eq(rc, 0, "scripts/dev, old.service moved (stderr %s)"
+                 % short(err, 600))
+        check_eq(enabled(root, "old.service"), "enabled",
+                 "old.service after the install moved it")
+        for unit in new_units:
+            check_eq(enabled(root, unit), "disabled",
+                     unit + " after old.service moved")

@@ -796,3 +796,58 @@ def admin_script_hostile_key_values(ctx):
     time.sleep(0.5)
     check_eq(t.log_lines(r"event=client_record_invalid"), [],
              "records the script wrote that the server refuses")
+
+
+@scenario("mtls_resumed_session_keeps_the_chain", timeout=180)
+def mtls_resumed_session_keeps_the_chain(ctx):
+    """A client whose certificate comes through an intermediate (the CA
+    file holds only the root) gets the same answer on its second
+    connection with a ticket (TLS 1.2, TLS 1.3) as on its first: a ticket
+    keeps only the leaf, so such a session is not resumed and the full
+    handshake brings the chain again. A client certificate signed by the
+    root itself still resumes."""
+    import socket
+    import ssl
+    pk = TrickPki(ctx)
+    ca = ["basicConstraints=critical,CA:TRUE",
+          "keyUsage=critical,keyCertSign,cRLSign"]
+    leaf = ["basicConstraints=critical,CA:FALSE",
+            "extendedKeyUsage=clientAuth"]
+    pk.cert("root", "/O=Trick/CN=root", ext=ca)
+    pk.cert("int", "/O=Trick/CN=intermediate", "root", ca)
+    pk.cert("via-int", "/O=Acme/CN=svc", "int", leaf)
+    pk.cert("direct", "/O=Acme/CN=svc", "root", leaf)
+    prefix = uid("kt") + ":"
+    admin = Admin(ctx, prefix)
+    t = start_instance(ctx, "resumechain", args=[
+        "--prefix", prefix, "--tls-client-auth", "optional",
+        "--tls-client-ca", pk.p("root.pem"), "--auth-fail-limit", "0"])
+    cid = uid("dn")
+    admin.run("add", cid, "--auth-method", "tls_client_auth",
+              "--tls-subject", "CN=svc,O=Acme")
+    body = ("grant_type=client_credentials&client_id=%s" % cid).encode()
+    req = (b"POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n"
+           b"Content-Type: application/x-www-form-urlencoded\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    for version, name, inter in (
+            (ssl.TLSVersion.TLSv1_2, "via-int", ("int",)),
+            (ssl.TLSVersion.TLSv1_3, "via-int", ("int",)),
+            (ssl.TLSVersion.TLSv1_2, "direct", ()),
+            (ssl.TLSVersion.TLSv1_3, "direct", ())):
+        c = ctx.pki.client_context(minimum=version, maximum=version)
+        c.load_cert_chain(pk.chain(name, *inter), pk.p(name + ".key"))
+        s1 = t.raw_socket(ssl_ctx=c)
+        r, _ = t.raw_exchange(req, sock=s1)
+        check(r is not None and r.status == 200, "%s first handshake: %r"
+              % (version.name, r and r.status))
+        sess = s1.session
+        s1.close()
+        raw = socket.create_connection((t.host, t.port), 5)
+        s2 = c.wrap_socket(raw, server_hostname="localhost", session=sess)
+        ctx.track_socket(s2)
+        r, _ = t.raw_exchange(req, sock=s2)
+        check(s2.session_reused == (not inter), "%s %s: resumed %r"
+              % (version.name, name, s2.session_reused))
+        check(r is not None and r.status == 200, "%s resumed: %r %r"
+              % (version.name, r and r.status, r and r.body))
+        s2.close()

@@ -196,6 +196,23 @@ else
 fi
 check "purge deleted the system user and group tokend" \
     sh -c '! getent passwd tokend && ! getent group tokend'
+
+# A system user tokend the package did not make (the machine had it
+# before): install and purge leave it, and its group, alone.
+adduser --system --group --quiet --no-create-home --home /var/lib/other \
+    --gecos "another tokend" tokend
+if dpkg -i /tmp/tokend_*.deb >"$tmp/reinstall.log" 2>&1 &&
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -q tokend \
+    >>"$tmp/reinstall.log" 2>&1; then
+	check "purge left the machine's own user and group tokend" \
+	    sh -c 'getent passwd tokend | grep -q ":another tokend[^:]*:/var/lib/other:" &&
+	        getent group tokend'
+else
+	bad "reinstall and purge with a user tokend already there: $(tail -n 3 "$tmp/reinstall.log")"
+fi
+deluser --system --quiet tokend >/dev/null 2>&1 || true
+delgroup --system --quiet tokend >/dev/null 2>&1 || true
+
 check "purge deleted /etc/default/tokend and the binaries" \
     sh -c '! test -e /etc/default/tokend && ! test -e /usr/sbin/tokend &&
         ! test -e /usr/bin/tokend-client && ! test -e /lib/systemd/system/tokend.service'

@@ -249,6 +249,27 @@ test_peer_kept(void)
 	}
 }
 
+/* A peer too long to be kept (a link-local IPv6 peer with a long
+   interface name, as getnameinfo() writes it) leaves the kept peer's
+   verdict alone: the trusted proxy's next request is still walked. */
+static void
+test_peer_long_between(void)
+{
+	const char	*trusted[] = { "10.1.2.3/32" };
+	const char	*longpeer =
+	    "fe80:1234:5678:9abc:def0:1234:5678:9abc%enx001122334455";
+
+	TEST_ASSERT(strlen(longpeer) >= CLIENT_ADDR_PREFIX_MAX);
+	set_proxies(trusted, 1);
+	TEST_ASSERT(strcmp(source("10.1.2.3", "198.51.100.7"),
+	    "198.51.100.7") == 0);
+	TEST_ASSERT(strcmp(source(longpeer, "198.51.100.9"), longpeer) == 0);
+	TEST_ASSERT(strcmp(source("10.1.2.3", "198.51.100.7"),
+	    "198.51.100.7") == 0);
+	TEST_ASSERT(strcmp(source("10.1.2.3", "198.51.100.8"),
+	    "198.51.100.8") == 0);
+}
+
 int
 main(void)
 {
@@ -259,5 +280,6 @@ main(void)
 	test_run(test_several_headers);
 	test_run(test_prefix);
 	test_run(test_peer_kept);
+	test_run(test_peer_long_between);
 	return test_summary();
 }
