@@ -9,8 +9,10 @@
 import { webcrypto } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 
-// Node 18 (Debian 12) has WebCrypto but not as a global without a flag.
+// Node 18 (Debian 12's nodejs) has WebCrypto, but neither crypto nor
+// CryptoKey as a global without a flag; oauth4webapi uses both.
 if (globalThis.crypto === undefined) globalThis.crypto = webcrypto
+if (globalThis.CryptoKey === undefined) globalThis.CryptoKey = webcrypto.CryptoKey
 
 const oauth = await import('oauth4webapi')
 
